@@ -1,0 +1,31 @@
+"""GET /api/v1/projects: the caller's project and the projects it created."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.schemas import Paged, ProjectOut
+from evalgate.models.domain import Role
+from evalgate.observability import logger, metrics, tracer
+from evalgate.services import projects
+
+app = EvalgateResolver(role=Role.viewer)
+
+
+@app.get("/api/v1/projects", tags=["projects"], security=BEARER)
+def list_projects(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Paged[ProjectOut]:
+    page = projects.list_projects(app.principal, limit=limit, cursor=cursor)
+    return Paged[ProjectOut](items=[ProjectOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""HTTP edge: resolver wiring, error mapping, API schemas."""

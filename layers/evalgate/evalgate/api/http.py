@@ -1,0 +1,148 @@
+"""The resolver every function uses: authentication, role and size checks, one error shape."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from evalgate.api.errors import VALIDATION_STATUS, error_body, headers_of, raw_error_response, status_of
+from evalgate.auth import require_role
+from evalgate.errors import EvalgateError, PayloadTooLarge
+from evalgate.models.domain import Principal, Role
+from evalgate.observability import logger
+
+BEARER = [{"bearerAuth": []}]
+API_KEY = [{"apiKeyAuth": []}]
+
+
+class EvalgateResolver(APIGatewayHttpResolver):
+    """One route per function. `role` is what the route needs; None makes it public."""
+
+    def __init__(self, *, role: Role | None) -> None:
+        super().__init__(enable_validation=True)
+        self.required_role = role
+        self.exception_handler(RequestValidationError)(_validation_error)
+        self.exception_handler(EvalgateError)(_domain_error)
+        self.exception_handler(Exception)(_unexpected_error)
+        self.not_found(_route_not_found)
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        # Size, authentication and role are checked before the body is parsed or validated,
+        # so a caller without a key learns nothing about the schema.
+        try:
+            _check_body_size(event)
+            if self.required_role is not None:
+                from evalgate.services.projects import authenticate
+
+                principal = authenticate(event.get("headers") or {}, event.get("rawPath", ""))
+                require_role(principal, self.required_role)
+                logger.append_keys(project_id=principal.project_id, key_id=principal.key_id)
+                self.append_context(principal=principal)
+        except EvalgateError as exc:
+            logger.info("request rejected", code=exc.code, status=status_of(exc))
+            return raw_error_response(exc)
+        return super().resolve(_json_by_default(event), context)
+
+    @property
+    def principal(self) -> Principal:
+        principal = self.context.get("principal")
+        if not isinstance(principal, Principal):
+            raise RuntimeError("route needs a principal but the function is public")
+        return principal
+
+
+def _json_by_default(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The API speaks JSON only: a JSON body sent with curl's default form content type is read as JSON."""
+    headers = event.get("headers") or {}
+    content_type = str(headers.get("content-type", "")).lower()
+    body = (event.get("body") or "").lstrip()
+    if event.get("isBase64Encoded") or body[:1] not in ("{", "["):
+        return event
+    if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
+        return event
+    return {**event, "headers": {**headers, "content-type": "application/json"}}
+
+
+def _check_body_size(event: Mapping[str, Any]) -> None:
+    from evalgate.settings import get_settings
+
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    limit = get_settings().max_body_bytes
+    if size > limit:
+        raise PayloadTooLarge(f"request body is {size} bytes; the limit is {limit} bytes")
+
+
+def json_response(status: int, body: BaseModel | dict[str, Any] | list[Any]) -> Response:
+    """A JSON response; pydantic bodies are checked against the route's declared model and serialised by alias."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def no_content() -> Response:
+    return Response(status_code=204, body="")
+
+
+def decoded_body(app: APIGatewayHttpResolver) -> bytes:
+    event = app.current_event
+    raw = event.body or ""
+    return base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+
+
+def _validation_error(exc: RequestValidationError) -> Response:
+    details = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        where = loc[0] if loc else "body"
+        if err.get("type") == "json_invalid":
+            details.append(
+                {
+                    "in": "body",
+                    "field": None,
+                    "message": "request body is not valid JSON",
+                    "type": "json_invalid",
+                }
+            )
+            continue
+        field = ".".join(loc[1:]) or None
+        details.append({"in": where, "field": field, "message": err.get("msg", "invalid"), "type": err.get("type")})
+    first = details[0] if details else {"field": None, "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+    return Response(
+        status_code=VALIDATION_STATUS,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body("validation_error", message, first["field"], details)),
+    )
+
+
+def _domain_error(exc: EvalgateError) -> Response:
+    status = status_of(exc)
+    logger.info("request failed", code=exc.code, status=status)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        headers={k: v for k, v in headers_of(exc).items() if k != "Content-Type"},
+        body=json.dumps(error_body(exc.code, exc.message, exc.field, exc.details or None)),
+    )
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return Response(
+        status_code=500,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body("internal", "internal error; the request id is in the logs")),
+    )
+
+
+def _route_not_found(exc: Exception) -> Response:
+    return Response(
+        status_code=404,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body("not_found", "no such route")),
+    )

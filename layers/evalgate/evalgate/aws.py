@@ -1,0 +1,17 @@
+"""Lazily built, cached boto3 clients: nothing is created at import time."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=20),
+    )

@@ -1,0 +1,1 @@
+"""Use cases. Services take a Principal and domain values, and return domain models."""

@@ -1,0 +1,61 @@
+"""Wiring: stores built lazily from settings, once per execution environment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cached_property
+
+from evalgate import aws
+from evalgate.settings import Settings, get_settings
+from evalgate.store.blobs import Blobs
+from evalgate.store.datasets import DatasetStore
+from evalgate.store.projects import ProjectStore
+from evalgate.store.prompts import PromptStore
+from evalgate.store.table import Table
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def table(self) -> Table:
+        return Table(self.settings.table_name, aws.client("dynamodb"))
+
+    @cached_property
+    def blobs(self) -> Blobs:
+        return Blobs(self.settings.bucket_name, aws.client("s3"))
+
+    @cached_property
+    def projects(self) -> ProjectStore:
+        return ProjectStore(self.table)
+
+    @cached_property
+    def prompts(self) -> PromptStore:
+        return PromptStore(self.table)
+
+    @cached_property
+    def datasets(self) -> DatasetStore:
+        return DatasetStore(self.table, self.blobs, inline_max_bytes=self.settings.inline_item_max_bytes)
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        _container = Container(get_settings())
+    return _container
+
+
+def reset_container() -> None:
+    """For tests: forget cached settings and clients."""
+    global _container
+    _container = None
+    get_settings.cache_clear()
+    aws.client.cache_clear()

@@ -1,0 +1,95 @@
+"""Projects and API keys (admin operations), and authentication of a presented key."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+
+from evalgate import auth
+from evalgate.errors import NotFound
+from evalgate.models.domain import ApiKey, Page, Principal, Project, Role
+from evalgate.services.container import container, utcnow
+from evalgate.store.projects import ProjectStore
+
+
+def authenticate(headers: Mapping[str, str], path: str) -> Principal:
+    secret = auth.presented_secret(headers, path)
+    digest = auth.hash_secret(secret)
+    return auth.principal_from_lookup(container().projects.lookup_key(digest), digest)
+
+
+def _new_project_id() -> str:
+    return "prj_" + secrets.token_hex(8)
+
+
+def _new_key_id() -> str:
+    return "key_" + secrets.token_hex(8)
+
+
+def create_project(
+    principal: Principal | None,
+    name: str,
+    description: str = "",
+    *,
+    project_id: str | None = None,
+    admin_secret: str | None = None,
+    store: ProjectStore | None = None,
+) -> tuple[Project, ApiKey, str]:
+    """Create a project (a child of the caller's) with a first admin key; the secret is returned once."""
+    project = Project(
+        id=project_id or _new_project_id(),
+        name=name,
+        description=description,
+        parent_id=principal.project_id if principal else None,
+        created_at=utcnow(),
+    )
+    store = store or container().projects
+    store.create_project(project)
+    key, secret = issue_key(project.id, "default admin key", Role.admin, secret=admin_secret, store=store)
+    return project, key, secret
+
+
+def issue_key(
+    project_id: str, name: str, role: Role, *, secret: str | None = None, store: ProjectStore | None = None
+) -> tuple[ApiKey, str]:
+    secret = secret or auth.generate_secret()
+    key = ApiKey(
+        id=_new_key_id(),
+        project_id=project_id,
+        name=name,
+        role=role,
+        prefix=auth.display_prefix(secret),
+        created_at=utcnow(),
+    )
+    (store or container().projects).create_api_key(key, auth.hash_secret(secret))
+    return key, secret
+
+
+def accessible_project(principal: Principal, project_id: str) -> Project:
+    """The caller's own project or one it created; anything else is not found."""
+    project = container().projects.get_project(project_id)
+    if project.id != principal.project_id and project.parent_id != principal.project_id:
+        raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def list_projects(principal: Principal, *, limit: int, cursor: str | None) -> Page:
+    page = container().projects.list_children(principal.project_id, limit=limit, cursor=cursor)
+    if cursor is None:
+        page.items.insert(0, container().projects.get_project(principal.project_id))
+    return page
+
+
+def create_api_key(principal: Principal, project_id: str, name: str, role: Role) -> tuple[ApiKey, str]:
+    accessible_project(principal, project_id)
+    return issue_key(project_id, name, role)
+
+
+def list_api_keys(principal: Principal, project_id: str, *, limit: int, cursor: str | None) -> Page:
+    accessible_project(principal, project_id)
+    return container().projects.list_api_keys(project_id, limit=limit, cursor=cursor)
+
+
+def revoke_api_key(principal: Principal, project_id: str, key_id: str) -> ApiKey:
+    accessible_project(principal, project_id)
+    return container().projects.revoke_api_key(project_id, key_id, utcnow())

@@ -1,0 +1,87 @@
+"""Prompts and immutable prompt versions."""
+
+from __future__ import annotations
+
+from evalgate.errors import Conflict
+from evalgate.models.domain import ModelConfig, Page, Principal, Prompt, PromptVersion
+from evalgate.services.container import container, utcnow
+from evalgate.templating import variables_of
+
+
+def create_prompt(
+    principal: Principal,
+    name: str,
+    description: str,
+    template: str | None,
+    settings: ModelConfig | None,
+) -> tuple[Prompt, PromptVersion | None]:
+    store = container().prompts
+    now = utcnow()
+    prompt = Prompt(
+        id=store.new_prompt_id(),
+        project_id=principal.project_id,
+        name=name,
+        description=description,
+        created_at=now,
+        updated_at=now,
+    )
+    store.create_prompt(prompt)
+    version = None
+    if template is not None:
+        version = create_version(principal, prompt.id, template, settings or ModelConfig(), "")
+        prompt = store.get_prompt(principal.project_id, prompt.id)
+    return prompt, version
+
+
+def get_prompt(principal: Principal, prompt_id: int) -> Prompt:
+    return container().prompts.get_prompt(principal.project_id, prompt_id)
+
+
+def list_prompts(principal: Principal, *, limit: int, cursor: str | None) -> Page:
+    return container().prompts.list_prompts(principal.project_id, limit=limit, cursor=cursor)
+
+
+def update_prompt(principal: Principal, prompt_id: int, name: str | None, description: str | None) -> Prompt:
+    return container().prompts.update_prompt(
+        principal.project_id, prompt_id, name=name, description=description, now=utcnow()
+    )
+
+
+def delete_prompt(principal: Principal, prompt_id: int) -> None:
+    container().prompts.delete_prompt(principal.project_id, prompt_id)
+
+
+def create_version(
+    principal: Principal, prompt_id: int, template: str, settings: ModelConfig, message: str
+) -> PromptVersion:
+    """Append the next version; concurrent creators each get their own number (retried)."""
+    store = container().prompts
+    for _attempt in range(5):
+        prompt = store.get_prompt(principal.project_id, prompt_id)
+        version = PromptVersion(
+            prompt_id=prompt_id,
+            version_no=prompt.latest_version + 1,
+            template=template,
+            settings=settings,
+            variables=variables_of(template),
+            message=message,
+            created_at=utcnow(),
+        )
+        try:
+            store.add_version(principal.project_id, version)
+        except Conflict:
+            continue
+        return version
+    raise Conflict("too many versions created at the same time; retry")
+
+
+def get_version(principal: Principal, prompt_id: int, version_no: int) -> PromptVersion:
+    store = container().prompts
+    store.get_prompt(principal.project_id, prompt_id)
+    return store.get_version(principal.project_id, prompt_id, version_no)
+
+
+def list_versions(principal: Principal, prompt_id: int, *, limit: int, cursor: str | None) -> Page:
+    store = container().prompts
+    store.get_prompt(principal.project_id, prompt_id)
+    return store.list_versions(principal.project_id, prompt_id, limit=limit, cursor=cursor)

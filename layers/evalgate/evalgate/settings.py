@@ -1,0 +1,46 @@
+"""Environment parsed once into a typed settings model (STYLE 4)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    bucket_name: str = Field(min_length=1)
+    # Lambda's synchronous payload limit is 6 MB; API Gateway HTTP APIs accept 10 MB.
+    max_body_bytes: int = 6 * 1024 * 1024
+    # Items larger than this are written to the artifacts bucket with a pointer in the item.
+    inline_item_max_bytes: int = 100_000
+    # Dataset imports larger than this must go through an S3 upload.
+    import_inline_max_bytes: int = 5 * 1024 * 1024
+    import_max_cases: int = 100_000
+    upload_url_ttl_seconds: int = 900
+    stage: str = "dev"
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        raise RuntimeError(f"missing required environment variable {name}")
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the function environment once; required variables have no silent default."""
+    optional = {
+        "max_body_bytes": os.environ.get("EVALGATE_MAX_BODY_BYTES"),
+        "inline_item_max_bytes": os.environ.get("EVALGATE_INLINE_ITEM_MAX_BYTES"),
+        "import_inline_max_bytes": os.environ.get("EVALGATE_IMPORT_INLINE_MAX_BYTES"),
+        "import_max_cases": os.environ.get("EVALGATE_IMPORT_MAX_CASES"),
+        "stage": os.environ.get("EVALGATE_STAGE"),
+    }
+    return Settings(
+        table_name=_env("TABLE_NAME"),
+        bucket_name=_env("BUCKET_NAME"),
+        **{k: v for k, v in optional.items() if v is not None},
+    )

@@ -1,0 +1,300 @@
+"""A thin DynamoDB table wrapper: typed (de)serialisation, conditional writes, cursors, batches."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from evalgate import keys
+from evalgate.errors import InvalidInput, Throttled
+
+BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; moto does not enforce it, so we do.
+TRANSACT_LIMIT = 100
+_THROTTLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+
+
+def _to_ddb(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str | int | Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {k: _to_ddb(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_ddb(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return {_to_ddb(v) for v in value}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _from_ddb(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_ddb(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_ddb(v) for v in value]
+    if isinstance(value, set):
+        return {_from_ddb(v) for v in value}
+    return value
+
+
+class _Codec:
+    def __init__(self) -> None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    def dump(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(_to_ddb(v)) for k, v in item.items() if v is not None}
+
+    def load(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: _from_ddb(self._de.deserialize(v)) for k, v in raw.items()}
+
+    def value(self, v: Any) -> dict[str, Any]:
+        return self._ser.serialize(_to_ddb(v))
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    raw = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
+    """Decode an opaque cursor; one made for another partition (or tenant) is rejected."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not valid", field="cursor") from exc
+    if not isinstance(data, dict) or data.get(keys.PK, {}).get("S") != partition:
+        raise InvalidInput("cursor is not valid for this list", field="cursor")
+    return data
+
+
+class Table:
+    """DynamoDB access for one table; the client is injectable for tests."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.name = table_name
+        self.client = client
+        self.codec = _Codec()
+
+    # -- errors -----------------------------------------------------------------------------------
+    @staticmethod
+    def is_condition_failure(exc: ClientError) -> bool:
+        return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+    @staticmethod
+    def cancellation_codes(exc: ClientError) -> list[str]:
+        reasons = exc.response.get("CancellationReasons") or []
+        return [r.get("Code", "None") for r in reasons]
+
+    @staticmethod
+    def raise_throttled(exc: ClientError) -> None:
+        if exc.response.get("Error", {}).get("Code") in _THROTTLE_CODES:
+            raise Throttled("the data store is busy, retry shortly", retry_after=1) from exc
+
+    # -- single items -----------------------------------------------------------------------------
+    def get(self, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        try:
+            resp = self.client.get_item(TableName=self.name, Key=self.codec.dump(key), ConsistentRead=consistent)
+        except ClientError as exc:
+            self.raise_throttled(exc)
+            raise
+        raw = resp.get("Item")
+        return self.codec.load(raw) if raw else None
+
+    def put(
+        self,
+        item: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": self.codec.dump(item)}
+        self._add_condition(kwargs, condition, names, values)
+        try:
+            self.client.put_item(**kwargs)
+        except ClientError as exc:
+            self.raise_throttled(exc)
+            raise
+
+    def update(
+        self,
+        key: Mapping[str, str],
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": self.codec.dump(key),
+            "UpdateExpression": expression,
+            "ReturnValues": "ALL_NEW",
+        }
+        self._add_condition(kwargs, condition, names, values)
+        try:
+            resp = self.client.update_item(**kwargs)
+        except ClientError as exc:
+            self.raise_throttled(exc)
+            raise
+        return self.codec.load(resp.get("Attributes", {}))
+
+    def delete(self, key: Mapping[str, str], *, condition: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": self.codec.dump(key)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self.client.delete_item(**kwargs)
+        except ClientError as exc:
+            self.raise_throttled(exc)
+            raise
+
+    def _add_condition(
+        self,
+        kwargs: dict[str, Any],
+        condition: str | None,
+        names: Mapping[str, str] | None,
+        values: Mapping[str, Any] | None,
+    ) -> None:
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if values:
+            kwargs["ExpressionAttributeValues"] = {k: self.codec.value(v) for k, v in values.items()}
+
+    # -- ids --------------------------------------------------------------------------------------
+    def next_id(self, entity: str) -> int:
+        """Allocate the next integer id of an entity with an atomic counter (never reused)."""
+        item = self.update(keys.counter(entity), "ADD #v :one", names={"#v": "value"}, values={":one": 1})
+        return int(item["value"])
+
+    # -- queries ----------------------------------------------------------------------------------
+    def query_page(
+        self,
+        partition: str,
+        sort_prefix: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        forward: bool = True,
+        index: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        pk_name, sk_name = (keys.GSI1PK, keys.GSI1SK) if index else (keys.PK, keys.SK)
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :sk)",
+            "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":sk": {"S": sort_prefix}},
+            "Limit": limit,
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        start = decode_cursor(cursor, partition) if not index else self._decode_index_cursor(cursor, partition)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        try:
+            resp = self.client.query(**kwargs)
+        except ClientError as exc:
+            self.raise_throttled(exc)
+            raise
+        items = [self.codec.load(raw) for raw in resp.get("Items", [])]
+        last = resp.get("LastEvaluatedKey")
+        if index and last:
+            last = {keys.PK: {"S": partition}, "_k": last}
+        return items, encode_cursor(last)
+
+    @staticmethod
+    def _decode_index_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
+        data = decode_cursor(cursor, partition)
+        if data is None:
+            return None
+        inner = data.get("_k")
+        if not isinstance(inner, dict):
+            raise InvalidInput("cursor is not valid for this list", field="cursor")
+        return inner
+
+    def query_all(self, partition: str, sort_prefix: str, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        cursor: str | None = None
+        while True:
+            items, cursor = self.query_page(partition, sort_prefix, limit=page_size, cursor=cursor)
+            yield from items
+            if not cursor:
+                return
+
+    # -- batches and transactions -----------------------------------------------------------------
+    def batch_write(
+        self,
+        puts: Iterable[Mapping[str, Any]] = (),
+        deletes: Iterable[Mapping[str, str]] = (),
+        *,
+        max_attempts: int = 8,
+    ) -> int:
+        """Write in chunks of at most 25 requests, retrying UnprocessedItems with backoff."""
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": self.codec.dump(i)}} for i in puts]
+        requests += [{"DeleteRequest": {"Key": self.codec.dump(k)}} for k in deletes]
+        written = 0
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[start : start + BATCH_WRITE_LIMIT]
+            assert len(pending) <= BATCH_WRITE_LIMIT
+            attempt = 0
+            while pending:
+                try:
+                    resp = self.client.batch_write_item(RequestItems={self.name: pending})
+                except ClientError as exc:
+                    self.raise_throttled(exc)
+                    raise
+                unprocessed = resp.get("UnprocessedItems", {}).get(self.name, [])
+                written += len(pending) - len(unprocessed)
+                pending = unprocessed
+                if pending:
+                    attempt += 1
+                    if attempt >= max_attempts:
+                        raise Throttled("the data store is busy, retry shortly", retry_after=2)
+                    time.sleep(min(1.0, 0.02 * 2**attempt))
+        return written
+
+    def transact(self, operations: list[dict[str, Any]]) -> None:
+        """Run TransactWriteItems; operations use the low-level shape with plain-python values."""
+        if len(operations) > TRANSACT_LIMIT:
+            raise ValueError("too many operations for one transaction")
+        payload = []
+        for op in operations:
+            ((kind, body),) = op.items()
+            body = dict(body)
+            body["TableName"] = self.name
+            if "Item" in body:
+                body["Item"] = self.codec.dump(body["Item"])
+            if "Key" in body:
+                body["Key"] = self.codec.dump(body["Key"])
+            if "ExpressionAttributeValues" in body:
+                body["ExpressionAttributeValues"] = {
+                    k: self.codec.value(v) for k, v in body["ExpressionAttributeValues"].items()
+                }
+            payload.append({kind: body})
+        try:
+            self.client.transact_write_items(TransactItems=payload)
+        except ClientError as exc:
+            self.raise_throttled(exc)
+            raise

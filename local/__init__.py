@@ -1,0 +1,1 @@
+"""The local runtime (dev only, never deployed): moto in server mode + the template's functions."""

@@ -1,0 +1,204 @@
+"""The local runtime: moto in server mode, resources from template.yaml, functions in worker processes,
+the HTTP front, SQS pollers and the schedule ticker. `python -m local` (make run) starts it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local import cfn, model, resources
+from local.http_front import HttpFront
+from local.lambdas import DEFAULT_CONCURRENCY, FunctionSpec, LambdaPool
+from local.sqs_poller import SqsPoller
+from local.ticker import Ticker
+
+REGION = "us-east-1"
+ROOT = cfn.ROOT
+
+
+class MotoServer:
+    """moto's WSGI app on loopback. DynamoDB requests are serialised, as each item write is atomic in
+    DynamoDB, so concurrent ADD updates stay exact whatever moto does internally."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        dispatcher = DomainDispatcherApplication(create_backend_app)
+        ddb_lock = threading.Lock()
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+                with ddb_lock:
+                    return [b"".join(dispatcher(environ, start_response))]
+            return dispatcher(environ, start_response)
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                return
+
+        self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass
+class LocalRuntime:
+    port: int = 3000
+    host: str = "127.0.0.1"
+    template: Path = cfn.TEMPLATE
+    state_dir: Path = ROOT / ".local"
+    admin_key: str | None = None
+    tick_seconds: float = 1.0
+    concurrency: int = DEFAULT_CONCURRENCY
+    names: cfn.Names = field(default_factory=cfn.Names)
+
+    def __post_init__(self) -> None:
+        self.app = model.read(self.template)
+        self.moto = MotoServer(self.host)
+        self.pollers: list[SqsPoller] = []
+        self.ticker: Ticker | None = None
+        self.front: HttpFront | None = None
+        self.pool: LambdaPool | None = None
+        self.admin_secret: str | None = None
+        self.project_id: str | None = None
+
+    # -- clients for the runtime itself (never handed to functions) -----------------------------
+    def aws_env(self) -> dict[str, str]:
+        """What Lambda would inject: region, credentials, and here the endpoint of the moto server."""
+        return {
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_DEV": "false",
+        }
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            region_name=REGION,
+            endpoint_url=self.moto.url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.moto.start()
+        resources.declare_names(self.app, self.names)
+        resources.create(self.app, self.names, self.client)
+        specs = {}
+        for logical_id, fn in self.app.functions.items():
+            specs[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                function_name=self.names.refs[logical_id],
+                function_arn=self.names.attrs[(logical_id, "Arn")],
+                code_dir=fn.code_dir,
+                handler=fn.handler,
+                layer_dirs=resources.layer_dirs(self.app, logical_id),
+                environment=resources.function_environment(self.app, self.names, logical_id),
+                timeout=fn.timeout,
+                memory=fn.memory,
+                max_concurrency=fn.reserved_concurrency or self.concurrency,
+            )
+        self.pool = LambdaPool(specs, self.aws_env(), self.state_dir / "logs")
+        self._seed()
+        self.front = HttpFront(self.app, self.pool.invoke, self.host, self.port)
+        self.port = self.front.port
+        self.front.start()
+        sqs = self.client("sqs")
+        for source in self.app.sqs_sources:
+            if not source.enabled:
+                continue
+            queue_arn = cfn.resolve(source.queue, self.names)
+            queue_name = queue_arn.rsplit(":", 1)[-1]
+            poller = SqsPoller(
+                source=source,
+                queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                queue_arn=queue_arn,
+                sqs=self.client("sqs"),
+                invoke=self.pool.invoke,
+                region=REGION,
+            )
+            poller.start()
+            self.pollers.append(poller)
+        self.ticker = Ticker(
+            [s for s in self.app.schedules if s.enabled],
+            invoke=self.pool.invoke,
+            resolve=lambda value: cfn.resolve(value, self.names),
+            region=REGION,
+            account=self.names.account,
+            interval=self.tick_seconds,
+        )
+        self.ticker.start()
+
+    def _seed(self) -> None:
+        """A default project with an admin key: the given one, or a fresh one printed once."""
+        layer = str(ROOT / "layers" / "evalgate")
+        if layer not in sys.path:
+            sys.path.insert(0, layer)
+        from evalgate import auth
+        from evalgate.services.projects import create_project
+        from evalgate.store.projects import ProjectStore
+        from evalgate.store.table import Table
+
+        table_name = next(
+            self.names.refs[k] for k, v in self.app.doc["Resources"].items() if v.get("Type") == "AWS::DynamoDB::Table"
+        )
+        store = ProjectStore(Table(table_name, self.client("dynamodb")))
+        secret = self.admin_key or auth.generate_secret()
+        existing = store.lookup_key(auth.hash_secret(secret))
+        if existing:
+            self.project_id = existing["projectId"]
+        else:
+            project, _key, _ = create_project(
+                None,
+                "default",
+                "created by the local runtime",
+                admin_secret=secret,
+                store=store,
+                project_id="prj_default" if not self.admin_key else "prj_" + secrets.token_hex(8),
+            )
+            self.project_id = project.id
+        self.admin_secret = secret
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        if self.ticker:
+            self.ticker.stop()
+        for poller in self.pollers:
+            poller.stop()
+        if self.front:
+            self.front.stop()
+        if self.pool:
+            self.pool.close()
+        self.moto.stop()
+
+
+def port_from_env(default: int = 3000) -> int:
+    raw = os.environ.get("EVALGATE_PORT")
+    return int(raw) if raw else default
