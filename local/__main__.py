@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime = LocalRuntime(
         port=args.port, host=args.host, admin_key=os.environ.get("EVALGATE_ADMIN_KEY") or None, tick_seconds=args.tick
     )
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

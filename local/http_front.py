@@ -138,7 +138,11 @@ class HttpFront:
             def _handle(self) -> None:
                 front.handle(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+            def __getattr__(self, name: str) -> Any:
+                # every method reaches the router, which answers 404 for one no route takes
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True

@@ -96,6 +96,7 @@ class _Worker:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the runtime, which then closes its workers
         )
         os.close(req_r)
         os.close(rep_w)

@@ -48,7 +48,7 @@ class MotoServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -163,9 +163,17 @@ class LocalRuntime:
         from evalgate.store.projects import ProjectStore
         from evalgate.store.table import Table
 
-        table_name = next(
-            self.names.refs[k] for k, v in self.app.doc["Resources"].items() if v.get("Type") == "AWS::DynamoDB::Table"
+        table_id = next(
+            (
+                k
+                for k, v in self.app.resources_of("AWS::DynamoDB::Table").items()
+                if [a["AttributeName"] for a in (v.get("Properties") or {}).get("KeySchema", [])] == ["PK", "SK"]
+            ),
+            None,
         )
+        if table_id is None:
+            return  # not an evalgate template: nothing to seed
+        table_name = self.names.refs[table_id]
         store = ProjectStore(Table(table_name, self.client("dynamodb")))
         secret = self.admin_key or auth.generate_secret()
         existing = store.lookup_key(auth.hash_secret(secret))
@@ -190,6 +198,8 @@ class LocalRuntime:
     def stop(self) -> None:
         if self.ticker:
             self.ticker.stop()
+        for poller in self.pollers:
+            poller.stop(timeout=0)  # signal all first; each may sit in a 1 s long poll
         for poller in self.pollers:
             poller.stop()
         if self.front:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
-from evalgate.api.schemas import ApiKeyOut, Paged
+from evalgate.api.schemas import ApiKeyOut, ApiKeyPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import projects
@@ -20,9 +20,9 @@ def list_api_keys(
     projectId: Annotated[str, Path(min_length=1, max_length=64)],
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Paged[ApiKeyOut]:
+) -> ApiKeyPage:
     page = projects.list_api_keys(app.principal, projectId, limit=limit, cursor=cursor)
-    return Paged[ApiKeyOut](items=[ApiKeyOut.of(k) for k in page.items], next_cursor=page.next_cursor)
+    return ApiKeyPage(items=[ApiKeyOut.of(k) for k in page.items], next_cursor=page.next_cursor)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

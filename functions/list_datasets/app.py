@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
-from evalgate.api.schemas import DatasetOut, Paged
+from evalgate.api.schemas import DatasetOut, DatasetPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import datasets
@@ -20,9 +20,9 @@ def list_datasets(
     promptId: Annotated[int, Path(ge=1, le=2**53)],
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Paged[DatasetOut]:
+) -> DatasetPage:
     page = datasets.list_datasets(app.principal, promptId, limit=limit, cursor=cursor)
-    return Paged[DatasetOut](items=[DatasetOut.of(d) for d in page.items], next_cursor=page.next_cursor)
+    return DatasetPage(items=[DatasetOut.of(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

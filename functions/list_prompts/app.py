@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
-from evalgate.api.schemas import Paged, PromptOut
+from evalgate.api.schemas import PromptOut, PromptPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import prompts
@@ -19,9 +19,9 @@ app = EvalgateResolver(role=Role.viewer)
 def list_prompts(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Paged[PromptOut]:
+) -> PromptPage:
     page = prompts.list_prompts(app.principal, limit=limit, cursor=cursor)
-    return Paged[PromptOut](items=[PromptOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+    return PromptPage(items=[PromptOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -37,6 +37,16 @@ class InvalidInput(EvalgateError):
     code = "invalid_input"
 
 
+class SchemaViolation(EvalgateError):
+    """The request does not match the schema (raised before the resolver validates, e.g. bad encoding)."""
+
+    code = "validation_error"
+
+
+class UnsupportedMediaType(EvalgateError):
+    code = "unsupported_media_type"
+
+
 class PayloadTooLarge(EvalgateError):
     code = "payload_too_large"
 

@@ -31,6 +31,12 @@ def guess_format(content: str) -> Format:
     if head == "[":
         return "json"
     if head == "{":
+        try:
+            doc = json.loads(content)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("cases"), list):
+            return "json"  # the {"cases": [...]} form, even when it is written on one line
         first = content.lstrip().splitlines()[0] if content.strip() else ""
         try:
             json.loads(first)
@@ -82,7 +88,7 @@ def _parse_csv(content: str, expected_column: str | None, name_column: str | Non
     try:
         header = next(reader)
     except csv.Error as exc:
-        raise InvalidInput(f"line {reader.line_num}: {exc}", field="content") from exc
+        raise _csv_error(exc, reader.line_num, 1) from exc
     header = [h.strip() for h in header]
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
@@ -95,13 +101,14 @@ def _parse_csv(content: str, expected_column: str | None, name_column: str | Non
     name_col = _pick_column(header, name_column, NAME_COLUMNS, "nameColumn")
     cases: list[ParsedCase] = []
     while True:
+        # a quoted cell may span lines: a record is reported at the line it starts on
+        line = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InvalidInput(f"line {reader.line_num}: {exc}", field="content") from exc
-        line = reader.line_num
+            raise _csv_error(exc, reader.line_num, line) from exc
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -125,6 +132,15 @@ def _parse_csv(content: str, expected_column: str | None, name_column: str | Non
     return cases
 
 
+def _csv_error(exc: csv.Error, line_num: int, record_start: int) -> InvalidInput:
+    """At the end of the file inside a quoted cell, the culprit is the quote that opened the record."""
+    if str(exc) == "unexpected end of data":
+        return InvalidInput(
+            f"line {record_start}: unterminated quoted field (the quote is never closed)", field="content"
+        )
+    return InvalidInput(f"line {line_num}: {exc}", field="content")
+
+
 def _pick_column(header: list[str], wanted: str | None, defaults: tuple[str, ...], field_name: str) -> str | None:
     if wanted:
         if wanted not in header:
@@ -142,11 +158,10 @@ def _json_error(exc: json.JSONDecodeError) -> InvalidInput:
     return InvalidInput(f"line {exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})", field="content")
 
 
-def _iter_array(content: str) -> Iterator[tuple[int, Any]]:
-    """Yield (line, element) for each element of a top-level JSON array."""
+def _iter_array(content: str, pos: int = 0, *, top_level: bool = True) -> Iterator[tuple[int, Any]]:
+    """Yield (line, element) for each element of the JSON array at `pos` (the whole file when top-level)."""
     decoder = json.JSONDecoder()
     ws = " \t\r\n"
-    pos = 0
     while pos < len(content) and content[pos] in ws:
         pos += 1
     if pos >= len(content) or content[pos] != "[":
@@ -177,8 +192,36 @@ def _iter_array(content: str) -> Iterator[tuple[int, Any]]:
         pos = end
         expect_value = False
         first = False
-    if content[pos:].strip():
+    if top_level and content[pos:].strip():
+        pos += len(content[pos:]) - len(content[pos:].lstrip(ws))
         raise InvalidInput(f"line {_line_of(content, pos)}: unexpected content after the array", field="content")
+
+
+def _cases_position(content: str) -> int:
+    """Where the value of the top-level "cases" key starts, in a document already known to be valid JSON."""
+    decoder = json.JSONDecoder()
+    ws = " \t\r\n"
+
+    def skip(pos: int) -> int:
+        while pos < len(content) and content[pos] in ws:
+            pos += 1
+        return pos
+
+    pos = skip(0) + 1  # past '{'
+    found = -1
+    while True:
+        pos = skip(pos)
+        if content[pos] == "}":
+            return found
+        if content[pos] == ",":
+            pos += 1
+            continue
+        key, pos = decoder.raw_decode(content, pos)
+        pos = skip(pos) + 1  # past ':'
+        pos = skip(pos)
+        if key == "cases":
+            found = pos  # the last duplicate key wins, as in json.loads
+        _, pos = decoder.raw_decode(content, pos)
 
 
 def _parse_json(content: str, max_cases: int) -> list[ParsedCase]:
@@ -192,7 +235,7 @@ def _parse_json(content: str, max_cases: int) -> list[ParsedCase]:
         if not isinstance(items, list):
             raise InvalidInput("line 1: expected a JSON array of cases or an object with 'cases'", field="content")
         # re-locate elements to report lines: the array text starts at the 'cases' value
-        entries: list[tuple[int, Any]] = [(1, item) for item in items]
+        entries: list[tuple[int, Any]] = list(_iter_array(content, _cases_position(content), top_level=False))
     else:
         entries = list(_iter_array(content))
     return [_case_from_object(obj, line, i + 1) for i, (line, obj) in enumerate(_capped(entries, max_cases))]
@@ -245,7 +288,7 @@ def _case_from_object(obj: Any, line: int, index: int) -> ParsedCase:
     else:
         variables = obj
     return ParsedCase(
-        name=str(name).strip() if name not in (None, "") else f"case-{index}",
+        name=(str(name).strip() if name is not None else "") or f"case-{index}",
         variables=variables,
         expected_output=expected,
         metadata=metadata,

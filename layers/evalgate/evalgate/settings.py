@@ -39,8 +39,6 @@ def get_settings() -> Settings:
         "import_max_cases": os.environ.get("EVALGATE_IMPORT_MAX_CASES"),
         "stage": os.environ.get("EVALGATE_STAGE"),
     }
-    return Settings(
-        table_name=_env("TABLE_NAME"),
-        bucket_name=_env("BUCKET_NAME"),
-        **{k: v for k, v in optional.items() if v is not None},
-    )
+    values: dict[str, object] = {"table_name": _env("TABLE_NAME"), "bucket_name": _env("BUCKET_NAME")}
+    values.update({k: v for k, v in optional.items() if v is not None})
+    return Settings.model_validate(values)

@@ -12,8 +12,10 @@ from evalgate.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    SchemaViolation,
     Throttled,
     Unauthorized,
+    UnsupportedMediaType,
 )
 
 STATUS: dict[type[EvalgateError], int] = {
@@ -23,6 +25,8 @@ STATUS: dict[type[EvalgateError], int] = {
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    SchemaViolation: 422,
     Throttled: 429,
 }
 VALIDATION_STATUS = 422  # chosen once for every schema error (docs/decisions.md)
@@ -31,7 +35,7 @@ VALIDATION_STATUS = 422  # chosen once for every schema error (docs/decisions.md
 def status_of(exc: EvalgateError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

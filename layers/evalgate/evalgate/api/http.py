@@ -13,12 +13,12 @@ from pydantic import BaseModel
 
 from evalgate.api.errors import VALIDATION_STATUS, error_body, headers_of, raw_error_response, status_of
 from evalgate.auth import require_role
-from evalgate.errors import EvalgateError, PayloadTooLarge
+from evalgate.errors import EvalgateError, PayloadTooLarge, SchemaViolation, UnsupportedMediaType
 from evalgate.models.domain import Principal, Role
 from evalgate.observability import logger
 
-BEARER = [{"bearerAuth": []}]
-API_KEY = [{"apiKeyAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+API_KEY: list[dict[str, list[str]]] = [{"apiKeyAuth": []}]
 
 
 class EvalgateResolver(APIGatewayHttpResolver):
@@ -37,6 +37,7 @@ class EvalgateResolver(APIGatewayHttpResolver):
         # so a caller without a key learns nothing about the schema.
         try:
             _check_body_size(event)
+            event = _json_by_default(event)
             if self.required_role is not None:
                 from evalgate.services.projects import authenticate
 
@@ -44,10 +45,11 @@ class EvalgateResolver(APIGatewayHttpResolver):
                 require_role(principal, self.required_role)
                 logger.append_keys(project_id=principal.project_id, key_id=principal.key_id)
                 self.append_context(principal=principal)
+            _check_body_is_json(event)
         except EvalgateError as exc:
             logger.info("request rejected", code=exc.code, status=status_of(exc))
             return raw_error_response(exc)
-        return super().resolve(_json_by_default(event), context)
+        return super().resolve(event, context)
 
     @property
     def principal(self) -> Principal:
@@ -67,6 +69,21 @@ def _json_by_default(event: Mapping[str, Any]) -> Mapping[str, Any]:
     if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
         return event
     return {**event, "headers": {**headers, "content-type": "application/json"}}
+
+
+def _check_body_is_json(event: Mapping[str, Any]) -> None:
+    """A body must be UTF-8 JSON sent as JSON; anything else is refused before parsing."""
+    raw = event.get("body")
+    if not raw:
+        return
+    content_type = str((event.get("headers") or {}).get("content-type", "")).split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(f"send the body as application/json, not {content_type}")
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(raw).decode("utf-8")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SchemaViolation("request body is not valid UTF-8 JSON") from exc
 
 
 def _check_body_size(event: Mapping[str, Any]) -> None:

@@ -257,5 +257,22 @@ class UploadOut(ApiModel):
     max_bytes: int
 
 
-def paged(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "nextCursor": next_cursor}
+# -- pages (concrete classes, so the OpenAPI document has readable names) ------------------------
+class ProjectPage(Paged[ProjectOut]):
+    pass
+
+
+class ApiKeyPage(Paged[ApiKeyOut]):
+    pass
+
+
+class PromptPage(Paged[PromptOut]):
+    pass
+
+
+class PromptVersionPage(Paged[PromptVersionOut]):
+    pass
+
+
+class DatasetPage(Paged[DatasetOut]):
+    pass

@@ -55,11 +55,11 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    provider: str = "openai"
-    model: str = "gpt-4o-mini"
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
+    provider: str = Field(default="openai", min_length=1, max_length=100)
+    model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    top_p: float | None = Field(default=None, ge=0, le=1)
 
 
 class Prompt(BaseModel):

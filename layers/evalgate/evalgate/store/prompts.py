@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +91,8 @@ class PromptStore:
             "promptId": version.prompt_id,
             "versionNo": version.version_no,
             "template": version.template,
-            "modelConfig": version.settings.model_dump(exclude_none=True),
+            # user-supplied JSON is stored as text: any number JSON allows survives (DynamoDB numbers don't)
+            "modelConfig": json.dumps(version.settings.model_dump(exclude_none=True), separators=(",", ":")),
             "variables": version.variables,
             "message": version.message,
             "createdAt": version.created_at.isoformat(),
@@ -147,7 +149,7 @@ def _version(item: dict[str, Any]) -> PromptVersion:
         prompt_id=item["promptId"],
         version_no=item["versionNo"],
         template=item["template"],
-        settings=ModelConfig.model_validate(item.get("modelConfig", {})),
+        settings=ModelConfig.model_validate(json.loads(item.get("modelConfig") or "{}")),
         variables=item.get("variables", []),
         message=item.get("message", ""),
         created_at=datetime.fromisoformat(item["createdAt"]),

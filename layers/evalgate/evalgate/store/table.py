@@ -63,7 +63,7 @@ class _Codec:
         return {k: _from_ddb(self._de.deserialize(v)) for k, v in raw.items()}
 
     def value(self, v: Any) -> dict[str, Any]:
-        return self._ser.serialize(_to_ddb(v))
+        return dict(self._ser.serialize(_to_ddb(v)))
 
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
@@ -82,9 +82,17 @@ def decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("cursor is not valid", field="cursor") from exc
-    if not isinstance(data, dict) or data.get(keys.PK, {}).get("S") != partition:
+    pk = data.get(keys.PK) if isinstance(data, dict) else None
+    if not isinstance(pk, dict) or pk.get("S") != partition:
         raise InvalidInput("cursor is not valid for this list", field="cursor")
+    if not all(_is_key_value(v) for k, v in data.items() if k != "_k"):
+        raise InvalidInput("cursor is not valid", field="cursor")
     return data
+
+
+def _is_key_value(value: Any) -> bool:
+    """Key attributes are strings: a cursor may only hold {"S": "..."} values (else DynamoDB would refuse it)."""
+    return isinstance(value, dict) and list(value) == ["S"] and isinstance(value["S"], str)
 
 
 class Table:
@@ -203,12 +211,16 @@ class Table:
         pk_name, sk_name = (keys.GSI1PK, keys.GSI1SK) if index else (keys.PK, keys.SK)
         kwargs: dict[str, Any] = {
             "TableName": self.name,
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :sk)",
-            "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
-            "ExpressionAttributeValues": {":pk": {"S": partition}, ":sk": {"S": sort_prefix}},
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": pk_name},
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
             "Limit": limit,
             "ScanIndexForward": forward,
         }
+        if sort_prefix:
+            kwargs["KeyConditionExpression"] += " AND begins_with(#sk, :sk)"
+            kwargs["ExpressionAttributeNames"]["#sk"] = sk_name
+            kwargs["ExpressionAttributeValues"][":sk"] = {"S": sort_prefix}
         if index:
             kwargs["IndexName"] = index
         start = decode_cursor(cursor, partition) if not index else self._decode_index_cursor(cursor, partition)
@@ -231,7 +243,7 @@ class Table:
         if data is None:
             return None
         inner = data.get("_k")
-        if not isinstance(inner, dict):
+        if not isinstance(inner, dict) or not inner or not all(_is_key_value(v) for v in inner.values()):
             raise InvalidInput("cursor is not valid for this list", field="cursor")
         return inner
 

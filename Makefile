@@ -1,0 +1,86 @@
+# evalgate: the only entry point. `make run` and `make test` bootstrap everything they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .sam-venv
+SAM := $(SAM_VENV)/bin/sam
+ENV ?= default
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run test deps lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
+
+help:
+	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
+	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, unit + integration + e2e tests"
+	@echo "make openapi   regenerate layers/evalgate/evalgate/api/openapi.json from the code"
+	@echo "make bench     run the benchmarks under bench/ and print their figures"
+	@echo "make build / deploy ENV=dev   sam build / sam deploy with samconfig.toml"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
+	@touch $@
+
+deps: $(VENV)/.synced
+
+$(SAM_VENV)/.installed: tools/sam-requirements.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r tools/sam-requirements.txt
+	@touch $@
+
+run: deps
+	$(PY) -m local
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: deps
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: deps
+	$(VENV)/bin/mypy
+
+validate: $(SAM_VENV)/.installed
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template template.yaml
+
+openapi: deps
+	$(PY) -m local.openapi
+
+openapi-check: deps
+	$(PY) -m local.openapi --check
+
+unit: deps
+	$(PY) -m pytest tests/unit -q
+
+integration: deps
+	$(PY) -m pytest tests/integration -q
+
+e2e: deps
+	$(PY) -m pytest tests/e2e -q
+
+test: lint typecheck validate openapi-check
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+bench: deps
+	$(PY) -m bench.cold_start
+	$(PY) -m bench.request_overhead
+
+build: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
