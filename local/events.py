@@ -1,0 +1,72 @@
+"""Write a sample API Gateway v2 event per HTTP function to events/<function>/request.json.
+
+`python -m local.events` regenerates them from template.yaml; `tests/integration/test_sample_events.py`
+replays every one against its handler, and `sam local invoke <Function> -e events/<fn>/request.json`
+can use them where Docker is available. They use the key `eg_sample_key` and ids 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+from local import cfn, model
+from local.http_front import build_event
+
+SAMPLE_KEY = "eg_sample_key"
+IDS = {
+    "promptId": "1",
+    "datasetId": "1",
+    "versionNo": "1",
+    "name": "case-1",
+    "projectId": "prj_sample",
+    "keyId": "key_sample",
+}
+BODIES: dict[str, Any] = {
+    "CreateProjectFunction": {"name": "team-b", "description": "a second project"},
+    "CreateApiKeyFunction": {"name": "ci", "role": "member"},
+    "CreatePromptFunction": {"name": "greeting", "template": "Hello {{name}}!", "modelConfig": {"model": "gpt-4o"}},
+    "UpdatePromptFunction": {"description": "says hello"},
+    "CreatePromptVersionFunction": {"template": "Hi {{name}}!", "message": "shorter"},
+    "CreateDatasetFunction": {"name": "more", "cases": [{"name": "a", "variables": {"name": "A"}}]},
+    "UpdateDatasetFunction": {"description": "smoke cases"},
+    "ImportDatasetFunction": {"name": "imported", "format": "csv", "content": "name,expected_output\nAda,Hello Ada!\n"},
+    "CreateDatasetUploadFunction": {"contentType": "text/csv"},
+    "AddDatasetCaseFunction": {"name": "case-2", "variables": {"name": "Bo"}, "expectedOutput": "Hello Bo!"},
+    "UpdateDatasetCaseFunction": {"expectedOutput": "Hello Ada!"},
+}
+
+
+def sample(route: model.Route) -> dict[str, Any]:
+    path = re.sub(r"\{([^}]+)\}", lambda m: IDS[m.group(1)], route.path)
+    headers = [("user-agent", "curl/8.5.0"), ("accept", "application/json")]
+    body = BODIES.get(route.function)
+    raw = json.dumps(body).encode() if body is not None else b""
+    if body is not None:
+        headers.append(("content-type", "application/json"))
+    headers.append(("authorization", f"Bearer {SAMPLE_KEY}"))
+    params = {p: IDS[p] for p in route.params}
+    event = build_event(
+        route.method, path, "", headers, raw, route.route_key, params, "203.0.113.10", "api.example.com"
+    )
+    event["requestContext"]["requestId"] = "sample-request"
+    event["requestContext"]["time"] = "22/Nov/2026:06:00:00 +0000"
+    event["requestContext"]["timeEpoch"] = 1795327200000
+    return event
+
+
+def main() -> int:
+    app = model.read()
+    root = cfn.ROOT / "events"
+    for route in app.routes:
+        folder = root / app.functions[route.function].code_dir.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "request.json").write_text(json.dumps(sample(route), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(app.routes)} sample events under events/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
