@@ -37,8 +37,11 @@ def test_route_needs_a_key(runtime: Runtime, route: model.Route) -> None:
     bad = "Bearer eg_not-a-key" if header == "Authorization" else "eg_not-a-key"
     reply = requests.request(route.method, url, json=body, headers={header: bad}, timeout=30)
     assert reply.status_code == 401, (route.route_key, reply.text)
-    wrong_family = {"X-API-KEY": runtime.admin_key} if header == "Authorization" else {
-        "Authorization": f"Bearer {runtime.admin_key}"}
+    wrong_family = (
+        {"X-API-KEY": runtime.admin_key}
+        if header == "Authorization"
+        else {"Authorization": f"Bearer {runtime.admin_key}"}
+    )
     reply = requests.request(route.method, url, json=body, headers=wrong_family, timeout=30)
     assert reply.status_code == 401, (route.route_key, reply.text)
 

@@ -22,12 +22,21 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
     """Resources of the default project: a prompt with a version, a dataset with a case, a key."""
     prompt = admin.post(runtime.url("/api/prompts"), json={"name": "tenant-a", "template": "Hi {{who}}"}).json()
     pid = prompt["id"]
-    ds = admin.post(runtime.url(f"/api/prompts/{pid}/eval/datasets"),
-                    json={"name": "a-data", "cases": [{"name": "case one", "variables": {"who": "A"}}]}).json()
-    key = admin.post(runtime.url(f"/api/v1/projects/{runtime.project_id}/api-keys"),
-                     json={"name": "a key", "role": "viewer"}).json()
-    return {"promptId": str(pid), "datasetId": str(ds["id"]), "versionNo": "1", "name": quote("case one"),
-            "projectId": runtime.project_id, "keyId": key["id"]}
+    ds = admin.post(
+        runtime.url(f"/api/prompts/{pid}/eval/datasets"),
+        json={"name": "a-data", "cases": [{"name": "case one", "variables": {"who": "A"}}]},
+    ).json()
+    key = admin.post(
+        runtime.url(f"/api/v1/projects/{runtime.project_id}/api-keys"), json={"name": "a key", "role": "viewer"}
+    ).json()
+    return {
+        "promptId": str(pid),
+        "datasetId": str(ds["id"]),
+        "versionNo": "1",
+        "name": quote("case one"),
+        "projectId": runtime.project_id,
+        "keyId": key["id"],
+    }
 
 
 def fill(path: str, ids: dict[str, Any]) -> str:
@@ -35,8 +44,9 @@ def fill(path: str, ids: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("route", [r for r in PROTECTED if r.method == "GET"], ids=lambda r: r.route_key)
-def test_get_routes_hide_other_tenants(runtime: Runtime, owned: dict[str, Any], other_project: dict[str, Any],
-                                       admin: requests.Session, route: model.Route) -> None:
+def test_get_routes_hide_other_tenants(
+    runtime: Runtime, owned: dict[str, Any], other_project: dict[str, Any], admin: requests.Session, route: model.Route
+) -> None:
     intruder = runtime.session(other_project["apiKey"]["key"])
     url = runtime.url(fill(route.path, owned))
     # the owner can read it …
@@ -53,10 +63,10 @@ def test_get_routes_hide_other_tenants(runtime: Runtime, owned: dict[str, Any], 
         assert int(owned["promptId"]) not in ids or route.path != "/api/prompts"
 
 
-@pytest.mark.parametrize("route", [r for r in PROTECTED if r.method != "GET" and r.params],
-                         ids=lambda r: r.route_key)
-def test_writes_to_other_tenants_are_404(runtime: Runtime, owned: dict[str, Any], other_project: dict[str, Any],
-                                        admin: requests.Session, route: model.Route) -> None:
+@pytest.mark.parametrize("route", [r for r in PROTECTED if r.method != "GET" and r.params], ids=lambda r: r.route_key)
+def test_writes_to_other_tenants_are_404(
+    runtime: Runtime, owned: dict[str, Any], other_project: dict[str, Any], admin: requests.Session, route: model.Route
+) -> None:
     intruder = runtime.session(other_project["apiKey"]["key"])
     url = runtime.url(fill(route.path, owned))
     body: dict[str, Any] | None = None

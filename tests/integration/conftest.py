@@ -94,10 +94,30 @@ class Stack:
         payload = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else b"")
         if body is not None:
             all_headers.setdefault("content-type", "application/json")
-        event = build_event(method, path, query, list(all_headers.items()), payload, route.route_key, params,
-                            "127.0.0.1", "localhost")
+        event = build_event(
+            method, path, query, list(all_headers.items()), payload, route.route_key, params, "127.0.0.1", "localhost"
+        )
         result = load_function(route.function).lambda_handler(event, FakeContext())
         return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _reuse_botocore_data() -> Iterator[None]:
+    """Speed only: moto resets boto3's default session for every test, and each new botocore session
+    re-parses the same bundled service-model JSON files. Parse each file once per test session."""
+    from botocore import loaders
+
+    original = loaders.JSONFileLoader.load_file
+    memo: dict[str, Any] = {}
+
+    def load_file(self: loaders.JSONFileLoader, file_path: str) -> Any:
+        if file_path not in memo:
+            memo[file_path] = original(self, file_path)
+        return memo[file_path]
+
+    loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+    yield
+    loaders.JSONFileLoader.load_file = original  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -131,8 +151,9 @@ def admin(stack: Stack) -> str:
 
 def key_for(admin_key: str, stack: Stack, role: str) -> str:
     project_id = stack.call("GET", "/api/v1/projects", key=admin_key).json()["items"][0]["id"]
-    reply = stack.call("POST", f"/api/v1/projects/{project_id}/api-keys", key=admin_key,
-                       body={"name": f"{role} key", "role": role})
+    reply = stack.call(
+        "POST", f"/api/v1/projects/{project_id}/api-keys", key=admin_key, body={"name": f"{role} key", "role": role}
+    )
     assert reply.status == 201, reply.text
     return str(reply.json()["key"])
 

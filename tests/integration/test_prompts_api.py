@@ -7,9 +7,16 @@ from tests.integration.conftest import Stack, key_for
 
 def test_create_prompt_with_template_creates_version_1(stack: Stack, admin: str) -> None:
     # Given a member key / When a prompt is created with a template
-    reply = stack.call("POST", "/api/prompts", key=admin,
-                       body={"name": "greet", "template": "Hello {{ name }} from {{city}}",
-                             "modelConfig": {"model": "gpt-4o", "temperature": 0.7}})
+    reply = stack.call(
+        "POST",
+        "/api/prompts",
+        key=admin,
+        body={
+            "name": "greet",
+            "template": "Hello {{ name }} from {{city}}",
+            "modelConfig": {"model": "gpt-4o", "temperature": 0.7},
+        },
+    )
     # Then it is created with version 1, whose variables are read from the template
     assert reply.status == 201, reply.text
     body = reply.json()
@@ -32,8 +39,10 @@ def test_versions_are_numbered_and_immutable(stack: Stack, admin: str) -> None:
     listed = stack.call("GET", f"/api/prompts/{pid}/versions", key=admin).json()
     assert [v["versionNo"] for v in listed["items"]] == [2, 1]
     # there is no route that changes a version
-    assert all(not (r.method in ("PUT", "PATCH") and "versions/{" in r.path)
-               for r in __import__("tests.integration.conftest", fromlist=["APP"]).APP.routes)
+    assert all(
+        not (r.method in ("PUT", "PATCH") and "versions/{" in r.path)
+        for r in __import__("tests.integration.conftest", fromlist=["APP"]).APP.routes
+    )
 
 
 def test_viewer_cannot_write(stack: Stack, admin: str) -> None:

@@ -74,6 +74,8 @@ def _check_names(cases: list[ParsedCase]) -> None:
     for case in cases:
         if len(case.name) > MAX_NAME:
             raise InvalidInput(f"line {case.line}: case name is longer than {MAX_NAME} characters", field="content")
+        if "/" in case.name:
+            raise InvalidInput(f"line {case.line}: case name {case.name!r} contains '/'", field="content")
         if case.name in first_line:
             raise InvalidInput(
                 f"line {case.line}: duplicate case name {case.name!r} (first on line {first_line[case.name]})",
@@ -264,7 +266,7 @@ def _case_from_object(obj: Any, line: int, index: int) -> ParsedCase:
         raise InvalidInput(f"line {line}: case {index} must be a JSON object", field="content")
     obj = dict(obj)
     name = obj.pop("name", None)
-    if name is not None and not isinstance(name, str | int):
+    if name is not None and (isinstance(name, bool) or not isinstance(name, str | int)):
         raise InvalidInput(f"line {line}: case {index} has a name that is not a string", field="content")
     expected: Any = None
     for key in EXPECTED_COLUMNS:

@@ -42,4 +42,6 @@ def render(template: str, values: Mapping[str, Any]) -> str:
 def _to_text(value: Any) -> str:
     import json
 
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+    if isinstance(value, dict | list | bool) or value is None:
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

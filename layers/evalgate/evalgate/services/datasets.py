@@ -46,7 +46,12 @@ def create_dataset(
     )
     store.create_dataset(principal.project_id, ds)
     if cases:
-        store.bulk_insert_cases(principal.project_id, ds, cases, now)
+        try:
+            store.bulk_insert_cases(principal.project_id, ds, cases, now)
+        except Exception:
+            # never leave a half-written dataset behind: take it away whole, then report the failure
+            store.delete_dataset(principal.project_id, ds)
+            raise
     return store.get_dataset(principal.project_id, prompt_id, ds.id)
 
 
@@ -147,7 +152,7 @@ def import_dataset(
     if (content is None) == (upload_id is None):
         raise InvalidInput("give exactly one of 'content' or 'uploadId'", field="content")
     if upload_id is not None:
-        if not UPLOAD_ID.match(upload_id):
+        if not UPLOAD_ID.fullmatch(upload_id):
             raise InvalidInput("uploadId is not valid", field="uploadId")
         try:
             raw = container().blobs.get_bytes(_upload_key(principal, upload_id), max_bytes=MAX_UPLOAD_BYTES)

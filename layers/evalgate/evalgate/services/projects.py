@@ -73,11 +73,20 @@ def accessible_project(principal: Principal, project_id: str) -> Project:
     return project
 
 
+CHILDREN_START = "children"  # the cursor after a first page that held only the caller's own project
+
+
 def list_projects(principal: Principal, *, limit: int, cursor: str | None) -> Page:
-    page = container().projects.list_children(principal.project_id, limit=limit, cursor=cursor)
+    """The caller's own project first, then the projects it created; never more than `limit` a page."""
+    store = container().projects
     if cursor is None:
-        page.items.insert(0, container().projects.get_project(principal.project_id))
-    return page
+        own = store.get_project(principal.project_id)
+        if limit == 1:
+            return Page(items=[own], next_cursor=CHILDREN_START)
+        page = store.list_children(principal.project_id, limit=limit - 1, cursor=None)
+        page.items.insert(0, own)
+        return page
+    return store.list_children(principal.project_id, limit=limit, cursor=None if cursor == CHILDREN_START else cursor)
 
 
 def create_api_key(principal: Principal, project_id: str, name: str, role: Role) -> tuple[ApiKey, str]:

@@ -14,7 +14,7 @@ from evalgate import keys
 from evalgate.errors import Conflict, NotFound
 from evalgate.models.domain import Dataset, DatasetCase, Page
 from evalgate.store.blobs import Blobs
-from evalgate.store.table import Table
+from evalgate.store.table import Table, encode_cursor
 
 _TX_CANCELLED = "TransactionCanceledException"
 
@@ -268,10 +268,26 @@ class DatasetStore:
             raise
         self._drop_blob(old)
 
-    def list_cases(self, project_id: str, dataset_id: int, *, limit: int, cursor: str | None) -> Page:
+    def list_cases(
+        self, project_id: str, dataset_id: int, *, limit: int, cursor: str | None, max_bytes: int = 4_000_000
+    ) -> Page:
+        """A page of cases, cut short (with a cursor) before it would pass `max_bytes` of case data,
+        so a page of big cases still fits in a Lambda response."""
         pk, prefix = keys.cases_prefix(project_id, dataset_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
-        return Page(items=[self._load_case(i) for i in items], next_cursor=nxt)
+        cases: list[DatasetCase] = []
+        size = 0
+        for item in items:
+            case = self._load_case(item)
+            size += len(case.model_dump_json())
+            if cases and size > max_bytes:
+                last = cases[-1]
+                nxt = encode_cursor(
+                    {keys.PK: {"S": pk}, keys.SK: {"S": keys.case(project_id, dataset_id, last.name)[keys.SK]}}
+                )
+                break
+            cases.append(case)
+        return Page(items=cases, next_cursor=nxt)
 
     def bulk_insert_cases(self, project_id: str, ds: Dataset, cases: Sequence[DatasetCase], now: datetime) -> int:
         """Insert cases into a dataset created for an import (names already checked unique)."""
