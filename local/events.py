@@ -23,6 +23,9 @@ IDS = {
     "name": "case-1",
     "projectId": "prj_sample",
     "keyId": "key_sample",
+    "suiteId": "1",
+    "testId": "1",
+    "runId": "1",
 }
 BODIES: dict[str, Any] = {
     "CreateProjectFunction": {"name": "team-b", "description": "a second project"},
@@ -36,6 +39,15 @@ BODIES: dict[str, Any] = {
     "CreateDatasetUploadFunction": {"contentType": "text/csv"},
     "AddDatasetCaseFunction": {"name": "case-2", "variables": {"name": "Bo"}, "expectedOutput": "Hello Bo!"},
     "UpdateDatasetCaseFunction": {"expectedOutput": "Hello Ada!"},
+    "CreateSuiteFunction": {"name": "smoke", "config": {"maxConcurrency": 4}, "tests": [
+        {"name": "greets", "datasetId": 1, "assertions": [{"type": "contains", "value": "Hello"}]}]},
+    "UpdateSuiteFunction": {"description": "smoke tests"},
+    "AddSuiteTestFunction": {"name": "polite", "variables": {"name": "Bo"},
+                             "assertions": [{"type": "not-contains", "value": "go away"}]},
+    "UpdateSuiteTestFunction": {"repeat": 2},
+    "RunSuiteFunction": {"suiteId": 1, "versionNo": 1},
+    "ExploreFunction": {"versionNo": 1, "modelConfig": {"provider": "echo"}, "tests": [
+        {"name": "hi", "variables": {"name": "Ada"}, "assertions": [{"type": "contains", "value": "Ada"}]}]},
 }
 
 
@@ -64,7 +76,17 @@ def main() -> int:
         folder = root / app.functions[route.function].code_dir.name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "request.json").write_text(json.dumps(sample(route), indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(app.routes)} sample events under events/")
+    tasks = {
+        "PrepareRunFunction": {"projectId": "prj_sample", "runId": 1},
+        "RunCasesFunction": {"projectId": "prj_sample", "runId": 1,
+                             "batch": {"b": "1:0", "items": [{"i": 0, "t": 1, "c": "case-1", "r": 0}]}},
+        "FinalizeRunFunction": {"projectId": "prj_sample", "runId": 1},
+    }
+    for logical_id, event in tasks.items():
+        folder = root / app.functions[logical_id].code_dir.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "task.json").write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(app.routes) + len(tasks)} sample events under events/")
     return 0
 
 

@@ -3,13 +3,16 @@ the HTTP front, SQS pollers and the schedule ticker. `python -m local` (make run
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from local import cfn, model, resources
 from local.http_front import HttpFront
@@ -21,9 +24,15 @@ REGION = "us-east-1"
 ROOT = cfn.ROOT
 
 
+_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+
+
 class MotoServer:
-    """moto's WSGI app on loopback. DynamoDB requests are serialised, as each item write is atomic in
-    DynamoDB, so concurrent ADD updates stay exact whatever moto does internally."""
+    """moto's WSGI app on loopback, plus the Lambda Invoke API served by the runtime's worker pool.
+
+    DynamoDB requests are serialised, as each item write is atomic in DynamoDB, so concurrent ADD updates
+    stay exact whatever moto does internally. Lambda Invoke requests (from Step Functions tasks that moto
+    executes, or from any code) go to `lambda_invoke` instead of moto's Docker-based Lambda."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -31,11 +40,15 @@ class MotoServer:
 
         dispatcher = DomainDispatcherApplication(create_backend_app)
         ddb_lock = threading.Lock()
+        self.lambda_invoke: Any = None
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
                 with ddb_lock:
                     return [b"".join(dispatcher(environ, start_response))]
+            match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
+            if match and environ.get("REQUEST_METHOD") == "POST" and self.lambda_invoke is not None:
+                return self._invoke(unquote(match.group("name")), environ, start_response)
             return dispatcher(environ, start_response)
 
         class QuietHandler(MotoRequestHandler):
@@ -44,6 +57,40 @@ class MotoServer:
 
         self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def _invoke(self, name: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        from local.lambdas import FunctionError
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        payload = json.loads(raw) if raw.strip() else {}
+        kind = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+        try:
+            self.lambda_invoke.resolve(name)
+        except KeyError:
+            body = json.dumps({"Type": "User", "message": f"Function not found: {name}"}).encode()
+            start_response("404 Not Found", [*headers, ("x-amzn-ErrorType", "ResourceNotFoundException")])
+            return [body]
+        if kind == "Event":
+            threading.Thread(target=self._invoke_async, args=(name, payload), daemon=True).start()
+            start_response("202 Accepted", headers)
+            return [b""]
+        try:
+            result = self.lambda_invoke.invoke(name, payload)
+        except FunctionError as exc:
+            start_response("200 OK", [*headers, ("X-Amz-Function-Error", "Unhandled")])
+            return [json.dumps(exc.payload()).encode()]
+        start_response("200 OK", headers)
+        return [json.dumps(result).encode()]
+
+    def _invoke_async(self, name: str, payload: Any) -> None:
+        from local.lambdas import FunctionError
+
+        try:
+            self.lambda_invoke.invoke(name, payload)
+        except FunctionError as exc:
+            print(f"evalgate: async invocation of {name} failed: {exc}", file=sys.stderr)
 
     @property
     def url(self) -> str:
@@ -106,6 +153,7 @@ class LocalRuntime:
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
         self.moto.start()
+        _enable_state_machine_execution(self.moto.url)
         resources.declare_names(self.app, self.names)
         resources.create(self.app, self.names, self.client)
         specs = {}
@@ -123,6 +171,7 @@ class LocalRuntime:
                 max_concurrency=fn.reserved_concurrency or self.concurrency,
             )
         self.pool = LambdaPool(specs, self.aws_env(), self.state_dir / "logs")
+        self.moto.lambda_invoke = self.pool
         self._seed()
         self.front = HttpFront(self.app, self.pool.invoke, self.host, self.port)
         self.port = self.front.port
@@ -207,6 +256,15 @@ class LocalRuntime:
         if self.pool:
             self.pool.close()
         self.moto.stop()
+
+
+def _enable_state_machine_execution(moto_url: str) -> None:
+    """moto runs state machines for real only when asked, and its task integrations call AWS through
+    localhost:$MOTO_PORT: point them at this server (its Lambda Invoke reaches our worker pool)."""
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    os.environ["MOTO_PORT"] = moto_url.rsplit(":", 1)[-1]
 
 
 def port_from_env(default: int = 3000) -> int:

@@ -14,22 +14,16 @@ from local.events import SAMPLE_KEY
 from tests.integration.conftest import APP, FakeContext, Stack, load_function
 
 ORDER = [  # creates before reads, deletes last, so each sample finds what it names
-    "CreatePromptFunction",
-    "CreatePromptVersionFunction",
-    "GetPromptFunction",
-    "ListPromptsFunction",
-    "UpdatePromptFunction",
-    "ListPromptVersionsFunction",
-    "GetPromptVersionFunction",
-    "ImportDatasetFunction",
-    "ListDatasetsFunction",
-    "GetDatasetFunction",
-    "UpdateDatasetFunction",
-    "AddDatasetCaseFunction",
-    "CreateDatasetUploadFunction",
-    "CreateDatasetFunction",
-    "UpdateDatasetCaseFunction",
-]
+    "CreatePromptFunction", "CreatePromptVersionFunction", "GetPromptFunction", "ListPromptsFunction",
+    "UpdatePromptFunction", "ListPromptVersionsFunction", "GetPromptVersionFunction", "ImportDatasetFunction",
+    "ListDatasetsFunction", "GetDatasetFunction", "UpdateDatasetFunction", "AddDatasetCaseFunction",
+    "CreateDatasetUploadFunction", "CreateDatasetFunction", "UpdateDatasetCaseFunction",
+    "CreateSuiteFunction", "AddSuiteTestFunction", "UpdateSuiteTestFunction", "GetSuiteFunction",
+    "ListSuitesFunction", "UpdateSuiteFunction", "RunSuiteFunction", "ListRunsFunction", "GetRunFunction",
+    "GetRunStatusFunction", "CancelRunFunction", "ExploreFunction",
+    "DeleteSuiteTestFunction", "DeleteSuiteFunction", "DeleteDatasetCaseFunction", "DeleteDatasetFunction",
+    "DeletePromptFunction",
+]  # fmt: skip
 
 
 def _events() -> list[str]:

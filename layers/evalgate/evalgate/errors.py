@@ -57,3 +57,9 @@ class Throttled(EvalgateError):
     def __init__(self, message: str, *, retry_after: int = 1, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class Unavailable(EvalgateError):
+    """A backing service could not be reached; the request may be retried."""
+
+    code = "unavailable"

@@ -78,6 +78,48 @@ def cases_prefix(project_id: str, dataset_id: int) -> tuple[str, str]:
     return f"PROJECT#{project_id}#DATASET#{dataset_id}", "CASE#"
 
 
+# --- suites and tests ---------------------------------------------------------------------------
+def suite(project_id: str, prompt_id: int, suite_id: int) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#PROMPT#{prompt_id}", SK: f"SUITE#{_n(suite_id)}"}
+
+
+def suites_prefix(project_id: str, prompt_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#PROMPT#{prompt_id}", "SUITE#"
+
+
+def suite_test(project_id: str, suite_id: int, test_id: int) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#SUITE#{suite_id}", SK: f"TEST#{_n(test_id)}"}
+
+
+def suite_tests_prefix(project_id: str, suite_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#SUITE#{suite_id}", "TEST#"
+
+
+# --- runs and their results ------------------------------------------------------------------------
+def run(project_id: str, run_id: int) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}", SK: f"RUN#{_n(run_id)}"}
+
+
+def runs_prefix(project_id: str) -> tuple[str, str]:
+    return f"PROJECT#{project_id}", "RUN#"
+
+
+def prompt_runs_gsi(project_id: str, prompt_id: int) -> str:
+    return f"PROJECT#{project_id}#PROMPT#{prompt_id}#RUNS"
+
+
+def run_gsi_sort(run_id: int) -> str:
+    return f"RUN#{_n(run_id)}"
+
+
+def run_result(project_id: str, run_id: int, index: int) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"RESULT#{index:08d}"}
+
+
+def run_results_prefix(project_id: str, run_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#RUN#{run_id}", "RESULT#"
+
+
 # --- artifacts (S3 object keys, same tenant prefix) ---------------------------------------------
 def artifact(project_id: str, *parts: str) -> str:
     return "/".join(["projects", project_id, *parts])
@@ -86,3 +128,9 @@ def artifact(project_id: str, *parts: str) -> str:
 def upload(project_id: str, upload_id: str) -> str:
     """Uploads live under one prefix so a lifecycle rule can expire the ones never imported."""
     return f"uploads/{project_id}/{upload_id}"
+
+
+# --- model response cache (evalgate.providers.gateway) -------------------------------------------
+def model_cache(project_id: str, digest: str) -> dict[str, str]:
+    """One cached model response (or embedding), by the SHA-256 of its request; expires through `ttl`."""
+    return {PK: f"PROJECT#{project_id}#MODELCACHE#{digest}", SK: "MODELCACHE"}

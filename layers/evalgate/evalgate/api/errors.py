@@ -15,6 +15,7 @@ from evalgate.errors import (
     SchemaViolation,
     Throttled,
     Unauthorized,
+    Unavailable,
     UnsupportedMediaType,
 )
 
@@ -28,6 +29,7 @@ STATUS: dict[type[EvalgateError], int] = {
     UnsupportedMediaType: 415,
     SchemaViolation: 422,
     Throttled: 429,
+    Unavailable: 503,
 }
 VALIDATION_STATUS = 422  # chosen once for every schema error (docs/decisions.md)
 

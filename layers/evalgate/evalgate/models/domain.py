@@ -106,3 +106,119 @@ class Page(BaseModel):
 
     items: list[Any]
     next_cursor: str | None = None
+
+
+class SuiteConfig(BaseModel):
+    """How a suite runs: concurrency, the judge for model-graded assertions, the pass threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrency: int = Field(default=10, ge=1, le=100)
+    judge_provider: str | None = Field(default=None, max_length=100)
+    judge_model: str | None = Field(default=None, max_length=200)
+    pass_threshold: float = Field(default=100.0, ge=0, le=100, description="run score (0-100) needed to pass")
+
+
+class Suite(BaseModel):
+    id: int
+    prompt_id: int
+    name: str
+    description: str = ""
+    config: SuiteConfig = Field(default_factory=SuiteConfig)
+    test_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class SuiteTest(BaseModel):
+    id: int
+    suite_id: int
+    name: str
+    variables: dict[str, Any] = Field(default_factory=dict)
+    dataset_id: int | None = None
+    case_names: list[str] | None = None
+    assertions: list[dict[str, Any]] = Field(default_factory=list)
+    weight: float = 1.0
+    threshold: float | None = None
+    repeat: int = 1
+    created_at: datetime
+    updated_at: datetime
+
+
+class RunStatus(StrEnum):
+    pending = "pending"
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+    error = "error"
+
+
+TERMINAL = frozenset({RunStatus.completed, RunStatus.failed, RunStatus.cancelled, RunStatus.error})
+SCORE_BINS = 20  # fixed-bin histogram of case scores in [0, 1], for percentiles without scanning results
+
+
+class RunAggregates(BaseModel):
+    """Counters kept on the run item with atomic ADD updates as results arrive."""
+
+    total: int = 0
+    done: int = 0
+    passed: int = 0
+    failed: int = 0
+    errored: int = 0
+    score_sum: float = 0.0
+    score_sq_sum: float = 0.0
+    weight_total: float = 0.0
+    weight_passed: float = 0.0
+    latency_ms_sum: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model_calls: int = 0
+    cached_calls: int = 0
+    histogram: list[int] = Field(default_factory=lambda: [0] * SCORE_BINS)
+
+
+class Run(BaseModel):
+    id: int
+    project_id: str
+    prompt_id: int | None = None
+    suite_id: int | None = None
+    version_no: int | None = None
+    kind: str = "suite"  # suite | external
+    name: str = ""
+    status: RunStatus = RunStatus.pending
+    verdict: str | None = None  # passed | failed | inconclusive
+    config_hash: str = ""
+    model_override: dict[str, Any] | None = None
+    test_ids: list[int] | None = None
+    score: float | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+    execution_arn: str | None = None
+    aggregates: RunAggregates = Field(default_factory=RunAggregates)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class RunResult(BaseModel):
+    index: int
+    name: str
+    test_id: int | None = None
+    case_name: str | None = None
+    repeat: int = 0
+    status: str  # passed | failed | errored
+    score: float
+    weight: float = 1.0
+    duration_ms: float
+    output: str | None = None
+    error: str | None = None
+    assertions: list[dict[str, Any]] = Field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    variables: dict[str, Any] = Field(default_factory=dict)

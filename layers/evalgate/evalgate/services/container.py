@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from evalgate import aws
 from evalgate.settings import Settings, get_settings
@@ -11,7 +12,12 @@ from evalgate.store.blobs import Blobs
 from evalgate.store.datasets import DatasetStore
 from evalgate.store.projects import ProjectStore
 from evalgate.store.prompts import PromptStore
+from evalgate.store.runs import RunStore
+from evalgate.store.suites import SuiteStore
 from evalgate.store.table import Table
+
+if TYPE_CHECKING:
+    from evalgate.providers.gateway import ModelGateway
 
 
 def utcnow() -> datetime:
@@ -37,6 +43,21 @@ class Container:
     @cached_property
     def prompts(self) -> PromptStore:
         return PromptStore(self.table)
+
+    @cached_property
+    def gateway(self) -> ModelGateway:
+        """Every model call (runs, explore, judges) goes through this: cache, retries, limits, cost."""
+        from evalgate.providers.gateway import ModelGateway
+
+        return ModelGateway(self.table)
+
+    @cached_property
+    def runs(self) -> RunStore:
+        return RunStore(self.table, self.blobs)
+
+    @cached_property
+    def suites(self) -> SuiteStore:
+        return SuiteStore(self.table)
 
     @cached_property
     def datasets(self) -> DatasetStore:

@@ -207,7 +207,9 @@ class Table:
         cursor: str | None = None,
         forward: bool = True,
         index: str | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a partition. `filters` are attribute equality filters (a page may come back short)."""
         pk_name, sk_name = (keys.GSI1PK, keys.GSI1SK) if index else (keys.PK, keys.SK)
         kwargs: dict[str, Any] = {
             "TableName": self.name,
@@ -223,6 +225,13 @@ class Table:
             kwargs["ExpressionAttributeValues"][":sk"] = {"S": sort_prefix}
         if index:
             kwargs["IndexName"] = index
+        if filters:
+            clauses = []
+            for i, (name, value) in enumerate(filters.items()):
+                kwargs["ExpressionAttributeNames"][f"#f{i}"] = name
+                kwargs["ExpressionAttributeValues"][f":f{i}"] = self.codec.value(value)
+                clauses.append(f"#f{i} = :f{i}")
+            kwargs["FilterExpression"] = " AND ".join(clauses)
         start = decode_cursor(cursor, partition) if not index else self._decode_index_cursor(cursor, partition)
         if start:
             kwargs["ExclusiveStartKey"] = start

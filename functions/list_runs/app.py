@@ -1,0 +1,40 @@
+"""GET /api/prompts/{promptId}/eval/runs: runs, newest first (filters: status, suiteId, versionNo)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.schemas import RunOut, RunPage
+from evalgate.models.domain import Role, RunStatus
+from evalgate.observability import logger, metrics, tracer
+from evalgate.services import runs
+
+app = EvalgateResolver(role=Role.viewer)
+
+
+@app.get("/api/prompts/<promptId>/eval/runs", tags=["runs"], security=BEARER)
+def list_runs(
+    promptId: Annotated[int, Path(ge=1, le=2**53)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    status: Annotated[RunStatus | None, Query()] = None,
+    suiteId: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    versionNo: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+) -> RunPage:
+    filters = {
+        k: v
+        for k, v in {"status": status.value if status else None, "suiteId": suiteId, "versionNo": versionNo}.items()
+        if v is not None
+    }
+    page = runs.list_runs(app.principal, promptId, limit=limit, cursor=cursor, filters=filters)
+    return RunPage(items=[RunOut.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

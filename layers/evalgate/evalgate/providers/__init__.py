@@ -1,0 +1,1 @@
+"""Model providers: OpenAI-compatible HTTP, Anthropic Messages, Bedrock Converse, and offline ones."""

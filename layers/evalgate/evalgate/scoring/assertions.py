@@ -1,0 +1,408 @@
+"""Assertion types, their aliases, and the validation that runs when a suite or test is saved.
+
+A raw assertion is promptfoo-shaped (`{"type": "contains", "value": "Hello", "weight": 2}`), Echostash-API-
+shaped (`{"operator": "contains", "expected": "Hello"}`) or Echostash-PDK shorthand (`{"contains": "Hello"}`).
+`validate_assertions` turns each into one normalized shape:
+
+    {"type": "contains",          # canonical name, never negated
+     "operator": "not_contains",  # the name as written (reported back in results)
+     "negate": true,
+     "value": "Hello",            # normalized (ranges become {"min", "max"}, comma lists become lists)
+     "threshold": null,           # the effective threshold (type default filled in), or null
+     "weight": 1.0,
+     ...}                         # optional: "n" (rouge-n), "factuality" (category scores), "metric", "description"
+
+Normalizing a normalized assertion gives it back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from evalgate.errors import InvalidInput
+from evalgate.scoring import jsonschema_lite
+from evalgate.templating import VARIABLE
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    value: str  # how `value` is validated (see _validate_value)
+    threshold: tuple[float, float | None] | None = None  # accepted range; None: threshold not used
+    default_threshold: float | None = None
+    judge: bool = False  # needs a Judge
+    embedder: bool = False  # needs an Embedder
+
+
+_UNIT = (0.0, 1.0)
+_NON_NEGATIVE = (0.0, None)
+
+TYPES: dict[str, TypeSpec] = {
+    "equals": TypeSpec("equals"),
+    "contains": TypeSpec("text_ref"),
+    "icontains": TypeSpec("text_ref"),
+    "contains-any": TypeSpec("text_list"),
+    "contains-all": TypeSpec("text_list"),
+    "icontains-any": TypeSpec("text_list"),
+    "icontains-all": TypeSpec("text_list"),
+    "starts-with": TypeSpec("text_ref"),
+    "ends-with": TypeSpec("text_ref"),
+    "regex": TypeSpec("regex"),
+    "is-json": TypeSpec("schema"),
+    "contains-json": TypeSpec("schema"),
+    "word-count": TypeSpec("range"),
+    "length": TypeSpec("range"),
+    "token-count": TypeSpec("range"),
+    "levenshtein": TypeSpec("text_ref", _NON_NEGATIVE, 5),
+    "rouge-n": TypeSpec("text_ref", _UNIT, 0.75),
+    "bleu": TypeSpec("texts_ref", _UNIT, 0.5),
+    "similar": TypeSpec("texts_ref", _UNIT, 0.75, embedder=True),
+    "latency": TypeSpec("limit", _NON_NEGATIVE),
+    "cost": TypeSpec("limit", _NON_NEGATIVE),
+    "llm-rubric": TypeSpec("text", _UNIT, None, judge=True),
+    "g-eval": TypeSpec("criteria", _UNIT, 0.7, judge=True),
+    "factuality": TypeSpec("text_ref", _UNIT, None, judge=True),
+    "answer-relevance": TypeSpec("none", _UNIT, 0.7, judge=True),
+    "context-faithfulness": TypeSpec("none", _UNIT, 0.7, judge=True),
+    "llm-judge": TypeSpec("text", judge=True),
+    "sentiment": TypeSpec("sentiment", judge=True),
+}
+
+# Echostash names -> (canonical type, negated)
+ALIASES: dict[str, tuple[str, bool]] = {
+    "not_contains": ("contains", True),
+    "matches": ("regex", False),
+    "starts_with": ("starts-with", False),
+    "ends_with": ("ends-with", False),
+    "json_valid": ("is-json", False),
+    "word_count": ("word-count", False),
+    "llm_judge": ("llm-judge", False),
+    "similar_to": ("similar", False),
+    "token_count": ("token-count", False),
+}
+
+ASSERTION_TYPES: frozenset[str] = frozenset(TYPES) | frozenset(ALIASES)
+
+_CODE_TYPES = frozenset({"javascript", "python", "ruby", "webhook"})
+SENTIMENTS = ("positive", "negative", "neutral", "helpful")
+FACTUALITY_KEYS = ("subset", "superset", "agree", "disagree", "differButFactual")
+_COMMON_KEYS = frozenset({"value", "expected", "threshold", "weight", "metric", "description", "negate", "n"})
+_KNOWN_KEYS = _COMMON_KEYS | {"type", "operator", "factuality"}
+
+MAX_ASSERTIONS = 100
+MAX_TEXT = 20_000
+MAX_ITEMS = 200
+MAX_CRITERIA = 20
+MAX_ROUGE_N = 4
+
+
+def resolve_type(name: Any, field: str) -> tuple[str, bool]:
+    """(canonical type, negated) for a name as written; InvalidInput for anything not accepted."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("assertion type must be a non-empty string", field=field)
+    name = name.strip()
+    if name in ALIASES:
+        return ALIASES[name]
+    if name in TYPES:
+        return name, False
+    if name.startswith("not-"):
+        base, negated = resolve_type(name[4:], field)
+        if negated:
+            raise InvalidInput(f"'{name}' negates a type that is already negated", field=field)
+        return base, True
+    if name in _CODE_TYPES:
+        raise InvalidInput(
+            f"'{name}' assertions are not supported: evalgate does not run user code; "
+            "use regex, is-json with a schema, or llm-rubric instead",
+            field=field,
+        )
+    raise InvalidInput(
+        f"unknown assertion type '{name}'; supported: {', '.join(sorted(ASSERTION_TYPES))} "
+        "(any of them can be negated with a 'not-' prefix)",
+        field=field,
+    )
+
+
+def validate_assertions(raw: Any, *, field: str = "assertions") -> list[dict[str, Any]]:
+    """Normalize and validate assertion configs when a suite/test is saved.
+
+    Raises InvalidInput whose `field` names the offending spot (e.g. 'assertions[2].value') for an unknown
+    type, a missing or ill-typed value, a bad regex or JSON schema, a negative weight, a threshold outside
+    its range, an unknown key. Returns the normalized dicts `evaluate` accepts."""
+    if not isinstance(raw, list):
+        raise InvalidInput("assertions must be a list", field=field)
+    if len(raw) > MAX_ASSERTIONS:
+        raise InvalidInput(f"at most {MAX_ASSERTIONS} assertions are allowed", field=field)
+    return [normalize_assertion(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+
+
+def normalize_assertion(item: Any, field: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InvalidInput("an assertion must be an object", field=field)
+
+    # which key names the type, and which holds the value
+    value_key = "expected" if "expected" in item and "value" not in item else "value"
+    if "type" in item:
+        written, type_key = item["type"], "type"
+    elif "operator" in item:
+        written, type_key = item["operator"], "operator"
+    else:
+        shorthand = [k for k in item if k not in _COMMON_KEYS and k != "factuality"]
+        if len(shorthand) != 1 or shorthand[0] in _KNOWN_KEYS:
+            raise InvalidInput("an assertion needs a 'type'", field=f"{field}.type")
+        written = type_key = value_key = shorthand[0]
+        if "value" in item or "expected" in item:
+            raise InvalidInput(f"give the value once, as '{type_key}'", field=f"{field}.value")
+    for key in item:
+        if key not in _KNOWN_KEYS and key != type_key:
+            raise InvalidInput(f"unknown assertion key '{key}'", field=f"{field}.{key}")
+    if "value" in item and "expected" in item:
+        raise InvalidInput("give either 'value' or 'expected', not both", field=f"{field}.expected")
+
+    base, negated = resolve_type(written, f"{field}.{type_key}")
+    spec = TYPES[base]
+    operator = written.strip()
+
+    if "negate" in item:
+        flag = item["negate"]
+        if not isinstance(flag, bool):
+            raise InvalidInput("'negate' must be true or false", field=f"{field}.negate")
+        if negated and not flag:
+            raise InvalidInput(f"'negate: false' contradicts the type '{operator}'", field=f"{field}.negate")
+        negated = negated or flag
+    if type_key == "type" and "operator" in item:
+        shown = item["operator"]
+        if not isinstance(shown, str) or resolve_type(shown, f"{field}.operator") != (base, negated):
+            raise InvalidInput(f"'operator' disagrees with the type '{operator}'", field=f"{field}.operator")
+        operator = shown.strip()
+    elif negated and not resolve_type(operator, f"{field}.{type_key}")[1]:
+        operator = f"not-{operator}"
+
+    weight = _weight(item.get("weight", 1.0), f"{field}.weight")
+    value = _validate_value(base, spec, item.get(value_key), f"{field}.{value_key}")
+    threshold = _threshold(base, spec, item.get("threshold"), f"{field}.threshold")
+    if spec.value == "limit":
+        threshold = _limit(base, value, threshold, weight, field, value_key)
+        value = None
+
+    out: dict[str, Any] = {
+        "type": base,
+        "operator": operator,
+        "negate": negated,
+        "value": value,
+        "threshold": threshold,
+        "weight": weight,
+    }
+    if base == "rouge-n":
+        out["n"] = _rouge_n(item.get("n", 1), f"{field}.n")
+    elif "n" in item:
+        raise InvalidInput(f"'n' is only used by rouge-n, not '{base}'", field=f"{field}.n")
+    if "factuality" in item:
+        if base != "factuality":
+            raise InvalidInput(
+                f"'factuality' scores are only used by factuality, not '{base}'", field=f"{field}.factuality"
+            )
+        out["factuality"] = _factuality_scores(item["factuality"], f"{field}.factuality")
+    for key, limit in (("metric", 200), ("description", 1000)):
+        if key in item and item[key] is not None:
+            if not isinstance(item[key], str) or len(item[key]) > limit:
+                raise InvalidInput(f"'{key}' must be a string of at most {limit} characters", field=f"{field}.{key}")
+            out[key] = item[key]
+    return out
+
+
+# --- pieces ---------------------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number_text(value: int | float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _weight(value: Any, field: str) -> float:
+    if not _is_number(value):
+        raise InvalidInput("weight must be a number", field=field)
+    if value < 0:
+        raise InvalidInput("weight must be 0 or more (0 reports the assertion without counting it)", field=field)
+    return float(value)
+
+
+def _threshold(base: str, spec: TypeSpec, value: Any, field: str) -> float | None:
+    if value is None:
+        return spec.default_threshold
+    if spec.threshold is None:
+        raise InvalidInput(f"'{base}' does not use a threshold", field=field)
+    if not _is_number(value):
+        raise InvalidInput("threshold must be a number", field=field)
+    low, high = spec.threshold
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"{low:g} or more"
+        raise InvalidInput(f"the threshold of '{base}' must be {bounds}", field=field)
+    return float(value)
+
+
+def _limit(base: str, value: Any, threshold: float | None, weight: float, field: str, value_key: str) -> float | None:
+    """latency / cost: the maximum may be given as threshold (promptfoo) or as value (Echostash)."""
+    unit = "milliseconds" if base == "latency" else "USD"
+    if value is not None:
+        if not _is_number(value) or value < 0:
+            raise InvalidInput(f"the maximum {unit} must be a number, 0 or more", field=f"{field}.{value_key}")
+        if threshold is not None and float(value) != threshold:
+            raise InvalidInput("give the maximum once, as threshold or as value", field=f"{field}.threshold")
+        threshold = float(value)
+    if threshold is None and weight > 0:
+        raise InvalidInput(
+            f"'{base}' needs a threshold (the maximum in {unit}); without one, set weight 0 to only record it",
+            field=f"{field}.threshold",
+        )
+    return threshold
+
+
+def _rouge_n(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROUGE_N:
+        raise InvalidInput(f"n must be an integer from 1 to {MAX_ROUGE_N}", field=field)
+    return value
+
+
+def _factuality_scores(value: Any, field: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'factuality' must be an object with scores for {', '.join(FACTUALITY_KEYS)}", field=field)
+    scores: dict[str, float] = {}
+    for key, score in value.items():
+        if key not in FACTUALITY_KEYS:
+            raise InvalidInput(
+                f"unknown factuality category '{key}'; use {', '.join(FACTUALITY_KEYS)}", field=f"{field}.{key}"
+            )
+        if not _is_number(score) or not 0 <= score <= 1:
+            raise InvalidInput("a factuality score must be a number between 0 and 1", field=f"{field}.{key}")
+        scores[key] = float(score)
+    return scores
+
+
+def _text(value: Any, field: str, what: str = "value") -> str:
+    if _is_number(value):
+        return _number_text(value)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string", field=field)
+    if not value.strip():
+        raise InvalidInput(f"{what} must not be empty", field=field)
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"{what} must be at most {MAX_TEXT} characters", field=field)
+    return value
+
+
+def _texts(value: Any, field: str, *, split_commas: bool, max_items: int = MAX_ITEMS) -> list[str]:
+    if isinstance(value, str) and split_commas:
+        value = [part.strip() for part in value.split(",") if part.strip()]
+        if not value:
+            raise InvalidInput("value must list at least one string", field=field)
+    if not isinstance(value, list) or not value:
+        raise InvalidInput("value must be a non-empty list of strings", field=field)
+    if len(value) > max_items:
+        raise InvalidInput(f"value must have at most {max_items} items", field=field)
+    return [_text(item, f"{field}[{j}]", "each item") for j, item in enumerate(value)]
+
+
+def _range(value: Any, field: str) -> dict[str, int | None]:
+    def bound(v: Any, f: str) -> int | None:
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v != int(v) or v < 0:
+            raise InvalidInput("must be a whole number, 0 or more", field=f)
+        return int(v)
+
+    if isinstance(value, dict):
+        extra = set(value) - {"min", "max"}
+        if extra:
+            raise InvalidInput(
+                f"unknown key '{sorted(extra)[0]}'; use min and max", field=f"{field}.{sorted(extra)[0]}"
+            )
+        low, high = bound(value.get("min"), f"{field}.min"), bound(value.get("max"), f"{field}.max")
+        if low is None and high is None:
+            raise InvalidInput("give min, max, or both", field=field)
+        if low is not None and high is not None and low > high:
+            raise InvalidInput("min must not be greater than max", field=f"{field}.min")
+        return {"min": low, "max": high}
+    if value is None:
+        raise InvalidInput("value is required: a whole number, or {min, max}", field=field)
+    exact = bound(value, field)
+    return {"min": exact, "max": exact}
+
+
+def _schema(value: Any, field: str) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        if value.startswith("file://"):
+            raise InvalidInput("file:// references are not supported; inline the JSON schema", field=field)
+        try:
+            value = json.loads(value)
+        except ValueError as err:
+            raise InvalidInput("value must be a JSON Schema (an object, or a string holding one)", field=field) from err
+    jsonschema_lite.check_schema(value, field)
+    return value
+
+
+def _regex(value: Any, field: str) -> str:
+    pattern = _text(value, field)
+    try:
+        # template variables are filled in at run time; check the rest of the pattern now
+        jsonschema_lite.compile_pattern(VARIABLE.sub("x", pattern))
+    except re.error as err:
+        raise InvalidInput(f"value is not a valid regular expression: {err}", field=field) from err
+    return pattern
+
+
+def _equals(value: Any, field: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or _is_number(value) or isinstance(value, dict | list):
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise InvalidInput("value must be JSON (a string, number, boolean, object or array)", field=field) from err
+        return value
+    return _text(value, field)
+
+
+def _validate_value(base: str, spec: TypeSpec, value: Any, field: str) -> Any:
+    kind = spec.value
+    if kind == "none":
+        if value is not None:
+            raise InvalidInput(f"'{base}' takes no value", field=field)
+        return None
+    if kind == "limit":
+        return value  # checked with the threshold
+    if kind == "equals":
+        return _equals(value, field)
+    if kind == "schema":
+        return _schema(value, field)
+    if kind == "range":
+        return _range(value, field)
+    if kind in ("text_ref", "texts_ref") and value is None:
+        return None  # falls back to the case's expected output at run time
+    if value is None:
+        raise InvalidInput(f"'{base}' needs a value", field=field)
+    if kind == "texts_ref" and isinstance(value, list):
+        return _texts(value, field, split_commas=False)
+    if kind == "text_list":
+        return _texts(value, field, split_commas=True)
+    if kind == "criteria":
+        return (
+            _texts(value, field, split_commas=False, max_items=MAX_CRITERIA)
+            if isinstance(value, list)
+            else _text(value, field)
+        )
+    if kind == "regex":
+        return _regex(value, field)
+    if kind == "sentiment":
+        if not isinstance(value, str) or value.strip().lower() not in SENTIMENTS:
+            raise InvalidInput(f"value must be one of {', '.join(SENTIMENTS)}", field=field)
+        return value.strip().lower()
+    return _text(value, field)

@@ -1,0 +1,335 @@
+"""Suite runs: start (async, Step Functions), list, get, status, cancel; and the workflow's steps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from evalgate import aws, keys
+from evalgate.errors import Conflict, InvalidInput, NotFound, Unavailable
+from evalgate.models.domain import (
+    ModelConfig,
+    Page,
+    Principal,
+    Run,
+    RunResult,
+    RunStatus,
+    SuiteTest,
+)
+from evalgate.observability import logger
+from evalgate.services.container import container, utcnow
+from evalgate.services.execution import CaseSpec, Executor
+
+MAX_BATCH = 10  # cases per Map item: fewer Lambda invocations and state transitions per case
+INLINE_MAX_BATCHES = 100  # above this the batches go to S3 and a Distributed Map reads them
+MAX_CASES_PER_RUN = 100_000
+
+
+# -- API side ---------------------------------------------------------------------------------------
+def config_hash(template: str, model: ModelConfig, tests: list[SuiteTest]) -> str:
+    payload = {
+        "template": template,
+        "model": model.model_dump(exclude_none=True),
+        "tests": [t.model_dump(mode="json", exclude={"created_at", "updated_at"}) for t in tests],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def effective_model(version_model: ModelConfig, override: dict[str, Any] | None) -> ModelConfig:
+    if not override:
+        return version_model
+    merged = {**version_model.model_dump(exclude_none=True), **override}
+    return ModelConfig.model_validate(merged)
+
+
+def start_run(
+    principal: Principal,
+    prompt_id: int,
+    suite_id: int,
+    version_no: int,
+    model_override: dict[str, Any] | None,
+    test_ids: list[int] | None,
+) -> Run:
+    c = container()
+    c.prompts.get_prompt(principal.project_id, prompt_id)
+    try:
+        suite = c.suites.get_suite(principal.project_id, prompt_id, suite_id)
+    except NotFound as exc:
+        raise InvalidInput(f"suite {suite_id} not found under this prompt", field="suiteId") from exc
+    try:
+        version = c.prompts.get_version(principal.project_id, prompt_id, version_no)
+    except NotFound as exc:
+        raise InvalidInput(f"prompt {prompt_id} has no version {version_no}", field="versionNo") from exc
+    tests = c.suites.list_tests(principal.project_id, suite_id)
+    if test_ids is not None:
+        known = {t.id for t in tests}
+        for i, tid in enumerate(test_ids):
+            if tid not in known:
+                raise InvalidInput(f"suite {suite_id} has no test {tid}", field=f"testIds[{i}]")
+        tests = [t for t in tests if t.id in set(test_ids)]
+    if not tests:
+        raise InvalidInput(f"suite {suite_id} has no tests to run", field="suiteId")
+    try:
+        model = effective_model(version.settings, model_override)
+    except ValueError as exc:
+        raise InvalidInput(f"modelConfig is not valid: {exc}", field="modelConfig") from exc
+    run = Run(
+        id=c.runs.new_run_id(),
+        project_id=principal.project_id,
+        prompt_id=prompt_id,
+        suite_id=suite.id,
+        version_no=version_no,
+        name=suite.name,
+        config_hash=config_hash(version.template, model, tests),
+        model_override=model_override,
+        test_ids=test_ids,
+        created_at=utcnow(),
+    )
+    c.runs.create_run(run)
+    execution_input = {
+        "projectId": principal.project_id,
+        "promptId": prompt_id,
+        "runId": run.id,
+        "runKey": keys.run(principal.project_id, run.id),
+    }
+    try:
+        arn = _sfn().start_execution(
+            stateMachineArn=_state_machine_arn(),
+            name=f"run-{run.id}-{uuid.uuid4().hex[:8]}",
+            input=json.dumps(execution_input),
+        )["executionArn"]
+    except Exception as exc:  # the run must not stay pending forever: record why it never started
+        c.runs.transition(
+            principal.project_id,
+            run.id,
+            RunStatus.failed,
+            allowed_from=[RunStatus.pending],
+            now=utcnow(),
+            sets={"error": "the workflow could not be started"},
+        )
+        logger.exception("start execution failed", run_id=run.id)
+        raise Unavailable("the run could not be started; retry shortly") from exc
+    c.runs.set_execution(principal.project_id, run.id, arn)
+    logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
+    return c.runs.get_run(principal.project_id, run.id)
+
+
+@lru_cache(maxsize=1)
+def _state_machine_arn() -> str:
+    arn = os.environ.get("STATE_MACHINE_ARN")
+    if not arn:
+        raise RuntimeError("STATE_MACHINE_ARN is not set for this function")
+    return arn
+
+
+def _sfn() -> Any:
+    return aws.client("stepfunctions")
+
+
+def _run_of_prompt(principal: Principal, prompt_id: int, run_id: int) -> Run:
+    container().prompts.get_prompt(principal.project_id, prompt_id)
+    run = container().runs.get_run(principal.project_id, run_id)
+    if run.prompt_id != prompt_id:
+        raise NotFound(f"run {run_id} not found")
+    return run
+
+
+def list_runs(principal: Principal, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
+    container().prompts.get_prompt(principal.project_id, prompt_id)
+    return container().runs.list_prompt_runs(
+        principal.project_id, prompt_id, limit=limit, cursor=cursor, filters=filters
+    )
+
+
+def get_run(principal: Principal, prompt_id: int, run_id: int, *, limit: int, cursor: str | None) -> tuple[Run, Page]:
+    run = _run_of_prompt(principal, prompt_id, run_id)
+    return run, container().runs.list_results(principal.project_id, run_id, limit=limit, cursor=cursor)
+
+
+def get_status(principal: Principal, prompt_id: int, run_id: int) -> Run:
+    return _run_of_prompt(principal, prompt_id, run_id)
+
+
+def cancel_run(principal: Principal, prompt_id: int, run_id: int) -> Run:
+    run = _run_of_prompt(principal, prompt_id, run_id)
+    cancelled = container().runs.transition(
+        principal.project_id,
+        run_id,
+        RunStatus.cancelled,
+        allowed_from=[RunStatus.pending, RunStatus.queued, RunStatus.running],
+        now=utcnow(),
+        sets={"finishedAt": utcnow().isoformat()},
+    )
+    if run.execution_arn:
+        try:
+            _sfn().stop_execution(executionArn=run.execution_arn, cause="cancelled by the user")
+        except Exception:  # the run is cancelled either way; its steps check the status
+            logger.exception("stop execution failed", run_id=run_id)
+    return cancelled
+
+
+# -- workflow side ----------------------------------------------------------------------------------
+def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[str, Any], str | None]]:
+    if test.dataset_id is None:
+        return [(None, test.variables, None)]
+    datasets = container().datasets
+    if test.case_names is not None:
+        cases = [datasets.get_case(project_id, test.dataset_id, n) for n in test.case_names]
+    else:
+        cases = []
+        cursor = None
+        while True:
+            page = datasets.list_cases(project_id, test.dataset_id, limit=500, cursor=cursor)
+            cases += page.items
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    return [(c.name, c.variables, c.expected_output) for c in cases]
+
+
+def prepare(project_id: str, run_id: int) -> dict[str, Any]:
+    """Mark the run running and expand tests by cases by repeats into batches of work items."""
+    c = container()
+    run = c.runs.get_run(project_id, run_id)
+    if run.status == RunStatus.cancelled:
+        return {"mode": "cancelled"}
+    if run.status == RunStatus.pending:
+        now = utcnow()
+        try:
+            run = c.runs.transition(
+                project_id,
+                run_id,
+                RunStatus.running,
+                allowed_from=[RunStatus.pending],
+                now=now,
+                sets={"startedAt": now.isoformat()},
+            )
+        except Conflict:
+            run = c.runs.get_run(project_id, run_id)
+            if run.status != RunStatus.running:
+                return {"mode": "cancelled"}
+    assert run.suite_id is not None and run.prompt_id is not None
+    suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
+    tests = c.suites.list_tests(project_id, run.suite_id)
+    if run.test_ids is not None:
+        tests = [t for t in tests if t.id in set(run.test_ids)]
+    items: list[dict[str, Any]] = []
+    for test in tests:
+        for case_name, _vars, _expected in _cases_of(project_id, test):
+            for r in range(test.repeat):
+                items.append({"i": len(items), "t": test.id, "c": case_name, "r": r})
+                if len(items) > MAX_CASES_PER_RUN:
+                    raise InvalidInput(f"a run may hold at most {MAX_CASES_PER_RUN} cases")
+    c.runs.set_total(project_id, run_id, len(items))
+    concurrency = suite.config.max_concurrency
+    size = max(1, min(MAX_BATCH, math.ceil(len(items) / concurrency))) if items else 1
+    batches = [{"b": f"{run_id}:{n}", "items": items[i : i + size]} for n, i in enumerate(range(0, len(items), size))]
+    base = {"total": len(items), "batchCount": len(batches), "maxConcurrency": concurrency}
+    if not batches:
+        return {**base, "mode": "empty"}
+    if len(batches) <= INLINE_MAX_BATCHES:
+        return {**base, "mode": "inline", "batches": batches}
+    key = keys.artifact(project_id, "runs", str(run_id), "manifest.json")
+    c.blobs.put_json(key, batches)
+    return {**base, "mode": "distributed", "manifest": {"Bucket": c.settings.bucket_name, "Key": key}}
+
+
+def run_batch(project_id: str, run_id: int, batch: dict[str, Any]) -> dict[str, Any]:
+    """Execute a batch of cases and record their results; counted once even when retried."""
+    c = container()
+    run = c.runs.get_run(project_id, run_id)
+    if run.status != RunStatus.running:
+        return {"skipped": run.status.value}
+    assert run.prompt_id is not None and run.suite_id is not None and run.version_no is not None
+    version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
+    suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
+    tests = {t.id: t for t in c.suites.list_tests(project_id, run.suite_id)}
+    executor = Executor(
+        project_id=project_id,
+        version=version,
+        model=effective_model(version.settings, run.model_override),
+        suite_config=suite.config,
+        gateway=c.gateway,
+    )
+    results: list[RunResult] = []
+    case_cache: dict[tuple[int, str | None], tuple[dict[str, Any], str | None]] = {}
+    for item in batch["items"]:
+        test = tests.get(item["t"])
+        if test is None:
+            results.append(
+                RunResult(
+                    index=item["i"],
+                    name=f"test {item['t']}",
+                    test_id=item["t"],
+                    case_name=item["c"],
+                    repeat=item["r"],
+                    status="errored",
+                    score=0.0,
+                    duration_ms=0.0,
+                    error="the test was deleted during the run",
+                )
+            )
+            continue
+        key = (test.id, item["c"])
+        if key not in case_cache:
+            if item["c"] is None:
+                case_cache[key] = (test.variables, None)
+            else:
+                assert test.dataset_id is not None
+                try:
+                    case = c.datasets.get_case(project_id, test.dataset_id, item["c"])
+                    case_cache[key] = (case.variables, case.expected_output)
+                except NotFound:
+                    case_cache[key] = ({}, None)
+        variables, expected = case_cache[key]
+        spec = CaseSpec(
+            index=item["i"],
+            test=test,
+            case_name=item["c"],
+            variables=variables,
+            expected=expected,
+            repeat=item["r"],
+            context=_context_of(variables),
+        )
+        results.append(executor.run(spec))
+    counted = c.runs.record_batch(project_id, run_id, batch["b"], results)
+    return {"batch": batch["b"], "cases": len(results), "counted": counted}
+
+
+def _context_of(variables: dict[str, Any]) -> str | None:
+    value = variables.get("context")
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def finalize(project_id: str, run_id: int) -> dict[str, Any]:
+    """Summary, score (0-100, weighted pass rate), verdict against the suite's pass threshold; completed."""
+    c = container()
+    run = c.runs.get_run(project_id, run_id)
+    if run.status != RunStatus.running:
+        return {"status": run.status.value}
+    agg = run.aggregates
+    score = round(100.0 * agg.weight_passed / agg.weight_total, 2) if agg.weight_total else 0.0
+    threshold = 100.0
+    if run.suite_id is not None and run.prompt_id is not None:
+        threshold = c.suites.get_suite(project_id, run.prompt_id, run.suite_id).config.pass_threshold
+    verdict = "passed" if agg.total and score >= threshold and agg.errored == 0 else "failed"
+    now = utcnow()
+    started = run.started_at or run.created_at
+    duration = int((now - started).total_seconds() * 1000)
+    done = c.runs.transition(
+        project_id,
+        run_id,
+        RunStatus.completed,
+        allowed_from=[RunStatus.running],
+        now=now,
+        sets={"score": score, "verdict": verdict, "durationMs": duration, "finishedAt": now.isoformat()},
+    )
+    logger.info("run finished", run_id=run_id, score=score, verdict=verdict)
+    return {"status": done.status.value, "score": score, "verdict": verdict}

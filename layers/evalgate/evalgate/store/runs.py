@@ -1,0 +1,270 @@
+"""Runs (one entity behind Echostash suite runs, EvalGuard evals and Humanloop runs) and their results.
+
+Aggregates live on the run item and move only by atomic ADD; a batch of results is counted exactly once
+(its id goes into the run's `batchesDone` set in the same conditional update)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from evalgate import keys
+from evalgate.errors import Conflict, NotFound
+from evalgate.models.domain import SCORE_BINS, Page, Run, RunAggregates, RunResult, RunStatus
+from evalgate.store.blobs import Blobs
+from evalgate.store.table import Table
+
+GSI1 = "GSI1"
+OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
+_AGG_FIELDS = {
+    "done": "aggDone",
+    "passed": "aggPassed",
+    "failed": "aggFailed",
+    "errored": "aggErrored",
+    "score_sum": "aggScoreSum",
+    "score_sq_sum": "aggScoreSq",
+    "weight_total": "aggWeightTotal",
+    "weight_passed": "aggWeightPassed",
+    "latency_ms_sum": "aggLatencySum",
+    "input_tokens": "aggInputTokens",
+    "output_tokens": "aggOutputTokens",
+    "cost_usd": "aggCost",
+    "model_calls": "aggModelCalls",
+    "cached_calls": "aggCachedCalls",
+}
+
+
+def score_bin(score: float) -> int:
+    return min(SCORE_BINS - 1, max(0, int(score * SCORE_BINS)))
+
+
+class RunStore:
+    def __init__(self, table: Table, blobs: Blobs) -> None:
+        self.table = table
+        self.blobs = blobs
+
+    def new_run_id(self) -> int:
+        return self.table.next_id("run")
+
+    # -- runs -------------------------------------------------------------------------------------
+    def create_run(self, run: Run) -> None:
+        item: dict[str, Any] = {
+            **keys.run(run.project_id, run.id),
+            "type": "run",
+            "id": run.id,
+            "projectId": run.project_id,
+            "promptId": run.prompt_id,
+            "suiteId": run.suite_id,
+            "versionNo": run.version_no,
+            "kind": run.kind,
+            "name": run.name,
+            "status": run.status.value,
+            "configHash": run.config_hash,
+            "modelOverride": json.dumps(run.model_override) if run.model_override is not None else None,
+            "testIds": json.dumps(run.test_ids) if run.test_ids is not None else None,
+            "metadata": json.dumps(run.metadata),
+            "createdAt": run.created_at.isoformat(),
+            "aggTotal": run.aggregates.total,
+        }
+        if run.prompt_id is not None:
+            item[keys.GSI1PK] = keys.prompt_runs_gsi(run.project_id, run.prompt_id)
+            item[keys.GSI1SK] = keys.run_gsi_sort(run.id)
+        self.table.put(item, condition="attribute_not_exists(PK)")
+
+    def get_run(self, project_id: str, run_id: int) -> Run:
+        item = self.table.get(keys.run(project_id, run_id))
+        if not item:
+            raise NotFound(f"run {run_id} not found")
+        return _run(item)
+
+    def list_prompt_runs(
+        self, project_id: str, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]
+    ) -> Page:
+        items, nxt = self.table.query_page(
+            keys.prompt_runs_gsi(project_id, prompt_id),
+            "RUN#",
+            limit=limit,
+            cursor=cursor,
+            forward=False,
+            index=GSI1,
+            filters=filters,
+        )
+        return Page(items=[_run(i) for i in items], next_cursor=nxt)
+
+    def list_project_runs(self, project_id: str, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
+        pk, prefix = keys.runs_prefix(project_id)
+        items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor, forward=False, filters=filters)
+        return Page(items=[_run(i) for i in items], next_cursor=nxt)
+
+    def set_execution(self, project_id: str, run_id: int, execution_arn: str) -> None:
+        self.table.update(keys.run(project_id, run_id), "SET executionArn = :a", values={":a": execution_arn})
+
+    def transition(
+        self,
+        project_id: str,
+        run_id: int,
+        to: RunStatus,
+        *,
+        allowed_from: Sequence[RunStatus],
+        now: datetime,
+        sets: dict[str, Any] | None = None,
+    ) -> Run:
+        """Move a run to `to` only from one of `allowed_from` (409 otherwise); extra attributes in `sets`."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":to": to.value, ":now": now.isoformat()}
+        expr = ["#s = :to", "updatedAt = :now"]
+        for i, (name, value) in enumerate((sets or {}).items()):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = value
+            expr.append(f"#a{i} = :a{i}")
+        froms = []
+        for i, status in enumerate(allowed_from):
+            values[f":f{i}"] = status.value
+            froms.append(f":f{i}")
+        try:
+            item = self.table.update(
+                keys.run(project_id, run_id),
+                "SET " + ", ".join(expr),
+                condition=f"attribute_exists(PK) AND #s IN ({', '.join(froms)})",
+                names=names,
+                values=values,
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                current = self.get_run(project_id, run_id)  # raises NotFound when it is gone
+                raise Conflict(
+                    f"run {run_id} is {current.status.value}; it cannot become {to.value}",
+                    field="status",
+                    details={"current": current.status.value},
+                ) from exc
+            raise
+        return _run(item)
+
+    def set_total(self, project_id: str, run_id: int, total: int) -> None:
+        self.table.update(keys.run(project_id, run_id), "SET aggTotal = :t", values={":t": total})
+
+    # -- results ----------------------------------------------------------------------------------
+    def _result_item(self, project_id: str, run_id: int, result: RunResult) -> dict[str, Any]:
+        body = result.model_dump(mode="json", exclude={"index", "name", "status", "score"})
+        output = body.pop("output")
+        item: dict[str, Any] = {
+            **keys.run_result(project_id, run_id, result.index),
+            "type": "result",
+            "index": result.index,
+            "name": result.name,
+            "status": result.status,
+            "score": result.score,
+        }
+        if output is not None and len(output) > OUTPUT_INLINE_MAX:
+            blob_key = keys.artifact(project_id, "runs", str(run_id), "outputs", f"{result.index}.json")
+            self.blobs.put_json(blob_key, {"output": output})
+            item["outputKey"] = blob_key
+            output = output[:OUTPUT_INLINE_MAX]
+        body["output"] = output
+        item["body"] = json.dumps(body, separators=(",", ":"))
+        return item
+
+    def record_batch(self, project_id: str, run_id: int, batch_id: str, results: Sequence[RunResult]) -> bool:
+        """Write a batch of results, then count it once. Returns False when the batch was counted before."""
+        self.table.batch_write(puts=[self._result_item(project_id, run_id, r) for r in results])
+        add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
+        bins = [0] * SCORE_BINS
+        for r in results:
+            add["aggDone"] += 1
+            add[{"passed": "aggPassed", "failed": "aggFailed"}.get(r.status, "aggErrored")] += 1
+            add["aggScoreSum"] += r.score
+            add["aggScoreSq"] += r.score * r.score
+            add["aggLatencySum"] += r.duration_ms
+            add["aggInputTokens"] += r.input_tokens
+            add["aggOutputTokens"] += r.output_tokens
+            add["aggCost"] += r.cost_usd
+            add["aggModelCalls"] += 0 if r.cached else 1
+            add["aggCachedCalls"] += 1 if r.cached else 0
+            bins[score_bin(r.score)] += 1
+        weights = [r.weight for r in results]
+        add["aggWeightTotal"] = sum(weights)
+        add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
+        parts = []
+        values: dict[str, Any] = {":batch": {batch_id}}
+        for i, (name, value) in enumerate(add.items()):
+            parts.append(f"{name} :v{i}")
+            values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
+        for b, count in enumerate(bins):
+            if count:
+                parts.append(f"aggH{b:02d} :h{b}")
+                values[f":h{b}"] = count
+        parts.append("batchesDone :batch")
+        try:
+            self.table.update(
+                keys.run(project_id, run_id),
+                "ADD " + ", ".join(parts),
+                condition="attribute_exists(PK) AND NOT contains(batchesDone, :bid)",
+                values={**values, ":bid": batch_id},
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def list_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
+        pk, prefix = keys.run_results_prefix(project_id, run_id)
+        items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
+        return Page(items=[self._load_result(i) for i in items], next_cursor=nxt)
+
+    def _load_result(self, item: dict[str, Any]) -> RunResult:
+        body = json.loads(item["body"])
+        if item.get("outputKey"):
+            body["output"] = self.blobs.get_json(item["outputKey"])["output"]
+        return RunResult(index=item["index"], name=item["name"], status=item["status"], score=item["score"], **body)
+
+    def delete_run(self, project_id: str, run_id: int) -> None:
+        try:
+            self.table.delete(keys.run(project_id, run_id), condition="attribute_exists(PK)")
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                raise NotFound(f"run {run_id} not found") from exc
+            raise
+        pk, prefix = keys.run_results_prefix(project_id, run_id)
+        stale = [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in self.table.query_all(pk, prefix)]
+        self.table.batch_write(deletes=stale)
+        self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
+
+
+def _run(item: dict[str, Any]) -> Run:
+    agg = RunAggregates(
+        total=item.get("aggTotal", 0),
+        histogram=[int(item.get(f"aggH{b:02d}", 0)) for b in range(SCORE_BINS)],
+        **{field: item.get(attr, 0) for field, attr in _AGG_FIELDS.items()},
+    )
+
+    def dt(name: str) -> datetime | None:
+        return datetime.fromisoformat(item[name]) if item.get(name) else None
+
+    return Run(
+        id=item["id"],
+        project_id=item["projectId"],
+        prompt_id=item.get("promptId"),
+        suite_id=item.get("suiteId"),
+        version_no=item.get("versionNo"),
+        kind=item.get("kind", "suite"),
+        name=item.get("name", ""),
+        status=RunStatus(item["status"]),
+        verdict=item.get("verdict"),
+        config_hash=item.get("configHash", ""),
+        model_override=json.loads(item["modelOverride"]) if item.get("modelOverride") else None,
+        test_ids=json.loads(item["testIds"]) if item.get("testIds") else None,
+        score=item.get("score"),
+        duration_ms=item.get("durationMs"),
+        error=item.get("error"),
+        execution_arn=item.get("executionArn"),
+        aggregates=agg,
+        metadata=json.loads(item.get("metadata") or "{}"),
+        created_at=datetime.fromisoformat(item["createdAt"]),
+        started_at=dt("startedAt"),
+        finished_at=dt("finishedAt"),
+    )

@@ -1,0 +1,126 @@
+"""Suite runs end to end on the local runtime: POST run → Step Functions (moto) → task functions → results."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Runtime
+
+
+def wait_for(admin: requests.Session, url: str, *, until: set[str], timeout: float = 120) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    body: dict[str, Any] = {}
+    while time.time() < deadline:
+        body = admin.get(url).json()
+        if body["status"] in until:
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"run still {body.get('status')} after {timeout}s: {body}")
+
+
+@pytest.fixture(scope="module")
+def prompt(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
+    reply = admin.post(runtime.url("/api/prompts"), json={
+        "name": "greeter", "template": "Hello {{name}}!",
+        "modelConfig": {"provider": "scripted", "model": "scripted-1", "default": "Hello {{name}}!",
+                        "responses": [{"match": "Hello Ada", "output": "Hello Ada, welcome back!"},
+                                      {"match": "Hello Bo", "output": "Go away."},
+                                      {"match": "Hello Error", "output": "x"}],
+                        "fail_on": "Hello Crash"},
+    })
+    assert reply.status_code == 201, reply.text
+    return dict(reply.json())
+
+
+def test_suite_run_end_to_end(runtime: Runtime, admin: requests.Session, prompt: dict[str, Any]) -> None:
+    pid = prompt["id"]
+    base = runtime.url(f"/api/prompts/{pid}/eval")
+    ds = admin.post(f"{base}/datasets", json={"name": "people", "cases": [
+        {"name": "ada", "variables": {"name": "Ada"}, "expectedOutput": "Hello Ada, welcome back!"},
+        {"name": "bo", "variables": {"name": "Bo"}},
+        {"name": "crash", "variables": {"name": "Crash"}},
+    ]}).json()
+    suite = admin.post(f"{base}/suites", json={"name": "greetings", "config": {"maxConcurrency": 2}, "tests": [
+        {"name": "Greeting", "datasetId": ds["id"],
+         "assertions": [{"type": "contains", "value": "Hello"}, {"type": "not-contains", "value": "Go away"}]},
+        {"name": "Inline", "variables": {"name": "Ada"}, "repeat": 2,
+         "assertions": [{"type": "icontains", "value": "welcome"}, {"type": "equals"}]},
+    ]})
+    assert suite.status_code == 201, suite.text
+    suite_body = suite.json()
+    # When a run starts, it answers at once with the pending run
+    started = admin.post(f"{base}/run", json={"suiteId": suite_body["id"], "versionNo": 1})
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert run["status"] == "pending" and len(run["configHash"]) == 16
+    # Then the workflow completes it
+    final = wait_for(admin, f"{base}/runs/{run['id']}/status", until={"completed", "failed"})
+    assert final["status"] == "completed", final
+    assert final["progress"] == {"done": 5, "total": 5}
+    # ada passes; bo fails (not-contains); crash errors (provider error); Inline x2: equals has no expected → errored
+    full = admin.get(f"{base}/runs/{run['id']}").json()
+    by_name = {r["name"]: r for r in full["results"]}
+    assert by_name["Greeting [ada]"]["status"] == "passed"
+    assert by_name["Greeting [bo]"]["status"] == "failed"
+    assert by_name["Greeting [crash]"]["status"] == "errored"
+    assert "model call failed" in by_name["Greeting [crash]"]["error"]
+    contains = by_name["Greeting [ada]"]["assertions"][0]
+    assert contains["operator"] == "contains" and contains["status"] == "passed" and contains["expected"] == "Hello"
+    assert full["summary"]["total"] == 5
+    assert full["summary"]["passed"] + full["summary"]["failed"] + full["summary"]["errored"] == 5
+    assert full["score"] == round(100 * full["summary"]["passed"] / 5, 2)
+    assert full["verdict"] == "failed"
+    assert full["durationMs"] >= 0
+    listed = admin.get(f"{base}/runs").json()
+    assert run["id"] in [r["id"] for r in listed["items"]]
+
+
+def test_identical_rerun_makes_no_model_calls(runtime: Runtime, admin: requests.Session,
+                                              prompt: dict[str, Any]) -> None:
+    pid = prompt["id"]
+    base = runtime.url(f"/api/prompts/{pid}/eval")
+    suite = admin.post(f"{base}/suites", json={"name": "cache", "tests": [
+        {"name": "t", "variables": {"name": "Ada"}, "assertions": [{"type": "contains", "value": "Ada"}]}]}).json()
+    first = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
+    wait_for(admin, f"{base}/runs/{first['id']}/status", until={"completed"})
+    second = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
+    wait_for(admin, f"{base}/runs/{second['id']}/status", until={"completed"})
+    results = admin.get(f"{base}/runs/{second['id']}").json()["results"]
+    assert [r["cached"] for r in results] == [True]
+    assert first["configHash"] == second["configHash"]
+
+
+def test_cancel_a_run(runtime: Runtime, admin: requests.Session) -> None:
+    slow = admin.post(runtime.url("/api/prompts"), json={
+        "name": "slow", "template": "{{x}}",
+        "modelConfig": {"provider": "scripted", "model": "slow", "default": "ok", "latency_ms": 400}}).json()
+    base = runtime.url(f"/api/prompts/{slow['id']}/eval")
+    suite = admin.post(f"{base}/suites", json={"name": "slow", "config": {"maxConcurrency": 1}, "tests": [
+        {"name": f"t{i}", "variables": {"x": str(i)}, "assertions": [{"type": "contains", "value": "ok"}]}
+        for i in range(12)]}).json()
+    run = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
+    wait_for(admin, f"{base}/runs/{run['id']}/status", until={"running"})
+    cancelled = admin.post(f"{base}/runs/{run['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    time.sleep(2)
+    after = admin.get(f"{base}/runs/{run['id']}/status").json()
+    assert after["status"] == "cancelled"
+    assert after["progress"]["done"] < 12
+    again = admin.post(f"{base}/runs/{run['id']}/cancel")
+    assert again.status_code == 409
+
+
+def test_run_validation(runtime: Runtime, admin: requests.Session, prompt: dict[str, Any]) -> None:
+    base = runtime.url(f"/api/prompts/{prompt['id']}/eval")
+    assert admin.post(f"{base}/run", json={"suiteId": 999999, "versionNo": 1}).status_code == 400
+    suite = admin.post(f"{base}/suites", json={"name": "v", "tests": [{"name": "t"}]}).json()
+    bad_version = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 99})
+    assert bad_version.status_code == 400 and bad_version.json()["error"]["field"] == "versionNo"
+    bad_test = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1, "testIds": [123456789]})
+    assert bad_test.status_code == 400 and bad_test.json()["error"]["field"] == "testIds[0]"
+    assert admin.post(f"{base}/run", json={"versionNo": 1}).status_code == 422

@@ -1,0 +1,1 @@
+"""Unit tests of evalgate.providers: offline providers, tokens, pricing, config, gateway."""
