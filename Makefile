@@ -13,10 +13,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test deps lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
+
+.PHONY: help run demo test deps lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
+	@echo "make demo      (with make run up) a prompt, dataset, suite and run, end to end"
 	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, unit + integration + e2e tests"
 	@echo "make openapi   regenerate layers/evalgate/evalgate/api/openapi.json from the code"
 	@echo "make bench     run the benchmarks under bench/ and print their figures"
@@ -39,6 +41,9 @@ $(SAM_VENV)/.installed: tools/sam-requirements.txt
 
 run: deps
 	$(PY) -m local
+
+demo: deps
+	$(PY) -m local.demo
 
 lint: deps
 	$(VENV)/bin/ruff check .

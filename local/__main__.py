@@ -39,6 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalgate: cannot start the local runtime: {exc}", file=sys.stderr)
         runtime.stop()
         return 1
+    info = {
+        "baseUrl": runtime.base_url,
+        "adminKey": runtime.admin_secret,
+        "projectId": runtime.project_id,
+        "motoUrl": runtime.moto.url,
+    }
+    runtime.state_dir.mkdir(parents=True, exist_ok=True)
+    state_file = runtime.state_dir / "runtime.json"  # for `make demo` and scripts; git-ignored, local only
+    state_file.write_text(json.dumps(info), encoding="utf-8")
+    state_file.chmod(0o600)
     if args.ready_json:
         print(
             json.dumps(
@@ -66,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     print("stopping…", flush=True)
     runtime.stop()
+    state_file.unlink(missing_ok=True)
     return 0
 
 

@@ -39,15 +39,24 @@ BODIES: dict[str, Any] = {
     "CreateDatasetUploadFunction": {"contentType": "text/csv"},
     "AddDatasetCaseFunction": {"name": "case-2", "variables": {"name": "Bo"}, "expectedOutput": "Hello Bo!"},
     "UpdateDatasetCaseFunction": {"expectedOutput": "Hello Ada!"},
-    "CreateSuiteFunction": {"name": "smoke", "config": {"maxConcurrency": 4}, "tests": [
-        {"name": "greets", "datasetId": 1, "assertions": [{"type": "contains", "value": "Hello"}]}]},
+    "CreateSuiteFunction": {
+        "name": "smoke",
+        "config": {"maxConcurrency": 4},
+        "tests": [{"name": "greets", "datasetId": 1, "assertions": [{"type": "contains", "value": "Hello"}]}],
+    },
     "UpdateSuiteFunction": {"description": "smoke tests"},
-    "AddSuiteTestFunction": {"name": "polite", "variables": {"name": "Bo"},
-                             "assertions": [{"type": "not-contains", "value": "go away"}]},
+    "AddSuiteTestFunction": {
+        "name": "polite",
+        "variables": {"name": "Bo"},
+        "assertions": [{"type": "not-contains", "value": "go away"}],
+    },
     "UpdateSuiteTestFunction": {"repeat": 2},
     "RunSuiteFunction": {"suiteId": 1, "versionNo": 1},
-    "ExploreFunction": {"versionNo": 1, "modelConfig": {"provider": "echo"}, "tests": [
-        {"name": "hi", "variables": {"name": "Ada"}, "assertions": [{"type": "contains", "value": "Ada"}]}]},
+    "ExploreFunction": {
+        "versionNo": 1,
+        "modelConfig": {"provider": "echo"},
+        "tests": [{"name": "hi", "variables": {"name": "Ada"}, "assertions": [{"type": "contains", "value": "Ada"}]}],
+    },
 }
 
 
@@ -78,8 +87,11 @@ def main() -> int:
         (folder / "request.json").write_text(json.dumps(sample(route), indent=2) + "\n", encoding="utf-8")
     tasks = {
         "PrepareRunFunction": {"projectId": "prj_sample", "runId": 1},
-        "RunCasesFunction": {"projectId": "prj_sample", "runId": 1,
-                             "batch": {"b": "1:0", "items": [{"i": 0, "t": 1, "c": "case-1", "r": 0}]}},
+        "RunCasesFunction": {
+            "projectId": "prj_sample",
+            "runId": 1,
+            "batch": {"b": "1:0", "items": [{"i": 0, "t": 1, "c": "case-1", "r": 0}]},
+        },
         "FinalizeRunFunction": {"projectId": "prj_sample", "runId": 1},
     }
     for logical_id, event in tasks.items():

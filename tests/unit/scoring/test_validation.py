@@ -317,6 +317,7 @@ BAD: list[tuple[str, Any, str, str]] = [
     ("latency-shorthand-text", [{"latency": "fast"}], "assertions[0].latency", "must be a number"),
     ("cost-negative", [{"type": "cost", "threshold": -0.1}], "assertions[0].threshold", "0 or more"),
     ("cost-no-threshold", [{"type": "cost"}], "assertions[0].threshold", "weight 0"),
+    ("not-cost-no-threshold", [{"type": "not-cost", "weight": 0}], "assertions[0].threshold", "needs a threshold"),
     # model-graded
     ("rubric-missing", [{"type": "llm-rubric"}], "assertions[0].value", "needs a value"),
     (

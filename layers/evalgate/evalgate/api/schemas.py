@@ -283,6 +283,7 @@ class SuiteConfigIn(RequestModel):
     max_concurrency: int = Field(default=10, ge=1, le=100, description="Map concurrency of a run")
     judge_provider: str | None = Field(default=None, max_length=100, description="provider of model-graded checks")
     judge_model: str | None = Field(default=None, max_length=200)
+    judge_params: dict[str, Any] = Field(default_factory=dict, description="extra parameters of judge calls")
     pass_threshold: float = Field(default=100.0, ge=0, le=100, description="run score (0-100) needed to pass")
 
     def to_domain(self) -> domain.SuiteConfig:
@@ -293,6 +294,7 @@ class SuiteConfigOut(ApiModel):
     max_concurrency: int
     judge_provider: str | None
     judge_model: str | None
+    judge_params: dict[str, Any]
     pass_threshold: float
 
 

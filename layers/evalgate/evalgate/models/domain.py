@@ -116,6 +116,7 @@ class SuiteConfig(BaseModel):
     max_concurrency: int = Field(default=10, ge=1, le=100)
     judge_provider: str | None = Field(default=None, max_length=100)
     judge_model: str | None = Field(default=None, max_length=200)
+    judge_params: dict[str, Any] = Field(default_factory=dict)
     pass_threshold: float = Field(default=100.0, ge=0, le=100, description="run score (0-100) needed to pass")
 
 

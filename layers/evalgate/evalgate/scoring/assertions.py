@@ -185,7 +185,7 @@ def normalize_assertion(item: Any, field: str) -> dict[str, Any]:
     value = _validate_value(base, spec, item.get(value_key), f"{field}.{value_key}")
     threshold = _threshold(base, spec, item.get("threshold"), f"{field}.threshold")
     if spec.value == "limit":
-        threshold = _limit(base, value, threshold, weight, field, value_key)
+        threshold = _limit(base, value, threshold, weight > 0 or negated, field, value_key)
         value = None
 
     out: dict[str, Any] = {
@@ -247,7 +247,7 @@ def _threshold(base: str, spec: TypeSpec, value: Any, field: str) -> float | Non
     return float(value)
 
 
-def _limit(base: str, value: Any, threshold: float | None, weight: float, field: str, value_key: str) -> float | None:
+def _limit(base: str, value: Any, threshold: float | None, required: bool, field: str, value_key: str) -> float | None:
     """latency / cost: the maximum may be given as threshold (promptfoo) or as value (Echostash)."""
     unit = "milliseconds" if base == "latency" else "USD"
     if value is not None:
@@ -256,7 +256,7 @@ def _limit(base: str, value: Any, threshold: float | None, weight: float, field:
         if threshold is not None and float(value) != threshold:
             raise InvalidInput("give the maximum once, as threshold or as value", field=f"{field}.threshold")
         threshold = float(value)
-    if threshold is None and weight > 0:
+    if threshold is None and required:
         raise InvalidInput(
             f"'{base}' needs a threshold (the maximum in {unit}); without one, set weight 0 to only record it",
             field=f"{field}.threshold",

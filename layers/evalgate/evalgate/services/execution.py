@@ -146,7 +146,10 @@ class _GatewayJudge:
         from evalgate.providers.base import ModelRequest
 
         request = ModelRequest(
-            provider=self.provider, model=self.model, prompt=prompt, params=dict(JUDGE_DEFAULT_PARAMS)
+            provider=self.provider,
+            model=self.model,
+            prompt=prompt,
+            params={**JUDGE_DEFAULT_PARAMS, **self.executor.suite_config.judge_params},
         )
         return str(self.executor.gateway.complete(request, project_id=self.executor.project_id).text)
 

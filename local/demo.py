@@ -1,0 +1,152 @@
+"""`make demo` (with `make run` up): a prompt, a dataset, a suite with several assertion types, a run
+with its progress, and the finished run, all over the HTTP API. Offline: the model and the judge are
+the scripted provider, so no network or API key is needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+STATE = Path(__file__).resolve().parent.parent / ".local" / "runtime.json"
+
+CSV = """name,product,expected_output
+coffee,coffee grinder,"Thanks for buying the coffee grinder! Your order ships today."
+kettle,electric kettle,"Thanks for buying the electric kettle! Your order ships today."
+lamp,desk lamp,"Thanks for buying the desk lamp! Your order ships today."
+refund,broken toaster,"Sorry about the broken toaster. A refund is on its way."
+"""
+
+MODEL = {
+    "provider": "scripted",
+    "model": "support-bot-1",
+    "latency_ms": 40,
+    "responses": [
+        {"match": "broken toaster", "output": "We cannot help with that."},
+        {"match": "desk lamp", "output": "Thanks for buying the desk lamp! It ships sometime next month, maybe."},
+        {"match": "coffee grinder", "output": "Thanks for buying the coffee grinder! Your order ships today."},
+        {"match": "electric kettle", "output": "Thanks for buying the electric kettle! Your order ships today."},
+        {"match": "mug", "output": "Thanks for buying the mug! Your order ships today."},
+    ],
+    "default": "Hello!",
+}
+JUDGE = {
+    "default": '{"pass": true, "score": 0.9, "reason": "polite and on topic"}',
+    "responses": [
+        {"match": "cannot help", "output": '{"pass": false, "score": 0.1, "reason": "refuses the customer"}'}
+    ],
+}
+
+
+def connect() -> tuple[str, requests.Session]:
+    base = os.environ.get("EVALGATE_URL")
+    key = os.environ.get("EVALGATE_ADMIN_KEY")
+    if (not base or not key) and STATE.exists():
+        info = json.loads(STATE.read_text())
+        base, key = base or info["baseUrl"], key or info["adminKey"]
+    if not base or not key:
+        sys.exit("start the service first: make run (or set EVALGATE_URL and EVALGATE_ADMIN_KEY)")
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {key}"
+    return base.rstrip("/"), session
+
+
+def call(session: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+    reply = session.request(method, url, timeout=60, **kwargs)
+    if reply.status_code >= 400:
+        sys.exit(f"{method} {url} → {reply.status_code}: {reply.text}")
+    return reply.json()
+
+
+def main() -> int:
+    base, s = connect()
+    print(f"evalgate demo against {base}\n")
+    prompt = call(
+        s,
+        "POST",
+        f"{base}/api/prompts",
+        json={
+            "name": f"order-confirmation-{int(time.time())}",
+            "template": "You are a support bot. Customer bought {{product}}. Write a one-line confirmation.",
+            "modelConfig": MODEL,
+        },
+    )
+    pid = prompt["id"]
+    print(
+        f"1. prompt {pid} '{prompt['name']}', version {prompt['version']['versionNo']}, "
+        f"variables {prompt['version']['variables']}"
+    )
+    ds = call(
+        s,
+        "POST",
+        f"{base}/api/prompts/{pid}/eval/datasets/import",
+        json={"name": "orders", "format": "csv", "content": CSV},
+    )
+    print(f"2. dataset {ds['id']} '{ds['name']}' imported from CSV: {ds['caseCount']} cases")
+    suite = call(
+        s,
+        "POST",
+        f"{base}/api/prompts/{pid}/eval/suites",
+        json={
+            "name": "confirmation quality",
+            "config": {
+                "maxConcurrency": 4,
+                "judgeProvider": "scripted",
+                "judgeModel": "judge-1",
+                "judgeParams": JUDGE,
+                "passThreshold": 75,
+            },
+            "tests": [
+                {
+                    "name": "Confirmation",
+                    "datasetId": ds["id"],
+                    "assertions": [
+                        {"type": "icontains", "value": "thanks"},
+                        {"type": "contains", "value": "{{product}}"},
+                        {"type": "not-contains", "value": "cannot"},
+                        {"type": "levenshtein", "threshold": 20},
+                        {"type": "llm-rubric", "value": "The reply is polite and confirms the order"},
+                        {"type": "latency", "threshold": 2000},
+                    ],
+                },
+                {
+                    "name": "Format",
+                    "variables": {"product": "mug"},
+                    "assertions": [
+                        {"type": "regex", "value": "^Thanks for buying"},
+                        {"type": "word-count", "value": {"min": 3, "max": 30}},
+                        {"type": "ends_with", "value": "today."},
+                    ],
+                },
+            ],
+        },
+    )
+    print(f"3. suite {suite['id']} '{suite['name']}' with {suite['testCount']} tests")
+    run = call(s, "POST", f"{base}/api/prompts/{pid}/eval/run", json={"suiteId": suite["id"], "versionNo": 1})
+    print(f"4. run {run['id']} started: {run['status']} (configHash {run['configHash']})")
+    while True:
+        status = call(s, "GET", f"{base}/api/prompts/{pid}/eval/runs/{run['id']}/status")
+        print(f"   … {status['status']:<9} {status['progress']['done']}/{status['progress']['total']}")
+        if status["status"] in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.5)
+    final = call(s, "GET", f"{base}/api/prompts/{pid}/eval/runs/{run['id']}")
+    print(
+        f"\n5. run {final['id']}: {final['status']}, verdict {final['verdict']}, score {final['score']}, "
+        f"{final['durationMs']} ms, summary {final['summary']}"
+    )
+    for result in final["results"]:
+        failed = [a for a in result["assertions"] if a["status"] != "passed"]
+        detail = "; ".join(f"{a['operator']}: {a['reason']}" for a in failed) or (result.get("error") or "")
+        print(f"   {result['status']:<8} {result['name']:<26} {result['durationMs']:>6.0f} ms  {detail[:90]}")
+    print(f"\nThe whole run as JSON: GET {base}/api/prompts/{pid}/eval/runs/{run['id']}")
+    return 0 if final["status"] == "completed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
