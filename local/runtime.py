@@ -3,12 +3,14 @@ the HTTP front, SQS pollers and the schedule ticker. `python -m local` (make run
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import secrets
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from local.sqs_poller import SqsPoller
 from local.ticker import Ticker
 
 REGION = "us-east-1"
+PROVIDER_ENV_PREFIXES = ("OPENAI_", "ANTHROPIC_", "EVALGATE_PROVIDER_")
 ROOT = cfn.ROOT
 
 
@@ -41,8 +44,25 @@ class MotoServer:
         dispatcher = DomainDispatcherApplication(create_backend_app)
         ddb_lock = threading.Lock()
         self.lambda_invoke: Any = None
+        # what was asked of the emulated services: "DynamoDB_20120810.GetItem", "s3:PUT", … (for benchmarks)
+        self.operations: Counter[str] = Counter()
+        self.write_units = 0  # DynamoDB write request units, from the sizes of the items written
+        counter_lock = threading.Lock()
+
+        def count(environ: dict[str, Any]) -> None:
+            target = environ.get("HTTP_X_AMZ_TARGET") or f"{_service_of(environ)}:{environ.get('REQUEST_METHOD')}"
+            units = 0
+            if target.endswith((".PutItem", ".BatchWriteItem", ".TransactWriteItems", ".UpdateItem", ".DeleteItem")):
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = environ["wsgi.input"].read(length) if length else b""
+                environ["wsgi.input"] = io.BytesIO(body)
+                units = _write_units(target, body)
+            with counter_lock:
+                self.operations[target] += 1
+                self.write_units += units
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
+            count(environ)
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
                 with ddb_lock:
                     return [b"".join(dispatcher(environ, start_response))]
@@ -137,6 +157,8 @@ class LocalRuntime:
             "AWS_ENDPOINT_URL": self.moto.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
+            # model provider settings pass through from the runtime's environment, as `sam local --env-vars`
+            **{k: v for k, v in os.environ.items() if k.startswith(PROVIDER_ENV_PREFIXES)},
         }
 
     def client(self, service: str) -> Any:
@@ -256,6 +278,31 @@ class LocalRuntime:
         if self.pool:
             self.pool.close()
         self.moto.stop()
+
+
+def _service_of(environ: dict[str, Any]) -> str:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", auth)
+    return match.group(1) if match else "unknown"
+
+
+def _write_units(target: str, body: bytes) -> int:
+    """DynamoDB bills a write per started KB of each item written (transactions count twice)."""
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return 0
+    items: list[Any] = []
+    if target.endswith(".BatchWriteItem"):
+        for requests in doc.get("RequestItems", {}).values():
+            items += [r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key") for r in requests]
+    elif target.endswith(".TransactWriteItems"):
+        for op in doc.get("TransactItems", []):
+            ((_, spec),) = op.items()
+            items += [spec.get("Item") or spec.get("Key")] * 2
+    else:
+        items = [doc.get("Item") or doc.get("Key")]
+    return sum(max(1, -(-len(json.dumps(i)) // 1024)) for i in items if i)
 
 
 def _enable_state_machine_execution(moto_url: str) -> None:

@@ -13,4 +13,4 @@ from evalgate.services import runs
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(project_id=event["projectId"], run_id=event["runId"])
-    return runs.run_batch(event["projectId"], int(event["runId"]), event["batch"])
+    return runs.run_batch(event["projectId"], int(event["runId"]), event["batch"], event.get("config"))

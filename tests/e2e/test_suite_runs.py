@@ -24,14 +24,24 @@ def wait_for(admin: requests.Session, url: str, *, until: set[str], timeout: flo
 
 @pytest.fixture(scope="module")
 def prompt(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
-    reply = admin.post(runtime.url("/api/prompts"), json={
-        "name": "greeter", "template": "Hello {{name}}!",
-        "modelConfig": {"provider": "scripted", "model": "scripted-1", "default": "Hello {{name}}!",
-                        "responses": [{"match": "Hello Ada", "output": "Hello Ada, welcome back!"},
-                                      {"match": "Hello Bo", "output": "Go away."},
-                                      {"match": "Hello Error", "output": "x"}],
-                        "fail_on": "Hello Crash"},
-    })
+    reply = admin.post(
+        runtime.url("/api/prompts"),
+        json={
+            "name": "greeter",
+            "template": "Hello {{name}}!",
+            "modelConfig": {
+                "provider": "scripted",
+                "model": "scripted-1",
+                "default": "Hello {{name}}!",
+                "responses": [
+                    {"match": "Hello Ada", "output": "Hello Ada, welcome back!"},
+                    {"match": "Hello Bo", "output": "Go away."},
+                    {"match": "Hello Error", "output": "x"},
+                ],
+                "fail_on": "Hello Crash",
+            },
+        },
+    )
     assert reply.status_code == 201, reply.text
     return dict(reply.json())
 
@@ -39,17 +49,40 @@ def prompt(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
 def test_suite_run_end_to_end(runtime: Runtime, admin: requests.Session, prompt: dict[str, Any]) -> None:
     pid = prompt["id"]
     base = runtime.url(f"/api/prompts/{pid}/eval")
-    ds = admin.post(f"{base}/datasets", json={"name": "people", "cases": [
-        {"name": "ada", "variables": {"name": "Ada"}, "expectedOutput": "Hello Ada, welcome back!"},
-        {"name": "bo", "variables": {"name": "Bo"}},
-        {"name": "crash", "variables": {"name": "Crash"}},
-    ]}).json()
-    suite = admin.post(f"{base}/suites", json={"name": "greetings", "config": {"maxConcurrency": 2}, "tests": [
-        {"name": "Greeting", "datasetId": ds["id"],
-         "assertions": [{"type": "contains", "value": "Hello"}, {"type": "not-contains", "value": "Go away"}]},
-        {"name": "Inline", "variables": {"name": "Ada"}, "repeat": 2,
-         "assertions": [{"type": "icontains", "value": "welcome"}, {"type": "equals"}]},
-    ]})
+    ds = admin.post(
+        f"{base}/datasets",
+        json={
+            "name": "people",
+            "cases": [
+                {"name": "ada", "variables": {"name": "Ada"}, "expectedOutput": "Hello Ada, welcome back!"},
+                {"name": "bo", "variables": {"name": "Bo"}},
+                {"name": "crash", "variables": {"name": "Crash"}},
+            ],
+        },
+    ).json()
+    suite = admin.post(
+        f"{base}/suites",
+        json={
+            "name": "greetings",
+            "config": {"maxConcurrency": 2},
+            "tests": [
+                {
+                    "name": "Greeting",
+                    "datasetId": ds["id"],
+                    "assertions": [
+                        {"type": "contains", "value": "Hello"},
+                        {"type": "not-contains", "value": "Go away"},
+                    ],
+                },
+                {
+                    "name": "Inline",
+                    "variables": {"name": "Ada"},
+                    "repeat": 2,
+                    "assertions": [{"type": "icontains", "value": "welcome"}, {"type": "equals"}],
+                },
+            ],
+        },
+    )
     assert suite.status_code == 201, suite.text
     suite_body = suite.json()
     # When a run starts, it answers at once with the pending run
@@ -79,12 +112,20 @@ def test_suite_run_end_to_end(runtime: Runtime, admin: requests.Session, prompt:
     assert run["id"] in [r["id"] for r in listed["items"]]
 
 
-def test_identical_rerun_makes_no_model_calls(runtime: Runtime, admin: requests.Session,
-                                              prompt: dict[str, Any]) -> None:
+def test_identical_rerun_makes_no_model_calls(
+    runtime: Runtime, admin: requests.Session, prompt: dict[str, Any]
+) -> None:
     pid = prompt["id"]
     base = runtime.url(f"/api/prompts/{pid}/eval")
-    suite = admin.post(f"{base}/suites", json={"name": "cache", "tests": [
-        {"name": "t", "variables": {"name": "Ada"}, "assertions": [{"type": "contains", "value": "Ada"}]}]}).json()
+    suite = admin.post(
+        f"{base}/suites",
+        json={
+            "name": "cache",
+            "tests": [
+                {"name": "t", "variables": {"name": "Ada"}, "assertions": [{"type": "contains", "value": "Ada"}]}
+            ],
+        },
+    ).json()
     first = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
     wait_for(admin, f"{base}/runs/{first['id']}/status", until={"completed"})
     second = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
@@ -95,13 +136,26 @@ def test_identical_rerun_makes_no_model_calls(runtime: Runtime, admin: requests.
 
 
 def test_cancel_a_run(runtime: Runtime, admin: requests.Session) -> None:
-    slow = admin.post(runtime.url("/api/prompts"), json={
-        "name": "slow", "template": "{{x}}",
-        "modelConfig": {"provider": "scripted", "model": "slow", "default": "ok", "latency_ms": 400}}).json()
+    slow = admin.post(
+        runtime.url("/api/prompts"),
+        json={
+            "name": "slow",
+            "template": "{{x}}",
+            "modelConfig": {"provider": "scripted", "model": "slow", "default": "ok", "latency_ms": 400},
+        },
+    ).json()
     base = runtime.url(f"/api/prompts/{slow['id']}/eval")
-    suite = admin.post(f"{base}/suites", json={"name": "slow", "config": {"maxConcurrency": 1}, "tests": [
-        {"name": f"t{i}", "variables": {"x": str(i)}, "assertions": [{"type": "contains", "value": "ok"}]}
-        for i in range(12)]}).json()
+    suite = admin.post(
+        f"{base}/suites",
+        json={
+            "name": "slow",
+            "config": {"maxConcurrency": 1},
+            "tests": [
+                {"name": f"t{i}", "variables": {"x": str(i)}, "assertions": [{"type": "contains", "value": "ok"}]}
+                for i in range(12)
+            ],
+        },
+    ).json()
     run = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
     wait_for(admin, f"{base}/runs/{run['id']}/status", until={"running"})
     cancelled = admin.post(f"{base}/runs/{run['id']}/cancel")
@@ -124,3 +178,98 @@ def test_run_validation(runtime: Runtime, admin: requests.Session, prompt: dict[
     bad_test = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1, "testIds": [123456789]})
     assert bad_test.status_code == 400 and bad_test.json()["error"]["field"] == "testIds[0]"
     assert admin.post(f"{base}/run", json={"versionNo": 1}).status_code == 422
+
+
+def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
+    prompt = admin.post(
+        runtime.url("/api/prompts"),
+        json={"name": "big", "template": "Echo {{n}}", "modelConfig": {"provider": "echo", "model": "echo"}},
+    ).json()
+    base = runtime.url(f"/api/prompts/{prompt['id']}/eval")
+    cases = [{"name": f"c{i:03d}", "variables": {"n": i}} for i in range(200)]
+    ds = admin.post(f"{base}/datasets", json={"name": "big", "cases": cases}).json()
+    assert ds["caseCount"] == 200
+    suite = admin.post(
+        f"{base}/suites",
+        json={
+            "name": "big",
+            "config": {"maxConcurrency": 10},
+            "tests": [
+                {"name": "echo", "datasetId": ds["id"], "assertions": [{"type": "regex", "value": "^Echo \\d+$"}]}
+            ],
+        },
+    ).json()
+    run = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
+    final = wait_for(admin, f"{base}/runs/{run['id']}/status", until={"completed", "failed"}, timeout=180)
+    assert final["status"] == "completed", final
+    assert final["summary"] == {"total": 200, "passed": 200, "failed": 0, "errored": 0}
+    assert final["score"] == 100 and final["verdict"] == "passed"
+    # results page through, each case exactly once
+    names, cursor = [], None
+    while True:
+        page = admin.get(f"{base}/runs/{run['id']}", params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+        body = page.json()
+        names += [r["name"] for r in body["results"]]
+        cursor = body["nextCursor"]
+        if not cursor:
+            break
+    assert sorted(names) == sorted(f"echo [c{i:03d}]" for i in range(200))
+
+
+def test_a_failing_step_is_retried_then_the_run_is_marked_failed(runtime: Runtime) -> None:
+    """Retry and Catch: a run whose suite is gone makes Prepare fail; it is retried, then the Catch
+    marks the run failed with the cause (the workflow's DynamoDB task, no code)."""
+    import boto3
+
+    from evalgate import keys
+    from evalgate.models.domain import Run
+    from evalgate.store.blobs import Blobs
+    from evalgate.store.runs import RunStore
+    from evalgate.store.table import Table
+
+    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
+    ddb = session.client("dynamodb", endpoint_url=runtime.moto_url)
+    sfn = session.client("stepfunctions", endpoint_url=runtime.moto_url)
+    store = RunStore(Table("evalgate-local-Table", ddb), Blobs("unused", None))
+    from datetime import UTC, datetime
+
+    run = Run(
+        id=900_000_001,
+        project_id=runtime.project_id,
+        prompt_id=1,
+        suite_id=987_654_321,
+        version_no=1,
+        created_at=datetime.now(UTC),
+    )
+    store.create_run(run)
+    machine = next(
+        m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("suite-run")
+    )
+    execution = sfn.start_execution(
+        stateMachineArn=machine,
+        name="retry-catch-test",
+        input=__import__("json").dumps(
+            {
+                "projectId": runtime.project_id,
+                "promptId": 1,
+                "runId": run.id,
+                "runKey": keys.run(runtime.project_id, run.id),
+            }
+        ),
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status = sfn.describe_execution(executionArn=execution["executionArn"])["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(0.2)
+    assert status == "FAILED"
+    failed = store.get_run(runtime.project_id, run.id)
+    assert failed.status.value == "failed"
+    assert failed.error and "suite 987654321 not found" in failed.error
+    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    scheduled = [e for e in history if e["type"] == "TaskScheduled"]
+    assert len([e for e in scheduled if "lambda" in e["taskScheduledEventDetails"]["resourceType"]]) == 2  # 1 retry
+    assert any(
+        e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "dynamodb" for e in history
+    )

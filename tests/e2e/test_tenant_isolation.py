@@ -29,6 +29,17 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
     key = admin.post(
         runtime.url(f"/api/v1/projects/{runtime.project_id}/api-keys"), json={"name": "a key", "role": "viewer"}
     ).json()
+    suite = admin.post(
+        runtime.url(f"/api/prompts/{pid}/eval/suites"),
+        json={
+            "name": "a-suite",
+            "tests": [
+                {"name": "a-test", "variables": {"who": "A"}, "assertions": [{"type": "contains", "value": "A"}]}
+            ],
+        },
+    ).json()
+    run = admin.post(runtime.url(f"/api/prompts/{pid}/eval/run"), json={"suiteId": suite["id"], "versionNo": 1})
+    assert run.status_code == 202, run.text
     return {
         "promptId": str(pid),
         "datasetId": str(ds["id"]),
@@ -36,6 +47,9 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
         "name": quote("case one"),
         "projectId": runtime.project_id,
         "keyId": key["id"],
+        "suiteId": str(suite["id"]),
+        "testId": str(suite["tests"][0]["id"]),
+        "runId": str(run.json()["id"]),
     }
 
 
@@ -59,6 +73,7 @@ def test_get_routes_hide_other_tenants(
         assert reply.status_code == 200, (route.route_key, reply.text)
         text = reply.text
         assert "tenant-a" not in text and "a-data" not in text and owned["keyId"] not in text
+        assert "a-suite" not in text
         ids = [item.get("id") for item in reply.json()["items"]]
         assert int(owned["promptId"]) not in ids or route.path != "/api/prompts"
 
@@ -80,6 +95,12 @@ def test_writes_to_other_tenants_are_404(
             body = {}
         if route.path.endswith("/api-keys"):
             body = {"name": "hijack", "role": "admin"}
+        if route.path.endswith("/eval/run"):
+            body = {"suiteId": int(owned["suiteId"]), "versionNo": 1}
+        if route.path.endswith("/explore"):
+            body = {"versionNo": 1, "suiteId": int(owned["suiteId"])}
+        if route.path.endswith("/cancel"):
+            body = None
     reply = intruder.request(route.method, url, json=body)
     assert reply.status_code == 404, (route.route_key, reply.status_code, reply.text)
     # and nothing changed for the owner

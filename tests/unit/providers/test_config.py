@@ -229,8 +229,17 @@ def test_keys_never_show_in_reprs_strings_or_formatting(aws: Clients) -> None:
     secret = endpoint.api_key()
     assert secret is not None
     shown = " ".join(
-        [repr(literal), str(literal), repr(literal.endpoint("openai")), repr(referenced), repr(secret), str(secret)]
-        + [f"{secret}", f"{secret!r}", "%s" % secret]
+        [
+            repr(literal),
+            str(literal),
+            repr(literal.endpoint("openai")),
+            repr(referenced),
+            repr(secret),
+            str(secret),
+            f"{secret}",
+            f"{secret!r}",
+            "%s" % secret,  # noqa: UP031 - old-style formatting must mask it too
+        ]
     )
     assert KEY not in shown
     assert "secretsmanager:prod/openai" in repr(endpoint)  # a reference is no secret and helps debugging

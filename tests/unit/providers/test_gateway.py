@@ -436,13 +436,24 @@ def test_a_failing_cache_never_fails_the_call() -> None:
 
 
 def test_cached_completion_round_trips_every_field() -> None:
-    original = Completion("t", 11, 7, 123.5, 0.25, model="m-2024", raw={"id": "x", "finish_reason": "stop"}, priced=False)
+    original = Completion(
+        "t", 11, 7, 123.5, 0.25, model="m-2024", raw={"id": "x", "finish_reason": "stop"}, priced=False
+    )
     provider = FakeProvider(original)
     gw, _ = _cached_gateway(provider)
     gw.complete(_request(), project_id="p")
     hit = gw.complete(_request(), project_id="p")
     assert hit.cached
-    assert (hit.text, hit.input_tokens, hit.output_tokens, hit.latency_ms, hit.cost_usd, hit.model, hit.raw, hit.priced) == (
+    assert (
+        hit.text,
+        hit.input_tokens,
+        hit.output_tokens,
+        hit.latency_ms,
+        hit.cost_usd,
+        hit.model,
+        hit.raw,
+        hit.priced,
+    ) == (
         "t",
         11,
         7,

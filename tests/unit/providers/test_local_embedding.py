@@ -99,12 +99,20 @@ def _write_tiny_model(directory: Path, np: Any, *, prefix: str = "") -> Path:
     blobs: list[bytes] = []
     offset = 0
     position_ids = np.arange(positions, dtype="<i8").tobytes()  # an int64 buffer, as real checkpoints have
-    header[prefix + "embeddings.position_ids"] = {"dtype": "I64", "shape": [1, positions], "data_offsets": [0, len(position_ids)]}
+    header[prefix + "embeddings.position_ids"] = {
+        "dtype": "I64",
+        "shape": [1, positions],
+        "data_offsets": [0, len(position_ids)],
+    }
     blobs.append(position_ids)
     offset = len(position_ids)
     for name, array in tensors.items():
         data = np.asarray(array, dtype="<f4").tobytes()
-        header[prefix + name] = {"dtype": "F32", "shape": list(np.shape(array)), "data_offsets": [offset, offset + len(data)]}
+        header[prefix + name] = {
+            "dtype": "F32",
+            "shape": list(np.shape(array)),
+            "data_offsets": [offset, offset + len(data)],
+        }
         blobs.append(data)
         offset += len(data)
     raw_header = json.dumps(header).encode()

@@ -122,9 +122,12 @@ def test_embeddings_are_deterministic_normalised_and_sized_by_the_model_name() -
 
 
 def test_embeddings_are_lexical() -> None:
-    a, b, c, d = hashing_embedding("the cat sat on the mat"), hashing_embedding("a cat sat on a mat"), (
-        hashing_embedding("stock markets fell sharply today")
-    ), hashing_embedding("The CAT sat on the mat!")
+    a, b, c, d = (
+        hashing_embedding("the cat sat on the mat"),
+        hashing_embedding("a cat sat on a mat"),
+        (hashing_embedding("stock markets fell sharply today")),
+        hashing_embedding("The CAT sat on the mat!"),
+    )
     assert _cos(a, b) > 0.4 > 0.1 > abs(_cos(a, c))
     assert _cos(a, d) == pytest.approx(1.0)  # case and punctuation do not count
 

@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
 
@@ -57,6 +56,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

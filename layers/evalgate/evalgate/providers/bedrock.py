@@ -3,6 +3,9 @@
 The `bedrock-runtime` client is built lazily through evalgate.aws.client (or injected, for tests).
 ThrottlingException, ServiceUnavailableException, ModelNotReadyException, InternalServerException and
 ModelTimeoutException are retryable; validation, access and missing-model errors are not.
+
+boto3 fixes timeouts per client, not per call: `request.timeout_s` is not applied here; the client's own
+read timeout (evalgate.aws.client's Config) bounds each call.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -187,6 +188,10 @@ class ModelGateway:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock
+        # batch mode (see prefetch / deferred_writes): cache items known for this batch, writes held back
+        self._memo: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._pending: list[dict[str, Any]] | None = None
+        self._batch_lock = threading.Lock()
 
     # -- providers --------------------------------------------------------------------------------
     def provider(self, name: str) -> Provider:
@@ -285,6 +290,51 @@ class ModelGateway:
                 self._sleep(delay)
                 slept += delay
 
+    # -- batch mode -------------------------------------------------------------------------------
+    def prefetch(self, requests: list[ModelRequest], *, project_id: str) -> int:
+        """Read the cache entries of many requests in one round trip (BatchGetItem); later complete()
+        calls for them need no read of their own. Returns how many were found."""
+        if self.table is None or not requests:
+            return 0
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from evalgate.errors import Throttled
+
+        digests = list(dict.fromkeys(cache_digest(r) for r in requests))
+        try:
+            items = self.table.batch_get([keys.model_cache(project_id, d) for d in digests])
+        except (ClientError, BotoCoreError, Throttled) as exc:
+            _log_warning("model cache batch read failed", error=type(exc).__name__)
+            return 0
+        found = {item[keys.PK]: item for item in items}
+        with self._batch_lock:
+            for digest in digests:
+                self._memo[(project_id, digest)] = found.get(keys.model_cache(project_id, digest)[keys.PK])
+        return len(found)
+
+    @contextmanager
+    def deferred_writes(self, *, flush: bool = True) -> Iterator[list[dict[str, Any]]]:
+        """Hold cache writes back; at the end send them in one BatchWriteItem (or, with flush=False, leave
+        them in the yielded list for the caller to write with its own batch). Forgets prefetched entries."""
+        held: list[dict[str, Any]] = []
+        with self._batch_lock:
+            self._pending = held
+        try:
+            yield held
+        finally:
+            with self._batch_lock:
+                pending, self._pending = list(held), None
+                self._memo.clear()
+            if flush and pending and self.table is not None:
+                from botocore.exceptions import BotoCoreError, ClientError
+
+                from evalgate.errors import Throttled
+
+                try:
+                    self.table.batch_write(puts=pending)
+                except (ClientError, BotoCoreError, Throttled) as exc:
+                    _log_warning("model cache batch write failed", error=type(exc).__name__)
+
     # -- cache ------------------------------------------------------------------------------------
     def _cache_item(self, project_id: str, digest: str) -> dict[str, Any] | None:
         if self.table is None:
@@ -293,6 +343,10 @@ class ModelGateway:
 
         from evalgate.errors import Throttled
 
+        with self._batch_lock:
+            if (project_id, digest) in self._memo:
+                item = self._memo[(project_id, digest)]
+                return item if item is None or not _expired(item, self._clock()) else None
         try:
             item = self.table.get(keys.model_cache(project_id, digest), consistent=False)
         except (ClientError, BotoCoreError, Throttled) as exc:
@@ -351,10 +405,20 @@ class ModelGateway:
             "created_at": int(now),
             "ttl": int(now) + int(self.cache_ttl_seconds),
         }
+        with self._batch_lock:
+            if self._pending is not None:
+                self._pending.append(item)
+                self._memo[(project_id, digest)] = item
+                return
         try:
             self.table.put(item)
         except (ClientError, BotoCoreError, Throttled) as exc:
             _log_warning("model cache write failed", error=type(exc).__name__)
+
+
+def _expired(item: dict[str, Any], now: float) -> bool:
+    ttl = item.get("ttl")
+    return isinstance(ttl, int | float) and ttl <= now
 
 
 def _timeout(value: Any, default: float) -> float:

@@ -48,6 +48,13 @@ class Executor:
         params = self.model.model_dump(exclude={"provider", "model"}, exclude_none=True)
         return ModelRequest(provider=self.model.provider, model=self.model.model, prompt=prompt, params=params)
 
+    def request_for(self, spec: CaseSpec) -> Any:
+        """The model request a case will make (None when its prompt cannot be rendered)."""
+        try:
+            return self._request(render(self.version.template, spec.variables))
+        except KeyError:
+            return None
+
     def judge(self) -> _GatewayJudge:
         provider = self.suite_config.judge_provider or self.model.provider
         model = self.suite_config.judge_model or self.model.model
@@ -131,7 +138,7 @@ class Executor:
             ],
             input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
-            cost_usd=completion.cost_usd,
+            cost_usd=0.0 if completion.cached else completion.cost_usd,  # a cache hit spends nothing
             cached=completion.cached,
         )
 
@@ -160,7 +167,12 @@ class _GatewayEmbedder:
     provider: str
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        model = "text-embedding-3-small" if self.provider == "openai" else "default"
+        provider = self.executor.suite_config.judge_params.get("embedding_provider") or self.provider
+        if provider == "anthropic":  # Anthropic offers no embeddings
+            provider = "openai"
+        model = self.executor.suite_config.judge_params.get("embedding_model") or (
+            "text-embedding-3-small" if provider == "openai" else "default"
+        )
         return list(
-            self.executor.gateway.embed(texts, provider=self.provider, model=model, project_id=self.executor.project_id)
+            self.executor.gateway.embed(texts, provider=provider, model=model, project_id=self.executor.project_id)
         )

@@ -16,16 +16,18 @@ from evalgate.models.domain import (
     ModelConfig,
     Page,
     Principal,
+    PromptVersion,
     Run,
     RunResult,
     RunStatus,
+    Suite,
     SuiteTest,
 )
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
 
-MAX_BATCH = 10  # cases per Map item: fewer Lambda invocations and state transitions per case
+MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
 INLINE_MAX_BATCHES = 100  # above this the batches go to S3 and a Distributed Map reads them
 MAX_CASES_PER_RUN = 100_000
 
@@ -192,6 +194,30 @@ def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[s
     return [(c.name, c.variables, c.expected_output) for c in cases]
 
 
+def split_even(items: list[Any], concurrency: int, max_batch: int = MAX_BATCH) -> list[list[Any]]:
+    """Cut items into batches whose count is a multiple of the concurrency (so every round of the Map
+    fills every slot) and whose sizes differ by at most one, each at most `max_batch`."""
+    if not items:
+        return []
+    count = concurrency * math.ceil(len(items) / (concurrency * max_batch))
+    count = min(count, len(items))
+    size, extra = divmod(len(items), count)
+    out, start = [], 0
+    for n in range(count):
+        end = start + size + (1 if n < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+def _case_names_of(project_id: str, test: SuiteTest) -> list[str | None]:
+    if test.dataset_id is None:
+        return [None]
+    if test.case_names is not None:
+        return list(test.case_names)
+    return list(container().datasets.case_names(project_id, test.dataset_id))
+
+
 def prepare(project_id: str, run_id: int) -> dict[str, Any]:
     """Mark the run running and expand tests by cases by repeats into batches of work items."""
     c = container()
@@ -220,16 +246,20 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         tests = [t for t in tests if t.id in set(run.test_ids)]
     items: list[dict[str, Any]] = []
     for test in tests:
-        for case_name, _vars, _expected in _cases_of(project_id, test):
+        for case_name in _case_names_of(project_id, test):
             for r in range(test.repeat):
                 items.append({"i": len(items), "t": test.id, "c": case_name, "r": r})
                 if len(items) > MAX_CASES_PER_RUN:
                     raise InvalidInput(f"a run may hold at most {MAX_CASES_PER_RUN} cases")
     c.runs.set_total(project_id, run_id, len(items))
     concurrency = suite.config.max_concurrency
-    size = max(1, min(MAX_BATCH, math.ceil(len(items) / concurrency))) if items else 1
-    batches = [{"b": f"{run_id}:{n}", "items": items[i : i + size]} for n, i in enumerate(range(0, len(items), size))]
-    base = {"total": len(items), "batchCount": len(batches), "maxConcurrency": concurrency}
+    batches = [{"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency))]
+    base = {
+        "total": len(items),
+        "batchCount": len(batches),
+        "maxConcurrency": concurrency,
+        "config": _config_payload(project_id, run, suite, tests),
+    }
     if not batches:
         return {**base, "mode": "empty"}
     if len(batches) <= INLINE_MAX_BATCHES:
@@ -239,16 +269,37 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
     return {**base, "mode": "distributed", "manifest": {"Bucket": c.settings.bucket_name, "Key": key}}
 
 
-def run_batch(project_id: str, run_id: int, batch: dict[str, Any]) -> dict[str, Any]:
+CONFIG_PAYLOAD_MAX = 32_000  # bytes of run config handed to every Map item (Step Functions payloads are small)
+
+
+def _config_payload(project_id: str, run: Run, suite: Suite, tests: list[SuiteTest]) -> dict[str, Any] | None:
+    """The version, suite config and tests, for the batches to use without reading them again; None
+    when too big to pass along (the batches then read them)."""
+    assert run.prompt_id is not None and run.version_no is not None
+    version = container().prompts.get_version(project_id, run.prompt_id, run.version_no)
+    payload = {
+        "version": version.model_dump(mode="json"),
+        "suite": suite.model_dump(mode="json"),
+        "tests": [t.model_dump(mode="json") for t in tests],
+    }
+    return payload if len(json.dumps(payload)) <= CONFIG_PAYLOAD_MAX else None
+
+
+def run_batch(
+    project_id: str, run_id: int, batch: dict[str, Any], config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Execute a batch of cases and record their results; counted once even when retried."""
     c = container()
     run = c.runs.get_run(project_id, run_id)
     if run.status != RunStatus.running:
         return {"skipped": run.status.value}
     assert run.prompt_id is not None and run.suite_id is not None and run.version_no is not None
-    version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
-    suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
-    tests = {t.id: t for t in c.suites.list_tests(project_id, run.suite_id)}
+    if config is not None:
+        version = PromptVersion.model_validate(config["version"])
+        suite = Suite.model_validate(config["suite"])
+        tests = {t.id: t for t in (SuiteTest.model_validate(raw) for raw in config["tests"])}
+    else:
+        version, suite, tests = _run_config(project_id, run)
     executor = Executor(
         project_id=project_id,
         version=version,
@@ -258,6 +309,19 @@ def run_batch(project_id: str, run_id: int, batch: dict[str, Any]) -> dict[str, 
     )
     results: list[RunResult] = []
     case_cache: dict[tuple[int, str | None], tuple[dict[str, Any], str | None]] = {}
+    wanted: dict[int, list[str]] = {}
+    for item in batch["items"]:
+        test = tests.get(item["t"])
+        if test is not None and test.dataset_id is not None and item["c"] is not None:
+            wanted.setdefault(test.id, []).append(item["c"])
+    for test_id, names in wanted.items():  # one round trip per test for all of the batch's cases
+        dataset_id = tests[test_id].dataset_id
+        assert dataset_id is not None
+        found = c.datasets.get_cases(project_id, dataset_id, names)
+        for name in names:
+            case = found.get(name)
+            case_cache[(test_id, name)] = (case.variables, case.expected_output) if case else ({}, None)
+    specs: list[CaseSpec] = []
     for item in batch["items"]:
         test = tests.get(item["t"])
         if test is None:
@@ -275,30 +339,42 @@ def run_batch(project_id: str, run_id: int, batch: dict[str, Any]) -> dict[str, 
                 )
             )
             continue
-        key = (test.id, item["c"])
-        if key not in case_cache:
-            if item["c"] is None:
-                case_cache[key] = (test.variables, None)
-            else:
-                assert test.dataset_id is not None
-                try:
-                    case = c.datasets.get_case(project_id, test.dataset_id, item["c"])
-                    case_cache[key] = (case.variables, case.expected_output)
-                except NotFound:
-                    case_cache[key] = ({}, None)
-        variables, expected = case_cache[key]
-        spec = CaseSpec(
-            index=item["i"],
-            test=test,
-            case_name=item["c"],
-            variables=variables,
-            expected=expected,
-            repeat=item["r"],
-            context=_context_of(variables),
+        variables, expected = case_cache.get((test.id, item["c"]), (test.variables, None))
+        specs.append(
+            CaseSpec(
+                index=item["i"],
+                test=test,
+                case_name=item["c"],
+                variables=variables,
+                expected=expected,
+                repeat=item["r"],
+                context=_context_of(variables),
+            )
         )
-        results.append(executor.run(spec))
-    counted = c.runs.record_batch(project_id, run_id, batch["b"], results)
+    # one cache read for the whole batch, one cache write at its end
+    c.gateway.prefetch([r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id)
+    with c.gateway.deferred_writes(flush=False) as cache_items:
+        results += [executor.run(spec) for spec in specs]
+    counted = c.runs.record_batch(project_id, run_id, batch["b"], results, extra_puts=cache_items)
     return {"batch": batch["b"], "cases": len(results), "counted": counted}
+
+
+_RUN_CONFIG: dict[tuple[str, int], tuple[PromptVersion, Suite, dict[int, SuiteTest]]] = {}
+
+
+def _run_config(project_id: str, run: Run) -> tuple[PromptVersion, Suite, dict[int, SuiteTest]]:
+    """The version, suite and tests a run uses, read once per execution environment and run."""
+    key = (project_id, run.id)
+    if key not in _RUN_CONFIG:
+        assert run.prompt_id is not None and run.suite_id is not None and run.version_no is not None
+        c = container()
+        version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
+        suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
+        tests = {t.id: t for t in c.suites.list_tests(project_id, run.suite_id)}
+        if len(_RUN_CONFIG) > 32:
+            _RUN_CONFIG.clear()
+        _RUN_CONFIG[key] = (version, suite, tests)
+    return _RUN_CONFIG[key]
 
 
 def _context_of(variables: dict[str, Any]) -> str | None:

@@ -201,6 +201,16 @@ class DatasetStore:
             raise NotFound(f"case {name!r} not found")
         return self._load_case(item)
 
+    def case_names(self, project_id: str, dataset_id: int) -> list[str]:
+        pk, prefix = keys.cases_prefix(project_id, dataset_id)
+        return [str(n) for n in self.table.query_attribute(pk, prefix, "name")]
+
+    def get_cases(self, project_id: str, dataset_id: int, names: Sequence[str]) -> dict[str, DatasetCase]:
+        """Many cases in one round trip (BatchGetItem); missing names are absent from the answer."""
+        unique = list(dict.fromkeys(names))
+        items = self.table.batch_get([keys.case(project_id, dataset_id, n) for n in unique])
+        return {case.name: case for case in (self._load_case(i) for i in items)}
+
     def replace_case(self, project_id: str, ds: Dataset, old_name: str, case: DatasetCase, now: datetime) -> None:
         old = self.table.get(keys.case(project_id, ds.id, old_name))
         if not old:

@@ -149,7 +149,8 @@ class RunStore:
 
     # -- results ----------------------------------------------------------------------------------
     def _result_item(self, project_id: str, run_id: int, result: RunResult) -> dict[str, Any]:
-        body = result.model_dump(mode="json", exclude={"index", "name", "status", "score"})
+        # the case's variables are not copied into every result: the case (test, name) points at them
+        body = result.model_dump(mode="json", exclude={"index", "name", "status", "score", "variables"})
         output = body.pop("output")
         item: dict[str, Any] = {
             **keys.run_result(project_id, run_id, result.index),
@@ -168,9 +169,19 @@ class RunStore:
         item["body"] = json.dumps(body, separators=(",", ":"))
         return item
 
-    def record_batch(self, project_id: str, run_id: int, batch_id: str, results: Sequence[RunResult]) -> bool:
-        """Write a batch of results, then count it once. Returns False when the batch was counted before."""
-        self.table.batch_write(puts=[self._result_item(project_id, run_id, r) for r in results])
+    def record_batch(
+        self,
+        project_id: str,
+        run_id: int,
+        batch_id: str,
+        results: Sequence[RunResult],
+        *,
+        extra_puts: Sequence[dict[str, Any]] = (),
+    ) -> bool:
+        """Write a batch of results (and any other items that may ride along, e.g. model-cache entries),
+        then count the batch once. Returns False when the batch was counted before."""
+        puts = [self._result_item(project_id, run_id, r) for r in results]
+        self.table.batch_write(puts=[*puts, *extra_puts])
         add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
         for r in results:

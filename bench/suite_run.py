@@ -1,0 +1,341 @@
+"""Benchmark: a 200-case suite run on the local runtime against a stub OpenAI-compatible server.
+
+Prints, measured side by side in one run:
+  * wall time of the run vs the ideal ceil(cases / MaxConcurrency) x model latency (goal <= 1.5x);
+  * per-case overhead without the model (the same suite on the 0-latency echo provider);
+  * the identical run again: model calls made (goal: 0, all from the response cache);
+  * AWS operations per case (Lambda invocations and GB-s, DynamoDB reads and writes, Step Functions
+    state transitions) and their cost per 1,000 cases at AWS list prices, model tokens excluded
+    (goal <= $0.005).
+
+Run: .venv/bin/python -m bench.suite_run [--cases 200] [--concurrency 10] [--latency-ms 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench._common import ROOT, table, write_results
+
+# us-east-1 list prices (arm64 Lambda; DynamoDB on-demand; Step Functions standard), USD
+PRICE = {
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_s": 0.0000133334,
+    "ddb_write_unit": 0.625 / 1e6,
+    "ddb_read_unit": 0.125 / 1e6,
+    "sfn_transition": 0.025 / 1e3,
+}
+
+
+STUB = r"""
+import json, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+latency = float(sys.argv[1]) / 1000
+calls = 0
+lock = threading.Lock()
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        return
+
+    def _send(self, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._send({"calls": calls})
+
+    def do_POST(self):
+        global calls
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        with lock:
+            calls += 1
+        time.sleep(latency)
+        prompt = body.get("messages", [{}])[-1].get("content", "")
+        self._send({"id": "chatcmpl-bench", "object": "chat.completion", "model": body.get("model", "m"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": "Hello! You said: " + prompt[-40:]}}],
+                    "usage": {"prompt_tokens": 20, "completion_tokens": 12, "total_tokens": 32}})
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+class StubOpenAI:
+    """A /v1/chat/completions server in its own process (as a real model server would be), answering
+    after a fixed delay and counting the calls (GET / returns the count)."""
+
+    def __init__(self, latency_ms: float) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, "-c", STUB, str(latency_ms)], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def calls(self) -> int:
+        return int(requests.get(f"http://127.0.0.1:{self.port}/", timeout=10).json()["calls"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def snapshot(runtime: Any) -> dict[str, Any]:
+    assert runtime.pool is not None
+    lambda_stats = {k: dict(v) for k, v in runtime.pool.stats.items()}
+    return {"ops": dict(runtime.moto.operations), "wru": runtime.moto.write_units, "lambda": lambda_stats}
+
+
+def delta(before: dict[str, Any], after: dict[str, Any], runtime: Any) -> dict[str, float]:
+    ops = {k: after["ops"].get(k, 0) - before["ops"].get(k, 0) for k in after["ops"]}
+    reads = sum(v for k, v in ops.items() if k.endswith((".GetItem", ".Query", ".BatchGetItem")))
+    invocations = 0.0
+    gb_s = 0.0
+    for fid, stats in after["lambda"].items():
+        n = stats["invocations"] - before["lambda"].get(fid, {}).get("invocations", 0)
+        ms = stats["ms"] - before["lambda"].get(fid, {}).get("ms", 0.0)
+        memory = runtime.pool.specs[fid].memory
+        invocations += n
+        gb_s += (math.ceil(ms) / 1000) * (memory / 1024)
+    return {
+        "lambda_invocations": invocations,
+        "lambda_gb_s": gb_s,
+        "ddb_reads": reads,
+        "ddb_write_units": after["wru"] - before["wru"],
+        "sfn_requests": sum(v for k, v in ops.items() if k.startswith("AWSStepFunctions.")),
+    }
+
+
+def transitions(runtime: Any, execution_arn: str) -> int:
+    sfn = runtime.client("stepfunctions")
+    count, token = 0, None
+    while True:
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        if token:
+            kwargs["nextToken"] = token
+        page = sfn.get_execution_history(**kwargs)
+        count += sum(1 for e in page["events"] if e["type"].endswith("StateEntered"))
+        token = page.get("nextToken")
+        if not token:
+            return count
+
+
+def run_suite(base: str, s: requests.Session, pid: int, suite_id: int) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    run = s.post(f"{base}/api/prompts/{pid}/eval/run", json={"suiteId": suite_id, "versionNo": 1}).json()
+    while True:
+        status = s.get(f"{base}/api/prompts/{pid}/eval/runs/{run['id']}/status").json()
+        if status["status"] in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.05)
+    return status, time.perf_counter() - started
+
+
+def run_duration(base: str, s: requests.Session, pid: int, run_id: int) -> float:
+    """The run's own duration, from its creation to its completion (server clock, no polling delay)."""
+    from datetime import datetime
+
+    run = s.get(f"{base}/api/prompts/{pid}/eval/runs/{run_id}?limit=1").json()
+    return (datetime.fromisoformat(run["finishedAt"]) - datetime.fromisoformat(run["createdAt"])).total_seconds()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    args = parser.parse_args(argv)
+
+    stub = StubOpenAI(args.latency_ms)
+    os.environ["OPENAI_BASE_URL"] = stub.base_url
+    os.environ["OPENAI_API_KEY"] = "sk-bench-not-a-real-key"
+    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
+    from local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(
+        port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")), concurrency=args.concurrency + 2
+    )
+    runtime.start()
+    try:
+        base = runtime.base_url
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        cases = [{"name": f"case-{i:04d}", "variables": {"q": f"question {i}"}} for i in range(args.cases)]
+
+        def make(provider: str) -> tuple[int, int]:
+            prompt = s.post(
+                f"{base}/api/prompts",
+                json={
+                    "name": f"bench-{provider}",
+                    "template": "Answer briefly: {{q}}",
+                    "modelConfig": {"provider": provider, "model": "gpt-4o-mini"},
+                },
+            ).json()
+            pid = prompt["id"]
+            ds = s.post(f"{base}/api/prompts/{pid}/eval/datasets", json={"name": "d", "cases": cases[:1000]}).json()
+            suite = s.post(
+                f"{base}/api/prompts/{pid}/eval/suites",
+                json={
+                    "name": "bench",
+                    "config": {"maxConcurrency": args.concurrency},
+                    "tests": [
+                        {
+                            "name": "t",
+                            "datasetId": ds["id"],
+                            "assertions": [
+                                {"type": "contains", "value": "Hello"},
+                                {"type": "not-icontains", "value": "error"},
+                            ],
+                        }
+                    ],
+                },
+            ).json()
+            return pid, suite["id"]
+
+        echo_pid, echo_suite = make("echo")
+        model_pid, model_suite = make("openai")
+        run_suite(base, s, echo_pid, echo_suite)  # warm-up: cold starts of every task function
+        # 1. the echo provider: what a case costs without the model
+        echo_status, _ = run_suite(base, s, echo_pid, echo_suite)
+        echo_wall = run_duration(base, s, echo_pid, echo_status["id"])
+        # 2. the stub model, measured with AWS operation counts
+        before = snapshot(runtime)
+        calls_before = stub.calls
+        status, observed = run_suite(base, s, model_pid, model_suite)
+        after = snapshot(runtime)
+        wall = run_duration(base, s, model_pid, status["id"])
+        first_calls = stub.calls - calls_before
+        run_item = runtime.client("dynamodb")
+        del run_item
+        execution_arn = _execution_of(runtime, status["id"])
+        per_function = {
+            fid: {
+                "n": v["invocations"] - before["lambda"].get(fid, {}).get("invocations", 0),
+                "ms": v["ms"] - before["lambda"].get(fid, {}).get("ms", 0.0),
+            }
+            for fid, v in after["lambda"].items()
+        }
+        ops = delta(before, after, runtime)
+        ops["sfn_transitions"] = transitions(runtime, execution_arn)
+        # 3. the identical run again
+        calls_before = stub.calls
+        status2, wall2 = run_suite(base, s, model_pid, model_suite)
+        cached_calls = stub.calls - calls_before
+    finally:
+        runtime.stop()
+        stub.stop()
+
+    n = args.cases
+    ideal = math.ceil(n / args.concurrency) * args.latency_ms / 1000
+    per_case = {k: v / n for k, v in ops.items()}
+    cost_1000 = {
+        "lambda requests": per_case["lambda_invocations"] * 1000 * PRICE["lambda_request"],
+        "lambda GB-s": per_case["lambda_gb_s"] * 1000 * PRICE["lambda_gb_s"],
+        "dynamodb writes": per_case["ddb_write_units"] * 1000 * PRICE["ddb_write_unit"],
+        "dynamodb reads": per_case["ddb_reads"] * 1000 * PRICE["ddb_read_unit"],
+        "step functions": per_case["sfn_transitions"] * 1000 * PRICE["sfn_transition"],
+    }
+    total_cost = sum(cost_1000.values())
+    print(f"\nSuite run: {n} cases, MaxConcurrency {args.concurrency}, stub model {args.latency_ms:.0f} ms\n")
+    print(
+        table(
+            ["measure", "value"],
+            [
+                ["run status", f"{status['status']} ({status['summary']})"],
+                ["run duration (created -> completed), stub model", f"{wall:.2f} s"],
+                ["observed by a client polling every 50 ms", f"{observed:.2f} s"],
+                ["ideal ceil(n/c) x latency", f"{ideal:.2f} s"],
+                ["ratio (goal <= 1.5)", f"{wall / ideal:.2f}x"],
+                ["run duration, echo provider (no model time)", f"{echo_wall:.2f} s"],
+                ["per-case overhead without the model", f"{echo_wall / n * 1000:.1f} ms"],
+                ["model calls, first run", f"{first_calls}"],
+                ["model calls, identical re-run (goal 0)", f"{cached_calls} ({status2['status']}, {wall2:.2f} s)"],
+            ],
+        )
+    )
+    print("\nFunctions during the measured run\n")
+    print(
+        table(
+            ["function", "invocations", "mean ms"],
+            [[fid, f"{v['n']:.0f}", f"{v['ms'] / v['n']:.0f}"] for fid, v in sorted(per_function.items()) if v["n"]],
+        )
+    )
+    print("\nAWS operations per case (measured on this run)\n")
+    print(
+        table(
+            ["operation", "per case", "per 1,000 cases (USD)"],
+            [
+                ["Lambda invocations", f"{per_case['lambda_invocations']:.3f}", f"{cost_1000['lambda requests']:.6f}"],
+                ["Lambda GB-s", f"{per_case['lambda_gb_s']:.4f}", f"{cost_1000['lambda GB-s']:.6f}"],
+                ["DynamoDB write units", f"{per_case['ddb_write_units']:.3f}", f"{cost_1000['dynamodb writes']:.6f}"],
+                ["DynamoDB reads (ops)", f"{per_case['ddb_reads']:.3f}", f"{cost_1000['dynamodb reads']:.6f}"],
+                [
+                    "Step Functions transitions",
+                    f"{per_case['sfn_transitions']:.3f}",
+                    f"{cost_1000['step functions']:.6f}",
+                ],
+                ["total", "", f"{total_cost:.6f}"],
+            ],
+        )
+    )
+    print("\nLambda GB-s are local worker durations x the template's memory: an upper bound of Lambda's,")
+    print("since the local moto calls are slower than DynamoDB's. Reads count operations (1 unit each).")
+    results = {
+        "cases": n,
+        "concurrency": args.concurrency,
+        "latency_ms": args.latency_ms,
+        "wall_s": wall,
+        "ideal_s": ideal,
+        "ratio": wall / ideal,
+        "echo_wall_s": echo_wall,
+        "first_run_model_calls": first_calls,
+        "rerun_model_calls": cached_calls,
+        "per_case": per_case,
+        "cost_per_1000_usd": cost_1000,
+        "total_cost_per_1000_usd": total_cost,
+    }
+    path = write_results("suite_run", results)
+    print(
+        f"\nSUMMARY ratio {wall / ideal:.2f}x (goal <= 1.5) | re-run model calls {cached_calls} (goal 0) | "
+        f"${total_cost:.4f} per 1,000 cases (goal <= $0.005) | {path.relative_to(ROOT)}"
+    )
+    return 0
+
+
+def _execution_of(runtime: Any, run_id: int) -> str:
+    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
+    from evalgate import keys
+
+    table_name = runtime.names.refs["Table"]
+    item = runtime.client("dynamodb").get_item(
+        TableName=table_name, Key={k: {"S": v} for k, v in keys.run(runtime.project_id, run_id).items()}
+    )["Item"]
+    return str(item["executionArn"]["S"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
