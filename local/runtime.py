@@ -157,8 +157,6 @@ class LocalRuntime:
             "AWS_ENDPOINT_URL": self.moto.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
-            # model provider settings pass through from the runtime's environment, as `sam local --env-vars`
-            **{k: v for k, v in os.environ.items() if k.startswith(PROVIDER_ENV_PREFIXES)},
         }
 
     def client(self, service: str) -> Any:
@@ -174,6 +172,10 @@ class LocalRuntime:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
+        # template parameters can be overridden from the environment, as `sam deploy --parameter-overrides`
+        for name in self.app.doc.get("Parameters") or {}:
+            if f"EVALGATE_PARAMETER_{name}" in os.environ:
+                self.names.parameters[name] = os.environ[f"EVALGATE_PARAMETER_{name}"]
         self.moto.start()
         _enable_state_machine_execution(self.moto.url)
         resources.declare_names(self.app, self.names)
@@ -187,7 +189,7 @@ class LocalRuntime:
                 code_dir=fn.code_dir,
                 handler=fn.handler,
                 layer_dirs=resources.layer_dirs(self.app, logical_id),
-                environment=resources.function_environment(self.app, self.names, logical_id),
+                environment=_with_provider_settings(resources.function_environment(self.app, self.names, logical_id)),
                 timeout=fn.timeout,
                 memory=fn.memory,
                 max_concurrency=fn.reserved_concurrency or self.concurrency,
@@ -278,6 +280,16 @@ class LocalRuntime:
         if self.pool:
             self.pool.close()
         self.moto.stop()
+
+
+def _with_provider_settings(environment: dict[str, str]) -> dict[str, str]:
+    """Model provider settings come from the runtime's own environment (as `sam local --env-vars`) where
+    the template leaves them empty: OPENAI_*, ANTHROPIC_*, EVALGATE_PROVIDER_*."""
+    out = dict(environment)
+    for key, value in os.environ.items():
+        if key.startswith(PROVIDER_ENV_PREFIXES) and not out.get(key):
+            out[key] = value
+    return out
 
 
 def _service_of(environ: dict[str, Any]) -> str:

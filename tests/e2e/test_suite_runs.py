@@ -204,6 +204,20 @@ def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
     assert final["status"] == "completed", final
     assert final["summary"] == {"total": 200, "passed": 200, "failed": 0, "errored": 0}
     assert final["score"] == 100 and final["verdict"] == "passed"
+    # 10 batches > InlineMapMaxBatches (4 in this session): the batches were read from S3 by a Distributed Map
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=runtime.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    manifest = s3.get_object(
+        Bucket="evalgate-local-artifactsbucket", Key=f"projects/{runtime.project_id}/runs/{run['id']}/manifest.json"
+    )
+    assert len(__import__("json").loads(manifest["Body"].read())) == 10
     # results page through, each case exactly once
     names, cursor = [], None
     while True:

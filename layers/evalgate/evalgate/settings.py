@@ -19,6 +19,8 @@ class Settings(BaseModel):
     import_inline_max_bytes: int = 5 * 1024 * 1024
     import_max_cases: int = 100_000
     upload_url_ttl_seconds: int = 900
+    # suite runs with more batches than this go to S3 and a Distributed Map
+    inline_max_batches: int = 100
     stage: str = "dev"
 
 
@@ -38,6 +40,7 @@ def get_settings() -> Settings:
         "import_inline_max_bytes": os.environ.get("EVALGATE_IMPORT_INLINE_MAX_BYTES"),
         "import_max_cases": os.environ.get("EVALGATE_IMPORT_MAX_CASES"),
         "stage": os.environ.get("EVALGATE_STAGE"),
+        "inline_max_batches": os.environ.get("EVALGATE_INLINE_MAX_BATCHES"),
     }
     values: dict[str, object] = {"table_name": _env("TABLE_NAME"), "bucket_name": _env("BUCKET_NAME")}
     values.update({k: v for k, v in optional.items() if v is not None})

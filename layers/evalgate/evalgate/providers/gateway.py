@@ -218,7 +218,10 @@ class ModelGateway:
         return self.settings.concurrency_for(name) or self.default_concurrency
 
     # -- completions ------------------------------------------------------------------------------
-    def complete(self, request: ModelRequest, *, project_id: str, use_cache: bool = True) -> Completion:
+    def complete(
+        self, request: ModelRequest, *, project_id: str, use_cache: bool = True, write_cache: bool = True
+    ) -> Completion:
+        """use_cache=False skips the read (a fresh answer); write_cache=False stores nothing either."""
         digest = cache_digest(request)
         if use_cache:
             hit = self._cache_get(project_id, digest)
@@ -228,7 +231,8 @@ class ModelGateway:
         call = replace(request, timeout_s=timeout)
         provider = self.provider(request.provider)
         completion = self._with_retries(request.provider, timeout, lambda: provider.complete(call))
-        self._cache_put(project_id, digest, request, completion)
+        if write_cache:
+            self._cache_put(project_id, digest, request, completion)
         return completion
 
     # -- embeddings -------------------------------------------------------------------------------

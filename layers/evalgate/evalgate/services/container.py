@@ -52,6 +52,13 @@ class Container:
         return ModelGateway(self.table)
 
     @cached_property
+    def explore_gateway(self) -> ModelGateway:
+        """Explore answers within API Gateway's 30 s: shorter model timeouts and a small retry budget."""
+        from evalgate.providers.gateway import ModelGateway
+
+        return ModelGateway(self.table, default_timeout_s=20.0, retry_budget_s=4.0, max_delay=2.0)
+
+    @cached_property
     def runs(self) -> RunStore:
         return RunStore(self.table, self.blobs)
 

@@ -41,6 +41,7 @@ class Executor:
     suite_config: SuiteConfig = field(default_factory=SuiteConfig)
     gateway: Any = None  # evalgate.providers.gateway.ModelGateway
     use_cache: bool = True
+    write_cache: bool = True
 
     def _request(self, prompt: str) -> Any:
         from evalgate.providers.base import ModelRequest
@@ -90,7 +91,10 @@ class Executor:
             )
         try:
             completion = self.gateway.complete(
-                self._request(prompt), project_id=self.project_id, use_cache=self.use_cache
+                self._request(prompt),
+                project_id=self.project_id,
+                use_cache=self.use_cache,
+                write_cache=self.write_cache,
             )
         except ProviderError as exc:
             logger.info("case errored", index=spec.index, reason=str(exc)[:200])
@@ -158,7 +162,12 @@ class _GatewayJudge:
             prompt=prompt,
             params={**JUDGE_DEFAULT_PARAMS, **self.executor.suite_config.judge_params},
         )
-        return str(self.executor.gateway.complete(request, project_id=self.executor.project_id).text)
+        ex = self.executor
+        return str(
+            ex.gateway.complete(
+                request, project_id=ex.project_id, use_cache=ex.use_cache, write_cache=ex.write_cache
+            ).text
+        )
 
 
 @dataclass

@@ -93,8 +93,9 @@ def explore(
         version=version,
         model=model,
         suite_config=suite_config,
-        gateway=c.gateway,
+        gateway=c.explore_gateway,
         use_cache=use_cache,
+        write_cache=use_cache,
     )
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=min(EXPLORE_CONCURRENCY, len(specs))) as pool:

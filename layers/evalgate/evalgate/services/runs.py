@@ -28,7 +28,6 @@ from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
-INLINE_MAX_BATCHES = 100  # above this the batches go to S3 and a Distributed Map reads them
 MAX_CASES_PER_RUN = 100_000
 
 
@@ -262,7 +261,7 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
     }
     if not batches:
         return {**base, "mode": "empty"}
-    if len(batches) <= INLINE_MAX_BATCHES:
+    if len(batches) <= c.settings.inline_max_batches:
         return {**base, "mode": "inline", "batches": batches}
     key = keys.artifact(project_id, "runs", str(run_id), "manifest.json")
     c.blobs.put_json(key, batches)
