@@ -58,3 +58,39 @@ def test_unknown_prompt_is_404_and_bad_id_is_422(stack: Stack, admin: str) -> No
     bad = stack.call("GET", "/api/prompts/abc", key=admin)
     assert bad.status == 422
     assert bad.json()["error"]["field"] == "promptId"
+
+
+def test_deleting_a_prompt_takes_its_versions_datasets_cases_suites_and_tests(stack: Stack, admin: str) -> None:
+    import boto3
+
+    pid = stack.call("POST", "/api/prompts", key=admin, body={"name": "p", "template": "{{x}}"}).json()["id"]
+    ds = stack.call(
+        "POST",
+        f"/api/prompts/{pid}/eval/datasets",
+        key=admin,
+        body={"name": "d", "cases": [{"name": "a", "variables": {"x": 1}}]},
+    ).json()["id"]
+    stack.call(
+        "POST",
+        f"/api/prompts/{pid}/eval/suites",
+        key=admin,
+        body={"name": "s", "tests": [{"name": "t", "datasetId": ds}]},
+    )
+    table = stack.names.refs["Table"]
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+
+    def keys_left() -> list[str]:
+        items = ddb.scan(TableName=table)["Items"]
+        return [
+            i["PK"]["S"] + " " + i["SK"]["S"]
+            for i in items
+            if f"#PROMPT#{pid}" in i["PK"]["S"]
+            or "#DATASET#" in i["PK"]["S"]
+            or "#SUITE#" in i["PK"]["S"]
+            or i["SK"]["S"].startswith("PROMPT#")
+        ]
+
+    assert len(keys_left()) >= 6
+    assert stack.call("DELETE", f"/api/prompts/{pid}", key=admin).status == 204
+    assert keys_left() == []
+    assert stack.call("GET", f"/api/prompts/{pid}", key=admin).status == 404

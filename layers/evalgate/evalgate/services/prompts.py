@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from evalgate.errors import Conflict
 from evalgate.models.domain import ModelConfig, Page, Principal, Prompt, PromptVersion
 from evalgate.services.container import container, utcnow
@@ -48,7 +51,26 @@ def update_prompt(principal: Principal, prompt_id: int, name: str | None, descri
 
 
 def delete_prompt(principal: Principal, prompt_id: int) -> None:
-    container().prompts.delete_prompt(principal.project_id, prompt_id)
+    """The prompt, its versions, its datasets with their cases and its suites with their tests. Its runs
+    stay (history), reachable by run id only through project-wide listings."""
+    c = container()
+    c.prompts.get_prompt(principal.project_id, prompt_id)
+    for ds in _all(lambda cur: c.datasets.list_datasets(principal.project_id, prompt_id, limit=100, cursor=cur)):
+        c.datasets.delete_dataset(principal.project_id, ds)
+    for suite in _all(lambda cur: c.suites.list_suites(principal.project_id, prompt_id, limit=100, cursor=cur)):
+        c.suites.delete_suite(principal.project_id, suite)
+    c.prompts.delete_prompt(principal.project_id, prompt_id)
+
+
+def _all(page_of: Callable[[str | None], Page]) -> list[Any]:
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = page_of(cursor)
+        items += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            return items
 
 
 def create_version(

@@ -131,8 +131,7 @@ class DatasetStore:
                 raise NotFound(f"dataset {ds.id} not found") from exc
             raise
         pk, prefix = keys.cases_prefix(project_id, ds.id)
-        stale = [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in self.table.query_all(pk, prefix)]
-        self.table.batch_write(deletes=stale)
+        self.table.delete_partition(pk, prefix)
         self.blobs.delete_prefix(keys.artifact(project_id, "datasets", str(ds.id)) + "/")
 
     # -- cases ------------------------------------------------------------------------------------

@@ -49,38 +49,18 @@ class PromptStore:
     def update_prompt(
         self, project_id: str, prompt_id: int, *, name: str | None, description: str | None, now: datetime
     ) -> Prompt:
-        sets = ["updatedAt = :now"]
-        values: dict[str, Any] = {":now": now.isoformat()}
-        if name is not None:
-            sets.append("#n = :name")
-            values[":name"] = name
-        if description is not None:
-            sets.append("description = :d")
-            values[":d"] = description
-        try:
-            item = self.table.update(
-                keys.prompt(project_id, prompt_id),
-                "SET " + ", ".join(sets),
-                condition="attribute_exists(PK)",
-                names={"#n": "name"} if name is not None else None,
-                values=values,
-            )
-        except ClientError as exc:
-            if Table.is_condition_failure(exc):
-                raise NotFound(f"prompt {prompt_id} not found") from exc
-            raise
+        item = self.table.set_fields(
+            keys.prompt(project_id, prompt_id),
+            {"updatedAt": now.isoformat(), "name": name, "description": description},
+            missing=f"prompt {prompt_id} not found",
+        )
         return _prompt(item)
 
     def delete_prompt(self, project_id: str, prompt_id: int) -> None:
-        try:
-            self.table.delete(keys.prompt(project_id, prompt_id), condition="attribute_exists(PK)")
-        except ClientError as exc:
-            if Table.is_condition_failure(exc):
-                raise NotFound(f"prompt {prompt_id} not found") from exc
-            raise
+        """The prompt item, then its own partition (versions, and any datasets or suites left in it)."""
+        self.table.delete_existing(keys.prompt(project_id, prompt_id), missing=f"prompt {prompt_id} not found")
         pk, _prefix = keys.prompt_versions_prefix(project_id, prompt_id)
-        stale = [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in self.table.query_all(pk, "")]
-        self.table.batch_write(deletes=stale)
+        self.table.delete_partition(pk)
 
     # -- versions ---------------------------------------------------------------------------------
     def add_version(self, project_id: str, version: PromptVersion) -> None:

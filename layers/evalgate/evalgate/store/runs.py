@@ -234,15 +234,9 @@ class RunStore:
         return RunResult(index=item["index"], name=item["name"], status=item["status"], score=item["score"], **body)
 
     def delete_run(self, project_id: str, run_id: int) -> None:
-        try:
-            self.table.delete(keys.run(project_id, run_id), condition="attribute_exists(PK)")
-        except ClientError as exc:
-            if Table.is_condition_failure(exc):
-                raise NotFound(f"run {run_id} not found") from exc
-            raise
+        self.table.delete_existing(keys.run(project_id, run_id), missing=f"run {run_id} not found")
         pk, prefix = keys.run_results_prefix(project_id, run_id)
-        stale = [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in self.table.query_all(pk, prefix)]
-        self.table.batch_write(deletes=stale)
+        self.table.delete_partition(pk, prefix)
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
 
 

@@ -63,41 +63,24 @@ class SuiteStore:
         config: SuiteConfig | None,
         now: datetime,
     ) -> Suite:
-        sets = ["updatedAt = :now"]
-        values: dict[str, Any] = {":now": now.isoformat()}
-        if name is not None:
-            sets.append("#n = :name")
-            values[":name"] = name
-        if description is not None:
-            sets.append("description = :d")
-            values[":d"] = description
-        if config is not None:
-            sets.append("config = :c")
-            values[":c"] = config.model_dump_json()
-        try:
-            item = self.table.update(
-                keys.suite(project_id, suite.prompt_id, suite.id),
-                "SET " + ", ".join(sets),
-                condition="attribute_exists(PK)",
-                names={"#n": "name"} if name is not None else None,
-                values=values,
-            )
-        except ClientError as exc:
-            if Table.is_condition_failure(exc):
-                raise NotFound(f"suite {suite.id} not found") from exc
-            raise
+        item = self.table.set_fields(
+            keys.suite(project_id, suite.prompt_id, suite.id),
+            {
+                "updatedAt": now.isoformat(),
+                "name": name,
+                "description": description,
+                "config": config.model_dump_json() if config is not None else None,
+            },
+            missing=f"suite {suite.id} not found",
+        )
         return _suite(item)
 
     def delete_suite(self, project_id: str, suite: Suite) -> None:
-        try:
-            self.table.delete(keys.suite(project_id, suite.prompt_id, suite.id), condition="attribute_exists(PK)")
-        except ClientError as exc:
-            if Table.is_condition_failure(exc):
-                raise NotFound(f"suite {suite.id} not found") from exc
-            raise
+        self.table.delete_existing(
+            keys.suite(project_id, suite.prompt_id, suite.id), missing=f"suite {suite.id} not found"
+        )
         pk, prefix = keys.suite_tests_prefix(project_id, suite.id)
-        stale = [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in self.table.query_all(pk, prefix)]
-        self.table.batch_write(deletes=stale)
+        self.table.delete_partition(pk, prefix)
 
     # -- tests ------------------------------------------------------------------------------------
     def _test_item(self, project_id: str, test: SuiteTest) -> dict[str, Any]:

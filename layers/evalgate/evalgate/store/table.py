@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import InvalidInput, Throttled
+from evalgate.errors import InvalidInput, NotFound, Throttled
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; moto does not enforce it, so we do.
 TRANSACT_LIMIT = 100
@@ -176,6 +176,41 @@ class Table:
         except ClientError as exc:
             self.raise_throttled(exc)
             raise
+
+    def set_fields(self, key: Mapping[str, str], fields: Mapping[str, Any], *, missing: str) -> dict[str, Any]:
+        """SET the given attributes (None values are left alone) on an item that must exist; the updated
+        item comes back. A missing item raises NotFound(missing)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets = []
+        for i, (name, value) in enumerate(fields.items()):
+            if value is None:
+                continue
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        try:
+            return self.update(
+                key, "SET " + ", ".join(sets), condition="attribute_exists(PK)", names=names, values=values
+            )
+        except ClientError as exc:
+            if self.is_condition_failure(exc):
+                raise NotFound(missing) from exc
+            raise
+
+    def delete_existing(self, key: Mapping[str, str], *, missing: str) -> None:
+        """Delete an item that must exist; a missing one raises NotFound(missing)."""
+        try:
+            self.delete(key, condition="attribute_exists(PK)")
+        except ClientError as exc:
+            if self.is_condition_failure(exc):
+                raise NotFound(missing) from exc
+            raise
+
+    def delete_partition(self, partition: str, sort_prefix: str = "") -> int:
+        """Delete every item of a partition (under a sort-key prefix), 25 at a time."""
+        stale = [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in self.query_all(partition, sort_prefix)]
+        return self.batch_write(deletes=stale)
 
     def _add_condition(
         self,
