@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
-from evalgate.api.schemas import CaseIn, CaseOut
+from evalgate.api.schemas.datasets import CaseIn, CaseOut
 from evalgate.models.domain import DatasetCase, Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import datasets

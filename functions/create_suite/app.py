@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
-from evalgate.api.schemas import SuiteCreate, SuiteOut, SuiteWithTests, TestOut
+from evalgate.api.schemas.suites import SuiteCreate, SuiteOut, SuiteWithTests, TestOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import suites

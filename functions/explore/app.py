@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
-from evalgate.api.schemas import ExploreOut, ExploreRequest, ResultOut, RunSummary
+from evalgate.api.schemas.runs import ExploreOut, ExploreRequest, ResultOut, RunSummary
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import explore

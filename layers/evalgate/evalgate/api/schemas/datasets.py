@@ -1,0 +1,110 @@
+"""Datasets and cases on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from evalgate.api.schemas.base import ApiModel, CaseName, Description, ExpectedOutput, Name, Paged, RequestModel
+from evalgate.models import domain
+
+
+class CaseIn(RequestModel):
+    name: CaseName
+    variables: dict[str, Any] = Field(default_factory=dict)
+    expected_output: ExpectedOutput | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseUpdate(RequestModel):
+    name: CaseName | None = Field(default=None, description="a new name renames the case")
+    variables: dict[str, Any] | None = None
+    expected_output: ExpectedOutput | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CaseOut(ApiModel):
+    name: str
+    variables: dict[str, Any]
+    expected_output: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, c: domain.DatasetCase) -> CaseOut:
+        return cls(
+            name=c.name,
+            variables=c.variables,
+            expected_output=c.expected_output,
+            metadata=c.metadata,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+class DatasetCreate(RequestModel):
+    name: Name
+    description: Description = ""
+    cases: list[CaseIn] = Field(default_factory=list, max_length=1000)
+
+
+class DatasetUpdate(RequestModel):
+    name: Name | None = None
+    description: Description | None = None
+
+
+class DatasetOut(ApiModel):
+    id: int
+    prompt_id: int
+    name: str
+    description: str
+    case_count: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, d: domain.Dataset) -> DatasetOut:
+        return cls(
+            id=d.id,
+            prompt_id=d.prompt_id,
+            name=d.name,
+            description=d.description,
+            case_count=d.case_count,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+
+
+class DatasetWithCases(DatasetOut):
+    cases: list[CaseOut]
+    next_cursor: str | None = Field(default=None, description="cursor of the next page of cases")
+
+
+class DatasetImport(RequestModel):
+    name: Name
+    description: Description = ""
+    format: Literal["csv", "json", "jsonl"] | None = Field(default=None, description="guessed when omitted")
+    content: str | None = Field(default=None, description="the file's text, up to 5 MB")
+    upload_id: str | None = Field(default=None, description="from POST …/eval/datasets/uploads, for big files")
+    expected_column: str | None = Field(default=None, description="CSV column with the expected output")
+    name_column: str | None = Field(default=None, description="CSV column with the case name")
+
+
+class UploadCreate(RequestModel):
+    content_type: Literal["text/csv", "application/json", "application/x-ndjson"] = "text/csv"
+
+
+class UploadOut(ApiModel):
+    upload_id: str
+    upload_url: str
+    method: str
+    headers: dict[str, str]
+    expires_in: int
+    max_bytes: int
+
+
+class DatasetPage(Paged[DatasetOut]):
+    pass

@@ -1,0 +1,147 @@
+"""Runs, results and explore on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from evalgate.api.schemas.base import ApiModel, Paged, RequestModel, Template
+from evalgate.api.schemas.suites import TestIn
+from evalgate.models import domain
+
+
+# -- runs ------------------------------------------------------------------------------------------
+class RunRequest(RequestModel):
+    suite_id: int = Field(ge=1, le=2**53, description="which suite to run")
+    version_no: int = Field(ge=1, le=2**31, description="prompt version to test")
+    model_config_: dict[str, Any] | None = Field(
+        default=None, alias="modelConfig", description="overrides of the version's model settings"
+    )
+    test_ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(
+        default=None, max_length=500, description="run a subset of tests"
+    )
+
+
+class RunSummary(ApiModel):
+    total: int
+    passed: int
+    failed: int
+    errored: int
+
+
+class RunProgress(ApiModel):
+    done: int
+    total: int
+
+
+class RunOut(ApiModel):
+    id: int
+    prompt_id: int | None
+    suite_id: int | None
+    version_no: int | None
+    config_hash: str
+    status: str
+    verdict: str | None
+    summary: RunSummary
+    progress: RunProgress
+    score: float | None
+    duration_ms: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, r: domain.Run) -> RunOut:
+        a = r.aggregates
+        return cls(
+            id=r.id,
+            prompt_id=r.prompt_id,
+            suite_id=r.suite_id,
+            version_no=r.version_no,
+            config_hash=r.config_hash,
+            status=r.status.value,
+            verdict=r.verdict,
+            summary=RunSummary(total=a.total, passed=a.passed, failed=a.failed, errored=a.errored),
+            progress=RunProgress(done=a.done, total=a.total),
+            score=r.score,
+            duration_ms=r.duration_ms,
+            error=r.error,
+            created_at=r.created_at,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+        )
+
+
+class AssertionOut(ApiModel):
+    operator: str
+    status: str
+    expected: Any = None
+    actual: Any = None
+    score: float | None = None
+    weight: float | None = None
+    reason: str | None = None
+
+
+class ResultOut(ApiModel):
+    name: str
+    status: str
+    duration_ms: float
+    score: float
+    assertions: list[AssertionOut]
+    output: str | None
+    error: str | None
+    test_id: int | None
+    case_name: str | None
+    repeat: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cached: bool
+
+    @classmethod
+    def of(cls, r: domain.RunResult) -> ResultOut:
+        return cls(
+            name=r.name,
+            status=r.status,
+            duration_ms=round(r.duration_ms, 1),
+            score=r.score,
+            assertions=[AssertionOut.model_validate(a) for a in r.assertions],
+            output=r.output,
+            error=r.error,
+            test_id=r.test_id,
+            case_name=r.case_name,
+            repeat=r.repeat,
+            input_tokens=r.input_tokens,
+            output_tokens=r.output_tokens,
+            cost_usd=r.cost_usd,
+            cached=r.cached,
+        )
+
+
+class RunWithResults(RunOut):
+    results: list[ResultOut]
+    next_cursor: str | None = Field(default=None, description="cursor of the next page of results")
+
+
+class RunPage(Paged[RunOut]):
+    pass
+
+
+class ExploreRequest(RequestModel):
+    version_no: int | None = Field(default=None, ge=1, le=2**31, description="the version to try")
+    template: Template | None = Field(default=None, description="or an unsaved template")
+    model_config_: dict[str, Any] | None = Field(default=None, alias="modelConfig")
+    suite_id: int | None = Field(default=None, ge=1, le=2**53, description="run this suite's tests")
+    test_ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(default=None, max_length=500)
+    tests: list[TestIn] = Field(default_factory=list, max_length=50, description="or ad-hoc tests")
+    use_cache: bool = True
+
+
+class ExploreOut(ApiModel):
+    summary: RunSummary
+    score: float
+    duration_ms: int
+    results: list[ResultOut]
