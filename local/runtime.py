@@ -172,6 +172,7 @@ class LocalRuntime:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
+        _memoize_botocore_models()
         # template parameters can be overridden from the environment, as `sam deploy --parameter-overrides`
         for name in self.app.doc.get("Parameters") or {}:
             if f"EVALGATE_PARAMETER_{name}" in os.environ:
@@ -315,6 +316,28 @@ def _write_units(target: str, body: bytes) -> int:
     else:
         items = [doc.get("Item") or doc.get("Key")]
     return sum(max(1, -(-len(json.dumps(i)) // 1024)) for i in items if i)
+
+
+def _memoize_botocore_models() -> None:
+    """moto builds a fresh boto3 session or client for many requests (its Step Functions interpreter, one
+    per Lambda task; its backend lookup, one per request), and each re-parses botocore's bundled JSON
+    models: most of the runtime's CPU in a suite run. The files never change, so parse each once."""
+    from botocore import loaders
+
+    original = loaders.JSONFileLoader.load_file
+    if getattr(original, "_evalgate_memo", False):
+        return
+    memo: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def load_file(self: Any, file_path: str) -> Any:
+        with lock:
+            if file_path not in memo:
+                memo[file_path] = original(self, file_path)
+            return memo[file_path]
+
+    load_file._evalgate_memo = True  # type: ignore[attr-defined]
+    loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
 
 
 def _enable_state_machine_execution(moto_url: str) -> None:
