@@ -20,7 +20,9 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "CreateDatasetUploadFunction", "CreateDatasetFunction", "UpdateDatasetCaseFunction",
     "CreateSuiteFunction", "AddSuiteTestFunction", "UpdateSuiteTestFunction", "GetSuiteFunction",
     "ListSuitesFunction", "UpdateSuiteFunction", "RunSuiteFunction", "ListRunsFunction", "GetRunFunction",
-    "GetRunStatusFunction", "CancelRunFunction", "ExploreFunction",
+    "GetRunStatusFunction", "CreateEvalFunction", "UpdateEvalFunction", "SubmitEvalResultsFunction",
+    "ListEvalResultsFunction", "GetEvalFunction", "ListEvalsFunction", "CancelRunFunction", "ExploreFunction",
+    "DeleteEvalFunction",
     "DeleteSuiteTestFunction", "DeleteSuiteFunction", "DeleteDatasetCaseFunction", "DeleteDatasetFunction",
     "DeletePromptFunction",
 ]  # fmt: skip

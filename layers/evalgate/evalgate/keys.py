@@ -134,3 +134,16 @@ def upload(project_id: str, upload_id: str) -> str:
 def model_cache(project_id: str, digest: str) -> dict[str, str]:
     """One cached model response (or embedding), by the SHA-256 of its request; expires through `ttl`."""
     return {PK: f"PROJECT#{project_id}#MODELCACHE#{digest}", SK: "MODELCACHE"}
+
+
+def idempotency(project_id: str, scope: str, key_hash: str) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#IDEMPOTENCY#{scope}#{key_hash}", SK: "IDEMPOTENCY"}
+
+
+def run_batch_marker(project_id: str, run_id: int, batch_hash: str) -> dict[str, str]:
+    """One item per counted batch of external results: the run item does not grow with batches."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"BATCH#{batch_hash}"}
+
+
+def run_result_by_id(project_id: str, run_id: int, result_id: str) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"RESULT#{result_id}"}

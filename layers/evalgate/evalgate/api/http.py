@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 from pydantic import BaseModel
 
 from evalgate.api.errors import VALIDATION_STATUS, error_body, headers_of, raw_error_response, status_of
@@ -25,8 +25,9 @@ class EvalgateResolver(APIGatewayHttpResolver):
     """One route per function. `role` is what the route needs; None makes it public."""
 
     def __init__(self, *, role: Role | None) -> None:
-        super().__init__(enable_validation=True)
+        super().__init__(enable_validation=True, response_validation_error_http_code=500)
         self.required_role = role
+        self.exception_handler(ResponseValidationError)(_response_invalid)
         self.exception_handler(RequestValidationError)(_validation_error)
         self.exception_handler(EvalgateError)(_domain_error)
         self.exception_handler(Exception)(_unexpected_error)
@@ -101,6 +102,12 @@ def json_response(status: int, body: BaseModel | dict[str, Any] | list[Any]) -> 
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+def replayable(status: int, payload: Any, replayed: bool) -> Response:
+    """A stored (idempotent) response; a replay says so in a header."""
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=payload, headers=headers)
+
+
 def no_content() -> Response:
     return Response(status_code=204, body="")
 
@@ -134,6 +141,16 @@ def _validation_error(exc: RequestValidationError) -> Response:
         status_code=VALIDATION_STATUS,
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(error_body("validation_error", message, first["field"], details)),
+    )
+
+
+def _response_invalid(exc: ResponseValidationError) -> Response:
+    """Our answer did not match its own schema: a bug on our side, never the caller's fault."""
+    logger.error("response failed its schema", errors=str(exc.errors())[:2000])
+    return Response(
+        status_code=500,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body("internal", "internal error; the request id is in the logs")),
     )
 
 

@@ -189,6 +189,8 @@ class Run(BaseModel):
     version_no: int | None = None
     kind: str = "suite"  # suite | external
     name: str = ""
+    model: str = ""
+    total_latency: float | None = None
     status: RunStatus = RunStatus.pending
     verdict: str | None = None  # passed | failed | inconclusive
     config_hash: str = ""
@@ -223,3 +225,20 @@ class RunResult(BaseModel):
     cost_usd: float = 0.0
     cached: bool = False
     variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExternalResult(BaseModel):
+    """One result reported by an external runner (EvalGuard's EvalCaseResult)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    input: Any = None
+    expected_output: Any = None
+    actual_output: Any = None
+    score: float | None = None
+    passed: bool | None = None
+    latency: float | None = None
+    token_usage: dict[str, Any] = Field(default_factory=dict)
+    scorer_results: dict[str, Any] = Field(default_factory=dict)
+    cost: float | None = None

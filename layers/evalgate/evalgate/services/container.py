@@ -10,6 +10,7 @@ from evalgate import aws
 from evalgate.settings import Settings, get_settings
 from evalgate.store.blobs import Blobs
 from evalgate.store.datasets import DatasetStore
+from evalgate.store.idempotency import IdempotencyStore
 from evalgate.store.projects import ProjectStore
 from evalgate.store.prompts import PromptStore
 from evalgate.store.runs import RunStore
@@ -57,6 +58,10 @@ class Container:
         from evalgate.providers.gateway import ModelGateway
 
         return ModelGateway(self.table, default_timeout_s=20.0, retry_budget_s=4.0, max_delay=2.0)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.table)
 
     @cached_property
     def runs(self) -> RunStore:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from evalgate import keys
 from evalgate.errors import Conflict, NotFound
-from evalgate.models.domain import SCORE_BINS, Page, Run, RunAggregates, RunResult, RunStatus
+from evalgate.models.domain import SCORE_BINS, ExternalResult, Page, Run, RunAggregates, RunResult, RunStatus
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table
 
@@ -62,6 +62,7 @@ class RunStore:
             "versionNo": run.version_no,
             "kind": run.kind,
             "name": run.name,
+            "model": run.model,
             "status": run.status.value,
             "configHash": run.config_hash,
             "modelOverride": json.dumps(run.model_override) if run.model_override is not None else None,
@@ -222,6 +223,107 @@ class RunStore:
             raise
         return True
 
+    # -- external results ---------------------------------------------------------------------------
+    def record_external_batch(
+        self, project_id: str, run_id: int, batch_hash: str, results: Sequence[ExternalResult]
+    ) -> bool:
+        """Store results by their ids (a replay overwrites, never adds), then count the batch once: a
+        marker item and the ADD to the run commit together. Returns False when counted before."""
+        now = utcnow_iso()
+        items = []
+        for r in results:
+            body = r.model_dump(mode="json", exclude={"id"})
+            items.append(
+                {
+                    **keys.run_result_by_id(project_id, run_id, r.id),
+                    "type": "externalResult",
+                    "resultId": r.id,
+                    "status": _external_status(r),
+                    "score": _external_score(r),
+                    "body": json.dumps(body, separators=(",", ":")),
+                    "receivedAt": now,
+                }
+            )
+        self.table.batch_write(puts=items)
+        add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
+        bins = [0] * SCORE_BINS
+        for r in results:
+            status = _external_status(r)
+            score = _external_score(r)
+            tokens_in, tokens_out = _tokens(r.token_usage)
+            add["aggDone"] += 1
+            add[{"passed": "aggPassed", "failed": "aggFailed"}.get(status, "aggErrored")] += 1
+            add["aggScoreSum"] += score
+            add["aggScoreSq"] += score * score
+            add["aggWeightTotal"] += 1
+            add["aggWeightPassed"] += 1 if status == "passed" else 0
+            add["aggLatencySum"] += float(r.latency or 0.0)
+            add["aggInputTokens"] += tokens_in
+            add["aggOutputTokens"] += tokens_out
+            add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
+            bins[score_bin(score)] += 1
+        parts, values = [], {}
+        for i, (name, value) in enumerate(add.items()):
+            parts.append(f"{name} :v{i}")
+            values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
+        for b, count in enumerate(bins):
+            if count:
+                parts.append(f"aggH{b:02d} :h{b}")
+                values[f":h{b}"] = count
+        try:
+            self.table.transact(
+                [
+                    {
+                        "Put": {
+                            "Item": {
+                                **keys.run_batch_marker(project_id, run_id, batch_hash),
+                                "countedAt": now,
+                                "results": len(results),
+                            },
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "Key": keys.run(project_id, run_id),
+                            "UpdateExpression": "ADD " + ", ".join(parts),
+                            "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": values,
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            codes = Table.cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False  # this batch was counted before
+            raise NotFound(f"run {run_id} not found") from exc
+        return True
+
+    def list_external_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
+        pk, prefix = keys.run_results_prefix(project_id, run_id)
+        items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
+        out = []
+        for item in items:
+            if item.get("type") == "externalResult":
+                out.append(ExternalResult(id=item["resultId"], **json.loads(item["body"])))
+            else:
+                r = self._load_result(item)
+                out.append(
+                    ExternalResult(
+                        id=str(r.index),
+                        actual_output=r.output,
+                        score=r.score,
+                        passed=r.status == "passed",
+                        latency=r.duration_ms,
+                        token_usage={"input": r.input_tokens, "output": r.output_tokens},
+                        cost=r.cost_usd,
+                    )
+                )
+        return Page(items=out, next_cursor=nxt)
+
     def list_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
@@ -234,10 +336,46 @@ class RunStore:
         return RunResult(index=item["index"], name=item["name"], status=item["status"], score=item["score"], **body)
 
     def delete_run(self, project_id: str, run_id: int) -> None:
+        """The run, its results and its batch markers."""
         self.table.delete_existing(keys.run(project_id, run_id), missing=f"run {run_id} not found")
-        pk, prefix = keys.run_results_prefix(project_id, run_id)
-        self.table.delete_partition(pk, prefix)
+        pk, _prefix = keys.run_results_prefix(project_id, run_id)
+        self.table.delete_partition(pk)
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
+
+
+def utcnow_iso() -> str:
+    from datetime import UTC
+
+    return datetime.now(UTC).isoformat()
+
+
+def _external_status(r: ExternalResult) -> str:
+    if r.passed is True:
+        return "passed"
+    if r.passed is False:
+        return "failed"
+    return "errored" if r.score is None else ("passed" if r.score >= 0.5 else "failed")
+
+
+def _external_score(r: ExternalResult) -> float:
+    """A reported score in [0, 1] as is (clamped); none reported: 1 when passed, else 0."""
+    if r.score is None:
+        return 1.0 if r.passed else 0.0
+    return min(1.0, max(0.0, float(r.score)))
+
+
+def _tokens(usage: dict[str, Any]) -> tuple[int, int]:
+    def first(*names: str) -> int:
+        for n in names:
+            value = usage.get(n)
+            if isinstance(value, int | float):
+                return int(value)
+        return 0
+
+    return (
+        first("input", "prompt", "promptTokens", "prompt_tokens", "inputTokens", "input_tokens"),
+        first("output", "completion", "completionTokens", "completion_tokens", "outputTokens", "output_tokens"),
+    )
 
 
 def _run(item: dict[str, Any]) -> Run:
@@ -258,6 +396,8 @@ def _run(item: dict[str, Any]) -> Run:
         version_no=item.get("versionNo"),
         kind=item.get("kind", "suite"),
         name=item.get("name", ""),
+        model=item.get("model", ""),
+        total_latency=item.get("totalLatency"),
         status=RunStatus(item["status"]),
         verdict=item.get("verdict"),
         config_hash=item.get("configHash", ""),

@@ -1,0 +1,114 @@
+"""EvalGuard-compatible evals: runs for external execution, status PATCH, idempotent result batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.conftest import Stack, key_for
+
+
+def new_run(stack: Stack, key: str, **extra: Any) -> dict[str, Any]:
+    reply = stack.call("POST", "/api/v1/evals", key=key, body={"name": "nightly", "model": "gpt-4o", **extra})
+    assert reply.status == 201, reply.text
+    return dict(reply.json())
+
+
+def results(n: int, start: int = 0, passed_every: int = 2) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"r{i}",
+            "input": f"q{i}",
+            "expectedOutput": "a",
+            "actualOutput": "a" if i % passed_every == 0 else "b",
+            "score": 1.0 if i % passed_every == 0 else 0.0,
+            "passed": i % passed_every == 0,
+            "latency": 10 + i,
+            "tokenUsage": {"prompt": 5, "completion": 3},
+            "scorerResults": {"exact": i % 2 == 0},
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def test_create_get_list_delete(stack: Stack, admin: str) -> None:
+    run = new_run(stack, admin, metadata={"ci": "gh-123"})
+    assert run["status"] == "pending" and run["summary"]["total"] == 0 and run["metadata"] == {"ci": "gh-123"}
+    assert isinstance(run["id"], str)
+    got = stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).json()
+    assert got["name"] == "nightly" and got["model"] == "gpt-4o"
+    listed = stack.call("GET", "/api/v1/evals", key=admin).json()
+    assert run["id"] in [r["id"] for r in listed["items"]]
+    assert stack.call("DELETE", f"/api/v1/evals/{run['id']}", key=admin).status == 204
+    assert stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).status == 404
+    assert stack.call("GET", "/api/v1/evals/not-a-run", key=admin).status == 404
+
+
+def test_patch_status_and_transitions(stack: Stack, admin: str) -> None:
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}"
+    running = stack.call("PATCH", url, key=admin, body={"status": "running"})
+    assert running.status == 200 and running.json()["status"] == "running"
+    done = stack.call(
+        "PATCH", url, key=admin, body={"status": "passed", "summary": {"score": 0.93, "totalLatency": 4200}}
+    )
+    assert done.status == 200, done.text
+    body = done.json()
+    assert body["status"] == "passed" and body["summary"]["score"] == 0.93 and body["summary"]["totalLatency"] == 4200
+    # out of a terminal state: 409
+    again = stack.call("PATCH", url, key=admin, body={"status": "running"})
+    assert again.status == 409 and again.json()["error"]["field"] == "status"
+    bad = stack.call("PATCH", url, key=admin, body={"status": "finished"})
+    assert bad.status == 422 and bad.json()["error"]["field"] == "status"
+    assert stack.call("PATCH", "/api/v1/evals/999999999", key=admin, body={"status": "running"}).status == 404
+    # EvalGuard's "failed" and "error" map onto the lifecycle too
+    other = new_run(stack, admin)
+    failed = stack.call("PATCH", f"/api/v1/evals/{other['id']}", key=admin, body={"status": "failed"}).json()
+    assert failed["status"] == "failed"
+    listed = stack.call("GET", "/api/v1/evals", key=admin, query="status=failed").json()
+    assert [r["id"] for r in listed["items"]] == [other["id"]]
+
+
+def test_results_are_idempotent_and_counted_once(stack: Stack, admin: str) -> None:
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}/results"
+    first = stack.call("POST", url, key=admin, body={"results": results(10)}, headers={"Idempotency-Key": "b-1"})
+    assert first.status == 200 and first.json() == {"success": True}
+    # same key + same body: the first response replayed, nothing stored twice
+    replay = stack.call("POST", url, key=admin, body={"results": results(10)}, headers={"Idempotency-Key": "b-1"})
+    assert replay.status == 200 and replay.headers.get("Idempotent-Replayed") == "true"
+    # same key + another body: 422
+    clash = stack.call("POST", url, key=admin, body={"results": results(3)}, headers={"Idempotency-Key": "b-1"})
+    assert clash.status == 422 and clash.json()["error"]["field"] == "Idempotency-Key"
+    # the same batch under a new key is still counted once (results carry ids; the batch has a marker)
+    dup = stack.call("POST", url, key=admin, body={"results": results(10)}, headers={"Idempotency-Key": "b-2"})
+    assert dup.status == 200
+    more = stack.call("POST", url, key=admin, body={"results": results(5, start=10)})
+    assert more.status == 200
+    summary = stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).json()["summary"]
+    assert summary["total"] == 15 and summary["passed"] == 8 and summary["failed"] == 7
+    listed = stack.call("GET", url, key=admin, query="limit=100").json()
+    assert sorted(r["id"] for r in listed["items"]) == sorted(f"r{i}" for i in range(15))
+    first_item = next(r for r in listed["items"] if r["id"] == "r0")
+    assert first_item["actualOutput"] == "a" and first_item["tokenUsage"] == {"prompt": 5, "completion": 3}
+
+
+def test_results_limits_and_errors(stack: Stack, admin: str) -> None:
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}/results"
+    too_many = stack.call("POST", url, key=admin, body={"results": [{"id": str(i)} for i in range(1001)]})
+    assert too_many.status == 413 and "1000" in too_many.json()["error"]["message"]
+    assert stack.call("POST", url, key=admin, body={"results": []}).status == 400
+    assert stack.call("POST", url, key=admin, body={"nope": []}).status == 422
+    assert stack.call("POST", "/api/v1/evals/424242424/results", key=admin, body={"results": results(1)}).status == 404
+    viewer = key_for(admin, stack, "viewer")
+    denied = stack.call("POST", url, key=viewer, body={"results": results(1)})
+    assert denied.status == 403 and denied.json()["error"]["message"] == "insufficient role for this operation"
+    assert stack.call("POST", url, body={"results": results(1)}).status == 401
+
+
+def test_create_is_idempotent_and_refuses_orchestration_for_now(stack: Stack, admin: str) -> None:
+    a = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x"}, headers={"Idempotency-Key": "c-1"})
+    b = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x"}, headers={"Idempotency-Key": "c-1"})
+    assert a.status == b.status == 201 and a.json()["id"] == b.json()["id"]
+    orchestrated = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x", "cases": [{"input": "q"}]})
+    assert orchestrated.status == 400 and orchestrated.json()["error"]["field"] == "cases"
