@@ -52,11 +52,25 @@ BODIES: dict[str, Any] = {
     },
     "UpdateSuiteTestFunction": {"repeat": 2},
     "RunSuiteFunction": {"suiteId": 1, "versionNo": 1},
+    "UpdateGateFunction": {"metric": "pass_rate", "threshold": 0.8, "mode": "significance", "minSamples": 1},
+    "CheckGateFunction": {"runId": 1},
     "CreateEvalFunction": {"name": "nightly", "model": "gpt-4o", "metadata": {"commit": "abc123"}},
     "UpdateEvalFunction": {"status": "running"},
-    "SubmitEvalResultsFunction": {"results": [{"id": "r1", "input": "2+2", "expectedOutput": "4", "actualOutput": "4",
-                                               "score": 1, "passed": True, "latency": 120,
-                                               "tokenUsage": {"prompt": 9, "completion": 1}, "scorerResults": {}}]},
+    "SubmitEvalResultsFunction": {
+        "results": [
+            {
+                "id": "r1",
+                "input": "2+2",
+                "expectedOutput": "4",
+                "actualOutput": "4",
+                "score": 1,
+                "passed": True,
+                "latency": 120,
+                "tokenUsage": {"prompt": 9, "completion": 1},
+                "scorerResults": {},
+            }
+        ]
+    },
     "ExploreFunction": {
         "versionNo": 1,
         "modelConfig": {"provider": "echo"},

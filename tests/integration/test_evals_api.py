@@ -112,3 +112,20 @@ def test_create_is_idempotent_and_refuses_orchestration_for_now(stack: Stack, ad
     assert a.status == b.status == 201 and a.json()["id"] == b.json()["id"]
     orchestrated = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x", "cases": [{"input": "q"}]})
     assert orchestrated.status == 400 and orchestrated.json()["error"]["field"] == "cases"
+
+
+def test_re_batched_results_are_counted_once(stack: Stack, admin: str) -> None:
+    """The same results sent again in other batches (another batch size) are neither stored nor counted twice."""
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}/results"
+    everything = results(30)
+    for start in range(0, 30, 10):
+        assert stack.call("POST", url, key=admin, body={"results": everything[start : start + 10]}).status == 200
+    for start in range(0, 30, 7):  # re-sent with another batching
+        assert stack.call("POST", url, key=admin, body={"results": everything[start : start + 7]}).status == 200
+    changed = [{**everything[0], "passed": False, "score": 0.0}]  # a later report of a known id changes nothing
+    assert stack.call("POST", url, key=admin, body={"results": changed}).status == 200
+    summary = stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).json()["summary"]
+    assert summary["total"] == 30 and summary["passed"] == 15
+    listed = stack.call("GET", url, key=admin, query="limit=100").json()["items"]
+    assert len(listed) == 30 and next(r for r in listed if r["id"] == "r0")["passed"] is True

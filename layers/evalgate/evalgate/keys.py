@@ -147,3 +147,7 @@ def run_batch_marker(project_id: str, run_id: int, batch_hash: str) -> dict[str,
 
 def run_result_by_id(project_id: str, run_id: int, result_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"RESULT#{result_id}"}
+
+
+def gate(project_id: str, prompt_id: int) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#PROMPT#{prompt_id}", SK: "GATE"}

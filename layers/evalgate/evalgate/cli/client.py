@@ -91,7 +91,7 @@ class _Transient:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Redirects are not followed: urllib would turn a POST into a GET and carry the key to the new host."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
@@ -100,6 +100,12 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "error"
+
+
+def _in_progress(status: int, message: str, retry_after: float | None) -> bool:
+    """A 409 for a twin request still being processed (after a timeout and a retry with the same
+    Idempotency-Key): worth retrying. Other conflicts (e.g. a cancelled run) are not."""
+    return status == 409 and (retry_after is not None or "in progress" in message.lower())
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -209,15 +215,23 @@ class ApiClient:
                 "redirects are not followed: pass the final URL with --url"
             )
         error = ApiError(response.status, message, code=code, field=field_)
-        if response.status == 429 or 500 <= response.status < 600:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return _Transient(f"the server answered {response.status} {code or _reason(response.status)}", retry_after, error)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if (
+            response.status == 429
+            or 500 <= response.status < 600
+            or _in_progress(response.status, message, retry_after)
+        ):
+            return _Transient(
+                f"the server answered {response.status} {code or _reason(response.status)}", retry_after, error
+            )
         raise error
 
     def _connection_outcome(self, url: str, reason: object) -> _Transient:
         host = urllib.parse.urlsplit(url).netloc
         if isinstance(reason, socket.gaierror):
-            raise ConnectionFailed(f"cannot resolve the host of {self.base_url} ({reason}); check --url or EVALGATE_URL")
+            raise ConnectionFailed(
+                f"cannot resolve the host of {self.base_url} ({reason}); check --url or EVALGATE_URL"
+            )
         if isinstance(reason, ssl.SSLCertVerificationError):
             raise ConnectionFailed(f"TLS certificate verification failed for {host}: {reason.verify_message}")
         if isinstance(reason, (TimeoutError, socket.timeout)):

@@ -28,8 +28,23 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def format_figures(figures: dict[str, Any]) -> str:
-    return "  ".join(f"{key}={format_value(value)}" for key, value in figures.items())
+# said by the verdict line already
+_NOT_SHOWN = {"verdict", "allowInconclusive", "runId"}
+
+
+def format_figures(figures: dict[str, Any], *, compact: bool = True) -> str:
+    """`key=value` pairs; compact: scalars only, no nulls, no long texts (the JUnit report has them all)."""
+    shown = []
+    for key, value in figures.items():
+        if compact and (
+            key in _NOT_SHOWN
+            or value is None
+            or isinstance(value, (dict, list))
+            or (isinstance(value, str) and len(value) > 32)
+        ):
+            continue
+        shown.append(f"{key}={format_value(value)}")
+    return "  ".join(shown)
 
 
 def parse_verdict(body: Any) -> tuple[str, str, dict[str, Any]]:
@@ -49,7 +64,10 @@ def parse_verdict(body: Any) -> tuple[str, str, dict[str, Any]]:
 def check(ctx: Context, client: ApiClient, args: argparse.Namespace) -> int:
     prompt_id: str = args.prompt
     name = f"gate check prompt {prompt_id}" + (f" run {args.run}" if args.run else " (latest completed run)")
-    payload = {"runId": args.run} if args.run else {}
+    # the service's run ids are integers; anything else is sent as given, for the server to refuse
+    payload: dict[str, Any] = {}
+    if args.run:
+        payload["runId"] = int(args.run) if args.run.isascii() and args.run.isdigit() else args.run
     started = ctx.clock()
     try:
         response = client.post_json(
@@ -78,14 +96,14 @@ def check(ctx: Context, client: ApiClient, args: argparse.Namespace) -> int:
     where = f"prompt {prompt_id}, run {run_id}" if run_id else f"prompt {prompt_id}, latest completed run"
     ctx.out(f"gate check: {verdict.upper()} ({where})")
     ctx.out(f"  reason: {reason}")
-    if figures:
-        ctx.out(f"  figures: {format_figures(figures)}")
+    if line := format_figures(figures):
+        ctx.out(f"  figures: {line}")
     if verdict == "inconclusive" and allowed:
         source = "--allow-inconclusive" if args.allow_inconclusive else "the gate's allowInconclusive setting"
         ctx.out(f"  inconclusive is allowed ({source}): exit 0")
 
     if args.junit:
-        details = f"{verdict}: {reason}" + (f"\nfigures: {format_figures(figures)}" if figures else "")
+        details = f"{verdict}: {reason}" + (f"\nfigures: {format_figures(figures, compact=False)}" if figures else "")
         record = junit.CheckRecord(
             name=name,
             outcome=verdict,

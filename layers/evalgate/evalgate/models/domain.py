@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -242,3 +242,19 @@ class ExternalResult(BaseModel):
     token_usage: dict[str, Any] = Field(default_factory=dict)
     scorer_results: dict[str, Any] = Field(default_factory=dict)
     cost: float | None = None
+
+
+class GateSettings(BaseModel):
+    """A prompt's quality gate: what a run must show to pass (Echostash GET/PUT /eval/gate)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: Literal["pass_rate", "score"] = "pass_rate"
+    threshold: float = Field(default=0.9, ge=0, le=1)
+    mode: Literal["threshold", "significance", "non-inferiority"] = "threshold"
+    margin: float = Field(default=0.05, ge=0, le=1)
+    min_samples: int = Field(default=10, ge=1, le=10_000_000)
+    k_of_n: tuple[int, int] | None = None
+    allow_inconclusive: bool = False
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    control_run_id: int | None = None

@@ -227,9 +227,15 @@ class RunStore:
     def record_external_batch(
         self, project_id: str, run_id: int, batch_hash: str, results: Sequence[ExternalResult]
     ) -> bool:
-        """Store results by their ids (a replay overwrites, never adds), then count the batch once: a
-        marker item and the ADD to the run commit together. Returns False when counted before."""
+        """Store the results whose ids the run has not seen (the first report of a result wins), then count
+        them once: a marker item and the ADD to the run commit together, so a replayed or re-batched upload
+        never counts a result twice. Returns False when nothing new was counted."""
         now = utcnow_iso()
+        stored = self.table.batch_get([keys.run_result_by_id(project_id, run_id, r.id) for r in results])
+        known = {str(item.get("resultId")) for item in stored}
+        results = [r for r in results if r.id not in known]
+        if not results:
+            return False
         items = []
         for r in results:
             body = r.model_dump(mode="json", exclude={"id"})

@@ -1,0 +1,32 @@
+"""POST /api/prompts/{promptId}/eval/gate/check: pass, fail or inconclusive, with the reason (for CI)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.schemas.gate import GateCheckIn, GateCheckOut
+from evalgate.models.domain import Role
+from evalgate.observability import logger, metrics, tracer
+from evalgate.services import gate
+
+app = EvalgateResolver(role=Role.viewer)
+
+
+@app.post("/api/prompts/<promptId>/eval/gate/check", tags=["gate"], security=BEARER)
+def check_gate(promptId: Annotated[int, Path(ge=1, le=2**53)], body: GateCheckIn) -> GateCheckOut:
+    result, settings, run = gate.check(app.principal, promptId, body.run_id)
+    logger.info("gate checked", prompt_id=promptId, run_id=run.id, verdict=result.verdict)
+    figures = {**gate.as_json(result.figures), "allowInconclusive": settings.allow_inconclusive}
+    return GateCheckOut(
+        passed=result.passed, verdict=result.verdict, reason=result.reason, run_id=run.id, figures=figures
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,67 @@
+"""The quality gate on the wire (Echostash GET/PUT /eval/gate, POST /eval/gate/check)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from evalgate.api.schemas.base import ApiModel, RequestModel
+from evalgate.models import domain
+
+
+class KOfN(RequestModel):
+    k: int = Field(ge=1, le=100)
+    n: int = Field(ge=1, le=100)
+
+
+class GateIn(RequestModel):
+    metric: Literal["pass_rate", "score"] = "pass_rate"
+    threshold: float = Field(default=0.9, ge=0, le=1, description="pass rate or mean score (0-1) to reach")
+    mode: Literal["threshold", "significance", "non-inferiority"] = "threshold"
+    margin: float = Field(default=0.05, ge=0, le=1, description="non-inferiority margin against the control")
+    min_samples: int = Field(default=10, ge=1, le=10_000_000)
+    k_of_n: KOfN | None = Field(default=None, description="a case passes when k of its n repeats passed")
+    allow_inconclusive: bool = False
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    control_run_id: int | None = Field(default=None, ge=1, le=2**53)
+
+    def to_domain(self) -> domain.GateSettings:
+        data = self.model_dump()
+        data["k_of_n"] = (self.k_of_n.k, self.k_of_n.n) if self.k_of_n else None
+        return domain.GateSettings(**data)
+
+
+class KOfNOut(ApiModel):
+    k: int
+    n: int
+
+
+class GateOut(ApiModel):
+    metric: str
+    threshold: float
+    mode: str
+    margin: float
+    min_samples: int
+    k_of_n: KOfNOut | None
+    allow_inconclusive: bool
+    confidence: float
+    control_run_id: int | None
+
+    @classmethod
+    def of(cls, g: domain.GateSettings) -> GateOut:
+        data = g.model_dump()
+        data["k_of_n"] = KOfNOut(k=g.k_of_n[0], n=g.k_of_n[1]) if g.k_of_n else None
+        return cls(**data)
+
+
+class GateCheckIn(RequestModel):
+    run_id: int | None = Field(default=None, ge=1, le=2**53, description="default: the latest completed run")
+
+
+class GateCheckOut(ApiModel):
+    passed: bool
+    verdict: Literal["passed", "failed", "inconclusive"]
+    reason: str
+    run_id: int
+    figures: dict[str, Any]

@@ -1,0 +1,122 @@
+"""The quality gate of a prompt: its settings, and the check CI calls (Echostash /eval/gate)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evalgate import keys
+from evalgate.errors import InvalidInput, NotFound
+from evalgate.models.domain import GateSettings, Principal, Run, RunStatus
+from evalgate.services.container import container
+
+LATEST_RUN_PAGES = 10
+
+
+def get_settings(principal: Principal, prompt_id: int) -> GateSettings:
+    c = container()
+    c.prompts.get_prompt(principal.project_id, prompt_id)
+    item = c.table.get(keys.gate(principal.project_id, prompt_id))
+    return GateSettings.model_validate_json(item["settings"]) if item else GateSettings()
+
+
+def put_settings(principal: Principal, prompt_id: int, settings: GateSettings) -> GateSettings:
+    c = container()
+    c.prompts.get_prompt(principal.project_id, prompt_id)
+    if settings.k_of_n is not None:
+        k, n = settings.k_of_n
+        if not 1 <= k <= n:
+            raise InvalidInput("kOfN needs 1 <= k <= n", field="kOfN")
+    if settings.control_run_id is not None:
+        _run_of(principal, prompt_id, settings.control_run_id, field="controlRunId")
+    c.table.put({**keys.gate(principal.project_id, prompt_id), "settings": settings.model_dump_json()})
+    return settings
+
+
+def _run_of(principal: Principal, prompt_id: int, run_id: int, *, field: str) -> Run:
+    try:
+        run = container().runs.get_run(principal.project_id, run_id)
+    except NotFound as exc:
+        raise InvalidInput(f"run {run_id} not found", field=field) from exc
+    if run.prompt_id not in (None, prompt_id):
+        raise InvalidInput(f"run {run_id} belongs to another prompt", field=field)
+    return run
+
+
+def _latest_completed(principal: Principal, prompt_id: int) -> Run:
+    cursor = None
+    for _ in range(LATEST_RUN_PAGES):
+        page = container().runs.list_prompt_runs(
+            principal.project_id, prompt_id, limit=50, cursor=cursor, filters={"status": RunStatus.completed.value}
+        )
+        if page.items:
+            return page.items[0]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    raise InvalidInput(f"prompt {prompt_id} has no completed run to check; give runId", field="runId")
+
+
+def _figures(principal: Principal, run: Run, *, per_case: bool) -> Any:
+    from evalgate.stats.gate import RunFigures
+
+    a = run.aggregates
+    outcomes: dict[str, list[bool]] | None = None
+    scores: dict[str, float] | None = None
+    if per_case:
+        # pairing and k-of-n need each case's outcome: read the run's results (O(results))
+        outcomes = {}
+        score_lists: dict[str, list[float]] = {}
+        cursor = None
+        while True:
+            page = container().runs.list_results(principal.project_id, run.id, limit=500, cursor=cursor)
+            for r in page.items:
+                key = f"{r.test_id}:{r.case_name}" if r.test_id is not None else r.name
+                outcomes.setdefault(key, []).append(r.status == "passed")
+                score_lists.setdefault(key, []).append(r.score)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        scores = {k: sum(v) / len(v) for k, v in score_lists.items()}
+    return RunFigures(
+        n=a.done,
+        passed=a.passed,
+        score_sum=a.score_sum,
+        score_sq_sum=a.score_sq_sum,
+        case_outcomes=outcomes,
+        case_scores=scores,
+    )
+
+
+def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any, GateSettings, Run]:
+    from evalgate.stats.gate import GateConfig, check_gate
+
+    settings = get_settings(principal, prompt_id)
+    run = (
+        _run_of(principal, prompt_id, run_id, field="runId")
+        if run_id is not None
+        else _latest_completed(principal, prompt_id)
+    )
+    paired = settings.mode == "non-inferiority"
+    per_case = paired or settings.k_of_n is not None
+    control = None
+    if paired and settings.control_run_id is not None:
+        control = _figures(
+            principal, _run_of(principal, prompt_id, settings.control_run_id, field="controlRunId"), per_case=True
+        )
+    config = GateConfig(
+        metric=settings.metric,
+        threshold=settings.threshold,
+        mode=settings.mode,
+        margin=settings.margin,
+        min_samples=settings.min_samples,
+        k_of_n=settings.k_of_n,
+        allow_inconclusive=settings.allow_inconclusive,
+        confidence=settings.confidence,
+    )
+    result = check_gate(config, _figures(principal, run, per_case=per_case), control)
+    return result, settings, run
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
