@@ -64,3 +64,9 @@ def test_gate_errors(stack: Stack, admin: str) -> None:
     k_of_n = stack.call("PUT", f"/api/prompts/{pid}/eval/gate", key=admin, body={"kOfN": {"k": 3, "n": 2}})
     assert k_of_n.status == 400 and k_of_n.json()["error"]["field"] == "kOfN"
     assert stack.call("GET", "/api/prompts/999999/eval/gate", key=admin).status == 404
+
+
+def test_a_margin_of_one_is_refused(stack: Stack, admin: str) -> None:
+    pid = stack.call("POST", "/api/prompts", key=admin, body={"name": "m"}).json()["id"]
+    reply = stack.call("PUT", f"/api/prompts/{pid}/eval/gate", key=admin, body={"margin": 1})
+    assert reply.status == 422 and reply.json()["error"]["field"] == "margin"

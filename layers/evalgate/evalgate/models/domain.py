@@ -252,7 +252,7 @@ class GateSettings(BaseModel):
     metric: Literal["pass_rate", "score"] = "pass_rate"
     threshold: float = Field(default=0.9, ge=0, le=1)
     mode: Literal["threshold", "significance", "non-inferiority"] = "threshold"
-    margin: float = Field(default=0.05, ge=0, le=1)
+    margin: float = Field(default=0.05, ge=0, lt=1)
     min_samples: int = Field(default=10, ge=1, le=10_000_000)
     k_of_n: tuple[int, int] | None = None
     allow_inconclusive: bool = False

@@ -19,7 +19,7 @@ class GateIn(RequestModel):
     metric: Literal["pass_rate", "score"] = "pass_rate"
     threshold: float = Field(default=0.9, ge=0, le=1, description="pass rate or mean score (0-1) to reach")
     mode: Literal["threshold", "significance", "non-inferiority"] = "threshold"
-    margin: float = Field(default=0.05, ge=0, le=1, description="non-inferiority margin against the control")
+    margin: float = Field(default=0.05, ge=0, lt=1, description="non-inferiority margin against the control")
     min_samples: int = Field(default=10, ge=1, le=10_000_000)
     k_of_n: KOfN | None = Field(default=None, description="a case passes when k of its n repeats passed")
     allow_inconclusive: bool = False
