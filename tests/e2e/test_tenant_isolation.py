@@ -101,6 +101,14 @@ def test_writes_to_other_tenants_are_404(
             body = {"versionNo": 1, "suiteId": int(owned["suiteId"])}
         if route.path.endswith("/cancel"):
             body = None
+        if route.path == "/api/v1/evals/{runId}" and route.method == "PATCH":
+            body = {"status": "running"}
+        if route.path.endswith("/results"):
+            body = {"results": [{"id": "hijack", "passed": True}]}
+        if route.path.endswith("/eval/gate"):
+            body = {"threshold": 0.1}
+        if route.path.endswith("/gate/check"):
+            body = {"runId": int(owned["runId"])}
     reply = intruder.request(route.method, url, json=body)
     assert reply.status_code == 404, (route.route_key, reply.status_code, reply.text)
     # and nothing changed for the owner
