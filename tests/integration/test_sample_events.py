@@ -22,7 +22,7 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "ListSuitesFunction", "UpdateSuiteFunction", "RunSuiteFunction", "ListRunsFunction", "GetRunFunction",
     "GetRunStatusFunction", "CreateEvalFunction", "UpdateEvalFunction", "SubmitEvalResultsFunction",
     "ListEvalResultsFunction", "GetEvalFunction", "ListEvalsFunction", "CancelRunFunction", "ExploreFunction",
-    "DeleteEvalFunction",
+    "GetGateFunction", "UpdateGateFunction", "CheckGateFunction", "DeleteEvalFunction",
     "DeleteSuiteTestFunction", "DeleteSuiteFunction", "DeleteDatasetCaseFunction", "DeleteDatasetFunction",
     "DeletePromptFunction",
 ]  # fmt: skip
