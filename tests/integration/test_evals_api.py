@@ -129,3 +129,29 @@ def test_re_batched_results_are_counted_once(stack: Stack, admin: str) -> None:
     assert summary["total"] == 30 and summary["passed"] == 15
     listed = stack.call("GET", url, key=admin, query="limit=100").json()["items"]
     assert len(listed) == 30 and next(r for r in listed if r["id"] == "r0")["passed"] is True
+
+
+def test_stats_from_aggregates(stack: Stack, admin: str) -> None:
+    run = new_run(stack, admin)
+    rows = [
+        {
+            "id": f"s{i}",
+            "passed": i < 80,
+            "score": (i % 10) / 10,
+            "latency": 100,
+            "tokenUsage": {"prompt": 10, "completion": 5},
+        }
+        for i in range(100)
+    ]
+    assert stack.call("POST", f"/api/v1/evals/{run['id']}/results", key=admin, body={"results": rows}).status == 200
+    stats = stack.call("GET", f"/api/v1/evals/{run['id']}/stats", key=admin)
+    assert stats.status == 200, stats.text
+    body = stats.json()
+    assert (body["count"], body["passed"], body["failed"], body["errors"]) == (100, 80, 20, 0)
+    assert abs(body["score"]["mean"] - 0.45) < 1e-9
+    assert abs(body["score"]["std"] - 0.28867513) < 1e-6  # sample std of 0.0..0.9, ten of each
+    low, high = body["passRate"]["ci95"]
+    assert body["passRate"]["value"] == 0.8 and 0.71 < low < 0.72 and 0.86 < high < 0.87
+    assert abs(body["score"]["percentiles"]["p50"] - 0.45) <= 0.05  # within one histogram bin
+    assert body["latency"]["totalMs"] == 10000 and body["tokens"] == {"input": 1000, "output": 500}
+    assert stack.call("GET", "/api/v1/evals/424242/stats", key=admin).status == 404

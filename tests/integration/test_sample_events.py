@@ -22,7 +22,8 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "ListSuitesFunction", "UpdateSuiteFunction", "RunSuiteFunction", "ListRunsFunction", "GetRunFunction",
     "GetRunStatusFunction", "CreateEvalFunction", "UpdateEvalFunction", "SubmitEvalResultsFunction",
     "ListEvalResultsFunction", "GetEvalFunction", "ListEvalsFunction", "CancelRunFunction", "ExploreFunction",
-    "GetGateFunction", "UpdateGateFunction", "CheckGateFunction", "DeleteEvalFunction",
+    "GetGateFunction", "UpdateGateFunction", "CheckGateFunction", "GetEvalStatsFunction",
+    "DeleteEvalFunction",
     "DeleteSuiteTestFunction", "DeleteSuiteFunction", "DeleteDatasetCaseFunction", "DeleteDatasetFunction",
     "DeletePromptFunction",
 ]  # fmt: skip

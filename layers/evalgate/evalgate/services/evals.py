@@ -165,3 +165,35 @@ def list_results(principal: Principal, run_id: int, *, limit: int, cursor: str |
     c = container()
     c.runs.get_run(principal.project_id, run_id)
     return c.runs.list_external_results(principal.project_id, run_id, limit=limit, cursor=cursor)
+
+
+def run_stats(principal: Principal, run_id: int) -> dict[str, Any]:
+    """Statistics of a run from its aggregates: one item read, whatever the number of results."""
+    from evalgate.stats import histogram_percentiles, mean_std, wilson_interval
+
+    run = container().runs.get_run(principal.project_id, run_id)
+    a = run.aggregates
+    mean, std = mean_std(a.done, a.score_sum, a.score_sq_sum)
+    low, high = wilson_interval(a.passed, a.done) if a.done else (None, None)
+    return {
+        "runId": str(run.id),
+        "status": evalguard_status(run),
+        "count": a.done,
+        "passed": a.passed,
+        "failed": a.failed,
+        "errors": a.errored,
+        "score": {
+            "mean": mean,
+            "std": std,
+            "percentiles": histogram_percentiles(a.histogram) if a.done else {},
+            "percentileResolution": 1 / len(a.histogram),
+        },
+        "passRate": {
+            "value": a.passed / a.done if a.done else None,
+            "ci95": [low, high] if a.done else None,
+            "method": "wilson",
+        },
+        "latency": {"totalMs": a.latency_ms_sum, "meanMs": a.latency_ms_sum / a.done if a.done else None},
+        "tokens": {"input": a.input_tokens, "output": a.output_tokens},
+        "costUsd": round(a.cost_usd, 9),
+    }

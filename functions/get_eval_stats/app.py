@@ -1,0 +1,27 @@
+"""GET /api/v1/evals/{runId}/stats: count, errors, mean, std, percentiles, pass rate with its Wilson interval,
+latency, token and cost totals, read from the run's aggregates (one item, never the results)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.models.domain import Role
+from evalgate.observability import logger, metrics, tracer
+from evalgate.services import evals
+
+app = EvalgateResolver(role=Role.viewer)
+
+
+@app.get("/api/v1/evals/<runId>/stats", tags=["evals"], security=BEARER)
+def get_eval_stats(runId: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+    return evals.run_stats(app.principal, evals.parse_run_id(runId))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
