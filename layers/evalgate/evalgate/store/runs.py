@@ -200,16 +200,9 @@ class RunStore:
         weights = [r.weight for r in results]
         add["aggWeightTotal"] = sum(weights)
         add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
-        parts = []
-        values: dict[str, Any] = {":batch": {batch_id}}
-        for i, (name, value) in enumerate(add.items()):
-            parts.append(f"{name} :v{i}")
-            values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
-        for b, count in enumerate(bins):
-            if count:
-                parts.append(f"aggH{b:02d} :h{b}")
-                values[f":h{b}"] = count
+        parts, values = _add_clauses(add, bins)
         parts.append("batchesDone :batch")
+        values[":batch"] = {batch_id}
         try:
             self.table.update(
                 keys.run(project_id, run_id),
@@ -268,14 +261,7 @@ class RunStore:
             add["aggOutputTokens"] += tokens_out
             add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
             bins[score_bin(score)] += 1
-        parts, values = [], {}
-        for i, (name, value) in enumerate(add.items()):
-            parts.append(f"{name} :v{i}")
-            values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
-        for b, count in enumerate(bins):
-            if count:
-                parts.append(f"aggH{b:02d} :h{b}")
-                values[f":h{b}"] = count
+        parts, values = _add_clauses(add, bins)
         try:
             self.table.transact(
                 [
@@ -347,6 +333,20 @@ class RunStore:
         pk, _prefix = keys.run_results_prefix(project_id, run_id)
         self.table.delete_partition(pk)
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
+
+
+def _add_clauses(add: dict[str, float], bins: list[int]) -> tuple[list[str], dict[str, Any]]:
+    """The ADD clauses (and their values) that move a run's aggregates and score histogram by a batch."""
+    parts: list[str] = []
+    values: dict[str, Any] = {}
+    for i, (name, value) in enumerate(add.items()):
+        parts.append(f"{name} :v{i}")
+        values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
+    for b, count in enumerate(bins):
+        if count:
+            parts.append(f"aggH{b:02d} :h{b}")
+            values[f":h{b}"] = count
+    return parts, values
 
 
 def utcnow_iso() -> str:
