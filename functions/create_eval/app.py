@@ -9,7 +9,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, replayable
 from evalgate.api.schemas.evals import EvalCreate, EvalRunOut
-from evalgate.errors import InvalidInput
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import evals
@@ -23,22 +22,19 @@ def create_eval(
     body: EvalCreate, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
 ) -> Response[EvalRunOut]:
     logger.info("create eval", prompt_id=body.prompt_id)
-    if body.cases is not None or body.prompt_template is not None or body.scorers is not None:
-        raise InvalidInput(
-            "running cases through POST /api/v1/evals is not available yet: create a suite and POST "
-            "/api/prompts/{promptId}/eval/run, or report results with POST /api/v1/evals/{runId}/results",
-            field="cases",
-        )
 
     def create() -> tuple[int, dict]:
-        run = evals.create_eval(
-            app.principal,
-            name=body.name,
-            model=body.model,
-            prompt_id=body.prompt_id,
-            version_no=body.prompt_version,
-            metadata=body.metadata,
-        )
+        if body.orchestrated:
+            run = evals.create_orchestrated_eval(app.principal, body)
+        else:
+            run = evals.create_eval(
+                app.principal,
+                name=body.name,
+                model=body.model,
+                prompt_id=body.prompt_id,
+                version_no=body.prompt_version,
+                metadata=body.metadata,
+            )
         return 201, EvalRunOut.of(run, evals.evalguard_status(run)).model_dump(mode="json", by_alias=True)
 
     status, payload, replayed = run_once(

@@ -140,6 +140,11 @@ def idempotency(project_id: str, scope: str, key_hash: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#IDEMPOTENCY#{scope}#{key_hash}", SK: "IDEMPOTENCY"}
 
 
+def run_spec(project_id: str, run_id: int) -> dict[str, str]:
+    """What a run without a suite executes: its version, config and tests (one item, or a pointer to S3)."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: "SPEC"}
+
+
 def run_batch_marker(project_id: str, run_id: int, batch_hash: str) -> dict[str, str]:
     """One item per counted batch of external results: the run item does not grow with batches."""
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"BATCH#{batch_hash}"}

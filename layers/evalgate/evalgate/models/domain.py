@@ -138,6 +138,7 @@ class SuiteTest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     dataset_id: int | None = None
     case_names: list[str] | None = None
+    expected_output: str | None = None  # tests of a spec run (inline cases) carry their expected output
     assertions: list[dict[str, Any]] = Field(default_factory=list)
     weight: float = 1.0
     threshold: float | None = None
@@ -200,6 +201,7 @@ class Run(BaseModel):
     duration_ms: int | None = None
     error: str | None = None
     execution_arn: str | None = None
+    has_spec: bool = False  # a run without a suite carries its own version, config and tests (its "spec")
     aggregates: RunAggregates = Field(default_factory=RunAggregates)
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime

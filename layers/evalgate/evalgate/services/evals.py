@@ -76,6 +76,42 @@ def create_eval(
     return run
 
 
+def create_orchestrated_eval(principal: Principal, body: Any) -> Run:
+    """An eval whose cases evalgate runs (POST /api/v1/evals with cases or a dataset, a template or prompt
+    version, and scorers): the suite-run workflow executes it; the run answers pending."""
+    from evalgate.services.runs import start_spec_run
+
+    if body.cases is None and body.dataset_id is None:
+        raise InvalidInput("an orchestrated eval needs cases or a datasetId", field="cases")
+    if not body.scorers:
+        raise InvalidInput("an orchestrated eval needs scorers to score its cases", field="scorers")
+    scorers = [{"type": s} if isinstance(s, str) else s for s in body.scorers]
+    model: dict[str, Any] = dict(body.model_params or {})
+    if body.model:
+        model["model"] = body.model
+    if body.provider:
+        model["provider"] = body.provider
+    config: dict[str, Any] = {}
+    if body.max_concurrency is not None:
+        config["max_concurrency"] = body.max_concurrency
+    if body.pass_threshold is not None:
+        config["pass_threshold"] = body.pass_threshold
+    return start_spec_run(
+        principal,
+        name=body.name,
+        prompt_id=body.prompt_id,
+        version_no=body.prompt_version,
+        dataset_id=body.dataset_id,
+        cases=body.cases,
+        assertions=scorers,
+        kind="orchestrated",
+        metadata=body.metadata,
+        template=body.prompt_template,
+        model=model or None,
+        suite_config=config,
+    )
+
+
 def get_eval(principal: Principal, run_id: int) -> Run:
     return container().runs.get_run(principal.project_id, run_id)
 

@@ -21,6 +21,7 @@ from evalgate.models.domain import (
     RunResult,
     RunStatus,
     Suite,
+    SuiteConfig,
     SuiteTest,
 )
 from evalgate.observability import logger
@@ -92,11 +93,19 @@ def start_run(
         created_at=utcnow(),
     )
     c.runs.create_run(run)
+    _start_execution(principal.project_id, run)
+    logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
+    return c.runs.get_run(principal.project_id, run.id)
+
+
+def _start_execution(project_id: str, run: Run) -> None:
+    """Start the workflow of a created run; a run that cannot start is marked failed with the reason (503)."""
+    c = container()
     execution_input = {
-        "projectId": principal.project_id,
-        "promptId": prompt_id,
+        "projectId": project_id,
+        "promptId": run.prompt_id,
         "runId": run.id,
-        "runKey": keys.run(principal.project_id, run.id),
+        "runKey": keys.run(project_id, run.id),
     }
     try:
         arn = _sfn().start_execution(
@@ -106,7 +115,7 @@ def start_run(
         )["executionArn"]
     except Exception as exc:  # the run must not stay pending forever: record why it never started
         c.runs.transition(
-            principal.project_id,
+            project_id,
             run.id,
             RunStatus.failed,
             allowed_from=[RunStatus.pending],
@@ -115,9 +124,144 @@ def start_run(
         )
         logger.exception("start execution failed", run_id=run.id)
         raise Unavailable("the run could not be started; retry shortly") from exc
-    c.runs.set_execution(principal.project_id, run.id, arn)
-    logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
+    c.runs.set_execution(project_id, run.id, arn)
+
+
+MAX_SPEC_CASES = 10_000
+
+
+def start_spec_run(
+    principal: Principal,
+    *,
+    name: str,
+    prompt_id: int | None,
+    version_no: int | None,
+    dataset_id: int | None = None,
+    cases: list[dict[str, Any]] | None = None,
+    assertions: list[dict[str, Any]],
+    kind: str,
+    metadata: dict[str, Any],
+    template: str | None = None,
+    model: dict[str, Any] | None = None,
+    suite_config: dict[str, Any] | None = None,
+) -> Run:
+    """A run without a suite: a dataset of the prompt (or inline cases) against a prompt version (or an inline
+    template and model), scored by `assertions`, executed by the same workflow as suite runs."""
+    from evalgate.scoring import validate_assertions
+
+    c = container()
+    normalized = validate_assertions(assertions, field="scorers")
+    if template is None:
+        if prompt_id is None or version_no is None:
+            raise InvalidInput("give a prompt template, or a prompt id and version to run", field="promptTemplate")
+        c.prompts.get_prompt(principal.project_id, prompt_id)
+        try:
+            version = c.prompts.get_version(principal.project_id, prompt_id, version_no)
+        except NotFound as exc:
+            raise InvalidInput(f"prompt {prompt_id} has no version {version_no}", field="version") from exc
+    else:
+        if prompt_id is not None:
+            c.prompts.get_prompt(principal.project_id, prompt_id)
+        version = PromptVersion(
+            prompt_id=prompt_id or 0,
+            version_no=version_no or 0,
+            template=template,
+            settings=ModelConfig(),
+            variables=[],
+            created_at=utcnow(),
+        )
+    if model:
+        try:
+            version = version.model_copy(update={"settings": effective_model(version.settings, model)})
+        except ValueError as exc:
+            raise InvalidInput(f"the model settings are not valid: {exc}", field="model") from exc
+    try:
+        config = SuiteConfig.model_validate(suite_config or {})
+    except ValueError as exc:
+        raise InvalidInput(f"the run settings are not valid: {exc}", field="config") from exc
+    now = utcnow()
+    tests: list[SuiteTest] = []
+    if dataset_id is not None:
+        if prompt_id is None:
+            raise InvalidInput("a dataset belongs to a prompt: give the prompt too", field="dataset")
+        try:
+            dataset = c.datasets.get_dataset(principal.project_id, prompt_id, dataset_id)
+        except NotFound as exc:
+            raise InvalidInput(f"dataset {dataset_id} not found under prompt {prompt_id}", field="dataset") from exc
+        if not dataset.case_count:
+            raise InvalidInput(f"dataset {dataset_id} has no cases to run", field="dataset")
+        tests.append(
+            SuiteTest(
+                id=1,
+                suite_id=0,
+                name=dataset.name,
+                dataset_id=dataset_id,
+                assertions=normalized,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    for i, case in enumerate(cases or []):
+        tests.append(_inline_test(i, len(tests) + 1, case, normalized, now))
+    if not tests:
+        raise InvalidInput("nothing to run: give cases or a dataset", field="cases")
+    if len(tests) > MAX_SPEC_CASES:
+        raise InvalidInput(f"a run takes at most {MAX_SPEC_CASES} inline cases", field="cases")
+    suite = Suite(
+        id=0, prompt_id=prompt_id or 0, name=name, config=config, test_count=len(tests), created_at=now, updated_at=now
+    )
+    run = Run(
+        id=c.runs.new_run_id(),
+        project_id=principal.project_id,
+        prompt_id=prompt_id,
+        version_no=version_no,
+        kind=kind,
+        name=name,
+        model=version.settings.model,
+        config_hash=config_hash(version.template, version.settings, tests),
+        has_spec=True,
+        metadata=metadata,
+        created_at=now,
+    )
+    c.runs.put_spec(
+        principal.project_id,
+        run.id,
+        {
+            "version": version.model_dump(mode="json"),
+            "suite": suite.model_dump(mode="json"),
+            "tests": [t.model_dump(mode="json") for t in tests],
+        },
+    )
+    c.runs.create_run(run)
+    _start_execution(principal.project_id, run)
+    logger.info("spec run started", run_id=run.id, kind=kind, tests=len(tests))
     return c.runs.get_run(principal.project_id, run.id)
+
+
+def _inline_test(i: int, test_id: int, case: Any, assertions: list[dict[str, Any]], now: Any) -> SuiteTest:
+    """One inline case: `variables` (or `input`, rendered as {{input}}), `expectedOutput`, optional `name`."""
+    field = f"cases[{i}]"
+    if not isinstance(case, dict):
+        raise InvalidInput("a case must be an object", field=field)
+    variables = case.get("variables")
+    if variables is None:
+        variables = {"input": case["input"]} if "input" in case else {}
+    if not isinstance(variables, dict):
+        raise InvalidInput("variables must be an object", field=f"{field}.variables")
+    expected = case.get("expectedOutput", case.get("expected_output", case.get("expected")))
+    if expected is not None and not isinstance(expected, str):
+        expected = json.dumps(expected)
+    name = case.get("name") or case.get("id") or f"case {i + 1}"
+    return SuiteTest(
+        id=test_id,
+        suite_id=0,
+        name=str(name)[:200],
+        variables=variables,
+        expected_output=expected,
+        assertions=assertions,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -238,11 +382,7 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
             run = c.runs.get_run(project_id, run_id)
             if run.status != RunStatus.running:
                 return {"mode": "cancelled"}
-    assert run.suite_id is not None and run.prompt_id is not None
-    suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
-    tests = c.suites.list_tests(project_id, run.suite_id)
-    if run.test_ids is not None:
-        tests = [t for t in tests if t.id in set(run.test_ids)]
+    version, suite, tests = _definition(project_id, run)
     items: list[dict[str, Any]] = []
     for test in tests:
         for case_name in _case_names_of(project_id, test):
@@ -257,7 +397,7 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         "total": len(items),
         "batchCount": len(batches),
         "maxConcurrency": concurrency,
-        "config": _config_payload(project_id, run, suite, tests),
+        "config": _config_payload(version, suite, tests),
     }
     if not batches:
         return {**base, "mode": "empty"}
@@ -271,17 +411,34 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
 CONFIG_PAYLOAD_MAX = 32_000  # bytes of run config handed to every Map item (Step Functions payloads are small)
 
 
-def _config_payload(project_id: str, run: Run, suite: Suite, tests: list[SuiteTest]) -> dict[str, Any] | None:
+def _config_payload(version: PromptVersion, suite: Suite, tests: list[SuiteTest]) -> dict[str, Any] | None:
     """The version, suite config and tests, for the batches to use without reading them again; None
     when too big to pass along (the batches then read them)."""
-    assert run.prompt_id is not None and run.version_no is not None
-    version = container().prompts.get_version(project_id, run.prompt_id, run.version_no)
     payload = {
         "version": version.model_dump(mode="json"),
         "suite": suite.model_dump(mode="json"),
         "tests": [t.model_dump(mode="json") for t in tests],
     }
     return payload if len(json.dumps(payload)) <= CONFIG_PAYLOAD_MAX else None
+
+
+def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[SuiteTest]]:
+    """What a run executes: its suite's tests against its version, or the spec it carries."""
+    c = container()
+    if run.has_spec:
+        spec = c.runs.get_spec(project_id, run.id)
+        return (
+            PromptVersion.model_validate(spec["version"]),
+            Suite.model_validate(spec["suite"]),
+            [SuiteTest.model_validate(t) for t in spec["tests"]],
+        )
+    assert run.suite_id is not None and run.prompt_id is not None and run.version_no is not None
+    version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
+    suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
+    tests = c.suites.list_tests(project_id, run.suite_id)
+    if run.test_ids is not None:
+        tests = [t for t in tests if t.id in set(run.test_ids)]
+    return version, suite, tests
 
 
 def run_batch(
@@ -292,7 +449,6 @@ def run_batch(
     run = c.runs.get_run(project_id, run_id)
     if run.status != RunStatus.running:
         return {"skipped": run.status.value}
-    assert run.prompt_id is not None and run.suite_id is not None and run.version_no is not None
     if config is not None:
         version = PromptVersion.model_validate(config["version"])
         suite = Suite.model_validate(config["suite"])
@@ -338,7 +494,7 @@ def run_batch(
                 )
             )
             continue
-        variables, expected = case_cache.get((test.id, item["c"]), (test.variables, None))
+        variables, expected = case_cache.get((test.id, item["c"]), (test.variables, test.expected_output))
         specs.append(
             CaseSpec(
                 index=item["i"],
@@ -365,14 +521,10 @@ def _run_config(project_id: str, run: Run) -> tuple[PromptVersion, Suite, dict[i
     """The version, suite and tests a run uses, read once per execution environment and run."""
     key = (project_id, run.id)
     if key not in _RUN_CONFIG:
-        assert run.prompt_id is not None and run.suite_id is not None and run.version_no is not None
-        c = container()
-        version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
-        suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
-        tests = {t.id: t for t in c.suites.list_tests(project_id, run.suite_id)}
+        version, suite, tests = _definition(project_id, run)
         if len(_RUN_CONFIG) > 32:
             _RUN_CONFIG.clear()
-        _RUN_CONFIG[key] = (version, suite, tests)
+        _RUN_CONFIG[key] = (version, suite, {t.id: t for t in tests})
     return _RUN_CONFIG[key]
 
 
@@ -392,7 +544,9 @@ def finalize(project_id: str, run_id: int) -> dict[str, Any]:
     agg = run.aggregates
     score = round(100.0 * agg.weight_passed / agg.weight_total, 2) if agg.weight_total else 0.0
     threshold = 100.0
-    if run.suite_id is not None and run.prompt_id is not None:
+    if run.has_spec:
+        threshold = Suite.model_validate(c.runs.get_spec(project_id, run_id)["suite"]).config.pass_threshold
+    elif run.suite_id is not None and run.prompt_id is not None:
         threshold = c.suites.get_suite(project_id, run.prompt_id, run.suite_id).config.pass_threshold
     verdict = "passed" if agg.total and score >= threshold and agg.errored == 0 else "failed"
     now = utcnow()

@@ -19,6 +19,7 @@ from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
+SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
 _AGG_FIELDS = {
     "done": "aggDone",
@@ -70,6 +71,7 @@ class RunStore:
             "metadata": json.dumps(run.metadata),
             "createdAt": run.created_at.isoformat(),
             "aggTotal": run.aggregates.total,
+            "hasSpec": run.has_spec,
         }
         if run.prompt_id is not None:
             item[keys.GSI1PK] = keys.prompt_runs_gsi(run.project_id, run.prompt_id)
@@ -144,6 +146,28 @@ class RunStore:
                 ) from exc
             raise
         return _run(item)
+
+    def put_spec(self, project_id: str, run_id: int, spec: dict[str, Any]) -> None:
+        """Store a spec run's version, config and tests before the run item exists (S3 when large)."""
+        body = json.dumps(spec, separators=(",", ":"))
+        item: dict[str, Any] = {**keys.run_spec(project_id, run_id), "type": "runSpec"}
+        if len(body) > SPEC_INLINE_MAX:
+            blob_key = keys.artifact(project_id, "runs", str(run_id), "spec.json")
+            self.blobs.put_json(blob_key, spec)
+            item["specKey"] = blob_key
+        else:
+            item["spec"] = body
+        self.table.put(item)
+
+    def get_spec(self, project_id: str, run_id: int) -> dict[str, Any]:
+        item = self.table.get(keys.run_spec(project_id, run_id))
+        if not item:
+            raise NotFound(f"run {run_id} has no spec")
+        if item.get("specKey"):
+            spec: dict[str, Any] = self.blobs.get_json(item["specKey"])
+            return spec
+        loaded: dict[str, Any] = json.loads(item["spec"])
+        return loaded
 
     def set_total(self, project_id: str, run_id: int, total: int) -> None:
         self.table.update(keys.run(project_id, run_id), "SET aggTotal = :t", values={":t": total})
@@ -413,6 +437,7 @@ def _run(item: dict[str, Any]) -> Run:
         duration_ms=item.get("durationMs"),
         error=item.get("error"),
         execution_arn=item.get("executionArn"),
+        has_spec=bool(item.get("hasSpec")),
         aggregates=agg,
         metadata=json.loads(item.get("metadata") or "{}"),
         created_at=datetime.fromisoformat(item["createdAt"]),

@@ -20,9 +20,32 @@ class EvalCreate(RequestModel):
     prompt_id: int | None = Field(default=None, ge=1, le=2**53)
     prompt_version: int | None = Field(default=None, ge=1, le=2**31)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    cases: list[dict[str, Any]] | None = Field(default=None, description="orchestrated evals: not available yet")
-    prompt_template: str | None = Field(default=None, description="orchestrated evals: not available yet")
-    scorers: list[Any] | None = Field(default=None, description="orchestrated evals: not available yet")
+    cases: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="orchestrated eval: cases to run, each {name?, variables | input, expectedOutput?}",
+    )
+    dataset_id: int | None = Field(
+        default=None, ge=1, le=2**53, description="orchestrated eval: run a dataset of the prompt instead of cases"
+    )
+    prompt_template: str | None = Field(
+        default=None, max_length=200_000, description="orchestrated eval: the template (else the prompt version's)"
+    )
+    scorers: list[Any] | None = Field(
+        default=None,
+        max_length=50,
+        description="orchestrated eval: assertions (objects as in suite tests, or type names) scoring every case",
+    )
+    provider: str | None = Field(default=None, max_length=100, description="orchestrated eval: the model's provider")
+    model_params: dict[str, Any] | None = Field(
+        default=None, description="orchestrated eval: more model settings (temperature, max_tokens, ...)"
+    )
+    max_concurrency: int | None = Field(default=None, ge=1, le=100)
+    pass_threshold: float | None = Field(default=None, ge=0, le=100, description="run score (0-100) needed to pass")
+
+    @property
+    def orchestrated(self) -> bool:
+        return any(v is not None for v in (self.cases, self.dataset_id, self.prompt_template, self.scorers))
 
 
 class EvalSummaryIn(RequestModel):
