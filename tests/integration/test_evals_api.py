@@ -106,12 +106,12 @@ def test_results_limits_and_errors(stack: Stack, admin: str) -> None:
     assert stack.call("POST", url, body={"results": results(1)}).status == 401
 
 
-def test_create_is_idempotent_and_refuses_orchestration_for_now(stack: Stack, admin: str) -> None:
+def test_create_is_idempotent_and_checks_orchestrated_bodies(stack: Stack, admin: str) -> None:
     a = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x"}, headers={"Idempotency-Key": "c-1"})
     b = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x"}, headers={"Idempotency-Key": "c-1"})
     assert a.status == b.status == 201 and a.json()["id"] == b.json()["id"]
-    orchestrated = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x", "cases": [{"input": "q"}]})
-    assert orchestrated.status == 400 and orchestrated.json()["error"]["field"] == "cases"
+    no_scorers = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "x", "cases": [{"input": "q"}]})
+    assert no_scorers.status == 400 and no_scorers.json()["error"]["field"] == "scorers"
 
 
 def test_re_batched_results_are_counted_once(stack: Stack, admin: str) -> None:

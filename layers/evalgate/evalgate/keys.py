@@ -145,6 +145,19 @@ def run_spec(project_id: str, run_id: int) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: "SPEC"}
 
 
+def run_scorer(project_id: str, run_id: int, name: str) -> dict[str, str]:
+    """One scorer's aggregates within a run (count, nulls, errors, passes, sums, histogram)."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"SCORER#{name}"}
+
+
+def run_scorers_prefix(project_id: str, run_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#RUN#{run_id}", "SCORER#"
+
+
+def run_batches_prefix(project_id: str, run_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#RUN#{run_id}", "BATCH#"
+
+
 def run_batch_marker(project_id: str, run_id: int, batch_hash: str) -> dict[str, str]:
     """One item per counted batch of external results: the run item does not grow with batches."""
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"BATCH#{batch_hash}"}
@@ -156,3 +169,123 @@ def run_result_by_id(project_id: str, run_id: int, result_id: str) -> dict[str, 
 
 def gate(project_id: str, prompt_id: int) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#PROMPT#{prompt_id}", SK: "GATE"}
+
+
+# --- auto-eval jobs (J) ---
+def autoeval_job(project_id: str, job_id: str) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}", SK: f"AUTOEVAL#{job_id}"}
+
+
+def autoeval_sample(project_id: str, job_id: str, trace_id: str) -> dict[str, str]:
+    """One per-sample result of a job: the job's partition is read whole by the analyzer."""
+    return {PK: f"PROJECT#{project_id}#AUTOEVAL#{job_id}", SK: f"SAMPLE#{trace_id}"}
+
+
+def autoeval_samples_prefix(project_id: str, job_id: str) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#AUTOEVAL#{job_id}", "SAMPLE#"
+
+
+def autoeval_judged(project_id: str, scope: str, trace_id: str) -> dict[str, str]:
+    """A trace judged before by a monitor (scope MONITOR#<id>) or by ad-hoc jobs of a target (TARGET#<key>)."""
+    return {PK: f"PROJECT#{project_id}#AUTOEVALJUDGED#{scope}", SK: f"TRACE#{trace_id}"}
+
+
+def autoeval_active(project_id: str) -> dict[str, str]:
+    """The project's count of queued and running jobs (an atomic counter)."""
+    return {PK: f"PROJECT#{project_id}", SK: "AUTOEVALACTIVE"}
+
+
+def autoeval_last_job(project_id: str, target_key: str) -> dict[str, str]:
+    """The last completed job of a target: the baseline of the next one."""
+    return {PK: f"PROJECT#{project_id}", SK: f"AUTOEVALLAST#{target_key}"}
+
+
+def autoeval_spend(project_id: str, monitor_id: str, day: str) -> dict[str, str]:
+    """A monitor's judge spend of one UTC day (YYYY-MM-DD), by atomic ADD."""
+    return {PK: f"PROJECT#{project_id}", SK: f"AUTOEVALSPEND#{monitor_id}#{day}"}
+
+
+# --- traces/monitors (T) ---
+def trace(project_id: str, trace_id: str) -> dict[str, str]:
+    """One production trace, keyed by its id: a re-sent trace lands on the same item (idempotent ingest)."""
+    return {PK: f"PROJECT#{project_id}#TRACE#{trace_id}", SK: "TRACE"}
+
+
+def trace_target_gsi(project_id: str, environment: str, model: str, prompt_id: int | None) -> str:
+    """GSI1 partition of one target's traces (newest first by GSI1SK): what auto-eval samples from."""
+    return f"PROJECT#{project_id}#TRACES#{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+
+
+def trace_time_sort(timestamp: str, trace_id: str) -> str:
+    """Sort key of a trace in its time-ordered lists: fixed-width UTC time, then the id (ties)."""
+    return f"{timestamp}#{trace_id}"
+
+
+def trace_index_partition(project_id: str) -> str:
+    """Main-table partition of the small per-trace index items: every trace of a project by time."""
+    return f"PROJECT#{project_id}#TRACES"
+
+
+def trace_index(project_id: str, timestamp: str, trace_id: str) -> dict[str, str]:
+    return {PK: trace_index_partition(project_id), SK: trace_time_sort(timestamp, trace_id)}
+
+
+def trace_body(project_id: str, trace_id: str) -> str:
+    """S3 key of a trace body too large to keep in its item."""
+    return artifact(project_id, "traces", f"{trace_id}.json")
+
+
+def monitor(project_id: str, monitor_id: str) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}", SK: f"MONITOR#{monitor_id}"}
+
+
+def monitors_prefix(project_id: str) -> tuple[str, str]:
+    return f"PROJECT#{project_id}", "MONITOR#"
+
+
+MONITORS_DUE_GSI = "MONITORS#DUE"
+"""GSI1 partition of every enabled monitor of every project, sorted by next run time. The one cross-tenant
+read in the service: only the scheduler function (run_due_monitors) queries it, never an API route."""
+
+
+def monitor_due_sort(next_run_at: str, project_id: str, monitor_id: str) -> str:
+    return f"{next_run_at}#{project_id}#{monitor_id}"
+
+
+def monitor_webhook_secret(project_id: str, monitor_id: str) -> dict[str, str]:
+    """The raw HMAC secret of a monitor's webhook, apart from the monitor item so no read of a monitor
+    (GET, list, the scheduler) ever loads it; only evalgate.services.alerts reads it."""
+    return {PK: f"PROJECT#{project_id}#MONITOR#{monitor_id}", SK: "WEBHOOKSECRET"}
+
+
+# --- humanloop evaluations ---
+def evaluation(project_id: str, evaluation_id: str) -> dict[str, str]:
+    """A Humanloop-style evaluation (evaluators, control run, run count); its runs are Run items."""
+    return {PK: f"PROJECT#{project_id}", SK: f"EVALUATION#{evaluation_id}"}
+
+
+def evaluations_prefix(project_id: str) -> tuple[str, str]:
+    return f"PROJECT#{project_id}", "EVALUATION#"
+
+
+def prompt_evaluations_gsi(project_id: str, prompt_id: int) -> str:
+    """GSI1 partition of the evaluations of one prompt (Humanloop's list filter `file_id`)."""
+    return f"PROJECT#{project_id}#PROMPT#{prompt_id}#EVALUATIONS"
+
+
+def evaluation_gsi_sort(evaluation_id: str) -> str:
+    return f"EVALUATION#{evaluation_id}"
+
+
+def evaluation_name_guard(project_id: str, prompt_id: int, name: str) -> dict[str, str]:
+    """An evaluation's name is unique among the evaluations of its prompt (Humanloop's rule)."""
+    return {PK: f"PROJECT#{project_id}#PROMPT#{prompt_id}", SK: f"EVALUATIONNAME#{name}"}
+
+
+def evaluation_run(project_id: str, evaluation_id: str, run_id: int) -> dict[str, str]:
+    """A run's membership of an evaluation (when it was added, orchestrated or not, its dataset)."""
+    return {PK: f"PROJECT#{project_id}#EVALUATION#{evaluation_id}", SK: f"RUN#{_n(run_id)}"}
+
+
+def evaluation_runs_prefix(project_id: str, evaluation_id: str) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#EVALUATION#{evaluation_id}", "RUN#"

@@ -169,6 +169,7 @@ class RunAggregates(BaseModel):
     passed: int = 0
     failed: int = 0
     errored: int = 0
+    nulls: int = 0  # results reported with neither a score nor a pass/fail
     score_sum: float = 0.0
     score_sq_sum: float = 0.0
     weight_total: float = 0.0
@@ -179,6 +180,21 @@ class RunAggregates(BaseModel):
     cost_usd: float = 0.0
     model_calls: int = 0
     cached_calls: int = 0
+    histogram: list[int] = Field(default_factory=lambda: [0] * SCORE_BINS)
+
+
+class ScorerAggregates(BaseModel):
+    """One scorer's counters within a run: every result that reported it counts once."""
+
+    name: str
+    count: int = 0  # results that reported this scorer
+    nulls: int = 0  # ... with no value
+    errors: int = 0  # ... whose scorer failed
+    values: int = 0  # ... with a numeric score
+    judged: int = 0  # ... with a pass/fail
+    passed: int = 0
+    score_sum: float = 0.0
+    score_sq_sum: float = 0.0
     histogram: list[int] = Field(default_factory=lambda: [0] * SCORE_BINS)
 
 

@@ -203,33 +203,90 @@ def list_results(principal: Principal, run_id: int, *, limit: int, cursor: str |
     return c.runs.list_external_results(principal.project_id, run_id, limit=limit, cursor=cursor)
 
 
-def run_stats(principal: Principal, run_id: int) -> dict[str, Any]:
-    """Statistics of a run from its aggregates: one item read, whatever the number of results."""
-    from evalgate.stats import histogram_percentiles, mean_std, wilson_interval
+def _score_block(n: int, total: float, sq: float, histogram: list[int]) -> dict[str, Any]:
+    from evalgate.stats import histogram_percentiles, mean_std
 
-    run = container().runs.get_run(principal.project_id, run_id)
-    a = run.aggregates
-    mean, std = mean_std(a.done, a.score_sum, a.score_sq_sum)
-    low, high = wilson_interval(a.passed, a.done) if a.done else (None, None)
+    mean, std = mean_std(n, total, sq)
     return {
+        "mean": mean,
+        "std": std,
+        "percentiles": histogram_percentiles(histogram) if n else {},
+        "percentileResolution": 1 / len(histogram),
+    }
+
+
+def _pass_rate(passed: int, n: int) -> dict[str, Any]:
+    from evalgate.stats import wilson_interval
+
+    low, high = wilson_interval(passed, n) if n else (None, None)
+    return {"value": passed / n if n else None, "ci95": [low, high] if n else None, "method": "wilson"}
+
+
+def run_stats(principal: Principal, run_id: int, control_run_id: int | None = None) -> dict[str, Any]:
+    """Statistics of a run from its aggregates: the run item and one item per scorer, whatever the number of
+    results; with a control run, the paired comparison over the cases both share."""
+    c = container()
+    run = c.runs.get_run(principal.project_id, run_id)
+    a = run.aggregates
+    scorers = {}
+    for agg in c.runs.scorer_aggregates(principal.project_id, run_id):
+        scorers[agg.name] = {
+            "count": agg.count,
+            "nulls": agg.nulls,
+            "errors": agg.errors,
+            "values": agg.values,
+            "score": _score_block(agg.values, agg.score_sum, agg.score_sq_sum, agg.histogram),
+            "passRate": {**_pass_rate(agg.passed, agg.judged), "judged": agg.judged, "passed": agg.passed},
+        }
+    out: dict[str, Any] = {
         "runId": str(run.id),
         "status": evalguard_status(run),
         "count": a.done,
         "passed": a.passed,
         "failed": a.failed,
         "errors": a.errored,
-        "score": {
-            "mean": mean,
-            "std": std,
-            "percentiles": histogram_percentiles(a.histogram) if a.done else {},
-            "percentileResolution": 1 / len(a.histogram),
-        },
-        "passRate": {
-            "value": a.passed / a.done if a.done else None,
-            "ci95": [low, high] if a.done else None,
-            "method": "wilson",
-        },
+        "nulls": a.nulls,
+        "score": _score_block(a.done, a.score_sum, a.score_sq_sum, a.histogram),
+        "passRate": _pass_rate(a.passed, a.done),
         "latency": {"totalMs": a.latency_ms_sum, "meanMs": a.latency_ms_sum / a.done if a.done else None},
         "tokens": {"input": a.input_tokens, "output": a.output_tokens},
         "costUsd": round(a.cost_usd, 9),
+        "scorers": scorers,
+    }
+    if control_run_id is not None:
+        out["comparison"] = compare_runs(principal, run_id, control_run_id)
+    return out
+
+
+def case_figures(principal: Principal, run: Run) -> Any:
+    """The gate's view of a run: its aggregates and each case's outcomes (from the batch markers, never the
+    results)."""
+    from evalgate.stats.gate import RunFigures
+
+    outcomes = container().runs.case_outcomes(principal.project_id, run.id)
+    a = run.aggregates
+    return RunFigures(
+        n=a.done,
+        passed=a.passed,
+        score_sum=a.score_sum,
+        score_sq_sum=a.score_sq_sum,
+        case_outcomes={k: [status == "passed" for status, _ in v] for k, v in outcomes.items()},
+        case_scores={k: sum(score for _, score in v) / len(v) for k, v in outcomes.items()},
+    )
+
+
+def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> dict[str, Any]:
+    """A run against a control run over the cases both share: the pass rates and mean scores on those cases,
+    paired deltas, McNemar's exact test of the pass/fail flips, a paired bootstrap CI of the mean score delta."""
+    from evalgate.stats.gate import compare_paired
+
+    c = container()
+    run = c.runs.get_run(principal.project_id, run_id)
+    try:
+        control = c.runs.get_run(principal.project_id, control_run_id)
+    except NotFound as exc:
+        raise InvalidInput(f"control run {control_run_id} not found", field="controlRunId") from exc
+    return {
+        "controlRunId": str(control.id),
+        **compare_paired(case_figures(principal, run), case_figures(principal, control)),
     }

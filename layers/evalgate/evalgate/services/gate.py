@@ -8,6 +8,7 @@ from typing import Any
 from evalgate import keys
 from evalgate.errors import InvalidInput, NotFound
 from evalgate.models.domain import GateSettings, Principal, Run, RunStatus
+from evalgate.services import evals
 from evalgate.services.container import container
 
 LATEST_RUN_PAGES = 10
@@ -60,32 +61,10 @@ def _latest_completed(principal: Principal, prompt_id: int) -> Run:
 def _figures(principal: Principal, run: Run, *, per_case: bool) -> Any:
     from evalgate.stats.gate import RunFigures
 
+    if per_case:  # pairing and k-of-n need each case's outcomes: from the run's batch markers
+        return evals.case_figures(principal, run)
     a = run.aggregates
-    outcomes: dict[str, list[bool]] | None = None
-    scores: dict[str, float] | None = None
-    if per_case:
-        # pairing and k-of-n need each case's outcome: read the run's results (O(results))
-        outcomes = {}
-        score_lists: dict[str, list[float]] = {}
-        cursor = None
-        while True:
-            page = container().runs.list_results(principal.project_id, run.id, limit=500, cursor=cursor)
-            for r in page.items:
-                key = f"{r.test_id}:{r.case_name}" if r.test_id is not None else r.name
-                outcomes.setdefault(key, []).append(r.status == "passed")
-                score_lists.setdefault(key, []).append(r.score)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        scores = {k: sum(v) / len(v) for k, v in score_lists.items()}
-    return RunFigures(
-        n=a.done,
-        passed=a.passed,
-        score_sum=a.score_sum,
-        score_sq_sum=a.score_sq_sum,
-        case_outcomes=outcomes,
-        case_scores=scores,
-    )
+    return RunFigures(n=a.done, passed=a.passed, score_sum=a.score_sum, score_sq_sum=a.score_sq_sum)
 
 
 def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any, GateSettings, Run]:

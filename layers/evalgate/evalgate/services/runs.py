@@ -510,7 +510,10 @@ def run_batch(
     c.gateway.prefetch([r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id)
     with c.gateway.deferred_writes(flush=False) as cache_items:
         results += [executor.run(spec) for spec in specs]
-    counted = c.runs.record_batch(project_id, run_id, batch["b"], results, extra_puts=cache_items)
+    case_keys = None
+    if run.has_spec:  # a spec run's cases pair with other runs by their own names (a dataset case's, or the test's)
+        case_keys = [r.case_name or (tests[r.test_id].name if r.test_id in tests else r.name) for r in results]
+    counted = c.runs.record_batch(project_id, run_id, batch["b"], results, extra_puts=cache_items, case_keys=case_keys)
     return {"batch": batch["b"], "cases": len(results), "counted": counted}
 
 

@@ -392,3 +392,35 @@ def check_gate(config: GateConfig, current: RunFigures, control: RunFigures | No
     if ci_hi < thr - _TOL:
         return result(FAILED, f"{text} is below {_fmt(thr, ci_hi)} with {pct} confidence")
     return result(INCONCLUSIVE, f"{text} does not settle whether it meets {_fmt(thr, ci_lo, ci_hi)}")
+
+
+def compare_paired(current: RunFigures, control: RunFigures, confidence: float = 0.95) -> dict[str, Any]:
+    """A run against a control run over the cases both share (the figures need per-case outcomes and scores):
+    pass rates and mean scores on the shared cases, their paired deltas, McNemar's exact p-value of the
+    pass/fail flips (cases with one result each), and paired intervals of both deltas."""
+    rate = _paired(GateConfig(metric="pass_rate", confidence=confidence), current, control)
+    score = _paired(GateConfig(metric="score", confidence=confidence), current, control)
+    f = rate.figures
+    return {
+        "sharedCases": rate.shared,
+        "passRate": {
+            "current": rate.current_value,
+            "control": rate.control_value,
+            "delta": rate.delta,
+            "ci": list(rate.interval) if rate.interval else None,
+            "ciMethod": f.get("delta_ci_method"),
+        },
+        "mcnemar": {
+            "currentOnlyPassed": f.get("mcnemar_b"),
+            "controlOnlyPassed": f.get("mcnemar_c"),
+            "pValue": f.get("mcnemar_p"),
+        },
+        "score": {
+            "current": score.current_value,
+            "control": score.control_value,
+            "meanDelta": score.delta,
+            "ci": list(score.interval) if score.interval else None,
+            "ciMethod": "paired-bootstrap" if score.interval else None,
+        },
+        "confidence": confidence,
+    }

@@ -13,12 +13,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import Conflict, NotFound
-from evalgate.models.domain import SCORE_BINS, ExternalResult, Page, Run, RunAggregates, RunResult, RunStatus
+from evalgate.errors import Conflict, InvalidInput, NotFound
+from evalgate.models.domain import (
+    SCORE_BINS,
+    ExternalResult,
+    Page,
+    Run,
+    RunAggregates,
+    RunResult,
+    RunStatus,
+    ScorerAggregates,
+)
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
+MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more item in the batch's transaction
+CASE_KEY_MAX = 128  # characters of a case key kept for pairing runs
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
 _AGG_FIELDS = {
@@ -26,6 +37,7 @@ _AGG_FIELDS = {
     "passed": "aggPassed",
     "failed": "aggFailed",
     "errored": "aggErrored",
+    "nulls": "aggNulls",
     "score_sum": "aggScoreSum",
     "score_sq_sum": "aggScoreSq",
     "weight_total": "aggWeightTotal",
@@ -202,13 +214,16 @@ class RunStore:
         results: Sequence[RunResult],
         *,
         extra_puts: Sequence[dict[str, Any]] = (),
+        case_keys: Sequence[str] | None = None,
     ) -> bool:
         """Write a batch of results (and any other items that may ride along, e.g. model-cache entries),
-        then count the batch once. Returns False when the batch was counted before."""
+        then count the batch once: the run's aggregates, its scorers' aggregates and the batch's per-case
+        outcomes commit in one transaction. Returns False when the batch was counted before."""
         puts = [self._result_item(project_id, run_id, r) for r in results]
         self.table.batch_write(puts=[*puts, *extra_puts])
         add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
+        scorers: dict[str, _ScorerAdd] = {}
         for r in results:
             add["aggDone"] += 1
             add[{"passed": "aggPassed", "failed": "aggFailed"}.get(r.status, "aggErrored")] += 1
@@ -221,24 +236,65 @@ class RunStore:
             add["aggModelCalls"] += 0 if r.cached else 1
             add["aggCachedCalls"] += 1 if r.cached else 0
             bins[score_bin(r.score)] += 1
+            for a in r.assertions:
+                name = str(a.get("operator") or a.get("type") or "assertion")
+                status = a.get("status")
+                scorers.setdefault(name, _ScorerAdd()).add(
+                    a.get("score"), None if status == "errored" else status == "passed", status == "errored"
+                )
         weights = [r.weight for r in results]
         add["aggWeightTotal"] = sum(weights)
         add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
         parts, values = _add_clauses(add, bins)
         parts.append("batchesDone :batch")
         values[":batch"] = {batch_id}
+        values[":bid"] = batch_id
+        keys_ = case_keys if case_keys is not None else [_result_case_key(r) for r in results]
+        outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
+        actions = [
+            {
+                "Update": {
+                    "Key": keys.run(project_id, run_id),
+                    "UpdateExpression": "ADD " + ", ".join(parts),
+                    "ConditionExpression": "attribute_exists(PK) AND NOT contains(batchesDone, :bid)",
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            _marker_put(project_id, run_id, f"S#{batch_id}", outcomes, conditional=False),
+            *_scorer_updates(project_id, run_id, scorers),
+        ]
         try:
-            self.table.update(
-                keys.run(project_id, run_id),
-                "ADD " + ", ".join(parts),
-                condition="attribute_exists(PK) AND NOT contains(batchesDone, :bid)",
-                values={**values, ":bid": batch_id},
-            )
+            self.table.transact(actions)
         except ClientError as exc:
-            if Table.is_condition_failure(exc):
-                return False
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            codes = Table.cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False  # counted before (or the run is gone)
             raise
         return True
+
+    # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
+    def scorer_aggregates(self, project_id: str, run_id: int) -> list[ScorerAggregates]:
+        """Every scorer's aggregates of a run: one item per scorer, however many results."""
+        pk, prefix = keys.run_scorers_prefix(project_id, run_id)
+        out: list[ScorerAggregates] = []
+        cursor = None
+        while True:
+            items, cursor = self.table.query_page(pk, prefix, limit=100, cursor=cursor)
+            out += [_scorer(i) for i in items]
+            if not cursor:
+                return out
+
+    def case_outcomes(self, project_id: str, run_id: int) -> dict[str, list[tuple[str, float]]]:
+        """Per case key, the (status, score) of each of its results, from the batch markers (one compact item
+        per batch, projected: no result is read)."""
+        pk, prefix = keys.run_batches_prefix(project_id, run_id)
+        out: dict[str, list[tuple[str, float]]] = {}
+        for blob in self.table.query_attribute(pk, prefix, "outcomes"):
+            for key, status, score in json.loads(blob):
+                out.setdefault(key, []).append(({"p": "passed", "f": "failed"}.get(status, "errored"), score))
+        return out
 
     # -- external results ---------------------------------------------------------------------------
     def record_external_batch(
@@ -267,6 +323,15 @@ class RunStore:
                     "receivedAt": now,
                 }
             )
+        scorers: dict[str, _ScorerAdd] = {}
+        for r in results:
+            for name, raw in r.scorer_results.items():
+                scorers.setdefault(str(name)[:200], _ScorerAdd()).add(*_scorer_value(raw))
+        if len(scorers) > MAX_SCORERS_PER_BATCH:
+            raise InvalidInput(
+                f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(scorers)}",
+                field="results",
+            )
         self.table.batch_write(puts=items)
         add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
@@ -276,6 +341,7 @@ class RunStore:
             tokens_in, tokens_out = _tokens(r.token_usage)
             add["aggDone"] += 1
             add[{"passed": "aggPassed", "failed": "aggFailed"}.get(status, "aggErrored")] += 1
+            add["aggNulls"] += 1 if r.score is None and r.passed is None else 0
             add["aggScoreSum"] += score
             add["aggScoreSq"] += score * score
             add["aggWeightTotal"] += 1
@@ -286,19 +352,11 @@ class RunStore:
             add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
             bins[score_bin(score)] += 1
         parts, values = _add_clauses(add, bins)
+        outcomes = [(_external_case_key(r), _external_status(r), _external_score(r)) for r in results]
         try:
             self.table.transact(
                 [
-                    {
-                        "Put": {
-                            "Item": {
-                                **keys.run_batch_marker(project_id, run_id, batch_hash),
-                                "countedAt": now,
-                                "results": len(results),
-                            },
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
+                    _marker_put(project_id, run_id, batch_hash, outcomes, conditional=True),
                     {
                         "Update": {
                             "Key": keys.run(project_id, run_id),
@@ -307,6 +365,7 @@ class RunStore:
                             "ExpressionAttributeValues": values,
                         }
                     },
+                    *_scorer_updates(project_id, run_id, scorers),
                 ]
             )
         except ClientError as exc:
@@ -359,8 +418,10 @@ class RunStore:
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
 
 
-def _add_clauses(add: dict[str, float], bins: list[int]) -> tuple[list[str], dict[str, Any]]:
-    """The ADD clauses (and their values) that move a run's aggregates and score histogram by a batch."""
+def _add_clauses(
+    add: dict[str, float], bins: list[int], *, bin_prefix: str = "aggH"
+) -> tuple[list[str], dict[str, Any]]:
+    """The ADD clauses (and their values) that move aggregates and a score histogram by a batch."""
     parts: list[str] = []
     values: dict[str, Any] = {}
     for i, (name, value) in enumerate(add.items()):
@@ -368,9 +429,138 @@ def _add_clauses(add: dict[str, float], bins: list[int]) -> tuple[list[str], dic
         values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
     for b, count in enumerate(bins):
         if count:
-            parts.append(f"aggH{b:02d} :h{b}")
+            parts.append(f"{bin_prefix}{b:02d} :h{b}")
             values[f":h{b}"] = count
     return parts, values
+
+
+class _ScorerAdd:
+    """What a batch adds to one scorer's aggregates."""
+
+    def __init__(self) -> None:
+        self.count = self.nulls = self.errors = self.values = self.judged = self.passed = 0
+        self.total = self.sq = 0.0
+        self.bins = [0] * SCORE_BINS
+
+    def add(self, score: Any, passed: bool | None, error: bool) -> None:
+        self.count += 1
+        if error:
+            self.errors += 1
+            return
+        if isinstance(score, bool):
+            score = float(score)
+        if isinstance(score, int | float) and score == score:  # not NaN
+            self.values += 1
+            self.total += float(score)
+            self.sq += float(score) * float(score)
+            self.bins[score_bin(min(1.0, max(0.0, float(score))))] += 1
+        if passed is not None:
+            self.judged += 1
+            self.passed += 1 if passed else 0
+        if passed is None and not isinstance(score, int | float):
+            self.nulls += 1
+
+
+def _scorer_value(raw: Any) -> tuple[Any, bool | None, bool]:
+    """(score, passed, errored) of one reported scorer value: a number, a boolean, null, or an object with
+    score / passed (or pass) / error."""
+    if raw is None:
+        return None, None, False
+    if isinstance(raw, bool):
+        return (1.0 if raw else 0.0), raw, False
+    if isinstance(raw, int | float):
+        return float(raw), None, False
+    if isinstance(raw, dict):
+        if raw.get("error"):
+            return None, None, True
+        passed = raw.get("passed", raw.get("pass"))
+        score = raw.get("score", raw.get("value"))
+        if isinstance(score, bool):
+            passed = score if passed is None else passed
+            score = 1.0 if score else 0.0
+        return (
+            float(score) if isinstance(score, int | float) else None,
+            passed if isinstance(passed, bool) else None,
+            False,
+        )
+    return None, None, True  # a value we cannot read counts as the scorer's error
+
+
+def _scorer_updates(project_id: str, run_id: int, scorers: dict[str, _ScorerAdd]) -> list[dict[str, Any]]:
+    updates = []
+    for name, agg in sorted(scorers.items()):
+        add: dict[str, float] = {
+            "sCount": agg.count,
+            "sNulls": agg.nulls,
+            "sErrors": agg.errors,
+            "sValues": agg.values,
+            "sJudged": agg.judged,
+            "sPassed": agg.passed,
+            "sSum": agg.total,
+            "sSq": agg.sq,
+        }
+        parts, values = _add_clauses(add, agg.bins, bin_prefix="sH")
+        values[":name"] = name
+        updates.append(
+            {
+                "Update": {
+                    "Key": keys.run_scorer(project_id, run_id, name),
+                    "UpdateExpression": "SET scorer = :name ADD " + ", ".join(parts),
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        )
+    return updates
+
+
+def _marker_put(
+    project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]], *, conditional: bool
+) -> dict[str, Any]:
+    """The item that says a batch was counted, with each result's (case key, p/f/e, score) for pairing."""
+    compact = [
+        (k[:CASE_KEY_MAX], status[:1] if status in ("passed", "failed") else "e", round(score, 6))
+        for k, status, score in outcomes
+    ]
+    put: dict[str, Any] = {
+        "Item": {
+            **keys.run_batch_marker(project_id, run_id, batch),
+            "countedAt": utcnow_iso(),
+            "results": len(outcomes),
+            "outcomes": json.dumps(compact, separators=(",", ":")),
+        }
+    }
+    if conditional:
+        put["ConditionExpression"] = "attribute_not_exists(PK)"
+    return {"Put": put}
+
+
+def _result_case_key(r: RunResult) -> str:
+    return f"{r.test_id}:{r.case_name}" if r.test_id is not None else r.name
+
+
+def _external_case_key(r: ExternalResult) -> str:
+    """Results of two runs pair up by caseId (or testCaseId / datapointId) when the runner sends one, else by id."""
+    extra = r.model_extra or {}
+    for name in ("caseId", "case_id", "testCaseId", "test_case_id", "datapointId", "datapoint_id"):
+        value = extra.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return r.id
+
+
+def _scorer(item: dict[str, Any]) -> ScorerAggregates:
+    return ScorerAggregates(
+        name=item["scorer"],
+        count=int(item.get("sCount", 0)),
+        nulls=int(item.get("sNulls", 0)),
+        errors=int(item.get("sErrors", 0)),
+        values=int(item.get("sValues", 0)),
+        judged=int(item.get("sJudged", 0)),
+        passed=int(item.get("sPassed", 0)),
+        score_sum=float(item.get("sSum", 0)),
+        score_sq_sum=float(item.get("sSq", 0)),
+        histogram=[int(item.get(f"sH{b:02d}", 0)) for b in range(SCORE_BINS)],
+    )
 
 
 def utcnow_iso() -> str:
