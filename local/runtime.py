@@ -47,19 +47,21 @@ class MotoServer:
         # what was asked of the emulated services: "DynamoDB_20120810.GetItem", "s3:PUT", … (for benchmarks)
         self.operations: Counter[str] = Counter()
         self.write_units = 0  # DynamoDB write request units, from the sizes of the items written
+        self.items_written = 0  # DynamoDB items put, updated or deleted (a transaction's items once each)
         counter_lock = threading.Lock()
 
         def count(environ: dict[str, Any]) -> None:
             target = environ.get("HTTP_X_AMZ_TARGET") or f"{_service_of(environ)}:{environ.get('REQUEST_METHOD')}"
-            units = 0
+            units = items = 0
             if target.endswith((".PutItem", ".BatchWriteItem", ".TransactWriteItems", ".UpdateItem", ".DeleteItem")):
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 body = environ["wsgi.input"].read(length) if length else b""
                 environ["wsgi.input"] = io.BytesIO(body)
-                units = _write_units(target, body)
+                units, items = _write_units(target, body)
             with counter_lock:
                 self.operations[target] += 1
                 self.write_units += units
+                self.items_written += items
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             count(environ)
@@ -299,12 +301,13 @@ def _service_of(environ: dict[str, Any]) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _write_units(target: str, body: bytes) -> int:
-    """DynamoDB bills a write per started KB of each item written (transactions count twice)."""
+def _write_units(target: str, body: bytes) -> tuple[int, int]:
+    """(write units, items written): DynamoDB bills a write per started KB of each item written (transactions
+    count twice; an update is counted by its key, a lower bound)."""
     try:
         doc = json.loads(body or b"{}")
     except ValueError:
-        return 0
+        return 0, 0
     items: list[Any] = []
     if target.endswith(".BatchWriteItem"):
         for requests in doc.get("RequestItems", {}).values():
@@ -312,10 +315,13 @@ def _write_units(target: str, body: bytes) -> int:
     elif target.endswith(".TransactWriteItems"):
         for op in doc.get("TransactItems", []):
             ((_, spec),) = op.items()
-            items += [spec.get("Item") or spec.get("Key")] * 2
+            if "ConditionCheck" not in op:
+                items += [spec.get("Item") or spec.get("Key")] * 2
     else:
         items = [doc.get("Item") or doc.get("Key")]
-    return sum(max(1, -(-len(json.dumps(i)) // 1024)) for i in items if i)
+    written = [i for i in items if i]
+    count = len(written) // 2 if target.endswith(".TransactWriteItems") else len(written)
+    return sum(max(1, -(-len(json.dumps(i)) // 1024)) for i in written), count
 
 
 def _memoize_botocore_models() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import Conflict, InvalidInput, NotFound
+from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from evalgate.models.domain import (
     SCORE_BINS,
     ExternalResult,
@@ -28,6 +28,7 @@ from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
+MAX_BATCHES_PER_RUN = 8_000  # the run item keeps the ids of its counted batches (~40 bytes each)
 MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more item in the batch's transaction
 CASE_KEY_MAX = 128  # characters of a case key kept for pairing runs
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
@@ -246,32 +247,49 @@ class RunStore:
         add["aggWeightTotal"] = sum(weights)
         add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
         parts, values = _add_clauses(add, bins)
-        parts.append("batchesDone :batch")
-        values[":batch"] = {batch_id}
-        values[":bid"] = batch_id
         keys_ = case_keys if case_keys is not None else [_result_case_key(r) for r in results]
         outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
-        actions = [
-            {
-                "Update": {
-                    "Key": keys.run(project_id, run_id),
-                    "UpdateExpression": "ADD " + ", ".join(parts),
-                    "ConditionExpression": "attribute_exists(PK) AND NOT contains(batchesDone, :bid)",
-                    "ExpressionAttributeValues": values,
-                }
-            },
-            _marker_put(project_id, run_id, f"S#{batch_id}", outcomes, conditional=False),
-            *_scorer_updates(project_id, run_id, scorers),
-        ]
+        return self._count_batch(project_id, run_id, f"S#{batch_id}", parts, values, scorers, outcomes)
+
+    def _count_batch(
+        self,
+        project_id: str,
+        run_id: int,
+        batch_id: str,
+        parts: list[str],
+        values: dict[str, Any],
+        scorers: dict[str, _ScorerAdd],
+        outcomes: Sequence[tuple[str, str, float]],
+    ) -> bool:
+        """Count a batch once (its results are stored): its per-case outcomes go into its marker item, each
+        scorer's item and then the run item take its ADDs, each guarded by that item's set of counted batch
+        ids. Every step is idempotent, so a retried or replayed batch completes what an interrupted one left,
+        never counts twice, and needs no transaction (the run item is updated last: it is what says "counted").
+        Returns False when the run had counted this batch before."""
+        self.table.put(_marker(project_id, run_id, batch_id, outcomes))
+        for key, expr, scorer_values in _scorer_updates(project_id, run_id, scorers):
+            try:
+                self.table.update(
+                    key,
+                    expr + ", batchesDone :batch",
+                    condition="NOT contains(batchesDone, :bid)",
+                    values={**scorer_values, ":batch": {batch_id}, ":bid": batch_id},
+                )
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
         try:
-            self.table.transact(actions)
+            self.table.update(
+                keys.run(project_id, run_id),
+                "ADD " + ", ".join([*parts, "batchesDone :batch"]),
+                condition="attribute_exists(PK) AND NOT contains(batchesDone, :bid)",
+                values={**values, ":batch": {batch_id}, ":bid": batch_id},
+            )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if not Table.is_condition_failure(exc):
                 raise
-            codes = Table.cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return False  # counted before (or the run is gone)
-            raise
+            self.get_run(project_id, run_id)  # NotFound when the run is gone
+            return False
         return True
 
     # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
@@ -304,8 +322,21 @@ class RunStore:
         them once: a marker item and the ADD to the run commit together, so a replayed or re-batched upload
         never counts a result twice. Returns False when nothing new was counted."""
         now = utcnow_iso()
+        counted = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
+        if counted is None:
+            raise NotFound(f"run {run_id} not found")
+        done: set[str] = set(counted.get("batchesDone") or ())
+        if f"X#{batch_hash}" in done:
+            return False  # this very batch was counted before
+        if len(done) >= MAX_BATCHES_PER_RUN:
+            raise PayloadTooLarge(
+                f"a run holds at most {MAX_BATCHES_PER_RUN} result batches; send larger batches (up to 1,000 results)"
+            )
         stored = self.table.batch_get([keys.run_result_by_id(project_id, run_id, r.id) for r in results])
-        known = {str(item.get("resultId")) for item in stored}
+        # a result is known once the batch that stored it was counted (one stored by an interrupted batch is not)
+        known = {
+            str(item.get("resultId")) for item in stored if f"X#{item.get('batch')}" in done or not item.get("batch")
+        }
         results = [r for r in results if r.id not in known]
         if not results:
             return False
@@ -321,6 +352,7 @@ class RunStore:
                     "score": _external_score(r),
                     "body": json.dumps(body, separators=(",", ":")),
                     "receivedAt": now,
+                    "batch": batch_hash,
                 }
             )
         scorers: dict[str, _ScorerAdd] = {}
@@ -353,29 +385,7 @@ class RunStore:
             bins[score_bin(score)] += 1
         parts, values = _add_clauses(add, bins)
         outcomes = [(_external_case_key(r), _external_status(r), _external_score(r)) for r in results]
-        try:
-            self.table.transact(
-                [
-                    _marker_put(project_id, run_id, batch_hash, outcomes, conditional=True),
-                    {
-                        "Update": {
-                            "Key": keys.run(project_id, run_id),
-                            "UpdateExpression": "ADD " + ", ".join(parts),
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": values,
-                        }
-                    },
-                    *_scorer_updates(project_id, run_id, scorers),
-                ]
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            codes = Table.cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return False  # this batch was counted before
-            raise NotFound(f"run {run_id} not found") from exc
-        return True
+        return self._count_batch(project_id, run_id, f"X#{batch_hash}", parts, values, scorers, outcomes)
 
     def list_external_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
         pk, prefix = keys.run_results_prefix(project_id, run_id)
@@ -486,7 +496,10 @@ def _scorer_value(raw: Any) -> tuple[Any, bool | None, bool]:
     return None, None, True  # a value we cannot read counts as the scorer's error
 
 
-def _scorer_updates(project_id: str, run_id: int, scorers: dict[str, _ScorerAdd]) -> list[dict[str, Any]]:
+def _scorer_updates(
+    project_id: str, run_id: int, scorers: dict[str, _ScorerAdd]
+) -> list[tuple[dict[str, str], str, dict[str, Any]]]:
+    """(key, update expression, values) that move each scorer's aggregates by a batch."""
     updates = []
     for name, agg in sorted(scorers.items()):
         add: dict[str, float] = {
@@ -502,36 +515,23 @@ def _scorer_updates(project_id: str, run_id: int, scorers: dict[str, _ScorerAdd]
         parts, values = _add_clauses(add, agg.bins, bin_prefix="sH")
         values[":name"] = name
         updates.append(
-            {
-                "Update": {
-                    "Key": keys.run_scorer(project_id, run_id, name),
-                    "UpdateExpression": "SET scorer = :name ADD " + ", ".join(parts),
-                    "ExpressionAttributeValues": values,
-                }
-            }
+            (keys.run_scorer(project_id, run_id, name), "SET scorer = :name ADD " + ", ".join(parts), values)
         )
     return updates
 
 
-def _marker_put(
-    project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]], *, conditional: bool
-) -> dict[str, Any]:
-    """The item that says a batch was counted, with each result's (case key, p/f/e, score) for pairing."""
+def _marker(project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]]) -> dict[str, Any]:
+    """The item of a counted batch, with each result's (case key, p/f/e, score) for pairing runs."""
     compact = [
         (k[:CASE_KEY_MAX], status[:1] if status in ("passed", "failed") else "e", round(score, 6))
         for k, status, score in outcomes
     ]
-    put: dict[str, Any] = {
-        "Item": {
-            **keys.run_batch_marker(project_id, run_id, batch),
-            "countedAt": utcnow_iso(),
-            "results": len(outcomes),
-            "outcomes": json.dumps(compact, separators=(",", ":")),
-        }
+    return {
+        **keys.run_batch_marker(project_id, run_id, batch),
+        "countedAt": utcnow_iso(),
+        "results": len(outcomes),
+        "outcomes": json.dumps(compact, separators=(",", ":")),
     }
-    if conditional:
-        put["ConditionExpression"] = "attribute_not_exists(PK)"
-    return {"Put": put}
 
 
 def _result_case_key(r: RunResult) -> str:

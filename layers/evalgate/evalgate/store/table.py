@@ -119,9 +119,17 @@ class Table:
             raise Throttled("the data store is busy, retry shortly", retry_after=1) from exc
 
     # -- single items -----------------------------------------------------------------------------
-    def get(self, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+    def get(
+        self, key: Mapping[str, str], *, consistent: bool = True, attributes: Sequence[str] | None = None
+    ) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {}
+        if attributes:  # a projected read: only these attributes come back
+            kwargs["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(attributes)))
+            kwargs["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(attributes)}
         try:
-            resp = self.client.get_item(TableName=self.name, Key=self.codec.dump(key), ConsistentRead=consistent)
+            resp = self.client.get_item(
+                TableName=self.name, Key=self.codec.dump(key), ConsistentRead=consistent, **kwargs
+            )
         except ClientError as exc:
             self.raise_throttled(exc)
             raise

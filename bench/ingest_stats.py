@@ -1,0 +1,247 @@
+"""External results: ingest throughput, DynamoDB writes per result, and stats / gate latency vs run size.
+
+Starts a LocalRuntime in-process (moto server, HTTP front, worker processes) and measures, in one run:
+
+  ingest    10,000 EvalGuard results POSTed to /api/v1/evals/{runId}/results in batches of 100 (one
+            client, sequential) vs raw BatchWriteItem of the same result items (25 per call, one client,
+            sequential) to the same moto server. Goal: API throughput >= 0.5 x raw.
+  writes    DynamoDB items written (and write units) per ingested result during the API ingest, from the
+            runtime's own counters on the moto server. Goal: <= 1.1 items per result.
+  latency   GET /api/v1/evals/{runId}/stats and POST /api/prompts/{id}/eval/gate/check (significance mode)
+            on a run of 100 results vs a run of 100,000 results, interleaved. Goal: ratio of p50s <= 1.5.
+            The non-inferiority gate (paired with a control run) is timed too: it reads each run's batch
+            markers (one compact item per batch), so it grows with the number of batches; printed, no goal.
+
+    .venv/bin/python -m bench.ingest_stats [--results 10000] [--big 100000] [--repeats 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench._common import ROOT, summary, table, write_results
+
+
+def make_results(n: int, prefix: str, seed: int = 1) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        score = round(rng.random(), 4)
+        rows.append(
+            {
+                "id": f"{prefix}-{i}",
+                "caseId": f"case-{i}",
+                "input": f"What is the capital of country number {i}?",
+                "expectedOutput": f"City {i}",
+                "actualOutput": f"The capital is City {i if score > 0.2 else i + 1}.",
+                "score": score,
+                "passed": score > 0.2,
+                "latency": round(rng.uniform(200, 900), 1),
+                "tokenUsage": {"prompt": 24, "completion": 9},
+                "scorerResults": {"contains": score > 0.2, "similarity": score},
+            }
+        )
+    return rows
+
+
+def raw_items(table: str, project_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The result items the store writes, in DynamoDB JSON (same keys, same attributes, same body)."""
+    from evalgate import keys
+
+    items = []
+    for r in rows:
+        body = {k: v for k, v in r.items() if k != "id"}
+        key = keys.run_result_by_id(project_id, 999_999_999, r["id"])
+        items.append(
+            {
+                "PK": {"S": key["PK"]},
+                "SK": {"S": key["SK"]},
+                "type": {"S": "externalResult"},
+                "resultId": {"S": r["id"]},
+                "status": {"S": "passed" if r["passed"] else "failed"},
+                "score": {"N": str(r["score"])},
+                "body": {"S": json.dumps(body, separators=(",", ":"))},
+                "receivedAt": {"S": "2026-11-22T00:00:00+00:00"},
+            }
+        )
+    return items
+
+
+def timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=int, default=10_000)
+    parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=25)
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
+    from local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
+    runtime.start()
+    try:
+        base = runtime.base_url
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        ddb = runtime.client("dynamodb")
+        table_name = runtime.names.refs["Table"]
+
+        def new_run(prompt_id: int | None = None) -> str:
+            body: dict[str, Any] = {"name": "bench", "model": "gpt-4o-mini"}
+            if prompt_id is not None:
+                body["promptId"] = prompt_id
+            reply = s.post(f"{base}/api/v1/evals", json=body)
+            assert reply.status_code == 201, reply.text
+            return str(reply.json()["id"])
+
+        def post(run_id: str, rows: list[dict[str, Any]], size: int) -> None:
+            for start in range(0, len(rows), size):
+                reply = s.post(f"{base}/api/v1/evals/{run_id}/results", json={"results": rows[start : start + size]})
+                assert reply.status_code == 200, reply.text
+
+        # warm-up: the submit function's workers and moto's code paths
+        post(new_run(), make_results(300, "warm"), 100)
+        ddb.batch_write_item(
+            RequestItems={
+                table_name: [{"PutRequest": {"Item": i}} for i in raw_items(table_name, "warm", make_results(25, "w"))]
+            }
+        )
+
+        # 1. ingest: API vs raw BatchWriteItem, with the write counters around the API ingest
+        rows = make_results(args.results, "r")
+        run_id = new_run()
+        items0, units0 = runtime.moto.items_written, runtime.moto.write_units
+        api_ms = timed(lambda: post(run_id, rows, 100))
+        api_items, api_units = runtime.moto.items_written - items0, runtime.moto.write_units - units0
+        items = raw_items(table_name, runtime.project_id, rows)
+
+        def raw() -> None:
+            for start in range(0, len(items), 25):
+                chunk = items[start : start + 25]
+                reply = ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": i}} for i in chunk]})
+                assert not reply.get("UnprocessedItems"), "moto left items unprocessed"
+
+        raw_ms = timed(raw)
+        got = s.get(f"{base}/api/v1/evals/{run_id}").json()["summary"]
+        assert got["total"] == args.results, got
+
+        # 2. stats and gate latency: 100 vs `big` results (ingested through the API, batches of 1,000)
+        prompt = s.post(f"{base}/api/prompts", json={"name": "bench-gate", "template": "{{q}}"}).json()
+        pid = prompt["id"]
+        small_rows = make_results(100, "s", seed=2)
+        big_rows = make_results(args.big, "b", seed=3)
+        runs: dict[str, str] = {}
+        controls: dict[str, str] = {}
+        seed_started = time.perf_counter()
+        for label, data in (("small", small_rows), ("big", big_rows)):
+            runs[label] = new_run(pid)
+            controls[label] = new_run(pid)
+            post(runs[label], data, 1000)
+            post(controls[label], data, 1000)
+            for rid in (runs[label], controls[label]):
+                assert s.patch(f"{base}/api/v1/evals/{rid}", json={"status": "passed"}).status_code == 200
+        seed_s = time.perf_counter() - seed_started
+        gate_url = f"{base}/api/prompts/{pid}/eval/gate"
+
+        def set_gate(mode: str, control: str | None) -> None:
+            body: dict[str, Any] = {"mode": mode, "threshold": 0.7, "minSamples": 10}
+            if control:
+                body["controlRunId"] = int(control)
+            assert s.put(gate_url, json=body).status_code == 200
+
+        lat: dict[str, list[float]] = {}
+
+        def measure(name: str, call: Any) -> None:
+            lat.setdefault(name, []).append(timed(call))
+
+        for _ in range(3):  # warm-up
+            s.get(f"{base}/api/v1/evals/{runs['big']}/stats")
+        for _ in range(args.repeats):
+            for label in ("small", "big"):
+                rid = runs[label]
+                measure(f"stats {label}", lambda rid=rid: s.get(f"{base}/api/v1/evals/{rid}/stats").raise_for_status())
+        set_gate("significance", None)
+        for _ in range(args.repeats):
+            for label in ("small", "big"):
+                rid = runs[label]
+                measure(
+                    f"gate {label}",
+                    lambda rid=rid: s.post(f"{gate_url}/check", json={"runId": int(rid)}).raise_for_status(),
+                )
+        paired_repeats = max(3, args.repeats // 5)
+        for label in ("small", "big"):
+            set_gate("non-inferiority", controls[label])
+            for _ in range(paired_repeats):
+                rid = runs[label]
+                measure(
+                    f"paired gate {label}",
+                    lambda rid=rid: s.post(f"{gate_url}/check", json={"runId": int(rid)}).raise_for_status(),
+                )
+        check = s.post(f"{gate_url}/check", json={"runId": int(runs["big"])}).json()
+    finally:
+        runtime.stop()
+
+    n = args.results
+    api_rate = n / (api_ms / 1000)
+    raw_rate = n / (raw_ms / 1000)
+    p50 = {k: summary(v)["p50"] for k, v in lat.items()}
+    ratios = {
+        "stats": p50["stats big"] / p50["stats small"],
+        "gate": p50["gate big"] / p50["gate small"],
+        "paired gate": p50["paired gate big"] / p50["paired gate small"],
+    }
+    print(f"\ningest {n} results, batches of 100, one client (local runtime, 2-core machine)")
+    print(
+        table(
+            ["path", "wall s", "results/s"],
+            [
+                ["API POST /api/v1/evals/{id}/results", f"{api_ms / 1000:.2f}", f"{api_rate:.0f}"],
+                ["raw BatchWriteItem (25/call)", f"{raw_ms / 1000:.2f}", f"{raw_rate:.0f}"],
+            ],
+        )
+    )
+    ratio = api_rate / raw_rate
+    print(f"API / raw throughput: {ratio:.2f}  (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    per_item = api_items / n
+    print(
+        f"DynamoDB items written per result: {per_item:.3f}  (goal <= 1.1: {'met' if per_item <= 1.1 else 'NOT met'})"
+        f"; write units per result: {api_units / n:.3f}"
+    )
+    print(f"\nstats and gate latency, {args.repeats} interleaved repeats (seeding {args.big} results took {seed_s:.0f} s)")
+    rows_out = []
+    for name in ("stats", "gate", "paired gate"):
+        small, big = summary(lat[f"{name} small"]), summary(lat[f"{name} big"])
+        rows_out.append(
+            [name, f"{small['p50']:.1f}", f"{big['p50']:.1f}", f"{big['p90']:.1f}", f"{ratios[name]:.2f}"]
+        )
+    print(table(["request", "p50 ms @100", f"p50 ms @{args.big}", "p90 ms big", "ratio"], rows_out))
+    for name in ("stats", "gate"):
+        print(f"{name}: ratio {ratios[name]:.2f} (goal <= 1.5: {'met' if ratios[name] <= 1.5 else 'NOT met'})")
+    print(f"paired gate (non-inferiority, no goal): ratio {ratios['paired gate']:.2f}; verdict {check.get('verdict')}")
+    data = {
+        "ingest": {"results": n, "api_ms": api_ms, "raw_ms": raw_ms, "ratio": ratio},
+        "writes_per_result": {"items": per_item, "write_units": api_units / n},
+        "latency_ms": {k: summary(v) for k, v in lat.items()},
+        "ratios": ratios,
+    }
+    print(f"\nresults: {write_results('ingest_stats', data)}")
+    return data
+
+
+if __name__ == "__main__":
+    main()
