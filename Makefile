@@ -80,6 +80,9 @@ test: lint typecheck validate openapi-check
 bench: deps
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.request_overhead
+	$(PY) -m bench.suite_run
+	$(PY) -m bench.ingest_stats
+	$(PY) -m bench.auto_eval_drift
 
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml

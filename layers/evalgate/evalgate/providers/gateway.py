@@ -57,6 +57,10 @@ def provider_for(name: str, settings: ProviderSettings | None = None) -> Provide
         from evalgate.providers.offline import ScriptedProvider
 
         return ScriptedProvider()
+    if name == "offline-judge":
+        from evalgate.providers.offline import OfflineJudgeProvider
+
+        return OfflineJudgeProvider()
     if name == "bedrock":
         from evalgate.providers.bedrock import BedrockProvider
 
