@@ -249,7 +249,9 @@ class RunStore:
         parts, values = _add_clauses(add, bins)
         keys_ = case_keys if case_keys is not None else [_result_case_key(r) for r in results]
         outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
-        return self._count_batch(project_id, run_id, f"S#{batch_id}", parts, values, scorers, outcomes)
+        return self._count_batch(
+            project_id, run_id, f"S#{batch_id}", parts, values, scorers, outcomes, only_while=RunStatus.running
+        )
 
     def _count_batch(
         self,
@@ -260,12 +262,14 @@ class RunStore:
         values: dict[str, Any],
         scorers: dict[str, _ScorerAdd],
         outcomes: Sequence[tuple[str, str, float]],
+        only_while: RunStatus | None = None,
     ) -> bool:
         """Count a batch once (its results are stored): its per-case outcomes go into its marker item, each
         scorer's item and then the run item take its ADDs, each guarded by that item's set of counted batch
         ids. Every step is idempotent, so a retried or replayed batch completes what an interrupted one left,
         never counts twice, and needs no transaction (the run item is updated last: it is what says "counted").
-        Returns False when the run had counted this batch before."""
+        Returns False when the run had counted this batch before (or is no longer in `only_while`: a run
+        cancelled while a batch ran does not count it)."""
         self.table.put(_marker(project_id, run_id, batch_id, outcomes))
         for key, expr, scorer_values in _scorer_updates(project_id, run_id, scorers):
             try:
@@ -278,12 +282,19 @@ class RunStore:
             except ClientError as exc:
                 if not Table.is_condition_failure(exc):
                     raise
+        condition = "attribute_exists(PK) AND NOT contains(batchesDone, :bid)"
+        names: dict[str, str] | None = None
+        extra: dict[str, Any] = {}
+        if only_while is not None:
+            condition += " AND #s = :while"
+            names, extra = {"#s": "status"}, {":while": only_while.value}
         try:
             self.table.update(
                 keys.run(project_id, run_id),
                 "ADD " + ", ".join([*parts, "batchesDone :batch"]),
-                condition="attribute_exists(PK) AND NOT contains(batchesDone, :bid)",
-                values={**values, ":batch": {batch_id}, ":bid": batch_id},
+                condition=condition,
+                names=names,
+                values={**values, ":batch": {batch_id}, ":bid": batch_id, **extra},
             )
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
