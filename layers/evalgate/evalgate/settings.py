@@ -21,6 +21,8 @@ class Settings(BaseModel):
     upload_url_ttl_seconds: int = 900
     # suite runs with more batches than this go to S3 and a Distributed Map
     inline_max_batches: int = 100
+    # requests per minute and API key (fixed one-minute windows); 0 = no limit
+    rate_limit_per_minute: int = Field(default=0, ge=0)
     stage: str = "dev"
 
 
@@ -41,6 +43,7 @@ def get_settings() -> Settings:
         "import_max_cases": os.environ.get("EVALGATE_IMPORT_MAX_CASES"),
         "stage": os.environ.get("EVALGATE_STAGE"),
         "inline_max_batches": os.environ.get("EVALGATE_INLINE_MAX_BATCHES"),
+        "rate_limit_per_minute": os.environ.get("EVALGATE_RATE_LIMIT_PER_MINUTE"),
     }
     values: dict[str, object] = {"table_name": _env("TABLE_NAME"), "bucket_name": _env("BUCKET_NAME")}
     values.update({k: v for k, v in optional.items() if v is not None})

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Mapping
 
 from evalgate import auth
-from evalgate.errors import NotFound
+from evalgate.errors import NotFound, Throttled
 from evalgate.models.domain import ApiKey, Page, Principal, Project, Role
 from evalgate.services.container import container, utcnow
 from evalgate.store.projects import ProjectStore
@@ -15,7 +16,27 @@ from evalgate.store.projects import ProjectStore
 def authenticate(headers: Mapping[str, str], path: str) -> Principal:
     secret = auth.presented_secret(headers, path)
     digest = auth.hash_secret(secret)
-    return auth.principal_from_lookup(container().projects.lookup_key(digest), digest)
+    principal = auth.principal_from_lookup(container().projects.lookup_key(digest), digest)
+    limit_rate(principal)
+    return principal
+
+
+def limit_rate(principal: Principal, now: float | None = None) -> None:
+    """DESIGN §8: a per-key limit in fixed one-minute windows (one atomic ADD per request); above it, 429 with
+    Retry-After = the seconds left in the window."""
+    c = container()
+    limit = c.settings.rate_limit_per_minute
+    if not limit:
+        return
+    now = time.time() if now is None else now
+    window = int(now // 60)
+    count = c.projects.count_request(principal.project_id, principal.key_id, window, expires=window * 60 + 120)
+    if count > limit:
+        retry_after = max(1, int((window + 1) * 60 - now))
+        raise Throttled(
+            f"this API key made more than {limit} requests this minute; retry in {retry_after} s",
+            retry_after=retry_after,
+        )
 
 
 def _new_project_id() -> str:

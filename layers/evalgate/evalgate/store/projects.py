@@ -91,6 +91,16 @@ class ProjectStore:
     def lookup_key(self, secret_hash: str) -> dict[str, Any] | None:
         return self.table.get(keys.api_key_lookup(secret_hash))
 
+    def count_request(self, project_id: str, key_id: str, window: int, *, expires: int) -> int:
+        """Count one request of a key in a window; the count so far (this one included)."""
+        item = self.table.update(
+            keys.rate_window(project_id, key_id, window),
+            "ADD requests :one SET #ttl = :ttl",
+            names={"#ttl": "ttl"},
+            values={":one": 1, ":ttl": expires},
+        )
+        return int(item.get("requests", 1))
+
     def get_api_key(self, project_id: str, key_id: str) -> ApiKey:
         item = self.table.get(keys.api_key(project_id, key_id))
         if not item:
