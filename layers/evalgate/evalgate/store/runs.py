@@ -333,9 +333,11 @@ class RunStore:
         them once: a marker item and the ADD to the run commit together, so a replayed or re-batched upload
         never counts a result twice. Returns False when nothing new was counted."""
         now = utcnow_iso()
-        counted = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
+        counted = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone"])
         if counted is None:
             raise NotFound(f"run {run_id} not found")
+        if counted.get("status") == RunStatus.cancelled.value:
+            raise Conflict(f"eval run {run_id} was cancelled; it takes no more results")
         done: set[str] = set(counted.get("batchesDone") or ())
         if f"X#{batch_hash}" in done:
             return False  # this very batch was counted before

@@ -124,8 +124,9 @@ class Table:
     ) -> dict[str, Any] | None:
         kwargs: dict[str, Any] = {}
         if attributes:  # a projected read: only these attributes come back
-            kwargs["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(attributes)))
-            kwargs["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(attributes)}
+            names = list(attributes)
+            kwargs["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(names)))
+            kwargs["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(names)}
         try:
             resp = self.client.get_item(
                 TableName=self.name, Key=self.codec.dump(key), ConsistentRead=consistent, **kwargs
