@@ -222,13 +222,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"DynamoDB items written per result: {per_item:.3f}  (goal <= 1.1: {'met' if per_item <= 1.1 else 'NOT met'})"
         f"; write units per result: {api_units / n:.3f}"
     )
-    print(f"\nstats and gate latency, {args.repeats} interleaved repeats (seeding {args.big} results took {seed_s:.0f} s)")
+    print(f"\nstats and gate latency, {args.repeats} interleaved repeats (seeding {args.big} results: {seed_s:.0f} s)")
     rows_out = []
     for name in ("stats", "gate", "paired gate"):
         small, big = summary(lat[f"{name} small"]), summary(lat[f"{name} big"])
-        rows_out.append(
-            [name, f"{small['p50']:.1f}", f"{big['p50']:.1f}", f"{big['p90']:.1f}", f"{ratios[name]:.2f}"]
-        )
+        rows_out.append([name, f"{small['p50']:.1f}", f"{big['p50']:.1f}", f"{big['p90']:.1f}", f"{ratios[name]:.2f}"])
     print(table(["request", "p50 ms @100", f"p50 ms @{args.big}", "p90 ms big", "ratio"], rows_out))
     for name in ("stats", "gate"):
         print(f"{name}: ratio {ratios[name]:.2f} (goal <= 1.5: {'met' if ratios[name] <= 1.5 else 'NOT met'})")

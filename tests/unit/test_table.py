@@ -288,3 +288,16 @@ def test_batch_write_of_nothing_sends_nothing(client: Any) -> None:
     # Given nothing to write / When written / Then no request is sent
     with Stubber(client):
         assert Table(TABLE, client).batch_write() == 0
+
+
+def test_numbers_outside_dynamodb_range_are_refused_or_rounded_to_zero() -> None:
+    from decimal import Decimal
+
+    from evalgate.errors import InvalidInput
+    from evalgate.store.table import _to_ddb
+
+    assert _to_ddb(1e-300) == Decimal(0)  # below DynamoDB's smallest magnitude: stored as 0
+    assert _to_ddb(0.25) == Decimal("0.25") and _to_ddb(10**37) == 10**37
+    for bad in (float("inf"), float("nan"), 1e200, 10**40):
+        with pytest.raises(InvalidInput):
+            _to_ddb({"nested": [bad]})

@@ -92,7 +92,9 @@ def run_assertion(
     try:
         outcome = CHECKS[spec["type"]](check)
     except CheckError as err:
-        return AssertionResult(spec["operator"], ERRORED, err.expected, err.actual, 0.0, spec["weight"], err.reason)
+        return AssertionResult(
+            spec["operator"], ERRORED, err.expected, err.actual, 0.0, spec["weight"], err.reason, spec.get("metric")
+        )
     passed, score = outcome.passed, _clamp(outcome.score)
     if spec["negate"]:
         passed, score = not passed, 1.0 - score
@@ -104,6 +106,7 @@ def run_assertion(
         score,
         spec["weight"],
         outcome.reason,
+        spec.get("metric"),
     )
 
 

@@ -45,9 +45,13 @@ class AssertionResult:
     score: float  # in [0, 1]
     weight: float
     reason: str  # one human sentence
+    metric: str | None = None  # the assertion's `metric` name, when it has one (per-scorer stats use it)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["metric"] is None:  # Echostash's assertion shape, plus `metric` only when one was named
+            del out["metric"]
+        return out
 
 
 @dataclass

@@ -137,6 +137,7 @@ class Executor:
                     "score": a.score,
                     "weight": a.weight,
                     "reason": a.reason,
+                    **({"metric": a.metric} if a.metric else {}),
                 }
                 for a in verdict.assertions
             ],

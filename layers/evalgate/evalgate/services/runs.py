@@ -433,11 +433,11 @@ def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[S
             [SuiteTest.model_validate(t) for t in spec["tests"]],
         )
     assert run.suite_id is not None and run.prompt_id is not None and run.version_no is not None
-    version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
     suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
     tests = c.suites.list_tests(project_id, run.suite_id)
     if run.test_ids is not None:
         tests = [t for t in tests if t.id in set(run.test_ids)]
+    version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
     return version, suite, tests
 
 

@@ -238,7 +238,7 @@ class RunStore:
             add["aggCachedCalls"] += 1 if r.cached else 0
             bins[score_bin(r.score)] += 1
             for a in r.assertions:
-                name = str(a.get("operator") or a.get("type") or "assertion")
+                name = str(a.get("metric") or a.get("operator") or a.get("type") or "assertion")
                 status = a.get("status")
                 scorers.setdefault(name, _ScorerAdd()).add(
                     a.get("score"), None if status == "errored" else status == "passed", status == "errored"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -23,11 +24,22 @@ _THROTTLE_CODES = {
 }
 
 
+_NUMBER_LIMITS = "numbers must be finite, below 1e125 in magnitude, with at most 38 digits"
+
+
 def _to_ddb(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str | int | Decimal):
+    """Python values as the DynamoDB serializer wants them. Numbers outside DynamoDB's range are refused with a
+    400 (a caller's value), and floats too small to represent (below 1e-128) are stored as 0."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | Decimal):
+        return value
+    if isinstance(value, int):
+        if abs(value) >= 10**38:
+            raise InvalidInput(f"a number is too large to store: {_NUMBER_LIMITS}")
         return value
     if isinstance(value, float):
-        return Decimal(repr(value))
+        if not math.isfinite(value) or abs(value) >= 1e125:
+            raise InvalidInput(f"a number cannot be stored: {_NUMBER_LIMITS}")
+        return Decimal(repr(value)) if abs(value) >= 1e-128 else Decimal(0)
     if isinstance(value, Mapping):
         return {k: _to_ddb(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
