@@ -145,7 +145,103 @@ def main() -> int:
         detail = "; ".join(f"{a['operator']}: {a['reason']}" for a in failed) or (result.get("error") or "")
         print(f"   {result['status']:<8} {result['name']:<26} {result['durationMs']:>6.0f} ms  {detail[:90]}")
     print(f"\nThe whole run as JSON: GET {base}/api/prompts/{pid}/eval/runs/{run['id']}")
-    return 0 if final["status"] == "completed" else 1
+    if final["status"] != "completed":
+        return 1
+    return 0 if auto_eval(base, s, pid) else 1
+
+
+# --- auto-eval: production traces, a baseline job, a job over newer traffic, the drift report ------------
+PRODUCTS = ["coffee grinder", "electric kettle", "desk lamp", "toaster", "mug", "blender"]
+
+
+def production_traces(pid: int, start: int, count: int, *, minutes_ago: int, fail_every: int = 0) -> list[dict]:
+    """Calls of the deployed support bot as an app would report them; every `fail_every`-th reply makes a
+    claim its context does not support and carries the offline judge's `[[fail]]` marker."""
+    now = time.time()
+    out = []
+    for i in range(start, start + count):
+        product = PRODUCTS[i % len(PRODUCTS)]
+        reply = f"Thanks for buying the {product}! Your order ships today."
+        if fail_every and i % fail_every == 0:
+            reply += " It also comes with a lifetime warranty and free express shipping. [[fail]]"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - minutes_ago * 60 + (i - start)))
+        out.append(
+            {
+                "id": f"demo-{pid}-{i:04d}",
+                "model": MODEL["model"],
+                "prompt_id": pid,
+                "prompt_version": 1,
+                "input": {"product": product},
+                "output": reply,
+                "context": [f"Policy: when a customer is buying the {product}, thank them; the order ships today."],
+                "latency_ms": 300 + (i % 7) * 20,
+                "timestamp": stamp,
+                "environment": "production",
+            }
+        )
+    return out
+
+
+def run_auto_eval(base: str, s: requests.Session, pid: int, sample_count: int) -> dict:
+    queued = call(
+        s,
+        "POST",
+        f"{base}/api/v1/auto-eval",
+        json={"target": {"model": MODEL["model"], "prompt_id": pid}, "sample_count": sample_count},
+    )
+    while True:
+        job = call(s, "GET", f"{base}/api/v1/auto-eval/{queued['job_id']}")
+        p = job["progress"]
+        print(f"   … {job['status']:<9} scored {p['scored']}/{p['total'] if p['total'] is not None else '?'}")
+        if job["status"] in ("completed", "failed"):
+            return dict(job)
+        time.sleep(0.5)
+
+
+def _num(value: Any, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def auto_eval(base: str, s: requests.Session, pid: int) -> bool:
+    print("\n6. production traffic of the prompt: 60 traces through POST /api/v1/traces")
+    call(s, "POST", f"{base}/api/v1/traces", json={"traces": production_traces(pid, 0, 60, minutes_ago=120)})
+    print("7. auto-eval job over that traffic (the baseline)")
+    baseline = run_auto_eval(base, s, pid, 60)
+    if baseline["status"] != "completed":
+        print(f"   the baseline job failed: {baseline['note']}")
+        return False
+    print(f"   completed: {baseline['progress']['scored']} samples, {baseline['judge_calls']} judge calls")
+    print("8. 60 newer traces, one in three with an unsupported claim; a second job (it judges only new traces)")
+    call(
+        s,
+        "POST",
+        f"{base}/api/v1/traces",
+        json={"traces": production_traces(pid, 60, 60, minutes_ago=30, fail_every=3)},
+    )
+    current = run_auto_eval(base, s, pid, 60)
+    if current["status"] != "completed":
+        print(f"   the job failed: {current['note']}")
+        return False
+    report = current["report"]
+    print(
+        f"\n9. report of job {current['job_id']} against job {current['baseline_job_id']}: "
+        f"has_drift={report['has_drift']}, verdict {report['verdict']}, overall_delta {report['overall_delta']}"
+    )
+    print(f"   {'metric':<26} {'baseline':>9} {'current':>9} {'delta':>8}  {'test':<18} {'p':>8}  significant")
+    for m in report["metric_deltas"]:
+        name = f"{m['metric']} ({m.get('kind', '')})"
+        print(
+            f"   {name:<26} {_num(m['baseline']):>9} {_num(m['current']):>9} {_num(m['delta'], '+.3f'):>8}  "
+            f"{m['test']!s:<18} {_num(m['p_value'], '.2g'):>8}  {m['significant']}"
+        )
+    hallucinations = report["hallucinations"]
+    print(f"   hallucinations: {len(hallucinations)}")
+    for h in hallucinations[:3]:
+        print(f"     {h['trace_id']}: {h['reason'][:100]}")
+    for alert in report["alerts"]:
+        print(f"   alert: {alert if isinstance(alert, str) else json.dumps(alert)[:140]}")
+    print(f"\nThe job as JSON: GET {base}/api/v1/auto-eval/{current['job_id']}")
+    return bool(report["has_drift"])
 
 
 if __name__ == "__main__":

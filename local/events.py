@@ -26,6 +26,11 @@ IDS = {
     "suiteId": "1",
     "testId": "1",
     "runId": "1",
+    "id": "evr_00000000000000000001",  # a Humanloop evaluation (seeded by the replay test)
+    "run_id": "2",  # the EvalGuard run CreateEvalFunction's sample creates (the suite run is 1)
+    "evaluator_version_id": "evv_sample",
+    "monitorId": "mon_sample",  # seeded by the replay test
+    "jobId": "00000000-0000-4000-8000-000000000001",  # seeded by the replay test
 }
 BODIES: dict[str, Any] = {
     "CreateProjectFunction": {"name": "team-b", "description": "a second project"},
@@ -71,6 +76,39 @@ BODIES: dict[str, Any] = {
             }
         ]
     },
+    "CreateEvaluationFunction": {"file": {"id": "1"}, "name": "smoke", "evaluators": [{"path": "contains"}]},
+    "AddEvaluatorsFunction": {"evaluators": [{"version_id": "evv_sample", "orchestrated": False}]},
+    "CreateEvaluationRunFunction": {"orchestrated": False, "version": {"version_id": "1"}, "dataset": {"id": "1"}},
+    "UpdateEvaluationRunFunction": {"control": True},
+    "AddRunLogsFunction": {
+        "logs": [{"id": "log-1", "datapoint_id": "case-1", "output": "Hello Ada!", "judgments": {"evv_sample": 1}}]
+    },
+    "IngestTracesFunction": {
+        "traces": [
+            {
+                "id": "trace-1",
+                "model": "gpt-4o",
+                "prompt_id": 1,
+                "prompt_version": 1,
+                "input": {"name": "Ada"},
+                "output": "Hello Ada!",
+                "context": ["Ada is a customer."],
+                "latency_ms": 420,
+                "input_tokens": 12,
+                "output_tokens": 4,
+                "environment": "production",
+            }
+        ]
+    },
+    "CreateMonitorFunction": {
+        "name": "greeting quality",
+        "target": {"model": "gpt-4o", "prompt_id": 1},
+        "sample_count": 50,
+        "schedule": "rate(1 hour)",
+        "daily_spend_cap_usd": 2.5,
+    },
+    "UpdateMonitorFunction": {"sample_count": 100},
+    "StartAutoEvalFunction": {"target": {"model": "gpt-4o", "prompt_id": 1}, "sample_count": 100},
     "ExploreFunction": {
         "versionNo": 1,
         "modelConfig": {"provider": "echo"},
@@ -86,7 +124,10 @@ def sample(route: model.Route) -> dict[str, Any]:
     raw = json.dumps(body).encode() if body is not None else b""
     if body is not None:
         headers.append(("content-type", "application/json"))
-    headers.append(("authorization", f"Bearer {SAMPLE_KEY}"))
+    if route.path.startswith("/v5/"):  # Humanloop's routes take the key in X-API-KEY
+        headers.append(("x-api-key", SAMPLE_KEY))
+    else:
+        headers.append(("authorization", f"Bearer {SAMPLE_KEY}"))
     params = {p: IDS[p] for p in route.params}
     event = build_event(
         route.method, path, "", headers, raw, route.route_key, params, "203.0.113.10", "api.example.com"
@@ -95,6 +136,42 @@ def sample(route: model.Route) -> dict[str, Any]:
     event["requestContext"]["time"] = "22/Nov/2026:06:00:00 +0000"
     event["requestContext"]["timeEpoch"] = 1795327200000
     return event
+
+
+SCHEDULE_EVENT = {  # what EventBridge Scheduler sends with no Input configured
+    "version": "0",
+    "id": "00000000-0000-0000-0000-000000000002",
+    "detail-type": "Scheduled Event",
+    "source": "aws.scheduler",
+    "account": "123456789012",
+    "time": "2026-11-22T06:00:00Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/run-due-monitors"],
+    "detail": {},
+}
+
+
+def sqs_event(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": "00000000-0000-0000-0000-000000000003",
+                "receiptHandle": "sample-receipt-handle",
+                "body": json.dumps(body),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795327200000",
+                    "SenderId": "123456789012",
+                    "ApproximateFirstReceiveTimestamp": "1795327200000",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:evalgate-sample-queue",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
 
 
 def main() -> int:
@@ -117,6 +194,22 @@ def main() -> int:
         folder = root / app.functions[logical_id].code_dir.name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "task.json").write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
+    job = {"project_id": "prj_sample", "job_id": IDS["jobId"]}
+    queued: dict[str, dict[str, Any]] = {  # SQS-triggered functions: one message each, as delivered
+        "AutoEvalWorkerFunction": job,
+        "AutoEvalScorerFunction": {**job, "trace_ids": ["trace-1"]},
+        "AutoEvalAnalyzerFunction": job,
+    }
+    for logical_id, body in queued.items():
+        if logical_id not in app.functions:
+            continue
+        folder = root / app.functions[logical_id].code_dir.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "sqs.json").write_text(json.dumps(sqs_event(body), indent=2) + "\n", encoding="utf-8")
+    if "RunDueMonitorsFunction" in app.functions:
+        folder = root / app.functions["RunDueMonitorsFunction"].code_dir.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "schedule.json").write_text(json.dumps(SCHEDULE_EVENT, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {len(app.routes) + len(tasks)} sample events under events/")
     return 0
 

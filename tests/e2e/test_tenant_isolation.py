@@ -40,6 +40,28 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
     ).json()
     run = admin.post(runtime.url(f"/api/prompts/{pid}/eval/run"), json={"suiteId": suite["id"], "versionNo": 1})
     assert run.status_code == 202, run.text
+    hl = runtime.session(runtime.admin_key, header="x-api-key")
+    evaluation = hl.post(
+        runtime.url("/v5/evaluations"),
+        json={
+            "file": {"id": str(pid)},
+            "name": "a-evaluation",
+            "evaluators": [{"path": "a-judge", "orchestrated": False}],
+        },
+    ).json()
+    hl_run = hl.post(runtime.url(f"/v5/evaluations/{evaluation['id']}/runs"), json={"orchestrated": False}).json()
+    monitor = admin.post(
+        runtime.url("/api/v1/auto-eval/monitors"),
+        json={"name": "tenant-a", "target": {"model": "tenant-a-model", "prompt_id": pid}, "schedule": "rate(1 day)"},
+    )
+    assert monitor.status_code == 201, monitor.text
+    traces = admin.post(
+        runtime.url("/api/v1/traces"),
+        json={"traces": [{"id": "tenant-a-trace", "model": "tenant-a-model", "output": "tenant-a"}]},
+    )
+    assert traces.status_code in (200, 201), traces.text
+    job = admin.post(runtime.url("/api/v1/auto-eval"), json={"target": {"model": "tenant-a-model"}, "sample_count": 1})
+    assert job.status_code == 202, job.text
     return {
         "promptId": str(pid),
         "datasetId": str(ds["id"]),
@@ -50,7 +72,17 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
         "suiteId": str(suite["id"]),
         "testId": str(suite["tests"][0]["id"]),
         "runId": str(run.json()["id"]),
+        "id": evaluation["id"],
+        "run_id": hl_run["id"],
+        "evaluator_version_id": evaluation["evaluators"][0]["version"]["version_id"],
+        "monitorId": monitor.json()["id"],
+        "jobId": job.json()["job_id"],
     }
+
+
+def session_for(runtime: Runtime, route: model.Route, key: str) -> requests.Session:
+    """/v5 routes take the key as X-API-KEY, the others as a Bearer token."""
+    return runtime.session(key, header="x-api-key" if route.path.startswith("/v5/") else "bearer")
 
 
 def fill(path: str, ids: dict[str, Any]) -> str:
@@ -61,10 +93,11 @@ def fill(path: str, ids: dict[str, Any]) -> str:
 def test_get_routes_hide_other_tenants(
     runtime: Runtime, owned: dict[str, Any], other_project: dict[str, Any], admin: requests.Session, route: model.Route
 ) -> None:
-    intruder = runtime.session(other_project["apiKey"]["key"])
+    intruder = session_for(runtime, route, other_project["apiKey"]["key"])
+    owner = session_for(runtime, route, runtime.admin_key)
     url = runtime.url(fill(route.path, owned))
     # the owner can read it …
-    assert admin.get(url).status_code == 200, route.route_key
+    assert owner.get(url).status_code == 200, route.route_key
     # … another project's admin key cannot, not even that it exists
     reply = intruder.get(url)
     if route.params:
@@ -73,8 +106,9 @@ def test_get_routes_hide_other_tenants(
         assert reply.status_code == 200, (route.route_key, reply.text)
         text = reply.text
         assert "tenant-a" not in text and "a-data" not in text and owned["keyId"] not in text
-        assert "a-suite" not in text
-        ids = [item.get("id") for item in reply.json()["items"]]
+        assert "a-suite" not in text and owned["id"] not in text
+        listed = reply.json()
+        ids = [item.get("id") for item in listed.get("items", listed.get("records", []))]
         assert int(owned["promptId"]) not in ids or route.path != "/api/prompts"
 
 
@@ -82,7 +116,7 @@ def test_get_routes_hide_other_tenants(
 def test_writes_to_other_tenants_are_404(
     runtime: Runtime, owned: dict[str, Any], other_project: dict[str, Any], admin: requests.Session, route: model.Route
 ) -> None:
-    intruder = runtime.session(other_project["apiKey"]["key"])
+    intruder = session_for(runtime, route, other_project["apiKey"]["key"])
     url = runtime.url(fill(route.path, owned))
     body: dict[str, Any] | None = None
     if route.method in ("POST", "PUT", "PATCH"):
@@ -109,6 +143,14 @@ def test_writes_to_other_tenants_are_404(
             body = {"threshold": 0.1}
         if route.path.endswith("/gate/check"):
             body = {"runId": int(owned["runId"])}
+        if route.path == "/v5/evaluations/{id}/evaluators":
+            body = {"evaluators": [{"path": "hijack", "orchestrated": False}]}
+        if route.path == "/v5/evaluations/{id}/runs":
+            body = {"orchestrated": False}
+        if route.path == "/v5/evaluations/{id}/runs/{run_id}":
+            body = {"control": True} if route.method == "PATCH" else None
+        if route.path == "/v5/evaluations/{id}/runs/{run_id}/logs":
+            body = {"logs": [{"id": "hijack", "judgments": {"a-judge": 1}}]}
     reply = intruder.request(route.method, url, json=body)
     assert reply.status_code == 404, (route.route_key, reply.status_code, reply.text)
     # and nothing changed for the owner
@@ -116,3 +158,8 @@ def test_writes_to_other_tenants_are_404(
     assert prompt["name"] == "tenant-a" and prompt["latestVersion"] == 1
     ds = admin.get(runtime.url(f"/api/prompts/{owned['promptId']}/eval/datasets/{owned['datasetId']}")).json()
     assert ds["name"] == "a-data" and [c["name"] for c in ds["cases"]] == ["case one"]
+    hl = runtime.session(runtime.admin_key, header="x-api-key")
+    evaluation = hl.get(runtime.url(f"/v5/evaluations/{owned['id']}")).json()
+    assert evaluation["runs_count"] == 1 and [e["version"]["name"] for e in evaluation["evaluators"]] == ["a-judge"]
+    (hl_run,) = hl.get(runtime.url(f"/v5/evaluations/{owned['id']}/runs")).json()["runs"]
+    assert hl_run["control"] is False and hl_run["status"] == "pending" and hl_run["num_logs"] == 0

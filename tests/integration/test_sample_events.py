@@ -23,6 +23,13 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "GetRunStatusFunction", "CreateEvalFunction", "UpdateEvalFunction", "SubmitEvalResultsFunction",
     "ListEvalResultsFunction", "GetEvalFunction", "ListEvalsFunction", "CancelRunFunction", "ExploreFunction",
     "GetGateFunction", "UpdateGateFunction", "CheckGateFunction", "GetEvalStatsFunction",
+    "CreateEvaluationFunction", "ListEvaluationsFunction", "GetEvaluationFunction", "AddEvaluatorsFunction",
+    "CreateEvaluationRunFunction", "AddExistingRunFunction", "UpdateEvaluationRunFunction", "AddRunLogsFunction",
+    "ListEvaluationRunsFunction", "GetEvaluationStatsFunction", "GetEvaluationLogsFunction",
+    "RemoveEvaluatorFunction", "RemoveEvaluationRunFunction", "DeleteEvaluationFunction",
+    "IngestTracesFunction", "ListTracesFunction", "CreateMonitorFunction", "ListMonitorsFunction",
+    "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction",
+    "DeleteMonitorFunction",
     "DeleteEvalFunction",
     "DeleteSuiteTestFunction", "DeleteSuiteFunction", "DeleteDatasetCaseFunction", "DeleteDatasetFunction",
     "DeletePromptFunction",
@@ -67,6 +74,7 @@ def test_sample_events_replay(stack: Stack) -> None:
         body={"name": "seed", "cases": [{"name": "case-1", "variables": {"name": "Ada"}}]},
     )
     assert ds.json()["id"] == 1
+    _seed_named_resources()
     statuses = {}
     for logical_id in _events():
         event = json.loads(
@@ -82,6 +90,50 @@ def test_sample_events_replay(stack: Stack) -> None:
     # Then each one reaches its handler's logic and succeeds
     failing = {k: v for k, v in statuses.items() if v >= 300}
     assert not failing, failing
+
+
+def _seed_named_resources() -> None:
+    """What the samples name by a fixed id that the API would have drawn at random: an evaluation, a monitor,
+    an auto-eval job."""
+    from datetime import timedelta
+
+    from evalgate.store.autoeval import AutoEvalJob
+    from evalgate.store.evaluations import Evaluation
+    from evalgate.store.monitors import Monitor, MonitorTarget
+    from local.events import IDS
+
+    now = utcnow()
+    c = container()
+    c.evaluations.create(
+        Evaluation(id=IDS["id"], project_id="prj_sample", name="sample", prompt_id=1, created_at=now, updated_at=now)
+    )
+    c.monitors.create(
+        Monitor(
+            id=IDS["monitorId"],
+            project_id="prj_sample",
+            name="sample",
+            target=MonitorTarget(model="gpt-4o", prompt_id=1),
+            sample_count=10,
+            schedule="rate(1 day)",
+            criteria=["rubric", "hallucination"],
+            next_run_at=now + timedelta(days=1),
+            created_at=now,
+            updated_at=now,
+        ),
+        webhook_secret=None,
+    )
+    c.autoeval.create_job(
+        AutoEvalJob(
+            id=IDS["jobId"],
+            project_id="prj_sample",
+            status="queued",
+            target={"model": "gpt-4o", "prompt_id": 1},
+            sample_count=10,
+            config={},
+            created_at=now,
+            requested_by="key_sample",
+        )
+    )
 
 
 @pytest.mark.parametrize("logical_id", ["GetPromptFunction", "ListDatasetsFunction"])

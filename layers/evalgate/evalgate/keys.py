@@ -236,8 +236,9 @@ def trace_index(project_id: str, timestamp: str, trace_id: str) -> dict[str, str
 
 
 def trace_body(project_id: str, trace_id: str) -> str:
-    """S3 key of a trace body too large to keep in its item."""
-    return artifact(project_id, "traces", f"{trace_id}.json")
+    """S3 key of a trace body too large to keep in its item: under `traces/`, where a lifecycle rule expires it
+    after the longest retention a trace may ask for (its item expires through the table's TTL)."""
+    return f"traces/{project_id}/{trace_id}.json"
 
 
 def monitor(project_id: str, monitor_id: str) -> dict[str, str]:

@@ -19,6 +19,10 @@ from evalgate.store.table import Table
 
 if TYPE_CHECKING:
     from evalgate.providers.gateway import ModelGateway
+    from evalgate.store.autoeval import AutoEvalStore
+    from evalgate.store.evaluations import EvaluationStore
+    from evalgate.store.monitors import MonitorStore
+    from evalgate.store.traces import TraceStore
 
 
 def utcnow() -> datetime:
@@ -74,6 +78,34 @@ class Container:
     @cached_property
     def datasets(self) -> DatasetStore:
         return DatasetStore(self.table, self.blobs, inline_max_bytes=self.settings.inline_item_max_bytes)
+
+    @cached_property
+    def evaluations(self) -> EvaluationStore:
+        """Humanloop-style evaluations (their runs are Run items)."""
+        from evalgate.store.evaluations import EvaluationStore
+
+        return EvaluationStore(self.table)
+
+    @cached_property
+    def traces(self) -> TraceStore:
+        """Production traces (auto-eval samples them)."""
+        from evalgate.store.traces import TraceStore
+
+        return TraceStore(self.table, self.blobs)
+
+    @cached_property
+    def monitors(self) -> MonitorStore:
+        """Auto-eval monitors and their webhook secrets."""
+        from evalgate.store.monitors import MonitorStore
+
+        return MonitorStore(self.table)
+
+    @cached_property
+    def autoeval(self) -> AutoEvalStore:
+        """Auto-eval jobs, their per-sample results and counters."""
+        from evalgate.store.autoeval import AutoEvalStore
+
+        return AutoEvalStore(self.table, self.blobs)
 
 
 _container: Container | None = None

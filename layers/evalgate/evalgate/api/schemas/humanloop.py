@@ -1,0 +1,406 @@
+"""Humanloop-compatible Evaluations on the wire: Humanloop's snake_case shapes (v5 API). Responses carry the
+fields Humanloop's SDK reads, plus a few evalgate extensions (named in their descriptions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StringConstraints, model_validator
+
+if TYPE_CHECKING:
+    from evalgate.services.humanloop import RunView
+    from evalgate.store.evaluations import Evaluation, Evaluator
+
+Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class HlRequest(BaseModel):
+    """Humanloop request bodies: snake_case, unknown fields refused (422 naming the field)."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class HlModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+# -- requests -----------------------------------------------------------------------------------------
+class _OneOf(HlRequest):
+    """A file or version given by `version_id`, `id` or `path` (Humanloop's three ways)."""
+
+    version_id: Ident | None = None
+    id: Ident | None = None
+    path: FilePath | None = None
+    environment: Ident | None = Field(default=None, description="accepted; evalgate has no environments")
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> _OneOf:
+        if self.version_id is None and self.id is None and self.path is None:
+            raise ValueError("give version_id, id or path")
+        return self
+
+
+class FileRef(HlRequest):
+    id: Ident | None = Field(default=None, description="the id of one of your prompts")
+    path: FilePath | None = Field(default=None, description="a prompt name")
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> FileRef:
+        if self.id is None and self.path is None:
+            raise ValueError("give id or path")
+        return self
+
+
+class EvaluatorRef(_OneOf):
+    orchestrated: bool | None = Field(
+        default=None,
+        description="false: the evaluator's judgments come with the logs; true/omitted: evalgate runs it when "
+        "its name (the last part of the path) is one of evalgate's assertion types or it has an `assertion`",
+    )
+    assertion: dict[str, Any] | None = Field(
+        default=None,
+        description='evalgate extension: the assertion evalgate runs for this evaluator, e.g. {"type": '
+        '"llm-rubric", "value": "is polite"}',
+    )
+
+
+class EvaluationCreate(HlRequest):
+    file: FileRef = Field(description="the prompt evaluated (required by evalgate: evaluations belong to a prompt)")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    evaluators: list[EvaluatorRef] = Field(max_length=25)
+
+
+class EvaluatorsAdd(HlRequest):
+    evaluators: list[EvaluatorRef] = Field(min_length=1, max_length=25)
+
+
+class DatasetRef(_OneOf):
+    """`id` (or `version_id`) is a dataset id of the evaluation's prompt, `path` a dataset name."""
+
+
+class VersionRef(_OneOf):
+    """`version_id` is a version number of the evaluation's prompt; `id`/`path` name the prompt (its latest
+    version is used, as Humanloop uses the deployed one)."""
+
+
+class EvaluationRunCreate(HlRequest):
+    dataset: DatasetRef | None = None
+    version: VersionRef | None = None
+    orchestrated: bool = True
+    use_existing_logs: bool = False
+
+
+class EvaluationRunUpdate(HlRequest):
+    control: bool | None = None
+    status: Literal["cancelled", "completed"] | None = Field(
+        default=None, description="only from pending or running (else 409)"
+    )
+
+
+Judgment = StrictBool | Annotated[float, Strict(), Field(allow_inf_nan=False)] | None  # no "yes" -> True
+
+
+class InlineLog(HlRequest):
+    """evalgate extension: a log sent with its judgments (evalgate keeps no Humanloop logs to point at)."""
+
+    id: Ident = Field(description="the log's id: a log id is counted once per run, whatever is re-sent")
+    datapoint_id: Ident | None = Field(default=None, description="pairs the logs of two runs in comparisons")
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    output: Any = None
+    target: Any = Field(default=None, description="expected output, for the evaluators evalgate runs")
+    judgments: dict[Annotated[str, StringConstraints(min_length=1, max_length=500)], Judgment] = Field(
+        default_factory=dict, description="evaluator (version_id, path or name) -> number, boolean or null"
+    )
+    latency_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    prompt_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    error: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+
+
+class LogsAdd(HlRequest):
+    log_ids: list[Ident] | None = Field(default=None, max_length=1000)
+    logs: list[InlineLog] | None = Field(default=None, max_length=1000, description="evalgate extension")
+
+
+# -- responses ----------------------------------------------------------------------------------------
+class EvaluationUserOut(HlModel):
+    id: str
+    email_address: str | None = None
+    full_name: str | None = None
+
+
+def _user(key_id: str | None) -> EvaluationUserOut | None:
+    return EvaluationUserOut(id=key_id) if key_id else None
+
+
+class EvaluatorSpecOut(HlModel):
+    arguments_type: str
+    return_type: str
+    evaluator_type: str
+    assertion: dict[str, Any] | None = None
+
+
+class EvaluatorVersionOut(HlModel):
+    path: str
+    id: str
+    name: str
+    version_id: str
+    type: str = "evaluator"
+    spec: EvaluatorSpecOut
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime
+    version_logs_count: int = 0
+    total_logs_count: int = 0
+    inputs: list[dict[str, str]] = Field(default_factory=list)
+
+
+_TARGET_TYPES = frozenset(
+    {"equals", "contains", "icontains", "starts-with", "ends-with", "levenshtein", "rouge-n", "bleu", "similar"}
+    | {"factuality"}
+)  # assertions that compare with the expected output when they have no value of their own
+
+
+class EvaluationEvaluatorOut(HlModel):
+    version: EvaluatorVersionOut
+    orchestrated: bool
+    added_at: datetime
+
+    @classmethod
+    def of(cls, e: Evaluator) -> EvaluationEvaluatorOut:
+        a = e.assertion or {}
+        needs_target = bool(a) and a.get("value") is None and a.get("type") in _TARGET_TYPES
+        return cls(
+            version=EvaluatorVersionOut(
+                path=e.path,
+                id=e.file_id,
+                name=e.name,
+                version_id=e.version_id,
+                spec=EvaluatorSpecOut(
+                    arguments_type="target_required" if needs_target else "target_free",
+                    return_type="number",
+                    evaluator_type="evalgate" if e.assertion else "external",
+                    assertion=e.assertion,
+                ),
+                created_at=e.added_at,
+                updated_at=e.added_at,
+                last_used_at=e.added_at,
+            ),
+            orchestrated=e.orchestrated,
+            added_at=e.added_at,
+        )
+
+
+class EvaluationOut(HlModel):
+    id: str
+    runs_count: int
+    evaluators: list[EvaluationEvaluatorOut]
+    name: str | None
+    file_id: str | None
+    created_at: datetime
+    created_by: EvaluationUserOut | None
+    updated_at: datetime
+    url: str | None = None
+
+    @classmethod
+    def of(cls, ev: Evaluation) -> EvaluationOut:
+        return cls(
+            id=ev.id,
+            runs_count=ev.runs_count,
+            evaluators=[EvaluationEvaluatorOut.of(e) for e in ev.evaluators],
+            name=ev.name,
+            file_id=str(ev.prompt_id),
+            created_at=ev.created_at,
+            created_by=_user(ev.created_by),
+            updated_at=ev.updated_at,
+        )
+
+
+class EvaluationPage(HlModel):
+    records: list[EvaluationOut]
+    page: int
+    size: int
+    total: int
+
+
+class EvaluationDatasetOut(HlModel):
+    path: str
+    id: str
+    name: str
+    version_id: str
+    type: str = "dataset"
+    description: str
+    datapoints_count: int
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime
+
+
+class EvaluationVersionOut(HlModel):
+    path: str
+    id: str
+    name: str
+    version_id: str
+    type: str = "prompt"
+    model: str
+    provider: str
+    template: str
+    temperature: float | None
+    max_tokens: int | None
+    top_p: float | None
+    version_description: str
+    inputs: list[dict[str, str]]
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime
+    version_logs_count: int = 0
+    total_logs_count: int = 0
+
+
+class EvaluationRunOut(HlModel):
+    id: str
+    orchestrated: bool
+    added_at: datetime
+    created_at: datetime
+    status: Literal["pending", "running", "completed", "cancelled"]
+    control: bool
+    dataset: EvaluationDatasetOut | None
+    version: EvaluationVersionOut | None
+    created_by: EvaluationUserOut | None
+    evalgate_status: str = Field(description="evalgate extension: the run's own lifecycle status")
+    num_logs: int = Field(description="evalgate extension: logs counted so far")
+
+    @classmethod
+    def of(cls, view: RunView) -> EvaluationRunOut:
+        from evalgate.services.humanloop import humanloop_status
+
+        run, prompt, version, ds = view.run, view.prompt, view.version, view.dataset
+        version_out = None
+        if prompt is not None and version is not None:
+            s = version.settings
+            version_out = EvaluationVersionOut(
+                path=prompt.name,
+                id=str(prompt.id),
+                name=prompt.name,
+                version_id=str(version.version_no),
+                model=s.model,
+                provider=s.provider,
+                template=version.template,
+                temperature=s.temperature,
+                max_tokens=s.max_tokens,
+                top_p=s.top_p,
+                version_description=version.message,
+                inputs=[{"name": v} for v in version.variables],
+                created_at=version.created_at,
+                updated_at=prompt.updated_at,
+                last_used_at=prompt.updated_at,
+            )
+        dataset_out = None
+        if ds is not None:
+            dataset_out = EvaluationDatasetOut(
+                path=ds.name,
+                id=str(ds.id),
+                name=ds.name,
+                version_id=str(ds.id),
+                description=ds.description,
+                datapoints_count=ds.case_count,
+                created_at=ds.created_at,
+                updated_at=ds.updated_at,
+                last_used_at=ds.updated_at,
+            )
+        return cls(
+            id=str(run.id),
+            orchestrated=view.member.orchestrated,
+            added_at=view.member.added_at,
+            created_at=run.created_at,
+            status=humanloop_status(run),  # type: ignore[arg-type]
+            control=view.control,
+            dataset=dataset_out,
+            version=version_out,
+            created_by=_user(view.member.created_by),
+            evalgate_status=run.status.value,
+            num_logs=run.aggregates.done,
+        )
+
+
+class EvaluationRunsOut(HlModel):
+    runs: list[EvaluationRunOut]
+
+
+class EvaluatorStatsOut(HlModel):
+    """Humanloop's numeric evaluator stats; num_true/num_false too when the evaluator judged pass/fail."""
+
+    evaluator_version_id: str
+    total_logs: int
+    num_judgments: int
+    num_nulls: int
+    num_errors: int
+    mean: float | None
+    sum: float | None
+    std: float | None
+    percentiles: dict[str, float]
+    num_true: int | None = None
+    num_false: int | None = None
+
+
+class EvaluationRunStatsOut(HlModel):
+    run_id: str
+    version_id: str | None
+    batch_id: str | None
+    num_logs: int
+    evaluator_stats: list[EvaluatorStatsOut]
+    status: Literal["pending", "running", "completed", "cancelled"]
+    control: bool = Field(description="evalgate extension: this run is the evaluation's control")
+    pass_rate: dict[str, Any] | None = Field(description="evalgate extension: pass rate with its Wilson 95% CI")
+    mean_score: float | None = Field(description="evalgate extension")
+    cost_usd: float | None = Field(description="evalgate extension")
+    comparison: dict[str, Any] | None = Field(
+        default=None,
+        description="evalgate extension: against the control run over the datapoints both share (paired "
+        "deltas, McNemar's exact p-value, a paired bootstrap CI of the mean score delta)",
+    )
+
+
+class EvaluationStatsOut(HlModel):
+    run_stats: list[EvaluationRunStatsOut]
+    status: Literal["pending", "running", "completed", "cancelled"]
+    progress: str | None
+    report: str | None
+    control_run_id: str | None = Field(description="evalgate extension")
+
+
+class EvaluatorLogOut(HlModel):
+    id: str
+    parent_id: str
+    evaluator: dict[str, Any]
+    judgment: Any
+    error: str | None
+
+
+class EvaluationLogOut(HlModel):
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
+    id: str
+    inputs: Any
+    output: Any
+    error: str | None
+    source_datapoint_id: str | None
+    prompt: dict[str, Any]
+    evaluator_logs: list[EvaluatorLogOut]
+
+
+class EvaluationLogRecordOut(HlModel):
+    run_id: str
+    datapoint: dict[str, Any] | None
+    log: EvaluationLogOut
+    evaluator_logs: list[EvaluatorLogOut]
+
+
+class EvaluationLogsPage(HlModel):
+    records: list[EvaluationLogRecordOut]
+    page: int
+    size: int
+    total: int

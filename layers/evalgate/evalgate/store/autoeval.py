@@ -1,0 +1,545 @@
+"""Auto-eval jobs: the job item, its per-sample results, the per-project active-job counter, the "judged
+before" records, the per-target pointer to the last completed job, a monitor's daily judge spend; and the
+SQS queues of the pipeline.
+
+Counting is exact under redelivery: a sample result is written with `attribute_not_exists` in the same
+transaction as the job's `ADD`, so a sample is counted once whatever happens around it; the active-job
+counter is released in the same transaction that sets the job's `counterReleased` flag, so once per job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from evalgate import keys
+from evalgate.errors import NotFound, Throttled, Unavailable
+from evalgate.store.blobs import Blobs
+from evalgate.store.table import Table
+
+INLINE_JSON_MAX = 100_000  # characters of JSON kept in the item; larger documents go to the artifacts bucket
+JUDGED_TTL_SECONDS = 400 * 86400  # a monitor does not judge a trace again for this long (traces expire sooner)
+SPEND_TTL_SECONDS = 8 * 86400
+OPEN = ("queued", "running")
+SEND_BATCH = 10  # SendMessageBatch takes at most 10 entries
+
+
+@dataclass
+class JobProgress:
+    sampled: int = 0
+    scored: int = 0
+    skipped: int = 0
+    failed: int = 0
+    total: int | None = None
+
+    @property
+    def done(self) -> int:
+        return self.scored + self.skipped + self.failed
+
+
+@dataclass
+class AutoEvalJob:
+    id: str
+    project_id: str
+    status: str
+    target: dict[str, Any]
+    sample_count: int
+    config: dict[str, Any]
+    created_at: datetime
+    requested_by: str
+    monitor_id: str | None = None
+    progress: JobProgress = field(default_factory=JobProgress)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    spend_capped: bool = False
+    note: str | None = None
+    judge_cost_usd: float = 0.0
+    judge_calls: int = 0
+    sampled_at: datetime | None = None
+    fanout_done: bool = False
+    analyze_queued: bool = False
+    alert_pending: bool = False
+    baseline_job_id: str | None = None
+    # large documents: inline text, else a key in the artifacts bucket
+    sample_ids_json: str | None = None
+    sample_ids_key: str | None = None
+    report_json: str | None = None
+    report_key: str | None = None
+    summary_json: str | None = None
+    summary_key: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN
+
+
+@dataclass
+class SampleRecord:
+    """The stored result of one sampled trace: scored (scores by metric), failed (error) or skipped."""
+
+    trace_id: str
+    status: str  # scored | failed | skipped
+    scores: dict[str, float] = field(default_factory=dict)
+    passed: dict[str, bool] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    hallucination_reason: str | None = None
+    judge_cost_usd: float = 0.0
+    judge_calls: int = 0
+    error: str | None = None
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _job(item: Mapping[str, Any]) -> AutoEvalJob:
+    total = item.get("total")
+    return AutoEvalJob(
+        id=item["id"],
+        project_id=item["projectId"],
+        status=item["status"],
+        target=json.loads(item["target"]),
+        sample_count=int(item["sampleCount"]),
+        config=json.loads(item.get("config") or "{}"),
+        created_at=datetime.fromisoformat(item["createdAt"]),
+        requested_by=item.get("requestedBy", ""),
+        monitor_id=item.get("monitorId"),
+        progress=JobProgress(
+            sampled=int(item.get("sampled", 0)),
+            scored=int(item.get("scored", 0)),
+            skipped=int(item.get("skipped", 0)),
+            failed=int(item.get("failed", 0)),
+            total=int(total) if total is not None else None,
+        ),
+        started_at=_dt(item.get("startedAt")),
+        finished_at=_dt(item.get("finishedAt")),
+        spend_capped=bool(item.get("spendCapped", False)),
+        note=item.get("note"),
+        judge_cost_usd=float(item.get("judgeCost", 0.0)),
+        judge_calls=int(item.get("judgeCalls", 0)),
+        sampled_at=_dt(item.get("sampledAt")),
+        fanout_done=bool(item.get("fanoutDone", False)),
+        analyze_queued=bool(item.get("analyzeQueued", False)),
+        alert_pending=bool(item.get("alertPending", False)),
+        baseline_job_id=item.get("baselineJobId"),
+        sample_ids_json=item.get("sampleIds"),
+        sample_ids_key=item.get("sampleIdsKey"),
+        report_json=item.get("report"),
+        report_key=item.get("reportKey"),
+        summary_json=item.get("summary"),
+        summary_key=item.get("summaryKey"),
+    )
+
+
+def _sample(item: Mapping[str, Any]) -> SampleRecord:
+    return SampleRecord(
+        trace_id=item["traceId"],
+        status=item["status"],
+        scores={k: float(v) for k, v in (item.get("scores") or {}).items()},
+        passed={k: bool(v) for k, v in (item.get("passed") or {}).items()},
+        reasons=dict(item.get("reasons") or {}),
+        hallucination_reason=item.get("hallucinationReason"),
+        judge_cost_usd=float(item.get("judgeCost", 0.0)),
+        judge_calls=int(item.get("judgeCalls", 0)),
+        error=item.get("error"),
+    )
+
+
+class AutoEvalStore:
+    def __init__(self, table: Table, blobs: Blobs) -> None:
+        self.table = table
+        self.blobs = blobs
+
+    # -- the active-job counter -------------------------------------------------------------------
+    def reserve_slot(self, project_id: str, limit: int, *, retry_after: int) -> None:
+        """Count one more queued-or-running job for the project, unless it already has `limit` (429)."""
+        try:
+            self.table.update(
+                keys.autoeval_active(project_id),
+                "ADD active :one",
+                condition="attribute_not_exists(active) OR active < :max",
+                values={":one": 1, ":max": limit},
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                raise Throttled(
+                    f"this project already has {limit} auto-eval jobs queued or running; retry when one ends",
+                    retry_after=retry_after,
+                ) from exc
+            raise
+
+    def free_slot(self, project_id: str) -> None:
+        """Give back a slot taken by reserve_slot for a job that was never written."""
+        self.table.update(keys.autoeval_active(project_id), "ADD active :minus", values={":minus": -1})
+
+    def active_jobs(self, project_id: str) -> int:
+        item = self.table.get(keys.autoeval_active(project_id))
+        return int(item.get("active", 0)) if item else 0
+
+    # -- jobs ---------------------------------------------------------------------------------------
+    def create_job(self, job: AutoEvalJob) -> None:
+        item: dict[str, Any] = {
+            **keys.autoeval_job(job.project_id, job.id),
+            "type": "autoeval-job",
+            "id": job.id,
+            "projectId": job.project_id,
+            "status": job.status,
+            "target": json.dumps(job.target, sort_keys=True),
+            "sampleCount": job.sample_count,
+            "config": json.dumps(job.config, sort_keys=True),
+            "monitorId": job.monitor_id,
+            "requestedBy": job.requested_by,
+            "createdAt": job.created_at.isoformat(),
+            "sampled": 0,
+            "scored": 0,
+            "skipped": 0,
+            "failed": 0,
+            "judgeCost": 0,
+            "judgeCalls": 0,
+        }
+        self.table.put(item, condition="attribute_not_exists(PK)")
+
+    def get_job(self, project_id: str, job_id: str) -> AutoEvalJob:
+        item = self.table.get(keys.autoeval_job(project_id, job_id))
+        if not item:
+            raise NotFound(f"auto-eval job {job_id} not found")
+        return _job(item)
+
+    def find_job(self, project_id: str, job_id: str) -> AutoEvalJob | None:
+        item = self.table.get(keys.autoeval_job(project_id, job_id))
+        return _job(item) if item else None
+
+    def mark_running(self, project_id: str, job_id: str, now: datetime) -> bool:
+        """queued → running; False when the job is not queued (a redelivery, or it ended)."""
+        try:
+            self.table.update(
+                keys.autoeval_job(project_id, job_id),
+                "SET #s = :running, startedAt = :now",
+                condition="attribute_exists(PK) AND #s = :queued",
+                names={"#s": "status"},
+                values={":running": "running", ":queued": "queued", ":now": now.isoformat()},
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def record_sample_ids(self, job: AutoEvalJob, trace_ids: Sequence[str], now: datetime) -> bool:
+        """Store the sampled ids and the total once; False when another delivery recorded them first."""
+        text = json.dumps(list(trace_ids), separators=(",", ":"))
+        sets = ["sampledAt = :now", "#t = :total", "sampled = :total"]
+        values: dict[str, Any] = {":now": now.isoformat(), ":total": len(trace_ids), ":running": "running"}
+        if len(text) > INLINE_JSON_MAX:
+            blob = keys.artifact(job.project_id, "autoeval", job.id, "samples.json")
+            self.blobs.put_json(blob, list(trace_ids))
+            sets.append("sampleIdsKey = :blob")
+            values[":blob"] = blob
+        else:
+            sets.append("sampleIds = :ids")
+            values[":ids"] = text
+        try:
+            self.table.update(
+                keys.autoeval_job(job.project_id, job.id),
+                "SET " + ", ".join(sets),
+                condition="#s = :running AND attribute_not_exists(sampledAt)",
+                names={"#s": "status", "#t": "total"},
+                values=values,
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def sample_ids(self, job: AutoEvalJob) -> list[str]:
+        if job.sample_ids_key:
+            return [str(x) for x in self.blobs.get_json(job.sample_ids_key)]
+        return [str(x) for x in json.loads(job.sample_ids_json or "[]")]
+
+    def set_fanout_done(self, project_id: str, job_id: str) -> None:
+        self.table.update(keys.autoeval_job(project_id, job_id), "SET fanoutDone = :t", values={":t": True})
+
+    def set_spend_capped(self, project_id: str, job_id: str, note: str) -> None:
+        self.table.update(
+            keys.autoeval_job(project_id, job_id),
+            "SET spendCapped = :t, note = if_not_exists(note, :note)",
+            values={":t": True, ":note": note},
+        )
+
+    def claim_analysis(self, project_id: str, job_id: str) -> bool:
+        """The one caller that sets analyzeQueued (all samples are counted) sends the analyze message."""
+        try:
+            self.table.update(
+                keys.autoeval_job(project_id, job_id),
+                "SET analyzeQueued = :t",
+                condition="attribute_exists(PK) AND attribute_not_exists(analyzeQueued) AND #s = :running",
+                names={"#s": "status"},
+                values={":t": True, ":running": "running"},
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def unclaim_analysis(self, project_id: str, job_id: str) -> None:
+        """The analyze message could not be sent: let the redelivery claim it again."""
+        self.table.update(keys.autoeval_job(project_id, job_id), "REMOVE analyzeQueued")
+
+    def complete(
+        self,
+        job: AutoEvalJob,
+        *,
+        report: Mapping[str, Any],
+        summary: Mapping[str, Any],
+        baseline_job_id: str | None,
+        note: str | None,
+        alert_pending: bool,
+        now: datetime,
+    ) -> bool:
+        """running → completed with the report, and the project's slot released, in one transaction.
+        False when the job is not running any more (another delivery completed it, or it failed)."""
+        sets = ["#s = :completed", "finishedAt = :now", "counterReleased = :t"]
+        values: dict[str, Any] = {":completed": "completed", ":running": "running", ":now": now.isoformat(), ":t": True}
+        for name, doc in (("report", report), ("summary", summary)):
+            text = json.dumps(doc, separators=(",", ":"), default=str)
+            if len(text) > INLINE_JSON_MAX:
+                blob = keys.artifact(job.project_id, "autoeval", job.id, f"{name}.json")
+                self.blobs.put_json(blob, doc)
+                sets.append(f"{name}Key = :{name}Key")
+                values[f":{name}Key"] = blob
+            else:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = text
+        if baseline_job_id:
+            sets.append("baselineJobId = :baseline")
+            values[":baseline"] = baseline_job_id
+        if note:
+            sets.append("note = if_not_exists(note, :note)")
+            values[":note"] = note
+        if alert_pending:
+            sets.append("alertPending = :t")
+        return self._finish(job.project_id, job.id, "SET " + ", ".join(sets), values, allowed=("running",))
+
+    def fail(self, project_id: str, job_id: str, reason: str, now: datetime) -> bool:
+        """queued/running → failed with the reason, and the slot released; False when it had ended."""
+        values: dict[str, Any] = {
+            ":failed": "failed",
+            ":now": now.isoformat(),
+            ":t": True,
+            ":note": reason[:1000],
+            ":queued": "queued",
+            ":running": "running",
+        }
+        expr = "SET #s = :failed, finishedAt = :now, counterReleased = :t, note = :note"
+        return self._finish(project_id, job_id, expr, values, allowed=("queued", "running"))
+
+    def _finish(
+        self, project_id: str, job_id: str, expression: str, values: dict[str, Any], *, allowed: Sequence[str]
+    ) -> bool:
+        states = ", ".join(f":{s}" for s in allowed)
+        try:
+            self.table.transact(
+                [
+                    {
+                        "Update": {
+                            "Key": keys.autoeval_job(project_id, job_id),
+                            "UpdateExpression": expression,
+                            "ConditionExpression": (
+                                f"attribute_exists(PK) AND #s IN ({states}) AND attribute_not_exists(counterReleased)"
+                            ),
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": values,
+                        }
+                    },
+                    {
+                        "Update": {
+                            "Key": keys.autoeval_active(project_id),
+                            "UpdateExpression": "ADD active :minus",
+                            "ExpressionAttributeValues": {":minus": -1},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                if Table.cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                raise Unavailable("the data store is busy, retry shortly") from exc
+            raise
+        return True
+
+    def clear_alert_pending(self, project_id: str, job_id: str) -> None:
+        self.table.update(keys.autoeval_job(project_id, job_id), "REMOVE alertPending")
+
+    def report(self, job: AutoEvalJob) -> dict[str, Any] | None:
+        if job.report_key:
+            return dict(self.blobs.get_json(job.report_key))
+        return dict(json.loads(job.report_json)) if job.report_json else None
+
+    def summary(self, job: AutoEvalJob) -> dict[str, Any] | None:
+        if job.summary_key:
+            return dict(self.blobs.get_json(job.summary_key))
+        return dict(json.loads(job.summary_json)) if job.summary_json else None
+
+    # -- samples ------------------------------------------------------------------------------------
+    def existing_samples(self, project_id: str, job_id: str, trace_ids: Sequence[str]) -> set[str]:
+        """The trace ids of this job that already have a result (one BatchGetItem per 100)."""
+        found = self.table.batch_get([keys.autoeval_sample(project_id, job_id, t) for t in trace_ids])
+        return {str(i["traceId"]) for i in found}
+
+    def record_sample(self, job: AutoEvalJob, sample: SampleRecord, *, judged_scope: str | None, now: datetime) -> bool:
+        """Write one sample result and count it on the job in one transaction (plus the "judged" record
+        of a scored sample). False when the sample was recorded before: nothing is counted twice."""
+        item: dict[str, Any] = {
+            **keys.autoeval_sample(job.project_id, job.id, sample.trace_id),
+            "type": "autoeval-sample",
+            "traceId": sample.trace_id,
+            "status": sample.status,
+            "scores": sample.scores or None,
+            "passed": sample.passed or None,
+            "reasons": sample.reasons or None,
+            "hallucinationReason": sample.hallucination_reason,
+            "judgeCost": sample.judge_cost_usd,
+            "judgeCalls": sample.judge_calls,
+            "error": sample.error,
+            "recordedAt": now.isoformat(),
+        }
+        counter = {"scored": "scored", "failed": "failed", "skipped": "skipped"}[sample.status]
+        operations: list[dict[str, Any]] = [
+            {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
+            {
+                "Update": {
+                    "Key": keys.autoeval_job(job.project_id, job.id),
+                    "UpdateExpression": f"ADD {counter} :one, judgeCost :cost, judgeCalls :calls",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {
+                        ":one": 1,
+                        ":cost": sample.judge_cost_usd,
+                        ":calls": sample.judge_calls,
+                    },
+                }
+            },
+        ]
+        if judged_scope and sample.status == "scored":
+            operations.append(
+                {
+                    "Put": {
+                        "Item": {
+                            **keys.autoeval_judged(job.project_id, judged_scope, sample.trace_id),
+                            "jobId": job.id,
+                            "judgedAt": now.isoformat(),
+                            "ttl": int(time.time()) + JUDGED_TTL_SECONDS,
+                        }
+                    }
+                }
+            )
+        try:
+            self.table.transact(operations)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                codes = Table.cancellation_codes(exc)
+                if codes[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                    raise NotFound(f"auto-eval job {job.id} not found") from exc
+                raise Unavailable("the data store is busy, retry shortly") from exc
+            raise
+        return True
+
+    def samples(self, project_id: str, job_id: str) -> list[SampleRecord]:
+        pk, prefix = keys.autoeval_samples_prefix(project_id, job_id)
+        return [_sample(i) for i in self.table.query_all(pk, prefix)]
+
+    def judged_among(self, project_id: str, scope: str, trace_ids: Iterable[str]) -> set[str]:
+        """Which of these traces the scope (a monitor, or a target's ad-hoc jobs) has judged before."""
+        ids = list(dict.fromkeys(trace_ids))
+        found = self.table.batch_get([keys.autoeval_judged(project_id, scope, t) for t in ids])
+        return {str(i[keys.SK]).removeprefix("TRACE#") for i in found}
+
+    # -- baseline pointer -----------------------------------------------------------------------------
+    def last_job_id(self, project_id: str, target_key: str) -> tuple[str, datetime] | None:
+        item = self.table.get(keys.autoeval_last_job(project_id, target_key))
+        if not item:
+            return None
+        return str(item["jobId"]), datetime.fromisoformat(item["createdAt"])
+
+    def set_last_job(self, job: AutoEvalJob, target_key: str) -> bool:
+        """Point the target at this completed job unless a job created later already completed."""
+        try:
+            self.table.put(
+                {
+                    **keys.autoeval_last_job(job.project_id, target_key),
+                    "type": "autoeval-last",
+                    "jobId": job.id,
+                    "createdAt": job.created_at.isoformat(),
+                },
+                condition="attribute_not_exists(PK) OR createdAt <= :mine",
+                values={":mine": job.created_at.isoformat()},
+            )
+        except ClientError as exc:
+            if Table.is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    # -- monitor spend --------------------------------------------------------------------------------
+    def spend_today(self, project_id: str, monitor_id: str, day: str) -> float:
+        item = self.table.get(keys.autoeval_spend(project_id, monitor_id, day))
+        return float(item.get("spentUsd", 0.0)) if item else 0.0
+
+    def add_spend(self, project_id: str, monitor_id: str, day: str, usd: float) -> float:
+        item = self.table.update(
+            keys.autoeval_spend(project_id, monitor_id, day),
+            "ADD spentUsd :usd SET #ttl = if_not_exists(#ttl, :ttl)",
+            names={"#ttl": "ttl"},
+            values={":usd": usd, ":ttl": int(time.time()) + SPEND_TTL_SECONDS},
+        )
+        return float(item.get("spentUsd", 0.0))
+
+
+class Queue:
+    """One SQS queue of the pipeline (JSON bodies)."""
+
+    def __init__(self, url: str, client: Any) -> None:
+        self.url = url
+        self.client = client
+
+    def send(self, body: Mapping[str, Any]) -> None:
+        try:
+            self.client.send_message(QueueUrl=self.url, MessageBody=json.dumps(body, separators=(",", ":")))
+        except ClientError as exc:
+            raise Unavailable("the job queue could not be reached; retry shortly") from exc
+
+    def send_all(self, bodies: Sequence[Mapping[str, Any]], *, max_attempts: int = 5) -> int:
+        """SendMessageBatch in calls of at most 10 entries, retrying the entries SQS reports failed.
+        Returns the number of SendMessageBatch calls."""
+        calls = 0
+        for start in range(0, len(bodies), SEND_BATCH):
+            pending = {
+                str(i): json.dumps(body, separators=(",", ":"))
+                for i, body in enumerate(bodies[start : start + SEND_BATCH])
+            }
+            attempt = 0
+            while pending:
+                entries = [{"Id": i, "MessageBody": text} for i, text in pending.items()]
+                assert len(entries) <= SEND_BATCH
+                reply = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+                calls += 1
+                failed = reply.get("Failed") or []
+                if any(f.get("SenderFault") for f in failed):
+                    raise ValueError(f"SQS refused a message: {failed[0].get('Code')} {failed[0].get('Message')}")
+                pending = {f["Id"]: pending[f["Id"]] for f in failed}
+                if pending:
+                    attempt += 1
+                    if attempt >= max_attempts:
+                        raise Unavailable(f"{len(pending)} messages could not be queued")
+                    time.sleep(min(1.0, 0.05 * 2**attempt))
+        return calls
