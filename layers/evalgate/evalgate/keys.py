@@ -150,17 +150,9 @@ def run_spec(project_id: str, run_id: int) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: "SPEC"}
 
 
-def run_scorer(project_id: str, run_id: int, name: str) -> dict[str, str]:
-    """One scorer's aggregates within a run (count, nulls, errors, passes, sums, histogram)."""
-    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"SCORER#{name}"}
-
-
-def run_scorers_prefix(project_id: str, run_id: int) -> tuple[str, str]:
-    return f"PROJECT#{project_id}#RUN#{run_id}", "SCORER#"
-
-
-def run_batches_prefix(project_id: str, run_id: int) -> tuple[str, str]:
-    return f"PROJECT#{project_id}#RUN#{run_id}", "BATCH#"
+def run_scorers(project_id: str, run_id: int) -> dict[str, str]:
+    """Every scorer's aggregates within a run, in one item (count, nulls, errors, passes, sums, histogram)."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: "SCORERS"}
 
 
 def run_batch_marker(project_id: str, run_id: int, batch_hash: str) -> dict[str, str]:

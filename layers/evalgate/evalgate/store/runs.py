@@ -264,20 +264,22 @@ class RunStore:
         outcomes: Sequence[tuple[str, str, float]],
         only_while: RunStatus | None = None,
     ) -> bool:
-        """Count a batch once (its results are stored): its per-case outcomes go into its marker item, each
-        scorer's item and then the run item take its ADDs, each guarded by that item's set of counted batch
+        """Count a batch once (its results are stored): its per-case outcomes go into its marker item, the
+        run's scorers item and then the run item take its ADDs, each guarded by that item's set of counted batch
         ids. Every step is idempotent, so a retried or replayed batch completes what an interrupted one left,
         never counts twice, and needs no transaction (the run item is updated last: it is what says "counted").
         Returns False when the run had counted this batch before (or is no longer in `only_while`: a run
         cancelled while a batch ran does not count it)."""
         self.table.put(_marker(project_id, run_id, batch_id, outcomes))
-        for key, expr, scorer_values in _scorer_updates(project_id, run_id, scorers):
+        for part, (expr, names_, scorer_values) in enumerate(_scorer_updates(scorers)):
+            guard = f"{batch_id}#{part}"  # a batch with many scorers moves the scorers' item in several updates
             try:
                 self.table.update(
-                    key,
+                    keys.run_scorers(project_id, run_id),
                     expr + ", batchesDone :batch",
                     condition="NOT contains(batchesDone, :bid)",
-                    values={**scorer_values, ":batch": {batch_id}, ":bid": batch_id},
+                    names=names_,
+                    values={**scorer_values, ":batch": {guard}, ":bid": guard},
                 )
             except ClientError as exc:
                 if not Table.is_condition_failure(exc):
@@ -305,23 +307,25 @@ class RunStore:
 
     # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
     def scorer_aggregates(self, project_id: str, run_id: int) -> list[ScorerAggregates]:
-        """Every scorer's aggregates of a run: one item per scorer, however many results."""
-        pk, prefix = keys.run_scorers_prefix(project_id, run_id)
-        out: list[ScorerAggregates] = []
-        cursor = None
-        while True:
-            items, cursor = self.table.query_page(pk, prefix, limit=100, cursor=cursor)
-            out += [_scorer(i) for i in items]
-            if not cursor:
-                return out
+        """Every scorer's aggregates of a run: one item, however many results and scorers."""
+        item = self.table.get(keys.run_scorers(project_id, run_id)) or {}
+        fields: dict[str, dict[str, Any]] = {}
+        for attr, value in item.items():
+            if attr.startswith(_SCORER_ATTR):
+                name, _, field = attr[len(_SCORER_ATTR) :].rpartition("|")
+                fields.setdefault(name, {})[field] = value
+        return [_scorer(name, f) for name, f in sorted(fields.items())]
 
     def case_outcomes(self, project_id: str, run_id: int) -> dict[str, list[tuple[str, float]]]:
-        """Per case key, the (status, score) of each of its results, from the batch markers (one compact item
-        per batch, projected: no result is read)."""
-        pk, prefix = keys.run_batches_prefix(project_id, run_id)
+        """Per case key, the (status, score) of each of its results, from the markers of the batches the run
+        counted (read by key, projected: no result is read)."""
+        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        markers = [keys.run_batch_marker(project_id, run_id, b) for b in sorted(run.get("batchesDone") or ())]
         out: dict[str, list[tuple[str, float]]] = {}
-        for blob in self.table.query_attribute(pk, prefix, "outcomes"):
-            for key, status, score in json.loads(blob):
+        for item in self.table.batch_get(markers, attributes=["outcomes"]):
+            for key, status, score in json.loads(item.get("outcomes") or "[]"):
                 out.setdefault(key, []).append(({"p": "passed", "f": "failed"}.get(status, "errored"), score))
         return out
 
@@ -345,7 +349,9 @@ class RunStore:
             raise PayloadTooLarge(
                 f"a run holds at most {MAX_BATCHES_PER_RUN} result batches; send larger batches (up to 1,000 results)"
             )
-        stored = self.table.batch_get([keys.run_result_by_id(project_id, run_id, r.id) for r in results])
+        stored = self.table.batch_get(
+            [keys.run_result_by_id(project_id, run_id, r.id) for r in results], attributes=["resultId", "batch"]
+        )
         # a result is known once the batch that stored it was counted (one stored by an interrupted batch is not)
         known = {
             str(item.get("resultId")) for item in stored if f"X#{item.get('batch')}" in done or not item.get("batch")
@@ -509,27 +515,43 @@ def _scorer_value(raw: Any) -> tuple[Any, bool | None, bool]:
     return None, None, True  # a value we cannot read counts as the scorer's error
 
 
-def _scorer_updates(
-    project_id: str, run_id: int, scorers: dict[str, _ScorerAdd]
-) -> list[tuple[dict[str, str], str, dict[str, Any]]]:
-    """(key, update expression, values) that move each scorer's aggregates by a batch."""
-    updates = []
+_SCORER_ATTR = "sc|"  # attributes of the scorers item: sc|<scorer name>|<field>
+_CLAUSES_PER_UPDATE = 150  # an update expression may hold 4 KB: ~13 characters per ADD clause
+
+
+def _scorer_updates(scorers: dict[str, _ScorerAdd]) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """(update expression, names, values) that move the scorers item by a batch, a few scorers per update."""
+    updates: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def flush() -> None:
+        nonlocal clauses, names, values
+        if clauses:
+            updates.append(("ADD " + ", ".join(clauses), names, values))
+        clauses, names, values = [], {}, {}
+
     for name, agg in sorted(scorers.items()):
-        add: dict[str, float] = {
-            "sCount": agg.count,
-            "sNulls": agg.nulls,
-            "sErrors": agg.errors,
-            "sValues": agg.values,
-            "sJudged": agg.judged,
-            "sPassed": agg.passed,
-            "sSum": agg.total,
-            "sSq": agg.sq,
+        fields: dict[str, float] = {
+            "n": agg.count,
+            "nulls": agg.nulls,
+            "errors": agg.errors,
+            "values": agg.values,
+            "judged": agg.judged,
+            "passed": agg.passed,
+            "sum": round(agg.total, 9),
+            "sq": round(agg.sq, 9),
         }
-        parts, values = _add_clauses(add, agg.bins, bin_prefix="sH")
-        values[":name"] = name
-        updates.append(
-            (keys.run_scorer(project_id, run_id, name), "SET scorer = :name ADD " + ", ".join(parts), values)
-        )
+        fields.update({f"h{b:02d}": count for b, count in enumerate(agg.bins) if count})
+        if len(clauses) + len(fields) > _CLAUSES_PER_UPDATE:
+            flush()
+        for field, value in fields.items():
+            i = len(clauses)
+            names[f"#a{i}"] = f"{_SCORER_ATTR}{name}|{field}"
+            values[f":a{i}"] = value
+            clauses.append(f"#a{i} :a{i}")
+    flush()
     return updates
 
 
@@ -561,18 +583,18 @@ def _external_case_key(r: ExternalResult) -> str:
     return r.id
 
 
-def _scorer(item: dict[str, Any]) -> ScorerAggregates:
+def _scorer(name: str, f: dict[str, Any]) -> ScorerAggregates:
     return ScorerAggregates(
-        name=item["scorer"],
-        count=int(item.get("sCount", 0)),
-        nulls=int(item.get("sNulls", 0)),
-        errors=int(item.get("sErrors", 0)),
-        values=int(item.get("sValues", 0)),
-        judged=int(item.get("sJudged", 0)),
-        passed=int(item.get("sPassed", 0)),
-        score_sum=float(item.get("sSum", 0)),
-        score_sq_sum=float(item.get("sSq", 0)),
-        histogram=[int(item.get(f"sH{b:02d}", 0)) for b in range(SCORE_BINS)],
+        name=name,
+        count=int(f.get("n", 0)),
+        nulls=int(f.get("nulls", 0)),
+        errors=int(f.get("errors", 0)),
+        values=int(f.get("values", 0)),
+        judged=int(f.get("judged", 0)),
+        passed=int(f.get("passed", 0)),
+        score_sum=float(f.get("sum", 0)),
+        score_sq_sum=float(f.get("sq", 0)),
+        histogram=[int(f.get(f"h{b:02d}", 0)) for b in range(SCORE_BINS)],
     )
 
 

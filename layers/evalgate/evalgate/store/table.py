@@ -377,13 +377,26 @@ class Table:
                     time.sleep(min(1.0, 0.02 * 2**attempt))
         return written
 
-    def batch_get(self, keys_: Sequence[Mapping[str, str]], *, max_attempts: int = 8) -> list[dict[str, Any]]:
-        """BatchGetItem in chunks of 100 keys, retrying UnprocessedKeys; consistent reads; any order."""
+    def batch_get(
+        self,
+        keys_: Sequence[Mapping[str, str]],
+        *,
+        max_attempts: int = 8,
+        attributes: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """BatchGetItem in chunks of 100 keys, retrying UnprocessedKeys; consistent reads; any order;
+        `attributes` projects (the keys always come back)."""
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys_), 100):
-            pending: dict[str, Any] = {
-                self.name: {"Keys": [self.codec.dump(k) for k in keys_[start : start + 100]], "ConsistentRead": True}
+            request: dict[str, Any] = {
+                "Keys": [self.codec.dump(k) for k in keys_[start : start + 100]],
+                "ConsistentRead": True,
             }
+            if attributes:
+                names = [keys.PK, keys.SK, *attributes]
+                request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(names)))
+                request["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(names)}
+            pending: dict[str, Any] = {self.name: request}
             attempt = 0
             while pending:
                 try:
