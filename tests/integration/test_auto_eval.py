@@ -267,6 +267,28 @@ def test_too_many_active_jobs_is_429_until_one_ends(stack: Stack, admin: str, mo
     assert start(stack, admin, {"model": MODEL}, 5).status == 202
 
 
+def test_a_lost_job_gives_its_slot_back_when_the_project_is_full(
+    stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job whose function died on its last delivery never ends by itself; when the project is at its limit,
+    jobs open for longer than STALE_AFTER are failed (with a reason) and their slots reused."""
+    from datetime import timedelta
+
+    from evalgate.services import autoeval
+    from evalgate.services.container import utcnow
+
+    monkeypatch.setenv("AUTOEVAL_MAX_ACTIVE_JOBS", "1")
+    lost = start(stack, admin, {"model": MODEL}, 5).json()["job_id"]
+    assert start(stack, admin, {"model": MODEL}, 5).status == 429  # not stale yet: a plain 429
+    later = utcnow() + autoeval.STALE_AFTER + timedelta(minutes=1)
+    monkeypatch.setattr(autoeval, "utcnow", lambda: later)
+    fresh = start(stack, admin, {"model": MODEL}, 5)
+    assert fresh.status == 202, fresh.text
+    given_up = job(stack, admin, lost)
+    assert given_up["status"] == "failed" and "made no progress" in given_up["note"]
+    assert active_jobs(stack, admin) == 1  # the lost job's slot went to the new one, counted once
+
+
 # -- the pipeline ----------------------------------------------------------------------------------------
 def test_pipeline_samples_judges_and_reports(stack: Stack, admin: str) -> None:
     prompt_id = new_prompt(stack, admin)

@@ -22,12 +22,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalgate import aws
-from evalgate.errors import InvalidInput, NotFound, Unavailable
+from evalgate.errors import InvalidInput, NotFound, Throttled, Unavailable
 from evalgate.models.domain import Principal
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
@@ -258,6 +259,25 @@ def start(principal: Principal, target: Any, sample_count: int) -> str:
     return enqueue_job(principal.project_id, target=checked, sample_count=sample_count, requested_by=principal.key_id)
 
 
+STALE_AFTER = timedelta(hours=2)  # a job open this long was lost (a crash on its last delivery): fail it
+
+
+def reap_stale_jobs(project_id: str, now: datetime) -> int:
+    """Fail the project's jobs that have been queued or running for longer than STALE_AFTER (their slot would
+    otherwise stay taken forever: a function that crashes or times out on a message's last delivery cannot
+    mark its job failed). Returns how many slots came back."""
+    store = container().autoeval
+    freed = 0
+    for job in store.open_jobs(project_id):
+        since = job.started_at or job.created_at
+        if now - since > STALE_AFTER and store.fail(
+            project_id, job.id, f"failed: the job made no progress for {STALE_AFTER} and was given up", now
+        ):
+            logger.warning("stale auto-eval job failed", job_id=job.id, since=since.isoformat())
+            freed += 1
+    return freed
+
+
 def enqueue_job(
     project_id: str, *, target: dict, sample_count: int, monitor: Any | None = None, requested_by: str
 ) -> str:
@@ -288,7 +308,12 @@ def enqueue_job(
         requested_by=requested_by,
         monitor_id=str(monitor.id) if monitor is not None else None,
     )
-    store.reserve_slot(project_id, settings.max_active_jobs, retry_after=RETRY_AFTER_SECONDS)
+    try:
+        store.reserve_slot(project_id, settings.max_active_jobs, retry_after=RETRY_AFTER_SECONDS)
+    except Throttled:
+        if not reap_stale_jobs(project_id, now):
+            raise
+        store.reserve_slot(project_id, settings.max_active_jobs, retry_after=RETRY_AFTER_SECONDS)
     try:
         store.create_job(job)
     except BaseException:

@@ -178,6 +178,21 @@ class AutoEvalStore:
         """Give back a slot taken by reserve_slot for a job that was never written."""
         self.table.update(keys.autoeval_active(project_id), "ADD active :minus", values={":minus": -1})
 
+    def open_jobs(self, project_id: str, *, max_items: int = 2000) -> list[AutoEvalJob]:
+        """The project's queued and running jobs (a filtered query of its jobs; used only when it is at its
+        limit, to find jobs that will never end)."""
+        pk, sk = keys.autoeval_job(project_id, "").values()
+        out: list[AutoEvalJob] = []
+        cursor = None
+        read = 0
+        while read < max_items:
+            items, cursor = self.table.query_page(pk, sk, limit=200, cursor=cursor)
+            read += len(items)
+            out += [_job(i) for i in items if i.get("type") == "autoeval-job" and i.get("status") in OPEN]
+            if not cursor:
+                break
+        return out
+
     def active_jobs(self, project_id: str) -> int:
         item = self.table.get(keys.autoeval_active(project_id))
         return int(item.get("active", 0)) if item else 0
