@@ -213,7 +213,7 @@ def test_cron_parse_expands_fields() -> None:
     assert isinstance(cron, Cron)
     assert cron.minutes == (0, 20, 40)
     assert cron.hours == (9, 10, 11)
-    assert cron.months == frozenset({1, 2, 3})
+    assert set(cron.months) == {1, 2, 3}
     assert cron.day_of_month is None
     assert cron.day_of_week is not None
     assert cron.day_of_week.days == frozenset({2, 3, 4, 5, 6})
