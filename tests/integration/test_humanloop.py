@@ -571,3 +571,19 @@ def test_creating_posts_are_idempotent_per_key(stack: Stack, admin: str) -> None
         headers={"Idempotency-Key": "run-2"},
     )
     assert retried.status == 200  # the key was freed: the corrected request goes through
+
+
+def test_a_run_completed_through_humanloop_reads_by_its_results_in_evalguard(stack: Stack, admin: str) -> None:
+    """One Run entity: Humanloop's `completed` carries no verdict, so EvalGuard's view derives it from the
+    results (passed only when none failed or errored)."""
+    pid, _ = setup_prompt(stack, admin)
+    ev = new_evaluation(stack, admin, pid, evaluators=[{"path": "polite", "orchestrated": False}])
+    clean, mixed = new_run(stack, admin, ev["id"]), new_run(stack, admin, ev["id"])
+    good = [{"id": f"g{i}", "datapoint_id": f"dp{i}", "output": "ok", "judgments": {"polite": True}} for i in range(3)]
+    bad = [{**good[0], "id": "b0"}, {**good[1], "id": "b1", "judgments": {"polite": False}}]
+    for run, batch in ((clean, good), (mixed, bad)):
+        url = f"{V5}/{ev['id']}/runs/{run['id']}"
+        assert call(stack, "POST", f"{url}/logs", admin, {"logs": batch}).status == 200
+        assert call(stack, "PATCH", url, admin, {"status": "completed"}).status == 200
+    assert stack.call("GET", f"/api/v1/evals/{clean['id']}", key=admin).json()["status"] == "passed"
+    assert stack.call("GET", f"/api/v1/evals/{mixed['id']}", key=admin).json()["status"] == "failed"

@@ -28,7 +28,11 @@ FROM_EVALGUARD: dict[str, tuple[RunStatus, str | None]] = {
 
 def evalguard_status(run: Run) -> str:
     if run.status == RunStatus.completed:
-        return "passed" if run.verdict == "passed" else "failed"
+        verdict = run.verdict
+        if verdict is None:  # completed elsewhere (Humanloop's `completed`) with no verdict: its results decide
+            a = run.aggregates
+            verdict = "passed" if a.done and not a.failed and not a.errored else "failed"
+        return "passed" if verdict == "passed" else "failed"
     if run.status in (RunStatus.failed, RunStatus.cancelled, RunStatus.error):
         return "error"
     return run.status.value
