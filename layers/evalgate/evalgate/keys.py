@@ -156,7 +156,7 @@ def run_scorers(project_id: str, run_id: int) -> dict[str, str]:
 
 
 def run_batch_marker(project_id: str, run_id: int, batch_hash: str) -> dict[str, str]:
-    """One item per counted batch of external results: the run item does not grow with batches."""
+    """One item per counted batch (suite or external): its results' case keys and outcomes, for pairing runs."""
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"BATCH#{batch_hash}"}
 
 

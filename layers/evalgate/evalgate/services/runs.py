@@ -223,15 +223,7 @@ def start_spec_run(
         metadata=metadata,
         created_at=now,
     )
-    c.runs.put_spec(
-        principal.project_id,
-        run.id,
-        {
-            "version": version.model_dump(mode="json"),
-            "suite": suite.model_dump(mode="json"),
-            "tests": [t.model_dump(mode="json") for t in tests],
-        },
-    )
+    c.runs.put_spec(principal.project_id, run.id, _definition_payload(version, suite, tests))
     c.runs.create_run(run)
     _start_execution(principal.project_id, run)
     logger.info("spec run started", run_id=run.id, kind=kind, tests=len(tests))
@@ -414,12 +406,17 @@ CONFIG_PAYLOAD_MAX = 32_000  # bytes of run config handed to every Map item (Ste
 def _config_payload(version: PromptVersion, suite: Suite, tests: list[SuiteTest]) -> dict[str, Any] | None:
     """The version, suite config and tests, for the batches to use without reading them again; None
     when too big to pass along (the batches then read them)."""
-    payload = {
+    payload = _definition_payload(version, suite, tests)
+    return payload if len(json.dumps(payload)) <= CONFIG_PAYLOAD_MAX else None
+
+
+def _definition_payload(version: PromptVersion, suite: Suite, tests: list[SuiteTest]) -> dict[str, Any]:
+    """A run's definition as JSON: a spec run's stored spec, and what a Map item carries to its batch."""
+    return {
         "version": version.model_dump(mode="json"),
         "suite": suite.model_dump(mode="json"),
         "tests": [t.model_dump(mode="json") for t in tests],
     }
-    return payload if len(json.dumps(payload)) <= CONFIG_PAYLOAD_MAX else None
 
 
 def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[SuiteTest]]:

@@ -1,7 +1,8 @@
 """Runs (one entity behind Echostash suite runs, EvalGuard evals and Humanloop runs) and their results.
 
-Aggregates live on the run item and move only by atomic ADD; a batch of results is counted exactly once
-(its id goes into the run's `batchesDone` set in the same conditional update)."""
+Aggregates live on the run item (and the run's scorers item) and move only by atomic ADD; a batch of results
+is counted exactly once: each of those items takes the batch's ADD together with its id in its own
+`batchesDone` set, under the condition that the id is not there yet (the run item last)."""
 
 from __future__ import annotations
 
