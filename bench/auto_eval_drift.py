@@ -37,11 +37,12 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench._common import ROOT, table, write_results
 from evalgate.autoeval.judge import CRITERIA, JudgeInput, judge_request, parse_judgment
+from evalgate.autoeval.offline_judge import OfflineJudgeProvider
 from evalgate.autoeval.report import SampleResult, build_report, summarize
 from evalgate.providers.base import Completion, ModelRequest
 from evalgate.providers.gateway import ModelGateway
-from evalgate.providers.offline import OfflineJudgeProvider
 from evalgate.stats import wilson_interval
+from evalgate.store.model_cache import ModelCache
 
 SIZES = (100, 500, 1000)
 BASE_RATE, DROPPED_RATE = 0.90, 0.80
@@ -156,7 +157,7 @@ def synthetic_traces(n: int, seed: int) -> list[JudgeInput]:
 
 def judge_calls(n: int, seed: int) -> dict[str, Any]:
     judge = CountingJudge()
-    gateway = ModelGateway(MemoryTable(), providers={judge.name: judge}, sleep=lambda s: None)  # type: ignore[arg-type]
+    gateway = ModelGateway(ModelCache(MemoryTable()), providers={judge.name: judge}, sleep=lambda s: None)  # type: ignore[arg-type]
     traces = synthetic_traces(n, seed)
 
     def run() -> list[SampleResult]:

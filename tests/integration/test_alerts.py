@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from evalgate.services import container as container_module
 from tests.integration.conftest import Stack
 
 PAYLOAD = {"job_id": "00000000-0000-0000-0000-000000000001", "has_drift": True, "alerts": ["relevance fell"]}
@@ -67,9 +68,9 @@ def hook() -> Iterator[Hook]:
 def fresh_alerts(stack: Stack) -> Iterator[Any]:
     from evalgate.services import alerts
 
-    alerts._topic_arn.cache_clear()
+    container_module.reset_container()
     yield alerts
-    alerts._topic_arn.cache_clear()
+    container_module.reset_container()
 
 
 def monitor_with_hook(stack: Stack, key: str, url: str) -> tuple[str, str, str]:
@@ -188,10 +189,10 @@ def test_failures_are_logged_never_raised(
         assert len(hook.requests) == calls
         # SNS unreachable or unconfigured
         monkeypatch.setenv("ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
-        fresh_alerts._topic_arn.cache_clear()
+        container_module.reset_container()
         fresh_alerts.send(project, subject="s", payload={}, webhook_url=None, webhook_secret_ref=None)
         monkeypatch.delenv("ALERTS_TOPIC_ARN")
-        fresh_alerts._topic_arn.cache_clear()
+        container_module.reset_container()
         fresh_alerts.send(project, subject="s", payload={}, webhook_url=None, webhook_secret_ref=None)
         # a payload that cannot be JSON (it contains itself)
         loop: dict[str, Any] = {}

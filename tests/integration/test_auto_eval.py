@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from evalgate.services.container import reset_container
 from tests.integration.conftest import APP, FakeContext, Stack, key_for, load_function
 
 WORKER, SCORER, ANALYZER = "AutoEvalWorkerFunction", "AutoEvalScorerFunction", "AutoEvalAnalyzerFunction"
@@ -26,6 +27,7 @@ def _one_judge_at_a_time(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process mock_aws is not thread-safe (DESIGN §5): the scorer judges one trace at a time here; the
     e2e tier runs it with the template's concurrency against the moto server."""
     monkeypatch.setenv("AUTOEVAL_JUDGE_CONCURRENCY", "1")
+    reset_container()
 
 
 # -- helpers -------------------------------------------------------------------------------------------
@@ -246,6 +248,7 @@ def test_too_many_active_jobs_is_429_until_one_ends(stack: Stack, admin: str, mo
     from evalgate.services import autoeval
 
     monkeypatch.setenv("AUTOEVAL_MAX_ACTIVE_JOBS", "2")
+    reset_container()
     first = start(stack, admin, {"model": MODEL}, 5).json()["job_id"]
     start(stack, admin, {"model": MODEL}, 5)
     refused = start(stack, admin, {"model": MODEL}, 5)
@@ -278,6 +281,7 @@ def test_a_lost_job_gives_its_slot_back_when_the_project_is_full(
     from evalgate.services.container import utcnow
 
     monkeypatch.setenv("AUTOEVAL_MAX_ACTIVE_JOBS", "1")
+    reset_container()
     lost = start(stack, admin, {"model": MODEL}, 5).json()["job_id"]
     assert start(stack, admin, {"model": MODEL}, 5).status == 429  # not stale yet: a plain 429
     later = utcnow() + autoeval.STALE_AFTER + timedelta(minutes=1)
@@ -460,6 +464,7 @@ def test_unparsable_judgments_are_retried_then_recorded_failed(
 ) -> None:
     monkeypatch.setenv("EVALGATE_JUDGE_PROVIDER", "scripted")
     monkeypatch.setenv("EVALGATE_JUDGE_PARAMS", json.dumps({"default": "I think it is fine."}))
+    reset_container()
     ingest(stack, admin, traces(5, None, model="garbled-model"))
     job_id = start(stack, admin, {"model": "garbled-model"}, 5).json()["job_id"]
     drain(stack, only=[WORKER])
@@ -537,7 +542,7 @@ def test_spend_cap_stops_judging_and_says_so(stack: Stack, admin: str, monkeypat
 
 def test_send_all_uses_batches_of_ten(stack: Stack) -> None:
     from evalgate import aws
-    from evalgate.store.autoeval import Queue
+    from evalgate.adapters.queue import Queue
 
     url = stack.names.refs["AutoEvalScoringQueue"]
     calls = Queue(url, aws.client("sqs")).send_all([{"n": i} for i in range(25)])

@@ -13,8 +13,10 @@ from moto import mock_aws
 
 from evalgate import keys
 from evalgate.providers.base import Completion, ModelRequest
-from evalgate.providers.gateway import ModelGateway, cache_digest
+from evalgate.providers.cache_keys import cache_digest
+from evalgate.providers.gateway import ModelGateway
 from evalgate.providers.offline import EchoProvider, ScriptedProvider
+from evalgate.store.model_cache import ModelCache
 from evalgate.store.table import Table
 
 TABLE = "evalgate-cache-test"
@@ -63,7 +65,7 @@ def echo() -> Counting:
 @pytest.fixture
 def gateway(client: Any, echo: Counting) -> ModelGateway:
     scripted = Counting(ScriptedProvider())
-    return ModelGateway(Table(TABLE, client), providers={"echo": echo, "scripted": scripted})
+    return ModelGateway(ModelCache(Table(TABLE, client)), providers={"echo": echo, "scripted": scripted})
 
 
 def _req(prompt: str = "Hello", **params: Any) -> ModelRequest:
@@ -98,7 +100,7 @@ def test_different_params_system_or_prompt_miss(gateway: ModelGateway, echo: Cou
 
 def test_use_cache_false_calls_the_provider_and_still_writes(client: Any, echo: Counting) -> None:
     now = [1_800_000_000.0]
-    gateway = ModelGateway(Table(TABLE, client), providers={"echo": echo}, clock=lambda: now[0])
+    gateway = ModelGateway(ModelCache(Table(TABLE, client)), providers={"echo": echo}, clock=lambda: now[0])
     gateway.complete(_req(), project_id="prj_a")
     key = {k: {"S": v} for k, v in keys.model_cache("prj_a", cache_digest(_req())).items()}
     assert client.get_item(TableName=TABLE, Key=key)["Item"]["created_at"]["N"] == "1800000000"
@@ -130,7 +132,7 @@ def test_another_tenant_never_sees_the_entry(gateway: ModelGateway, echo: Counti
 
 def test_scripted_failures_are_not_cached_and_the_retry_succeeds(client: Any) -> None:
     scripted = Counting(ScriptedProvider())
-    gw = ModelGateway(Table(TABLE, client), providers={"scripted": scripted}, sleep=lambda s: None)
+    gw = ModelGateway(ModelCache(Table(TABLE, client)), providers={"scripted": scripted}, sleep=lambda s: None)
     request = ModelRequest(
         "scripted", "s", "flaky prompt", {"fail_on": {"match": "flaky", "times": 2}, "default": "fine"}
     )
@@ -155,13 +157,11 @@ def test_embeddings_are_cached_per_text(gateway: ModelGateway, echo: Counting) -
     assert len(second[1]) == 32
 
 
-def test_the_default_gateway_caches_in_the_service_table(stack: Any) -> None:
-    from evalgate.providers.gateway import default_gateway, reset_default_gateway
+def test_the_container_gateway_caches_in_the_service_table(stack: Any) -> None:
+    from evalgate.services.container import container
 
-    reset_default_gateway()
-    gw = default_gateway()
-    assert default_gateway() is gw
+    gw = container().gateway
+    assert container().gateway is gw
     request = ModelRequest("echo", "echo-1", "hello from the stack")
     assert not gw.complete(request, project_id="prj_stack").cached
     assert gw.complete(request, project_id="prj_stack").cached
-    reset_default_gateway()

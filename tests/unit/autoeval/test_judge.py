@@ -26,7 +26,7 @@ from evalgate.autoeval.judge import (
     validate_scorers,
 )
 from evalgate.errors import InvalidInput
-from evalgate.providers.gateway import cache_digest
+from evalgate.providers.cache_keys import cache_digest
 from evalgate.scoring import CaseOutput, evaluate
 from evalgate.scoring.jsonschema_lite import validate
 

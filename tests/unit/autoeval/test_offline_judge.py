@@ -7,10 +7,13 @@ import json
 import pytest
 
 from evalgate.autoeval.judge import CRITERIA, JudgeInput, judge_request, judgment_schema, parse_judgment
+from evalgate.autoeval.offline_judge import OfflineJudgeProvider, content_words
 from evalgate.providers.base import Completion, ModelRequest, ProviderError
-from evalgate.providers.gateway import ModelGateway, provider_for
-from evalgate.providers.offline import EchoProvider, OfflineJudgeProvider, content_words
+from evalgate.providers.gateway import ModelGateway
+from evalgate.providers.offline import EchoProvider
 from evalgate.scoring.jsonschema_lite import validate
+from evalgate.services.container import Container
+from evalgate.settings import Settings
 
 GROUNDED = JudgeInput(
     trace_id="t-1",
@@ -42,9 +45,10 @@ def _judge(sample: JudgeInput, criteria: tuple[str, ...] | list[str] = CRITERIA,
     return parse_judgment(text, criteria, float(kwargs.get("threshold", 0.5)))  # type: ignore[arg-type]
 
 
-def test_provider_for_knows_the_offline_judge() -> None:
-    assert isinstance(provider_for("offline-judge"), OfflineJudgeProvider)
-    assert provider_for("offline-judge").name == "offline-judge"
+def test_the_service_gateway_knows_the_offline_judge() -> None:
+    gateway = Container(Settings(table_name="t", bucket_name="b")).gateway
+    assert isinstance(gateway.provider("offline-judge"), OfflineJudgeProvider)
+    assert gateway.provider("offline-judge").name == "offline-judge"
 
 
 def test_one_call_per_sample_for_all_criteria_through_the_gateway_at_no_cost() -> None:

@@ -20,9 +20,9 @@ from evalgate.providers.config import (
     Secret,
     clear_secret_cache,
     env_name,
-    get_provider_settings,
     resolve_secret,
 )
+from evalgate.settings import get_settings
 
 KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -30,10 +30,10 @@ KEY = "sk-test-0123456789abcdefSECRET"
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     clear_secret_cache()
-    get_provider_settings.cache_clear()
+    get_settings.cache_clear()
     yield
     clear_secret_cache()
-    get_provider_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 class Clients:
@@ -137,11 +137,15 @@ def test_env_name() -> None:
 
 
 def test_settings_are_read_from_the_process_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("BUCKET_NAME", "b")
     monkeypatch.setenv("EVALGATE_PROVIDER_LOCAL_BASE_URL", "http://127.0.0.1:9/v1")
-    first = get_provider_settings()
+    first = get_settings()
     monkeypatch.setenv("EVALGATE_PROVIDER_LOCAL_BASE_URL", "http://changed/v1")
-    assert get_provider_settings() is first
-    assert first.endpoint("local") is not None
+    assert get_settings() is first
+    endpoint = ProviderSettings.from_env(first.provider_environment).endpoint("local")
+    assert endpoint is not None
+    assert endpoint.base_url == "http://127.0.0.1:9/v1"
 
 
 # -- secret references ------------------------------------------------------------------------------

@@ -16,10 +16,13 @@ import pytest
 from evalgate.providers.anthropic import AnthropicProvider
 from evalgate.providers.base import Completion, ModelRequest, ProviderError
 from evalgate.providers.bedrock import BedrockProvider
+from evalgate.providers.cache_keys import cache_digest, canonical_json
 from evalgate.providers.config import ProviderSettings
-from evalgate.providers.gateway import ModelGateway, cache_digest, canonical_json, provider_for
+from evalgate.providers.factory import provider_for
+from evalgate.providers.gateway import ModelGateway
 from evalgate.providers.offline import EchoProvider, ScriptedProvider
 from evalgate.providers.openai_compat import OpenAICompatProvider
+from evalgate.store.model_cache import ModelCache
 
 
 def _ok(text: str = "ok") -> Completion:
@@ -395,7 +398,7 @@ class MemoryTable:
 
 def _cached_gateway(provider: FakeProvider, **kwargs: Any) -> tuple[ModelGateway, MemoryTable]:
     table = MemoryTable()
-    gw = ModelGateway(table, providers={provider.name: provider}, sleep=lambda s: None, **kwargs)  # type: ignore[arg-type]
+    gw = ModelGateway(ModelCache(table), providers={provider.name: provider}, sleep=lambda s: None, **kwargs)  # type: ignore[arg-type]
     return gw, table
 
 

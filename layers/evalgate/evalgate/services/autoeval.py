@@ -16,25 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evalgate import aws
 from evalgate.errors import InvalidInput, NotFound, Throttled, Unavailable
 from evalgate.models.domain import Principal
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
-from evalgate.store.autoeval import AutoEvalJob, AutoEvalStore, Queue, SampleRecord
+from evalgate.settings import AutoEvalSettings
+from evalgate.store.autoeval import AutoEvalJob, AutoEvalStore, SampleRecord
 
 if TYPE_CHECKING:
+    from evalgate.adapters.queue import Queue
     from evalgate.autoeval.judge import JudgeInput
 
 DEFAULT_SAMPLE_COUNT = 100
@@ -53,52 +53,20 @@ NO_TRAFFIC_NOTE = (
 NOTHING_JUDGED_NOTE = "no sample could be judged, so the report is inconclusive"
 
 
-# -- settings (this function's environment; read when used, never at import) -------------------------
-@dataclass(frozen=True)
-class AutoEvalSettings:
-    max_active_jobs: int
-    max_receives: int
-    judge_provider: str
-    judge_model: str
-    judge_params: dict[str, Any]
-    judge_concurrency: int
-
-    @staticmethod
-    def from_env() -> AutoEvalSettings:
-        params = os.environ.get("EVALGATE_JUDGE_PARAMS") or "{}"
-        try:
-            judge_params = json.loads(params)
-        except ValueError as exc:
-            raise RuntimeError("EVALGATE_JUDGE_PARAMS is not a JSON object") from exc
-        if not isinstance(judge_params, dict):
-            raise RuntimeError("EVALGATE_JUDGE_PARAMS is not a JSON object")
-        return AutoEvalSettings(
-            max_active_jobs=int(os.environ.get("AUTOEVAL_MAX_ACTIVE_JOBS") or 5),
-            max_receives=int(os.environ.get("AUTOEVAL_MAX_RECEIVES") or 3),
-            judge_provider=os.environ.get("EVALGATE_JUDGE_PROVIDER") or "offline-judge",
-            judge_model=os.environ.get("EVALGATE_JUDGE_MODEL") or "offline-judge",
-            judge_params=judge_params,
-            judge_concurrency=max(1, int(os.environ.get("AUTOEVAL_JUDGE_CONCURRENCY") or 8)),
-        )
-
-
-def _queue(variable: str) -> Queue:
-    url = os.environ.get(variable)
-    if not url:
-        raise RuntimeError(f"{variable} is not set for this function")
-    return Queue(url, aws.client("sqs"))
-
-
 def jobs_queue() -> Queue:
-    return _queue("AUTOEVAL_JOBS_QUEUE_URL")
+    return container().queue("jobs")
 
 
 def scoring_queue() -> Queue:
-    return _queue("AUTOEVAL_SCORING_QUEUE_URL")
+    return container().queue("scoring")
 
 
 def analyze_queue() -> Queue:
-    return _queue("AUTOEVAL_ANALYZE_QUEUE_URL")
+    return container().queue("analyze")
+
+
+def _settings() -> AutoEvalSettings:
+    return container().settings.autoeval
 
 
 def _store() -> AutoEvalStore:
@@ -285,7 +253,7 @@ def enqueue_job(
     has AUTOEVAL_MAX_ACTIVE_JOBS jobs queued or running; Unavailable (503) when the queue is unreachable."""
     if not 1 <= sample_count <= MAX_SAMPLE_COUNT:
         raise InvalidInput(f"sample_count must be between 1 and {MAX_SAMPLE_COUNT}", field="sample_count")
-    settings = AutoEvalSettings.from_env()
+    settings = _settings()
     raw = _as_dict(target) if target else _as_dict(getattr(monitor, "target", None))
     normalized = {
         "model": str(raw.get("model") or ""),
@@ -346,7 +314,7 @@ def handle_job_message(body: str, *, attempt: int) -> None:
 
 def handle_scoring_message(body: str, *, attempt: int) -> None:
     message: ScoringMessage = _parse(ScoringMessage, body)
-    final = attempt >= AutoEvalSettings.from_env().max_receives
+    final = attempt >= _settings().max_receives
     _step(
         "score",
         message,
@@ -365,7 +333,7 @@ def _step(name: str, message: _Message, attempt: int, call: Any) -> None:
     try:
         call()
     except Exception as exc:
-        max_receives = AutoEvalSettings.from_env().max_receives
+        max_receives = _settings().max_receives
         logger.exception(f"auto-eval {name} failed", attempt=attempt, max_receives=max_receives)
         if attempt >= max_receives and not isinstance(exc, NotFound):
             reason = f"failed: the {name} step failed {attempt} times ({type(exc).__name__}: {str(exc)[:300]})"
@@ -472,7 +440,7 @@ def score_traces(project_id: str, job_id: str, trace_ids: Sequence[str], *, atte
     errors: list[str] = []
     if pending:
         traces = container().traces.get_many(project_id, pending)
-        settings = AutoEvalSettings.from_env()
+        settings = _settings()
         workers = min(settings.judge_concurrency, len(pending))
 
         def one(trace_id: str) -> str | None:

@@ -10,6 +10,7 @@ from evalgate import aws
 from evalgate.settings import Settings, get_settings
 from evalgate.store.blobs import Blobs
 from evalgate.store.datasets import DatasetStore
+from evalgate.store.gates import GateStore
 from evalgate.store.idempotency import IdempotencyStore
 from evalgate.store.projects import ProjectStore
 from evalgate.store.prompts import PromptStore
@@ -18,9 +19,15 @@ from evalgate.store.suites import SuiteStore
 from evalgate.store.table import Table
 
 if TYPE_CHECKING:
+    from evalgate.adapters.notifications import Topic
+    from evalgate.adapters.queue import Queue
+    from evalgate.adapters.workflow import Workflow
+    from evalgate.providers.base import Provider
+    from evalgate.providers.config import ProviderSettings
     from evalgate.providers.gateway import ModelGateway
     from evalgate.store.autoeval import AutoEvalStore
     from evalgate.store.evaluations import EvaluationStore
+    from evalgate.store.model_cache import ModelCache
     from evalgate.store.monitors import MonitorStore
     from evalgate.store.traces import TraceStore
 
@@ -50,18 +57,63 @@ class Container:
         return PromptStore(self.table)
 
     @cached_property
+    def model_cache(self) -> ModelCache:
+        from evalgate.store.model_cache import ModelCache  # lazy: only functions that call models
+
+        return ModelCache(self.table)
+
+    @cached_property
     def gateway(self) -> ModelGateway:
         """Every model call (runs, explore, judges) goes through this: cache, retries, limits, cost."""
-        from evalgate.providers.gateway import ModelGateway
-
-        return ModelGateway(self.table)
+        return self._gateway()
 
     @cached_property
     def explore_gateway(self) -> ModelGateway:
         """Explore answers within API Gateway's 30 s: shorter model timeouts and a small retry budget."""
-        from evalgate.providers.gateway import ModelGateway
+        return self._gateway(default_timeout_s=20.0, retry_budget_s=4.0, max_delay=2.0)
 
-        return ModelGateway(self.table, default_timeout_s=20.0, retry_budget_s=4.0, max_delay=2.0)
+    def _gateway(self, **options: float) -> ModelGateway:
+        from evalgate.providers.gateway import ModelGateway  # lazy: only functions that call models
+
+        return ModelGateway(
+            self.model_cache,
+            settings=self.provider_settings,
+            factories={"offline-judge": _offline_judge},
+            **options,  # type: ignore[arg-type]
+        )
+
+    @cached_property
+    def provider_settings(self) -> ProviderSettings:
+        """Model endpoints, keys (or secret references) and concurrency limits, from the settings."""
+        from evalgate.providers.config import ProviderSettings  # lazy: only functions that call models
+
+        return ProviderSettings.from_env(self.settings.provider_environment, minilm_dir=self.settings.minilm_dir)
+
+    # -- AWS adapters (evalgate.adapters), each built on first use -------------------------------------
+    @cached_property
+    def workflow(self) -> Workflow:
+        """The suite-run state machine (STATE_MACHINE_ARN, set on the functions that start or stop runs)."""
+        from evalgate.adapters.workflow import Workflow  # lazy: only functions that start or stop runs
+
+        return Workflow(self.settings.required("state_machine_arn"), aws.client("stepfunctions"))
+
+    def queue(self, name: str) -> Queue:
+        """An auto-eval queue: "jobs", "scoring" or "analyze" (AUTOEVAL_<NAME>_QUEUE_URL)."""
+        from evalgate.adapters.queue import Queue  # lazy: only the auto-eval functions
+
+        return Queue(self.settings.required_queue(name), aws.client("sqs"))
+
+    @cached_property
+    def alerts_topic(self) -> Topic | None:
+        """The alerts SNS topic (ALERTS_TOPIC_ARN), None where the function has none."""
+        from evalgate.adapters.notifications import Topic  # lazy: only functions that alert
+
+        arn = self.settings.alerts_topic_arn
+        return Topic(arn, aws.client("sns")) if arn else None
+
+    @cached_property
+    def gates(self) -> GateStore:
+        return GateStore(self.table)
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:
@@ -108,6 +160,14 @@ class Container:
         return AutoEvalStore(self.table, self.blobs)
 
 
+def _offline_judge() -> Provider:
+    """The auto-eval offline judge (template JudgeProvider default): it reads auto-eval's judge prompt, so it
+    lives in evalgate.autoeval and is handed to the gateway from here."""
+    from evalgate.autoeval.offline_judge import OfflineJudgeProvider  # lazy: only when the judge is asked for
+
+    return OfflineJudgeProvider()
+
+
 _container: Container | None = None
 
 
@@ -119,8 +179,11 @@ def container() -> Container:
 
 
 def reset_container() -> None:
-    """For tests: forget cached settings and clients."""
+    """For tests: forget cached settings, clients and resolved secrets."""
     global _container
     _container = None
     get_settings.cache_clear()
     aws.client.cache_clear()
+    from evalgate.providers.config import clear_secret_cache  # lazy: tests only
+
+    clear_secret_cache()

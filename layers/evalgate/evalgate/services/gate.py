@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evalgate import keys
 from evalgate.errors import InvalidInput, NotFound
 from evalgate.models.domain import GateSettings, Principal, Run, RunStatus
 from evalgate.services import evals
@@ -17,8 +16,7 @@ LATEST_RUN_PAGES = 10
 def get_settings(principal: Principal, prompt_id: int) -> GateSettings:
     c = container()
     c.prompts.get_prompt(principal.project_id, prompt_id)
-    item = c.table.get(keys.gate(principal.project_id, prompt_id))
-    return GateSettings.model_validate_json(item["settings"]) if item else GateSettings()
+    return c.gates.get(principal.project_id, prompt_id)
 
 
 def put_settings(principal: Principal, prompt_id: int, settings: GateSettings) -> GateSettings:
@@ -30,7 +28,7 @@ def put_settings(principal: Principal, prompt_id: int, settings: GateSettings) -
             raise InvalidInput("kOfN needs 1 <= k <= n", field="kOfN")
     if settings.control_run_id is not None:
         _run_of(principal, prompt_id, settings.control_run_id, field="controlRunId")
-    c.table.put({**keys.gate(principal.project_id, prompt_id), "settings": settings.model_dump_json()})
+    c.gates.put(principal.project_id, prompt_id, settings)
     return settings
 
 

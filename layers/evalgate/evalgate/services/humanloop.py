@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from evalgate.errors import Conflict, InvalidInput, NotFound, SchemaViolation
+from evalgate.errors import Conflict, InvalidInput, NotFound, SchemaViolation, Unavailable
 from evalgate.models.domain import (
     Dataset,
     ExternalResult,
@@ -31,6 +31,7 @@ from evalgate.models.domain import (
 )
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
+from evalgate.settings import MissingSetting
 from evalgate.store.evaluations import Evaluation, EvaluationRun, Evaluator
 
 MAX_EVALUATORS = 25
@@ -443,8 +444,6 @@ def update_run(
 def _finish(principal: Principal, run: Run, to: RunStatus) -> Run:
     """Cancel or complete a pending or running run (409 from any other status); an orchestrated run's
     workflow is stopped (its steps also check the status)."""
-    from evalgate import aws
-
     now = utcnow()
     started = run.started_at or run.created_at
     sets = {"finishedAt": now.isoformat(), "durationMs": int((now - started).total_seconds() * 1000)}
@@ -460,8 +459,8 @@ def _finish(principal: Principal, run: Run, to: RunStatus) -> Run:
         ) from exc
     if run.execution_arn:
         try:
-            aws.client("stepfunctions").stop_execution(executionArn=run.execution_arn, cause=f"run {to.value}")
-        except Exception:  # the run has its final status either way; its steps check it
+            container().workflow.stop(run.execution_arn, f"run {to.value}")
+        except (Unavailable, MissingSetting):  # the run has its final status either way; its steps check it
             logger.exception("stop execution failed", run_id=run.id)
     return done
 

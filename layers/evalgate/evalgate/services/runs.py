@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import uuid
-from functools import lru_cache
 from typing import Any
 
-from evalgate import aws, keys
+from evalgate import keys
 from evalgate.errors import Conflict, InvalidInput, NotFound, Unavailable
 from evalgate.models.domain import (
     ModelConfig,
@@ -27,6 +25,7 @@ from evalgate.models.domain import (
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
+from evalgate.settings import MissingSetting
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
 MAX_CASES_PER_RUN = 100_000
@@ -108,12 +107,8 @@ def _start_execution(project_id: str, run: Run) -> None:
         "runKey": keys.run(project_id, run.id),
     }
     try:
-        arn = _sfn().start_execution(
-            stateMachineArn=_state_machine_arn(),
-            name=f"run-{run.id}-{uuid.uuid4().hex[:8]}",
-            input=json.dumps(execution_input),
-        )["executionArn"]
-    except Exception as exc:  # the run must not stay pending forever: record why it never started
+        arn = c.workflow.start(f"run-{run.id}-{uuid.uuid4().hex[:8]}", execution_input)
+    except (Unavailable, MissingSetting) as exc:  # the run must not stay pending forever: record why
         c.runs.transition(
             project_id,
             run.id,
@@ -256,18 +251,6 @@ def _inline_test(i: int, test_id: int, case: Any, assertions: list[dict[str, Any
     )
 
 
-@lru_cache(maxsize=1)
-def _state_machine_arn() -> str:
-    arn = os.environ.get("STATE_MACHINE_ARN")
-    if not arn:
-        raise RuntimeError("STATE_MACHINE_ARN is not set for this function")
-    return arn
-
-
-def _sfn() -> Any:
-    return aws.client("stepfunctions")
-
-
 def _run_of_prompt(principal: Principal, prompt_id: int, run_id: int) -> Run:
     container().prompts.get_prompt(principal.project_id, prompt_id)
     run = container().runs.get_run(principal.project_id, run_id)
@@ -304,8 +287,8 @@ def cancel_run(principal: Principal, prompt_id: int, run_id: int) -> Run:
     )
     if run.execution_arn:
         try:
-            _sfn().stop_execution(executionArn=run.execution_arn, cause="cancelled by the user")
-        except Exception:  # the run is cancelled either way; its steps check the status
+            container().workflow.stop(run.execution_arn, "cancelled by the user")
+        except (Unavailable, MissingSetting):  # the run is cancelled either way; its steps check the status
             logger.exception("stop execution failed", run_id=run_id)
     return cancelled
 

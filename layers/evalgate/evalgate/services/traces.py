@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from evalgate.errors import InvalidInput, PayloadTooLarge
 from evalgate.models.domain import Principal
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
+from evalgate.settings import MAX_TRACE_RETENTION_DAYS as MAX_RETENTION_DAYS
 from evalgate.store.traces import Trace, TracePage
 
 MAX_TRACES_PER_BATCH = 500
-MAX_RETENTION_DAYS = 365
 FUTURE_SKEW = timedelta(days=1)  # a trace may be stamped this far ahead of our clock (client clock skew)
 _FIELDS = (
     "model",
@@ -47,14 +45,10 @@ class IngestResult:
     retention_days: int
 
 
-@lru_cache(maxsize=1)
 def default_retention_days() -> int:
-    """TRACE_RETENTION_DAYS (from the template's TraceRetentionDays), read once; required where traces are
-    written, never silently defaulted."""
-    raw = os.environ.get("TRACE_RETENTION_DAYS")
-    if raw is None or not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_RETENTION_DAYS:
-        raise RuntimeError(f"TRACE_RETENTION_DAYS must be set to a whole number of days 1-{MAX_RETENTION_DAYS}")
-    return int(raw)
+    """TRACE_RETENTION_DAYS (from the template's TraceRetentionDays); required where traces are written,
+    never silently defaulted."""
+    return int(container().settings.required("trace_retention_days"))
 
 
 def derived_id(fields: Mapping[str, Any]) -> str:
