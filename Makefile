@@ -14,7 +14,7 @@ export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
 
-.PHONY: help run demo test deps lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
+.PHONY: help run demo test deps imports lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
@@ -22,6 +22,7 @@ help:
 	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, unit + integration + e2e tests"
 	@echo "make openapi   regenerate layers/evalgate/evalgate/api/openapi.json from the code"
 	@echo "make bench     run the benchmarks under bench/ and print their figures"
+	@echo "make imports   print the import graph between the layer's packages (fails on an upward edge)"
 	@echo "make build / deploy ENV=dev   sam build / sam deploy with samconfig.toml"
 
 $(UV):
@@ -44,6 +45,9 @@ run: deps
 
 demo: deps
 	$(PY) -m local.demo
+
+imports: deps
+	$(PY) tools/import_graph.py --check
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -396,8 +396,8 @@ def test_the_same_scoring_message_twice_counts_its_samples_once(stack: Stack, ad
 def test_a_sample_recorded_twice_is_counted_once(stack: Stack, admin: str) -> None:
     """Two deliveries judging the same trace at once both pass the "already recorded?" read; the conditional
     put in the counting transaction lets only one of them count."""
+    from evalgate.models.autoeval import SampleRecord
     from evalgate.services.container import container, utcnow
-    from evalgate.store.autoeval import SampleRecord
 
     job_id = start(stack, admin, {"model": MODEL}, 5).json()["job_id"]
     store = container().autoeval
@@ -509,9 +509,9 @@ def test_a_worker_failing_on_its_last_delivery_fails_the_job(
 def test_spend_cap_stops_judging_and_says_so(stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A monitor job with a tiny daily cap: the first judge call (priced through the judge's params, as the
     offline judge costs $0) exceeds it; the rest of the samples are skipped without a judge call."""
+    from evalgate.models.monitors import JudgeSpec, Monitor, MonitorTarget
     from evalgate.services import autoeval
     from evalgate.services.container import container
-    from evalgate.store.monitors import JudgeSpec, Monitor, MonitorTarget
 
     project = project_of(stack, admin)
     ingest(stack, admin, traces(30, None, model="capped-model"))

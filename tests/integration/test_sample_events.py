@@ -97,9 +97,9 @@ def _seed_named_resources() -> None:
     an auto-eval job."""
     from datetime import timedelta
 
-    from evalgate.store.autoeval import AutoEvalJob
-    from evalgate.store.evaluations import Evaluation
-    from evalgate.store.monitors import Monitor, MonitorTarget
+    from evalgate.models.autoeval import AutoEvalJob
+    from evalgate.models.evaluations import Evaluation
+    from evalgate.models.monitors import Monitor, MonitorTarget
     from local.events import IDS
 
     now = utcnow()

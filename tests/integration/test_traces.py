@@ -368,8 +368,8 @@ def test_recent_and_get_many_for_auto_eval(stack: Stack, admin: str) -> None:
 
 
 def test_expired_traces_are_not_read_before_dynamodb_deletes_them(stack: Stack, admin: str) -> None:
+    from evalgate.models.traces import Trace
     from evalgate.services.container import container
-    from evalgate.store.traces import Trace
 
     project = project_of(stack, admin)
     store = container().traces

@@ -8,6 +8,7 @@ from typing import Any
 
 @cache
 def client(service: str) -> Any:
+    # lazy: the AWS SDK loads on first use, not at import (cold start)
     import boto3
     from botocore.config import Config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -40,8 +41,6 @@ def render(template: str, values: Mapping[str, Any]) -> str:
 
 
 def _to_text(value: Any) -> str:
-    import json
-
     if isinstance(value, dict | list | bool) or value is None:
         return json.dumps(value, ensure_ascii=False)
     return str(value)

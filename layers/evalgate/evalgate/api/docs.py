@@ -14,6 +14,7 @@ def openapi_json() -> str:
 @lru_cache(maxsize=1)
 def swagger_html() -> str:
     """Swagger UI with its assets inlined from the Powertools package: no CDN is needed."""
+    # lazy: only the docs route renders Swagger UI (cold start)
     from aws_lambda_powertools.event_handler.openapi import swagger_ui
     from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 

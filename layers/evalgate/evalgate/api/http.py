@@ -40,6 +40,7 @@ class EvalgateResolver(APIGatewayHttpResolver):
             _check_body_size(event)
             event = _json_by_default(event)
             if self.required_role is not None:
+                # lazy: a sibling service, loaded on the path that calls it (cold start)
                 from evalgate.services.projects import authenticate
 
                 principal = authenticate(event.get("headers") or {}, event.get("rawPath", ""))
@@ -88,6 +89,7 @@ def _check_body_is_json(event: Mapping[str, Any]) -> None:
 
 
 def _check_body_size(event: Mapping[str, Any]) -> None:
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.settings import get_settings
 
     body = event.get("body") or ""

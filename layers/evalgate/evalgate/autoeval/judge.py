@@ -345,6 +345,7 @@ def parse_judgment(text: str, criteria: Sequence[str], threshold: float = 0.5) -
     A criterion passes when the judge says so AND its score is at least `threshold` (both must agree);
     with only a score, when the score reaches the threshold; with only a flag, the score is 1 or 0.
     """
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring.graded import parse_json_object
 
     wanted = list(dict.fromkeys(criteria))
@@ -381,6 +382,7 @@ def validate_scorers(scorers: Any, *, field: str = "scorers") -> list[dict[str, 
 
     InvalidInput for a bad config, and for model-graded types (llm-rubric, similar, ...): those belong to
     the judge criteria, which run in the one judge call per sample."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.errors import InvalidInput
     from evalgate.scoring import TYPES, validate_assertions
 
@@ -419,6 +421,7 @@ def deterministic_scores(
     measured on this sample (latency without a recorded latency, contains without a value and without an
     expected output...) is left out of the result rather than counted as a failure: the metric's n is
     then smaller for this job. A bad scorer config raises InvalidInput (validate them when saving)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import CaseOutput, run_assertion
     from evalgate.scoring.types import ERRORED, PASSED
 

@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
 
@@ -25,6 +26,7 @@ _KEYISH = re.compile(r"(?i)(\b(?:sk|gsk|xai)[-_][a-z0-9_\-]{6,}|bearer\s+[a-z0-9
 
 @cache
 def _pool() -> Any:
+    # lazy: urllib3 loads only where an HTTP call is made (cold start)
     import urllib3
 
     return urllib3.PoolManager(num_pools=16, maxsize=32, retries=False, block=False)
@@ -56,8 +58,6 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
-
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -97,6 +97,7 @@ def post_json(
     secret: str | None = None,
 ) -> dict[str, Any]:
     """POST a JSON body, return the decoded JSON reply or raise a ProviderError (never showing `secret`)."""
+    # lazy: urllib3 loads only where an HTTP call is made (cold start)
     import urllib3
     from urllib3.exceptions import HTTPError as Urllib3Error
     from urllib3.exceptions import TimeoutError as Urllib3Timeout

@@ -47,6 +47,7 @@ class BedrockProvider:
             if self._factory is not None:
                 self._client = self._factory()
             else:
+                # lazy: loaded only on the code paths that need it (cold start)
                 from evalgate import aws
 
                 self._client = aws.client("bedrock-runtime")
@@ -121,6 +122,7 @@ class BedrockProvider:
         return vectors
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        # lazy: the AWS SDK loads on first use, not at import (cold start)
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,

@@ -115,6 +115,7 @@ def resolve_secret(value: str, *, client_for: Any = None) -> Secret:
     if hit is not None:
         return hit
     if client_for is None:
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate import aws
 
         client_for = aws.client
@@ -125,6 +126,7 @@ def resolve_secret(value: str, *, client_for: Any = None) -> Secret:
 
 
 def _fetch(reference: str, client_for: Any) -> Secret:
+    # lazy: the AWS SDK loads on first use, not at import (cold start)
     from botocore.exceptions import BotoCoreError, ClientError
 
     scheme, _, rest = reference.partition(":")

@@ -17,18 +17,22 @@ def provider_for(name: str, settings: ProviderSettings) -> Provider:
     belong to a higher layer (the auto-eval `offline-judge`) are handed to the gateway by the container."""
     # lazy imports below: a function loads only the provider (and its SDK) that it calls
     if name == "echo":
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.offline import EchoProvider
 
         return EchoProvider()
     if name == "scripted":
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.offline import ScriptedProvider
 
         return ScriptedProvider()
     if name == "bedrock":
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.bedrock import BedrockProvider
 
         return BedrockProvider()
     if name == "local-minilm":
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.local_embedding import LocalMiniLMProvider
 
         return LocalMiniLMProvider(Path(settings.minilm_dir) if settings.minilm_dir else None)
@@ -40,9 +44,11 @@ def provider_for(name: str, settings: ProviderSettings) -> Provider:
             retryable=False,
         )
     if endpoint.kind == "anthropic":
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.anthropic import AnthropicProvider
 
         return AnthropicProvider(endpoint)
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.providers.openai_compat import OpenAICompatProvider
 
     return OpenAICompatProvider(endpoint)

@@ -136,6 +136,7 @@ class WordPieceTokenizer:
 # --- weights -------------------------------------------------------------------------------------
 def read_safetensors(path: Path) -> dict[str, Any]:
     """float32 tensors of a .safetensors file as numpy arrays (other dtypes, e.g. position_ids, skipped)."""
+    # lazy: numpy loads only when the local model runs (cold start)
     import numpy as np
 
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
@@ -168,6 +169,7 @@ class MiniLM:
 
     def __init__(self, model_dir: Path) -> None:
         try:
+            # lazy: numpy loads only when the local model runs (cold start)
             import numpy as np
         except ImportError:
             raise ProviderError(_INSTALL_HINT, retryable=False) from None

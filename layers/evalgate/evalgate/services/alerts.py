@@ -104,6 +104,7 @@ def _post_webhook(project_id: str, url: str, secret_ref: str | None, body: bytes
     if secret is None:
         logger.warning("webhook not called: no signing secret", project_id=project_id, host=host)
         return
+    # lazy: urllib3 loads only where an HTTP call is made (cold start)
     import urllib3
 
     timestamp = str(int(time.time()))
@@ -141,6 +142,7 @@ def _secret(project_id: str, ref: str | None) -> str | None:
         if ref.startswith("monitor:"):
             return container().monitors.webhook_secret(project_id, ref.removeprefix("monitor:"))
         if ref.startswith(("secretsmanager:", "ssm:")):
+            # lazy: loaded only on the code paths that need it (cold start)
             from evalgate.providers.config import resolve_secret
 
             return resolve_secret(ref).reveal()
@@ -153,6 +155,7 @@ def _secret(project_id: str, ref: str | None) -> str | None:
 
 @lru_cache(maxsize=1)
 def _pool() -> Any:
+    # lazy: urllib3 loads only where an HTTP call is made (cold start)
     import urllib3
 
     return urllib3.PoolManager(num_pools=4, maxsize=4)

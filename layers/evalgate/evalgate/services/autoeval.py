@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalgate.errors import InvalidInput, NotFound, Throttled, Unavailable
+from evalgate.models.autoeval import AutoEvalJob, SampleRecord
 from evalgate.models.domain import Principal
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.settings import AutoEvalSettings
-from evalgate.store.autoeval import AutoEvalJob, AutoEvalStore, SampleRecord
+from evalgate.store.autoeval import AutoEvalStore
 
 if TYPE_CHECKING:
     from evalgate.adapters.queue import Queue
@@ -183,6 +184,7 @@ def _prompt_id(value: Any) -> int | None:
 
 def _config(monitor: Any | None, settings: AutoEvalSettings) -> dict[str, Any]:
     """What a job judges with: its monitor's settings, else the defaults (all criteria, env judge)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.judge import CRITERIA
 
     if monitor is None:
@@ -382,6 +384,7 @@ def sample_traces(job: AutoEvalJob) -> list[str]:
     the most recent production traces of the target that its scope has not judged before: a window of
     5 x sample_count (at most 20,000) unjudged traces, newest first from the traces index (ids only). When
     judged-before traces thin the window out, up to 4 windows' worth of older traces are read once more."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.sampling import choose
 
     c = container()
@@ -459,6 +462,7 @@ def score_traces(project_id: str, job_id: str, trace_ids: Sequence[str], *, atte
 
 def _score_one(job: AutoEvalJob, trace_id: str, trace: Any | None, *, use_cache: bool, final: bool) -> str | None:
     """Judge and record one trace. Returns an error to retry with the message, or None when recorded."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.judge import JudgeParseError
     from evalgate.providers.base import ProviderError
 
@@ -506,6 +510,7 @@ def _score_one(job: AutoEvalJob, trace_id: str, trace: Any | None, *, use_cache:
 def _judge(job: AutoEvalJob, trace: Any, *, use_cache: bool) -> tuple[SampleRecord, float]:
     """ONE judge call for all criteria (through the gateway: cache, retries, limits, cost), plus the
     deterministic scorers. Returns the scored sample and the call's cost (a cached reply costs $0)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.judge import deterministic_scores, judge_request, parse_judgment
 
     config = job.config
@@ -561,6 +566,7 @@ def _cost(completion: Any, request: Any) -> float:
     params = request.params
     if params.get("input_cost_per_mtok") is None and params.get("output_cost_per_mtok") is None:
         return 0.0
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.providers.pricing import cost_of
 
     return float(cost_of(request.model, completion.input_tokens, completion.output_tokens, params).usd)
@@ -569,6 +575,7 @@ def _cost(completion: Any, request: Any) -> float:
 def judge_input(trace: Any) -> JudgeInput:
     """A trace as the judge sees it: its input variables and context documents as text (the judge
     module's helpers), and a reference answer when the trace's metadata carries one (`expected`)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.judge import JudgeInput, context_text, input_text
 
     metadata = getattr(trace, "metadata", None) or {}
@@ -592,6 +599,7 @@ def _money(usd: float) -> str:
 def analyze_job(project_id: str, job_id: str) -> None:
     """Summarise the samples, compare with the baseline, store the report, complete the job and give the
     project's slot back (one transaction), then point the target at this job and send the alerts."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.report import SampleResult, build_report, summarize
 
     store = _store()
@@ -652,6 +660,7 @@ def _after_completion(job: AutoEvalJob) -> None:
     if not job.alert_pending:
         return
     report = store.report(job) or {}
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services import alerts
 
     config = job.config

@@ -134,6 +134,7 @@ class Container:
     @cached_property
     def evaluations(self) -> EvaluationStore:
         """Humanloop-style evaluations (their runs are Run items)."""
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.store.evaluations import EvaluationStore
 
         return EvaluationStore(self.table)
@@ -141,6 +142,7 @@ class Container:
     @cached_property
     def traces(self) -> TraceStore:
         """Production traces (auto-eval samples them)."""
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.store.traces import TraceStore
 
         return TraceStore(self.table, self.blobs)
@@ -148,6 +150,7 @@ class Container:
     @cached_property
     def monitors(self) -> MonitorStore:
         """Auto-eval monitors and their webhook secrets."""
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.store.monitors import MonitorStore
 
         return MonitorStore(self.table)
@@ -155,6 +158,7 @@ class Container:
     @cached_property
     def autoeval(self) -> AutoEvalStore:
         """Auto-eval jobs, their per-sample results and counters."""
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.store.autoeval import AutoEvalStore
 
         return AutoEvalStore(self.table, self.blobs)

@@ -83,6 +83,7 @@ def create_eval(
 def create_orchestrated_eval(principal: Principal, body: Any) -> Run:
     """An eval whose cases evalgate runs (POST /api/v1/evals with cases or a dataset, a template or prompt
     version, and scorers): the suite-run workflow executes it; the run answers pending."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services.runs import start_spec_run
 
     if body.cases is None and body.dataset_id is None:
@@ -205,6 +206,7 @@ def list_results(principal: Principal, run_id: int, *, limit: int, cursor: str |
 
 
 def _score_block(n: int, total: float, sq: float, histogram: list[int]) -> dict[str, Any]:
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats import histogram_percentiles, mean_std
 
     mean, std = mean_std(n, total, sq)
@@ -217,6 +219,7 @@ def _score_block(n: int, total: float, sq: float, histogram: list[int]) -> dict[
 
 
 def _pass_rate(passed: int, n: int) -> dict[str, Any]:
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats import wilson_interval
 
     low, high = wilson_interval(passed, n) if n else (None, None)
@@ -262,6 +265,7 @@ def run_stats(principal: Principal, run_id: int, control_run_id: int | None = No
 def case_figures(principal: Principal, run: Run) -> Any:
     """The gate's view of a run: its aggregates and each case's outcomes (from the batch markers, never the
     results)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats.gate import RunFigures
 
     outcomes = container().runs.case_outcomes(principal.project_id, run.id)
@@ -279,6 +283,7 @@ def case_figures(principal: Principal, run: Run) -> Any:
 def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> dict[str, Any]:
     """A run against a control run over the cases both share: the pass rates and mean scores on those cases,
     paired deltas, McNemar's exact test of the pass/fail flips, a paired bootstrap CI of the mean score delta."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats.gate import compare_paired
 
     c = container()

@@ -44,6 +44,7 @@ class Executor:
     write_cache: bool = True
 
     def _request(self, prompt: str) -> Any:
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.base import ModelRequest
 
         params = self.model.model_dump(exclude={"provider", "model"}, exclude_none=True)
@@ -66,6 +67,7 @@ class Executor:
         return _GatewayEmbedder(self, provider)
 
     def run(self, spec: CaseSpec) -> RunResult:
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.base import ProviderError
         from evalgate.scoring import CaseOutput, evaluate
 
@@ -155,6 +157,7 @@ class _GatewayJudge:
     model: str
 
     def judge(self, prompt: str) -> str:
+        # lazy: loaded only on the code paths that need it (cold start)
         from evalgate.providers.base import ModelRequest
 
         request = ModelRequest(

@@ -57,6 +57,7 @@ def _latest_completed(principal: Principal, prompt_id: int) -> Run:
 
 
 def _figures(principal: Principal, run: Run, *, per_case: bool) -> Any:
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats.gate import RunFigures
 
     if per_case:  # pairing and k-of-n need each case's outcomes: from the run's batch markers
@@ -66,6 +67,7 @@ def _figures(principal: Principal, run: Run, *, per_case: bool) -> Any:
 
 
 def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any, GateSettings, Run]:
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats.gate import GateConfig, check_gate
 
     settings = get_settings(principal, prompt_id)

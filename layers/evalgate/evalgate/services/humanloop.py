@@ -29,10 +29,10 @@ from evalgate.models.domain import (
     RunResult,
     RunStatus,
 )
+from evalgate.models.evaluations import Evaluation, EvaluationRun, Evaluator
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.settings import MissingSetting
-from evalgate.store.evaluations import Evaluation, EvaluationRun, Evaluator
 
 MAX_EVALUATORS = 25
 MAX_ASSERTION_BYTES = 10_000
@@ -201,6 +201,7 @@ def _merge_evaluators(current: list[Evaluator], refs: list[dict[str, Any]], now:
 
 
 def _builtin_type(name: str) -> bool:
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import resolve_type
 
     try:
@@ -214,6 +215,7 @@ def _evaluator(ref: dict[str, Any], field: str, now: Any) -> Evaluator:
     """An evaluator reference (`version_id`, `id` or `path`) as an evaluator of ours. Named after one of our
     assertion types (`contains`, `is-json`, `llm-rubric`...) or given an `assertion` config, evalgate runs it;
     otherwise (or with `orchestrated: false`) its judgments come with the logs."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring.assertions import normalize_assertion
 
     path = ref.get("path") or ref.get("version_id") or ref.get("id")
@@ -310,6 +312,7 @@ def create_run(
 ) -> RunView:
     """A new run in the evaluation. Orchestrated: the dataset against the version, scored by the evaluators
     evalgate runs (the workflow starts; the run answers pending). Not orchestrated: a run waiting for logs."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services import evals
 
     c = container()
@@ -334,6 +337,7 @@ def create_run(
             raise InvalidInput(
                 f"an orchestrated run needs a dataset and a version; {missing} is missing", field=missing
             )
+        # lazy: a sibling service, loaded on the path that calls it (cold start)
         from evalgate.services.runs import start_spec_run
 
         # use_existing_logs: evalgate keeps no logs to reuse, but its model response cache answers every
@@ -562,6 +566,7 @@ def add_logs(
     or the same logs in other batches, never counts twice. Humanloop's `log_ids` name logs kept by Humanloop;
     evalgate keeps none, so they cannot be resolved (422). Also says whether the answer is an Idempotency-Key
     replay."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services import evals
 
     c = container()
@@ -653,6 +658,7 @@ def _result_of_log(ev: Evaluation, log: dict[str, Any], field: str) -> dict[str,
 def _score_here(evaluator: Evaluator, log: dict[str, Any]) -> dict[str, Any] | None:
     """Run an evaluator that needs no model on a log: {score, passed} or {error}; None when it needs a judge
     or an embedding model (its judgment must then come with the log)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import TYPES, CaseOutput, run_assertion
     from evalgate.scoring.assertions import normalize_assertion
 
@@ -823,6 +829,7 @@ def evaluation_stats(principal: Principal, evaluation_id: str) -> dict[str, Any]
     """Humanloop's EvaluationStats: per run the log count and each evaluator's figures, from the runs'
     aggregates (the run item and one item per scorer: no log is read); each run but the control also carries
     its paired comparison with the control run (`comparison`, an evalgate extension)."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services import evals
 
     c = container()

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 from evalgate import schedules
 from evalgate.errors import EvalgateError, InvalidInput, NotFound, Throttled, Unavailable
 from evalgate.models.domain import Page, Principal
+from evalgate.models.monitors import JudgeSpec, Monitor, MonitorTarget
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
-from evalgate.store.monitors import NEVER_AGAIN, JudgeSpec, Monitor, MonitorTarget, secret_ref
+from evalgate.store.monitors import NEVER_AGAIN, secret_ref
 
 MAX_DUE_PER_TICK = 200  # the rest stay due and go on the next tick (one per minute)
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -70,6 +71,7 @@ def _check(project_id: str, values: Mapping[str, Any], *, new_target: bool = Tru
     """Validate what the schema cannot: the target's prompt and project (when the target is new: an edit of
     another field still works after the prompt is deleted), the schedule, scorers, criteria, thresholds, the
     webhook URL. Returns the normalized values."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.judge import CRITERIA, scorer_names, validate_scorers
 
     out = dict(values)
@@ -248,6 +250,7 @@ def run_due_monitors(now: datetime | None = None, *, limit: int = MAX_DUE_PER_TI
     conditional move of next_run_at), so two overlapping ticks never enqueue one due time twice; a job that
     could not be enqueued for a passing reason gives its claim back so the next tick retries, while a
     project at its queued-jobs limit skips this run (recorded on the monitor as last_error)."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services import autoeval
 
     now = now or utcnow()

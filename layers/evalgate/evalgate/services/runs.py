@@ -142,6 +142,7 @@ def start_spec_run(
 ) -> Run:
     """A run without a suite: a dataset of the prompt (or inline cases) against a prompt version (or an inline
     template and model), scored by `assertions`, executed by the same workflow as suite runs."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import validate_assertions
 
     c = container()

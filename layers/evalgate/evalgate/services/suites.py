@@ -22,6 +22,7 @@ def _suite(principal: Principal, prompt_id: int, suite_id: int) -> Suite:
 
 def check_test(principal: Principal, prompt_id: int, test: dict[str, Any], field: str) -> dict[str, Any]:
     """Validate a test's references and assertions when it is saved (never at run time)."""
+    # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import validate_assertions
 
     out = dict(test)

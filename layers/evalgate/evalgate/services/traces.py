@@ -11,10 +11,10 @@ from typing import Any
 
 from evalgate.errors import InvalidInput, PayloadTooLarge
 from evalgate.models.domain import Principal
+from evalgate.models.traces import Trace, TracePage
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.settings import MAX_TRACE_RETENTION_DAYS as MAX_RETENTION_DAYS
-from evalgate.store.traces import Trace, TracePage
 
 MAX_TRACES_PER_BATCH = 500
 FUTURE_SKEW = timedelta(days=1)  # a trace may be stamped this far ahead of our clock (client clock skew)

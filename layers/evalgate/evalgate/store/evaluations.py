@@ -8,52 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
 
 from evalgate import keys
 from evalgate.errors import Conflict, NotFound
+from evalgate.models.evaluations import Evaluation, EvaluationRun, Evaluator
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
 _TX_CANCELLED = "TransactionCanceledException"
-
-
-class Evaluator(BaseModel):
-    """An evaluator of an evaluation. `assertion` (an evalgate assertion config) makes it one evalgate runs
-    itself; without one its judgments arrive with the logs (an external evaluator)."""
-
-    version_id: str
-    file_id: str
-    path: str
-    name: str
-    orchestrated: bool
-    assertion: dict[str, Any] | None = None
-    added_at: datetime
-
-
-class Evaluation(BaseModel):
-    id: str
-    project_id: str
-    name: str | None = None
-    prompt_id: int
-    evaluators: list[Evaluator] = Field(default_factory=list)
-    runs_count: int = 0
-    control_run_id: int | None = None
-    created_by: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    rev: int = 0  # bumped by every change of the evaluators (optimistic lock)
-
-
-class EvaluationRun(BaseModel):
-    """A run's membership of an evaluation."""
-
-    evaluation_id: str
-    run_id: int
-    orchestrated: bool
-    dataset_id: int | None = None
-    created_by: str | None = None
-    added_at: datetime
 
 
 def _cancel_codes(exc: ClientError) -> list[str] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -600,8 +600,6 @@ def _scorer(name: str, f: dict[str, Any]) -> ScorerAggregates:
 
 
 def utcnow_iso() -> str:
-    from datetime import UTC
-
     return datetime.now(UTC).isoformat()
 
 

@@ -63,6 +63,7 @@ def _from_ddb(value: Any) -> Any:
 
 class _Codec:
     def __init__(self) -> None:
+        # lazy: the AWS SDK loads on first use, not at import (cold start)
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self._ser = TypeSerializer()

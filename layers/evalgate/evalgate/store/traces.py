@@ -16,49 +16,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
 
 from evalgate import keys
+from evalgate.models.traces import Trace, TracePage
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table, decode_cursor, encode_cursor
 
 GSI1 = "GSI1"
 BODY_INLINE_MAX = 50_000  # bytes of body JSON kept in the item; larger bodies go to S3
 PREVIEW_CHARS = 2_000  # of the output, kept in the item when the body is in S3
-
-
-class Trace(BaseModel):
-    """One recorded production LLM call (the domain model; the API shape is api/schemas/traces.py)."""
-
-    id: str
-    project_id: str
-    model: str
-    prompt_id: int | None = None
-    version_no: int | None = None
-    input: dict[str, Any] = Field(default_factory=dict)
-    output: str = ""
-    context: str | list[str] | None = None
-    latency_ms: float | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    timestamp: datetime
-    environment: str = "production"
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    expires_at: datetime | None = None
-    # True only when a read chose not to load a large body (see TraceStore.list_page's byte budget)
-    truncated: bool = False
-
-
-@dataclass(frozen=True)
-class TracePage:
-    items: list[Trace]
-    next_cursor: str | None
 
 
 def time_key(moment: datetime) -> str:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StringConstraints, model_validator
 
 if TYPE_CHECKING:
+    from evalgate.models.evaluations import Evaluation, Evaluator
     from evalgate.services.humanloop import RunView
-    from evalgate.store.evaluations import Evaluation, Evaluator
 
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -275,6 +275,7 @@ class EvaluationRunOut(HlModel):
 
     @classmethod
     def of(cls, view: RunView) -> EvaluationRunOut:
+        # lazy: a sibling service, loaded on the path that calls it (cold start)
         from evalgate.services.humanloop import humanloop_status
 
         run, prompt, version, ds = view.run, view.prompt, view.version, view.dataset

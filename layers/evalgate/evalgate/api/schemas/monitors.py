@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from evalgate.api.schemas.traces import Environment, ModelName, SnakeModel, SnakeRequest
-from evalgate.store.monitors import Monitor
+from evalgate.models.monitors import Monitor
 
 Schedule = Annotated[
     str,

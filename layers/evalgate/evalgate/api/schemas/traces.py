@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from evalgate.store.traces import Trace
+from evalgate.models.traces import Trace
 
 Environment = Literal["production", "staging"]
 TraceId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
