@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/datasets/{datasetId}/cases: add a case (409 on a taken name)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.datasets import CaseIn, CaseOut
 from evalgate.models.domain import DatasetCase, Role
 from evalgate.observability import logger, metrics, tracer
@@ -24,8 +22,8 @@ app = EvalgateResolver(role=Role.member)
     status_code=201,
 )
 def add_dataset_case(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    datasetId: Annotated[int, Path(ge=1, le=2**53)],
+    promptId: NumericId,
+    datasetId: NumericId,
     body: CaseIn,
 ) -> Response[CaseOut]:
     logger.info("add dataset case", dataset_id=datasetId)

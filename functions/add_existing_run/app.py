@@ -1,12 +1,10 @@
 """POST /v5/evaluations/{id}/runs/{run_id}: add an existing run of the project to the evaluation."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import EvaluationId, EvaluationRunId
 from evalgate.api.schemas.humanloop import EvaluationRunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -14,12 +12,9 @@ from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.member)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-RunId = Annotated[str, Path(min_length=1, max_length=64, description="run id")]
-
 
 @app.post("/v5/evaluations/<id>/runs/<run_id>", tags=["evaluations"], security=API_KEY)
-def add_existing_run(id: EvaluationId, run_id: RunId) -> EvaluationRunOut:
+def add_existing_run(id: EvaluationId, run_id: EvaluationRunId) -> EvaluationRunOut:
     logger.info("add existing run", evaluation_id=id, run_id=run_id)
     return EvaluationRunOut.of(humanloop.add_existing_run(app.principal, id, run_id))
 

@@ -1,14 +1,12 @@
 """POST /v5/evaluations/{id}/runs/{run_id}/logs: logs of a run that is not orchestrated, sent inline with
 their judgments (evalgate extension `logs`); a log id is counted once. Humanloop's `log_ids` get a 422."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver, replayable
+from evalgate.api.params import EvaluationId, EvaluationRunId, IdempotencyKey
 from evalgate.api.schemas.humanloop import EvaluationRunOut, LogsAdd
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,16 +14,13 @@ from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.member)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-RunId = Annotated[str, Path(min_length=1, max_length=64, description="run id")]
-
 
 @app.post("/v5/evaluations/<id>/runs/<run_id>/logs", tags=["evaluations"], security=API_KEY)
 def add_run_logs(
     id: EvaluationId,
-    run_id: RunId,
+    run_id: EvaluationRunId,
     body: LogsAdd,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[EvaluationRunOut]:
     logger.info("add run logs", evaluation_id=id, run_id=run_id, logs=len(body.logs or []))
     view, replayed = humanloop.add_logs(

@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/suites/{suiteId}/tests: add a test to a suite."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.suites import TestIn, TestOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,9 +15,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/suites/<suiteId>/tests", tags=["suites"], security=BEARER, status_code=201)
-def add_suite_test(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], suiteId: Annotated[int, Path(ge=1, le=2**53)], body: TestIn
-) -> Response[TestOut]:
+def add_suite_test(promptId: NumericId, suiteId: NumericId, body: TestIn) -> Response[TestOut]:
     logger.info("add suite test", suite_id=suiteId)
     return json_response(201, TestOut.of(suites.add_test(app.principal, promptId, suiteId, body.model_dump())))
 

@@ -1,12 +1,10 @@
 """POST /api/prompts/{promptId}/eval/runs/{runId}/cancel: stop a pending or running run."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.runs import RunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/runs/<runId>/cancel", tags=["runs"], security=BEARER)
-def cancel_run(promptId: Annotated[int, Path(ge=1, le=2**53)], runId: Annotated[int, Path(ge=1, le=2**53)]) -> RunOut:
+def cancel_run(promptId: NumericId, runId: NumericId) -> RunOut:
     logger.info("cancel run", run_id=runId)
     return RunOut.of(runs.cancel_run(app.principal, promptId, runId))
 

@@ -1,12 +1,10 @@
 """POST /api/prompts/{promptId}/eval/gate/check: pass, fail or inconclusive, with the reason (for CI)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.gate import GateCheckIn, GateCheckOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.post("/api/prompts/<promptId>/eval/gate/check", tags=["gate"], security=BEARER)
-def check_gate(promptId: Annotated[int, Path(ge=1, le=2**53)], body: GateCheckIn) -> GateCheckOut:
+def check_gate(promptId: NumericId, body: GateCheckIn) -> GateCheckOut:
     result, settings, run = gate.check(app.principal, promptId, body.run_id)
     logger.info("gate checked", prompt_id=promptId, run_id=run.id, verdict=result.verdict)
     figures = {**gate.as_json(result.figures), "allowInconclusive": settings.allow_inconclusive}

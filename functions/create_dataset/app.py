@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/datasets: create a dataset, optionally with cases."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.datasets import DatasetCreate, DatasetOut
 from evalgate.models.domain import DatasetCase, Role
 from evalgate.observability import logger, metrics, tracer
@@ -18,7 +16,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/datasets", tags=["datasets"], security=BEARER, status_code=201)
-def create_dataset(promptId: Annotated[int, Path(ge=1, le=2**53)], body: DatasetCreate) -> Response[DatasetOut]:
+def create_dataset(promptId: NumericId, body: DatasetCreate) -> Response[DatasetOut]:
     logger.info("create dataset", prompt_id=promptId, cases=len(body.cases))
     now = utcnow()
     cases = [

@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/datasets/uploads: a presigned URL for a big import file."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.datasets import UploadCreate, UploadOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,7 +15,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/datasets/uploads", tags=["datasets"], security=BEARER, status_code=201)
-def create_dataset_upload(promptId: Annotated[int, Path(ge=1, le=2**53)], body: UploadCreate) -> Response[UploadOut]:
+def create_dataset_upload(promptId: NumericId, body: UploadCreate) -> Response[UploadOut]:
     logger.info("create dataset upload", prompt_id=promptId)
     return json_response(
         201, UploadOut.model_validate(datasets.create_upload(app.principal, promptId, body.content_type))

@@ -1,13 +1,11 @@
 """POST /api/v1/evals: create an eval run for external execution."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, replayable
+from evalgate.api.params import IdempotencyKey
 from evalgate.api.schemas.evals import EvalCreate, EvalRunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -18,9 +16,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/v1/evals", tags=["evals"], security=BEARER, status_code=201)
-def create_eval(
-    body: EvalCreate, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
-) -> Response[EvalRunOut]:
+def create_eval(body: EvalCreate, idempotency_key: IdempotencyKey = None) -> Response[EvalRunOut]:
     logger.info("create eval", prompt_id=body.prompt_id)
 
     def create() -> tuple[int, dict]:

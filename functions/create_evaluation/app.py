@@ -1,13 +1,11 @@
 """POST /v5/evaluations: an evaluation of a prompt (`file`) with its evaluators (idempotent per Idempotency-Key)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver, replayable
+from evalgate.api.params import IdempotencyKey
 from evalgate.api.schemas.humanloop import EvaluationCreate, EvaluationOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -20,7 +18,7 @@ app = EvalgateResolver(role=Role.member)
 @app.post("/v5/evaluations", tags=["evaluations"], security=API_KEY)
 def create_evaluation(
     body: EvaluationCreate,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[EvaluationOut]:
     logger.info("create evaluation", evaluators=len(body.evaluators))
 

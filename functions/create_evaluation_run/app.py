@@ -1,14 +1,12 @@
 """POST /v5/evaluations/{id}/runs: a run; orchestrated runs start executing the dataset (they answer pending).
 Idempotent per Idempotency-Key."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver, replayable
+from evalgate.api.params import EvaluationId, IdempotencyKey
 from evalgate.api.schemas.humanloop import EvaluationRunCreate, EvaluationRunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,14 +15,12 @@ from evalgate.services.idempotency import run_once
 
 app = EvalgateResolver(role=Role.member)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-
 
 @app.post("/v5/evaluations/<id>/runs", tags=["evaluations"], security=API_KEY)
 def create_evaluation_run(
     id: EvaluationId,
     body: EvaluationRunCreate,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[EvaluationRunOut]:
     logger.info("create evaluation run", evaluation_id=id, orchestrated=body.orchestrated)
 

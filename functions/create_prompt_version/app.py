@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/versions: append an immutable version."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.prompts import PromptVersionCreate, PromptVersionOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,9 +15,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/versions", tags=["prompts"], security=BEARER, status_code=201)
-def create_prompt_version(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], body: PromptVersionCreate
-) -> Response[PromptVersionOut]:
+def create_prompt_version(promptId: NumericId, body: PromptVersionCreate) -> Response[PromptVersionOut]:
     logger.info("create prompt version", prompt_id=promptId)
     version = prompts.create_version(app.principal, promptId, body.template, body.model_config_, body.message)
     return json_response(201, PromptVersionOut.of(version))

@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/suites: create a suite, optionally with its tests."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.suites import SuiteCreate, SuiteOut, SuiteWithTests, TestOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,7 +15,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/suites", tags=["suites"], security=BEARER, status_code=201)
-def create_suite(promptId: Annotated[int, Path(ge=1, le=2**53)], body: SuiteCreate) -> Response[SuiteWithTests]:
+def create_suite(promptId: NumericId, body: SuiteCreate) -> Response[SuiteWithTests]:
     logger.info("create suite", prompt_id=promptId, tests=len(body.tests))
     suite, tests = suites.create_suite(
         app.principal,

@@ -1,14 +1,13 @@
 """DELETE /api/prompts/{promptId}/eval/datasets/{datasetId}/cases/{name}."""
 
-from typing import Annotated
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, no_content
+from evalgate.api.params import CaseName, NumericId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import datasets
@@ -23,9 +22,9 @@ app = EvalgateResolver(role=Role.member)
     status_code=204,
 )
 def delete_dataset_case(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    datasetId: Annotated[int, Path(ge=1, le=2**53)],
-    name: Annotated[str, Path(min_length=1, max_length=600)],
+    promptId: NumericId,
+    datasetId: NumericId,
+    name: CaseName,
 ) -> Response[None]:
     logger.info("delete dataset case", dataset_id=datasetId)
     datasets.delete_case(app.principal, promptId, datasetId, unquote(name))

@@ -1,13 +1,11 @@
 """DELETE /api/v1/evals/{runId}: the run and its results."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, no_content
+from evalgate.api.params import TextId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import evals
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.delete("/api/v1/evals/<runId>", tags=["evals"], security=BEARER, status_code=204)
-def delete_eval(runId: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
+def delete_eval(runId: TextId) -> Response[None]:
     logger.info("delete eval", run_id=runId)
     evals.delete_eval(app.principal, evals.parse_run_id(runId))
     return no_content()

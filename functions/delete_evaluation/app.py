@@ -1,20 +1,16 @@
 """DELETE /v5/evaluations/{id}: the evaluation; its runs and their logs stay."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver, no_content
+from evalgate.api.params import EvaluationId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.member)
-
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
 
 
 @app.delete("/v5/evaluations/<id>", tags=["evaluations"], security=API_KEY, status_code=204)

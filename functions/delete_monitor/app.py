@@ -1,13 +1,11 @@
 """DELETE /api/v1/auto-eval/monitors/{monitorId}: stop and remove a monitor (admin); its jobs remain."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, no_content
+from evalgate.api.params import TextId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import monitors
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.admin)
 
 
 @app.delete("/api/v1/auto-eval/monitors/<monitorId>", tags=["auto-eval"], security=BEARER, status_code=204)
-def delete_monitor(monitorId: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
+def delete_monitor(monitorId: TextId) -> Response[None]:
     monitors.delete_monitor(app.principal, monitorId)
     return no_content()
 

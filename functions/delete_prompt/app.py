@@ -1,13 +1,11 @@
 """DELETE /api/prompts/{promptId}: the prompt and its versions."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, no_content
+from evalgate.api.params import NumericId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import prompts
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.delete("/api/prompts/<promptId>", tags=["prompts"], security=BEARER, status_code=204)
-def delete_prompt(promptId: Annotated[int, Path(ge=1, le=2**53)]) -> Response[None]:
+def delete_prompt(promptId: NumericId) -> Response[None]:
     logger.info("delete prompt", prompt_id=promptId)
     prompts.delete_prompt(app.principal, promptId)
     return no_content()

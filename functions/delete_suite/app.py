@@ -1,13 +1,11 @@
 """DELETE /api/prompts/{promptId}/eval/suites/{suiteId}: the suite and its tests."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, no_content
+from evalgate.api.params import NumericId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import suites
@@ -16,9 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.delete("/api/prompts/<promptId>/eval/suites/<suiteId>", tags=["suites"], security=BEARER, status_code=204)
-def delete_suite(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], suiteId: Annotated[int, Path(ge=1, le=2**53)]
-) -> Response[None]:
+def delete_suite(promptId: NumericId, suiteId: NumericId) -> Response[None]:
     logger.info("delete suite", suite_id=suiteId)
     suites.delete_suite(app.principal, promptId, suiteId)
     return no_content()

@@ -1,13 +1,11 @@
 """DELETE /api/prompts/{promptId}/eval/suites/{suiteId}/tests/{testId}: remove a test."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, no_content
+from evalgate.api.params import NumericId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import suites
@@ -19,9 +17,9 @@ app = EvalgateResolver(role=Role.member)
     "/api/prompts/<promptId>/eval/suites/<suiteId>/tests/<testId>", tags=["suites"], security=BEARER, status_code=204
 )
 def delete_suite_test(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    suiteId: Annotated[int, Path(ge=1, le=2**53)],
-    testId: Annotated[int, Path(ge=1, le=2**53)],
+    promptId: NumericId,
+    suiteId: NumericId,
+    testId: NumericId,
 ) -> Response[None]:
     logger.info("delete suite test", suite_id=suiteId, test_id=testId)
     suites.delete_test(app.principal, promptId, suiteId, testId)

@@ -1,12 +1,10 @@
 """POST /api/prompts/{promptId}/eval/explore: run cases now and answer the results; nothing is stored."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.runs import ExploreOut, ExploreRequest, ResultOut, RunSummary
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/explore", tags=["runs"], security=BEARER)
-def explore_cases(promptId: Annotated[int, Path(ge=1, le=2**53)], body: ExploreRequest) -> ExploreOut:
+def explore_cases(promptId: NumericId, body: ExploreRequest) -> ExploreOut:
     logger.info("explore", prompt_id=promptId, tests=len(body.tests))
     results, duration_ms = explore.explore(
         app.principal,

@@ -1,12 +1,10 @@
 """GET /api/v1/auto-eval/{jobId}: an auto-eval job's status, progress and (once completed) report."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.autoeval import AutoEvalJobOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/v1/auto-eval/<jobId>", tags=["auto-eval"], security=BEARER)
-def get_auto_eval(jobId: Annotated[str, Path(min_length=1, max_length=64)]) -> AutoEvalJobOut:
+def get_auto_eval(jobId: TextId) -> AutoEvalJobOut:
     job, report = autoeval.get_job(app.principal, jobId)
     return AutoEvalJobOut.of(job, report)
 

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, NumericId
 from evalgate.api.schemas.datasets import CaseOut, DatasetOut, DatasetWithCases
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,10 +18,10 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/prompts/<promptId>/eval/datasets/<datasetId>", tags=["datasets"], security=BEARER)
 def get_dataset(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    datasetId: Annotated[int, Path(ge=1, le=2**53)],
+    promptId: NumericId,
+    datasetId: NumericId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Cursor = None,
 ) -> DatasetWithCases:
     ds, page = datasets.get_dataset(app.principal, promptId, datasetId, limit=limit, cursor=cursor)
     return DatasetWithCases(

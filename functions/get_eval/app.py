@@ -1,12 +1,10 @@
 """GET /api/v1/evals/{runId}: one eval run with its summary."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.evals import EvalRunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/v1/evals/<runId>", tags=["evals"], security=BEARER)
-def get_eval(runId: Annotated[str, Path(min_length=1, max_length=64)]) -> EvalRunOut:
+def get_eval(runId: TextId) -> EvalRunOut:
     run = evals.get_eval(app.principal, evals.parse_run_id(runId))
     return EvalRunOut.of(run, evals.evalguard_status(run))
 

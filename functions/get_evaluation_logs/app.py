@@ -3,11 +3,12 @@ page/size, `run_id` (repeatable) to keep some runs only."""
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import EvaluationId, Limit, PageNumber
 from evalgate.api.schemas.humanloop import EvaluationLogRecordOut, EvaluationLogsPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -15,14 +16,12 @@ from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.viewer)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-
 
 @app.get("/v5/evaluations/<id>/logs", tags=["evaluations"], security=API_KEY)
 def get_evaluation_logs(
     id: EvaluationId,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    page: PageNumber = 1,
+    size: Limit = 10,
     run_id: Annotated[list[str] | None, Query(max_length=200)] = None,
 ) -> EvaluationLogsPage:
     records, total = humanloop.list_logs(app.principal, id, run_ids=run_id, page=page, size=size)

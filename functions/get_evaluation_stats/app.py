@@ -1,13 +1,11 @@
 """GET /v5/evaluations/{id}/stats: per run its log count and each evaluator's figures, from aggregates;
 against the control run when one is set."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationStatsOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -15,12 +13,10 @@ from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.viewer)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-
 
 @app.get("/v5/evaluations/<id>/stats", tags=["evaluations"], security=API_KEY)
 def get_evaluation_stats(id: EvaluationId) -> EvaluationStatsOut:
-    return EvaluationStatsOut.model_validate(humanloop.evaluation_stats(app.principal, id))
+    return EvaluationStatsOut.of(humanloop.evaluation_stats(app.principal, id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

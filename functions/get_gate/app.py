@@ -1,12 +1,10 @@
 """GET /api/prompts/{promptId}/eval/gate: the gate configuration (defaults until one is saved)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.gate import GateOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/prompts/<promptId>/eval/gate", tags=["gate"], security=BEARER)
-def get_gate(promptId: Annotated[int, Path(ge=1, le=2**53)]) -> GateOut:
+def get_gate(promptId: NumericId) -> GateOut:
     return GateOut.of(gate.get_settings(app.principal, promptId))
 
 

@@ -1,12 +1,10 @@
 """GET /api/v1/auto-eval/monitors/{monitorId}: one monitor (never its webhook secret)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.monitors import MonitorOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/v1/auto-eval/monitors/<monitorId>", tags=["auto-eval"], security=BEARER)
-def get_monitor(monitorId: Annotated[str, Path(min_length=1, max_length=64)]) -> MonitorOut:
+def get_monitor(monitorId: TextId) -> MonitorOut:
     return MonitorOut.of(monitors.get_monitor(app.principal, monitorId))
 
 

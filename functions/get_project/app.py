@@ -1,12 +1,10 @@
 """GET /api/v1/projects/{projectId}."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.projects import ProjectOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/v1/projects/<projectId>", tags=["projects"], security=BEARER)
-def get_project(projectId: Annotated[str, Path(min_length=1, max_length=64)]) -> ProjectOut:
+def get_project(projectId: TextId) -> ProjectOut:
     return ProjectOut.of(projects.accessible_project(app.principal, projectId))
 
 

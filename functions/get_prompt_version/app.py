@@ -1,12 +1,10 @@
 """GET /api/prompts/{promptId}/versions/{versionNo}."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId, VersionNo
 from evalgate.api.schemas.prompts import PromptVersionOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,9 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/prompts/<promptId>/versions/<versionNo>", tags=["prompts"], security=BEARER)
-def get_prompt_version(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], versionNo: Annotated[int, Path(ge=1, le=2**31)]
-) -> PromptVersionOut:
+def get_prompt_version(promptId: NumericId, versionNo: VersionNo) -> PromptVersionOut:
     return PromptVersionOut.of(prompts.get_version(app.principal, promptId, versionNo))
 
 

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, NumericId
 from evalgate.api.schemas.runs import ResultOut, RunOut, RunWithResults
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,10 +18,10 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/prompts/<promptId>/eval/runs/<runId>", tags=["runs"], security=BEARER)
 def get_run(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    runId: Annotated[int, Path(ge=1, le=2**53)],
+    promptId: NumericId,
+    runId: NumericId,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Cursor = None,
 ) -> RunWithResults:
     run, page = runs.get_run(app.principal, promptId, runId, limit=limit, cursor=cursor)
     return RunWithResults(

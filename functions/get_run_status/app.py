@@ -1,12 +1,10 @@
 """GET /api/prompts/{promptId}/eval/runs/{runId}/status: status and progress, to poll."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.runs import RunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,9 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/prompts/<promptId>/eval/runs/<runId>/status", tags=["runs"], security=BEARER)
-def get_run_status(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], runId: Annotated[int, Path(ge=1, le=2**53)]
-) -> RunOut:
+def get_run_status(promptId: NumericId, runId: NumericId) -> RunOut:
     return RunOut.of(runs.get_status(app.principal, promptId, runId))
 
 

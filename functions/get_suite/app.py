@@ -1,12 +1,10 @@
 """GET /api/prompts/{promptId}/eval/suites/{suiteId}: the suite with its tests."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.suites import SuiteOut, SuiteWithTests, TestOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,9 +14,7 @@ app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/prompts/<promptId>/eval/suites/<suiteId>", tags=["suites"], security=BEARER)
-def get_suite(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], suiteId: Annotated[int, Path(ge=1, le=2**53)]
-) -> SuiteWithTests:
+def get_suite(promptId: NumericId, suiteId: NumericId) -> SuiteWithTests:
     suite, tests = suites.get_suite(app.principal, promptId, suiteId)
     return SuiteWithTests(**SuiteOut.of(suite).model_dump(), tests=[TestOut.of(t) for t in tests])
 

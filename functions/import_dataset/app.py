@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/datasets/import: a new dataset from CSV, JSON or JSON Lines."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.datasets import DatasetImport, DatasetOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,7 +15,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/datasets/import", tags=["datasets"], security=BEARER, status_code=201)
-def import_dataset(promptId: Annotated[int, Path(ge=1, le=2**53)], body: DatasetImport) -> Response[DatasetOut]:
+def import_dataset(promptId: NumericId, body: DatasetImport) -> Response[DatasetOut]:
     logger.info("import dataset", prompt_id=promptId, format=body.format, via_upload=body.upload_id is not None)
     ds = datasets.import_dataset(
         app.principal,

@@ -1,12 +1,10 @@
 """GET /api/v1/projects/{projectId}/api-keys: keys without their secrets."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit, TextId
 from evalgate.api.schemas.projects import ApiKeyOut, ApiKeyPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,9 +15,9 @@ app = EvalgateResolver(role=Role.admin)
 
 @app.get("/api/v1/projects/<projectId>/api-keys", tags=["api keys"], security=BEARER)
 def list_api_keys(
-    projectId: Annotated[str, Path(min_length=1, max_length=64)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    projectId: TextId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> ApiKeyPage:
     page = projects.list_api_keys(app.principal, projectId, limit=limit, cursor=cursor)
     return ApiKeyPage(items=[ApiKeyOut.of(k) for k in page.items], next_cursor=page.next_cursor)

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, TextId
 from evalgate.api.schemas.evals import EvalCaseResult, EvalCaseResultPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,9 +18,9 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/v1/evals/<runId>/results", tags=["evals"], security=BEARER)
 def list_eval_results(
-    runId: Annotated[str, Path(min_length=1, max_length=64)],
+    runId: TextId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Cursor = None,
 ) -> EvalCaseResultPage:
     page = evals.list_results(app.principal, evals.parse_run_id(runId), limit=limit, cursor=cursor)
     items = [EvalCaseResult.model_validate(r.model_dump(mode="json")) for r in page.items]

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit, OptionalNumericId
 from evalgate.api.schemas.evals import EvalRunOut, EvalRunPage, EvalStatus
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,10 +18,10 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/v1/evals", tags=["evals"], security=BEARER)
 def list_evals(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     status: Annotated[EvalStatus | None, Query()] = None,
-    promptId: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    promptId: OptionalNumericId = None,
 ) -> EvalRunPage:
     page = evals.list_evals(app.principal, limit=limit, cursor=cursor, status=status, prompt_id=promptId)
     return EvalRunPage(

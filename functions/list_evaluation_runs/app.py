@@ -1,20 +1,16 @@
 """GET /v5/evaluations/{id}/runs: every run of the evaluation."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationRunOut, EvaluationRunsOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.viewer)
-
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
 
 
 @app.get("/v5/evaluations/<id>/runs", tags=["evaluations"], security=API_KEY)

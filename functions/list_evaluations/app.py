@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import Limit, PageNumber
 from evalgate.api.schemas.humanloop import EvaluationOut, EvaluationPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -18,8 +19,8 @@ app = EvalgateResolver(role=Role.viewer)
 @app.get("/v5/evaluations", tags=["evaluations"], security=API_KEY)
 def list_evaluations(
     file_id: Annotated[str | None, Query(min_length=1, max_length=64, description="a prompt id")] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    page: PageNumber = 1,
+    size: Limit = 10,
 ) -> EvaluationPage:
     records, total = humanloop.list_evaluations(app.principal, file_id=file_id, page=page, size=size)
     return EvaluationPage(records=[EvaluationOut.of(e) for e in records], page=page, size=size, total=total)

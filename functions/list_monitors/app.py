@@ -1,12 +1,10 @@
 """GET /api/v1/auto-eval/monitors: the project's monitors, newest first, paginated."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit
 from evalgate.api.schemas.monitors import MonitorOut, MonitorPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,8 +15,8 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/v1/auto-eval/monitors", tags=["auto-eval"], security=BEARER)
 def list_monitors(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> MonitorPage:
     page = monitors.list_monitors(app.principal, limit=limit, cursor=cursor)
     return MonitorPage(items=[MonitorOut.of(m) for m in page.items], next_cursor=page.next_cursor)

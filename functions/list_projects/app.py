@@ -1,12 +1,10 @@
 """GET /api/v1/projects: the caller's project and the projects it created."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit
 from evalgate.api.schemas.projects import ProjectOut, ProjectPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,8 +15,8 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/v1/projects", tags=["projects"], security=BEARER)
 def list_projects(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> ProjectPage:
     page = projects.list_projects(app.principal, limit=limit, cursor=cursor)
     return ProjectPage(items=[ProjectOut.of(p) for p in page.items], next_cursor=page.next_cursor)

@@ -1,12 +1,10 @@
 """GET /api/prompts: the project's prompts, newest first."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit
 from evalgate.api.schemas.prompts import PromptOut, PromptPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,8 +15,8 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/prompts", tags=["prompts"], security=BEARER)
 def list_prompts(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> PromptPage:
     page = prompts.list_prompts(app.principal, limit=limit, cursor=cursor)
     return PromptPage(items=[PromptOut.of(p) for p in page.items], next_cursor=page.next_cursor)

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit, NumericId, OptionalNumericId
 from evalgate.api.schemas.runs import RunOut, RunPage
 from evalgate.models.domain import Role, RunStatus
 from evalgate.observability import logger, metrics, tracer
@@ -17,11 +18,11 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/prompts/<promptId>/eval/runs", tags=["runs"], security=BEARER)
 def list_runs(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    promptId: NumericId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     status: Annotated[RunStatus | None, Query()] = None,
-    suiteId: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    suiteId: OptionalNumericId = None,
     versionNo: Annotated[int | None, Query(ge=1, le=2**31)] = None,
 ) -> RunPage:
     filters = {

@@ -1,12 +1,10 @@
 """GET /api/prompts/{promptId}/eval/suites: list suites."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit, NumericId
 from evalgate.api.schemas.suites import SuiteOut, SuitePage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,9 +15,9 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/prompts/<promptId>/eval/suites", tags=["suites"], security=BEARER)
 def list_suites(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    promptId: NumericId,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> SuitePage:
     page = suites.list_suites(app.principal, promptId, limit=limit, cursor=cursor)
     return SuitePage(items=[SuiteOut.of(s) for s in page.items], next_cursor=page.next_cursor)

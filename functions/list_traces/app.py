@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import Cursor, Limit, OptionalNumericId
 from evalgate.api.schemas.traces import Environment, TraceOut, TracePage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -19,10 +20,10 @@ app = EvalgateResolver(role=Role.viewer)
 
 @app.get("/api/v1/traces", tags=["traces"], security=BEARER)
 def list_traces(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     model: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    prompt_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    prompt_id: OptionalNumericId = None,
     environment: Annotated[Environment | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="timestamp >= since (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="timestamp < until (ISO 8601)")] = None,

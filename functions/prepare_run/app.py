@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from evalgate.models.workflow import RunTask
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import runs
 
@@ -12,5 +13,6 @@ from evalgate.services import runs
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(project_id=event["projectId"], run_id=event["runId"])
-    return runs.prepare(event["projectId"], int(event["runId"]))
+    task = RunTask.model_validate(event)
+    logger.append_keys(project_id=task.project_id, run_id=task.run_id)
+    return runs.prepare(task.project_id, task.run_id)

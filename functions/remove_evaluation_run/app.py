@@ -1,25 +1,20 @@
 """DELETE /v5/evaluations/{id}/runs/{run_id}: take a run out of the evaluation (the run stays)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver, no_content
+from evalgate.api.params import EvaluationId, EvaluationRunId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
 from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.member)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-RunId = Annotated[str, Path(min_length=1, max_length=64, description="run id")]
-
 
 @app.delete("/v5/evaluations/<id>/runs/<run_id>", tags=["evaluations"], security=API_KEY, status_code=204)
-def remove_evaluation_run(id: EvaluationId, run_id: RunId) -> Response[None]:
+def remove_evaluation_run(id: EvaluationId, run_id: EvaluationRunId) -> Response[None]:
     logger.info("remove evaluation run", evaluation_id=id, run_id=run_id)
     humanloop.remove_run(app.principal, id, run_id)
     return no_content()

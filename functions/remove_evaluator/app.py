@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -14,7 +15,6 @@ from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.member)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
 EvaluatorVersionId = Annotated[str, Path(min_length=1, max_length=500, description="evaluator version id")]
 
 

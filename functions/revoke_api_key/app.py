@@ -1,12 +1,10 @@
 """DELETE /api/v1/projects/{projectId}/api-keys/{keyId}: revoke a key at once."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.projects import ApiKeyOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,8 +15,8 @@ app = EvalgateResolver(role=Role.admin)
 
 @app.delete("/api/v1/projects/<projectId>/api-keys/<keyId>", tags=["api keys"], security=BEARER)
 def revoke_api_key(
-    projectId: Annotated[str, Path(min_length=1, max_length=64)],
-    keyId: Annotated[str, Path(min_length=1, max_length=64)],
+    projectId: TextId,
+    keyId: TextId,
 ) -> ApiKeyOut:
     logger.info("revoke api key", revoked_key_id=keyId)
     return ApiKeyOut.of(projects.revoke_api_key(app.principal, projectId, keyId))

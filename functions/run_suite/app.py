@@ -1,13 +1,11 @@
 """POST /api/prompts/{promptId}/eval/run: run a suite (async); answers the pending run."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.runs import RunOut, RunRequest
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,7 +15,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/eval/run", tags=["runs"], security=BEARER, status_code=202)
-def run_suite(promptId: Annotated[int, Path(ge=1, le=2**53)], body: RunRequest) -> Response[RunOut]:
+def run_suite(promptId: NumericId, body: RunRequest) -> Response[RunOut]:
     logger.info("run suite", prompt_id=promptId, suite_id=body.suite_id, version_no=body.version_no)
     run = runs.start_run(app.principal, promptId, body.suite_id, body.version_no, body.model_config_, body.test_ids)
     return json_response(202, RunOut.of(run))

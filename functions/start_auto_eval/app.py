@@ -1,13 +1,11 @@
 """POST /api/v1/auto-eval: queue an auto-eval job over the target's recent production traces (202 + job_id)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, replayable
+from evalgate.api.params import IdempotencyKey
 from evalgate.api.schemas.autoeval import AutoEvalCreate, AutoEvalQueued
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -28,9 +26,7 @@ app = EvalgateResolver(role=Role.member)
         429: {"description": "too many auto-eval jobs queued or running for the project (Retry-After)"},
     },
 )
-def start_auto_eval(
-    body: AutoEvalCreate, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
-) -> Response[AutoEvalQueued]:
+def start_auto_eval(body: AutoEvalCreate, idempotency_key: IdempotencyKey = None) -> Response[AutoEvalQueued]:
     logger.info("start auto-eval", sample_count=body.sample_count)
 
     def create() -> tuple[int, dict]:

@@ -1,13 +1,11 @@
 """POST /api/v1/evals/{runId}/results: a batch of results (idempotent per Idempotency-Key)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, replayable
+from evalgate.api.params import IdempotencyKey, TextId
 from evalgate.api.schemas.evals import ResultsBatch, Success
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -18,9 +16,9 @@ app = EvalgateResolver(role=Role.member)
 
 @app.post("/api/v1/evals/<runId>/results", tags=["evals"], security=BEARER)
 def submit_eval_results(
-    runId: Annotated[str, Path(min_length=1, max_length=64)],
+    runId: TextId,
     body: ResultsBatch,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Success]:
     logger.info("submit eval results", run_id=runId, results=len(body.results))
     results = [r.model_dump(mode="json", exclude_none=True) for r in body.results]

@@ -1,12 +1,10 @@
 """PUT /api/prompts/{promptId}/eval/datasets/{datasetId}: rename or describe a dataset."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.datasets import DatasetOut, DatasetUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,8 +15,8 @@ app = EvalgateResolver(role=Role.member)
 
 @app.put("/api/prompts/<promptId>/eval/datasets/<datasetId>", tags=["datasets"], security=BEARER)
 def update_dataset(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    datasetId: Annotated[int, Path(ge=1, le=2**53)],
+    promptId: NumericId,
+    datasetId: NumericId,
     body: DatasetUpdate,
 ) -> DatasetOut:
     logger.info("update dataset", dataset_id=datasetId)

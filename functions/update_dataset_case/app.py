@@ -1,13 +1,12 @@
 """PUT /api/prompts/{promptId}/eval/datasets/{datasetId}/cases/{name}: change or rename a case."""
 
-from typing import Annotated
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import CaseName, NumericId
 from evalgate.api.schemas.datasets import CaseOut, CaseUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -18,9 +17,9 @@ app = EvalgateResolver(role=Role.member)
 
 @app.put("/api/prompts/<promptId>/eval/datasets/<datasetId>/cases/<name>", tags=["datasets"], security=BEARER)
 def update_dataset_case(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    datasetId: Annotated[int, Path(ge=1, le=2**53)],
-    name: Annotated[str, Path(min_length=1, max_length=600)],
+    promptId: NumericId,
+    datasetId: NumericId,
+    name: CaseName,
     body: CaseUpdate,
 ) -> CaseOut:
     logger.info("update dataset case", dataset_id=datasetId)

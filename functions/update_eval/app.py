@@ -1,12 +1,10 @@
 """PATCH /api/v1/evals/{runId}: set the status (and summary) of an eval run."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.evals import EvalRunOut, EvalUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.patch("/api/v1/evals/<runId>", tags=["evals"], security=BEARER)
-def update_eval(runId: Annotated[str, Path(min_length=1, max_length=64)], body: EvalUpdate) -> EvalRunOut:
+def update_eval(runId: TextId, body: EvalUpdate) -> EvalRunOut:
     logger.info("update eval", run_id=runId, status=body.status)
     summary = body.summary
     run = evals.update_eval(

@@ -1,13 +1,11 @@
 """PATCH /v5/evaluations/{id}/runs/{run_id}: `control` (replaces the control run) and `status`
 (cancelled/completed, only from pending or running: else 409)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import API_KEY, EvalgateResolver
+from evalgate.api.params import EvaluationId, EvaluationRunId
 from evalgate.api.schemas.humanloop import EvaluationRunOut, EvaluationRunUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -15,12 +13,9 @@ from evalgate.services import humanloop
 
 app = EvalgateResolver(role=Role.member)
 
-EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
-RunId = Annotated[str, Path(min_length=1, max_length=64, description="run id")]
-
 
 @app.patch("/v5/evaluations/<id>/runs/<run_id>", tags=["evaluations"], security=API_KEY)
-def update_evaluation_run(id: EvaluationId, run_id: RunId, body: EvaluationRunUpdate) -> EvaluationRunOut:
+def update_evaluation_run(id: EvaluationId, run_id: EvaluationRunId, body: EvaluationRunUpdate) -> EvaluationRunOut:
     logger.info("update evaluation run", evaluation_id=id, run_id=run_id, status=body.status, control=body.control)
     view = humanloop.update_run(app.principal, id, run_id, control=body.control, status=body.status)
     return EvaluationRunOut.of(view)

@@ -1,12 +1,10 @@
 """PUT /api/prompts/{promptId}/eval/gate: set the gate configuration (admin)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.gate import GateIn, GateOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.admin)
 
 
 @app.put("/api/prompts/<promptId>/eval/gate", tags=["gate"], security=BEARER)
-def update_gate(promptId: Annotated[int, Path(ge=1, le=2**53)], body: GateIn) -> GateOut:
+def update_gate(promptId: NumericId, body: GateIn) -> GateOut:
     logger.info("update gate", prompt_id=promptId, mode=body.mode)
     return GateOut.of(gate.put_settings(app.principal, promptId, body.to_domain()))
 

@@ -1,13 +1,11 @@
 """PATCH /api/v1/auto-eval/monitors/{monitorId}: change a monitor (admin). A new webhook secret (first
 webhook, or `rotate_webhook_secret`) is in this response only."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import TextId
 from evalgate.api.schemas.monitors import MonitorSaved, MonitorUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,7 +15,7 @@ app = EvalgateResolver(role=Role.admin)
 
 
 @app.patch("/api/v1/auto-eval/monitors/<monitorId>", tags=["auto-eval"], security=BEARER)
-def update_monitor(monitorId: Annotated[str, Path(min_length=1, max_length=64)], body: MonitorUpdate) -> MonitorSaved:
+def update_monitor(monitorId: TextId, body: MonitorUpdate) -> MonitorSaved:
     logger.info("update monitor", monitor_id=monitorId, fields=sorted(body.model_fields_set))
     saved = monitors.update_monitor(
         app.principal,

@@ -1,12 +1,10 @@
 """PUT /api/prompts/{promptId}: rename or describe a prompt (versions never change)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.prompts import PromptOut, PromptUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,7 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.put("/api/prompts/<promptId>", tags=["prompts"], security=BEARER)
-def update_prompt(promptId: Annotated[int, Path(ge=1, le=2**53)], body: PromptUpdate) -> PromptOut:
+def update_prompt(promptId: NumericId, body: PromptUpdate) -> PromptOut:
     logger.info("update prompt", prompt_id=promptId)
     return PromptOut.of(prompts.update_prompt(app.principal, promptId, body.name, body.description))
 

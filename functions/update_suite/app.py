@@ -1,12 +1,10 @@
 """PUT /api/prompts/{promptId}/eval/suites/{suiteId}: rename, describe or reconfigure a suite."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.suites import SuiteOut, SuiteUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -16,9 +14,7 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.put("/api/prompts/<promptId>/eval/suites/<suiteId>", tags=["suites"], security=BEARER)
-def update_suite(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], suiteId: Annotated[int, Path(ge=1, le=2**53)], body: SuiteUpdate
-) -> SuiteOut:
+def update_suite(promptId: NumericId, suiteId: NumericId, body: SuiteUpdate) -> SuiteOut:
     logger.info("update suite", suite_id=suiteId)
     config = body.config.to_domain() if body.config else None
     return SuiteOut.of(suites.update_suite(app.principal, promptId, suiteId, body.name, body.description, config))

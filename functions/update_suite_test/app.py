@@ -1,12 +1,10 @@
 """PUT /api/prompts/{promptId}/eval/suites/{suiteId}/tests/{testId}: change a test."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
+from evalgate.api.params import NumericId
 from evalgate.api.schemas.suites import TestOut, TestUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -17,9 +15,9 @@ app = EvalgateResolver(role=Role.member)
 
 @app.put("/api/prompts/<promptId>/eval/suites/<suiteId>/tests/<testId>", tags=["suites"], security=BEARER)
 def update_suite_test(
-    promptId: Annotated[int, Path(ge=1, le=2**53)],
-    suiteId: Annotated[int, Path(ge=1, le=2**53)],
-    testId: Annotated[int, Path(ge=1, le=2**53)],
+    promptId: NumericId,
+    suiteId: NumericId,
+    testId: NumericId,
     body: TestUpdate,
 ) -> TestOut:
     logger.info("update suite test", suite_id=suiteId, test_id=testId)

@@ -3,14 +3,19 @@ results batches (idempotent) and their listing. The same Run entity as suite run
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from evalgate.models.domain import TERMINAL, ExternalResult, Page, Principal, Run, RunStatus
+from evalgate.models.stats import Comparison, PassRate, RunStats, ScorerStats, ScoreSummary
 from evalgate.services import idempotency
 from evalgate.services.container import container, utcnow
+
+if TYPE_CHECKING:
+    from evalgate.stats.gate import RunFigures
 
 MAX_RESULTS_PER_BATCH = 1000
 MAX_BATCH_BYTES = 6 * 1024 * 1024
@@ -205,64 +210,66 @@ def list_results(principal: Principal, run_id: int, *, limit: int, cursor: str |
     return c.runs.list_external_results(principal.project_id, run_id, limit=limit, cursor=cursor)
 
 
-def _score_block(n: int, total: float, sq: float, histogram: list[int]) -> dict[str, Any]:
+def _score_summary(n: int, total: float, sq: float, histogram: list[int]) -> ScoreSummary:
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats import histogram_percentiles, mean_std
 
     mean, std = mean_std(n, total, sq)
-    return {
-        "mean": mean,
-        "std": std,
-        "percentiles": histogram_percentiles(histogram) if n else {},
-        "percentileResolution": 1 / len(histogram),
-    }
+    return ScoreSummary(
+        mean=mean,
+        std=std,
+        percentiles=histogram_percentiles(histogram) if n else {},
+        resolution=1 / len(histogram),
+    )
 
 
-def _pass_rate(passed: int, n: int) -> dict[str, Any]:
+def _pass_rate(passed: int, judged: int) -> PassRate:
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats import wilson_interval
 
-    low, high = wilson_interval(passed, n) if n else (None, None)
-    return {"value": passed / n if n else None, "ci95": [low, high] if n else None, "method": "wilson"}
+    low, high = wilson_interval(passed, judged) if judged else (None, None)
+    ci = (low, high) if judged and low is not None and high is not None else None
+    return PassRate(passed=passed, judged=judged, value=passed / judged if judged else None, ci95=ci)
 
 
-def run_stats(principal: Principal, run_id: int, control_run_id: int | None = None) -> dict[str, Any]:
+def run_stats(principal: Principal, run_id: int, control_run_id: int | None = None) -> RunStats:
     """Statistics of a run from its aggregates: the run item and one item per scorer, whatever the number of
     results; with a control run, the paired comparison over the cases both share."""
     c = container()
     run = c.runs.get_run(principal.project_id, run_id)
     a = run.aggregates
-    scorers = {}
-    for agg in c.runs.scorer_aggregates(principal.project_id, run_id):
-        scorers[agg.name] = {
-            "count": agg.count,
-            "nulls": agg.nulls,
-            "errors": agg.errors,
-            "values": agg.values,
-            "score": _score_block(agg.values, agg.score_sum, agg.score_sq_sum, agg.histogram),
-            "passRate": {**_pass_rate(agg.passed, agg.judged), "judged": agg.judged, "passed": agg.passed},
-        }
-    out: dict[str, Any] = {
-        "runId": str(run.id),
-        "status": evalguard_status(run),
-        "count": a.done,
-        "passed": a.passed,
-        "failed": a.failed,
-        "errors": a.errored,
-        "nulls": a.nulls,
-        "score": _score_block(a.done, a.score_sum, a.score_sq_sum, a.histogram),
-        "passRate": _pass_rate(a.passed, a.done),
-        "latency": {"totalMs": a.latency_ms_sum, "meanMs": a.latency_ms_sum / a.done if a.done else None},
-        "tokens": {"input": a.input_tokens, "output": a.output_tokens},
-        "costUsd": round(a.cost_usd, 9),
-        "scorers": scorers,
+    scorers = {
+        agg.name: ScorerStats(
+            name=agg.name,
+            count=agg.count,
+            nulls=agg.nulls,
+            errors=agg.errors,
+            values=agg.values,
+            score=_score_summary(agg.values, agg.score_sum, agg.score_sq_sum, agg.histogram),
+            pass_rate=_pass_rate(agg.passed, agg.judged),
+        )
+        for agg in c.runs.scorer_aggregates(principal.project_id, run_id)
     }
-    if control_run_id is not None:
-        out["comparison"] = compare_runs(principal, run_id, control_run_id)
-    return out
+    return RunStats(
+        run=run,
+        count=a.done,
+        passed=a.passed,
+        failed=a.failed,
+        errors=a.errored,
+        nulls=a.nulls,
+        score=_score_summary(a.done, a.score_sum, a.score_sq_sum, a.histogram),
+        pass_rate=_pass_rate(a.passed, a.done),
+        latency_total_ms=a.latency_ms_sum,
+        latency_mean_ms=a.latency_ms_sum / a.done if a.done else None,
+        input_tokens=a.input_tokens,
+        output_tokens=a.output_tokens,
+        cost_usd=round(a.cost_usd, 9),
+        scorers=scorers,
+        comparison=compare_runs(principal, run_id, control_run_id) if control_run_id is not None else None,
+    )
 
 
-def case_figures(principal: Principal, run: Run) -> Any:
+def case_figures(principal: Principal, run: Run) -> RunFigures:
     """The gate's view of a run: its aggregates and each case's outcomes (from the batch markers, never the
     results)."""
     # lazy: loaded only on the code paths that need it (cold start)
@@ -280,7 +287,7 @@ def case_figures(principal: Principal, run: Run) -> Any:
     )
 
 
-def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> dict[str, Any]:
+def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> Comparison:
     """A run against a control run over the cases both share: the pass rates and mean scores on those cases,
     paired deltas, McNemar's exact test of the pass/fail flips, a paired bootstrap CI of the mean score delta."""
     # lazy: loaded only on the code paths that need it (cold start)
@@ -292,7 +299,5 @@ def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> dict
         control = c.runs.get_run(principal.project_id, control_run_id)
     except NotFound as exc:
         raise InvalidInput(f"control run {control_run_id} not found", field="controlRunId") from exc
-    return {
-        "controlRunId": str(control.id),
-        **compare_paired(case_figures(principal, run), case_figures(principal, control)),
-    }
+    comparison = compare_paired(case_figures(principal, run), case_figures(principal, control))
+    return dataclasses.replace(comparison, control_run_id=control.id)

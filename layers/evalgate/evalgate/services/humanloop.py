@@ -9,6 +9,7 @@ version through the suite-run workflow, scored by the evaluators evalgate can ru
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -30,6 +31,7 @@ from evalgate.models.domain import (
     RunStatus,
 )
 from evalgate.models.evaluations import Evaluation, EvaluationRun, Evaluator
+from evalgate.models.stats import EvaluationStats
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.settings import MissingSetting
@@ -825,10 +827,9 @@ def _log_record(ev: Evaluation, run: Run, item: ExternalResult | RunResult) -> d
 
 
 # -- stats --------------------------------------------------------------------------------------------
-def evaluation_stats(principal: Principal, evaluation_id: str) -> dict[str, Any]:
-    """Humanloop's EvaluationStats: per run the log count and each evaluator's figures, from the runs'
-    aggregates (the run item and one item per scorer: no log is read); each run but the control also carries
-    its paired comparison with the control run (`comparison`, an evalgate extension)."""
+def evaluation_stats(principal: Principal, evaluation_id: str) -> EvaluationStats:
+    """Per run its statistics (from the runs' aggregates: the run item and one item per scorer, no log is
+    read); each run but the control also carries its paired comparison with the control run."""
     # lazy: a sibling service, loaded on the path that calls it (cold start)
     from evalgate.services import evals
 
@@ -836,102 +837,14 @@ def evaluation_stats(principal: Principal, evaluation_id: str) -> dict[str, Any]
     ev = c.evaluations.get(principal.project_id, parse_evaluation_id(evaluation_id))
     members = c.evaluations.list_runs(principal.project_id, ev.id)
     control = ev.control_run_id if any(m.run_id == ev.control_run_id for m in members) else None
-    entries = []
-    statuses = []
-    logs = 0
+    runs = []
     for member in members:
         try:
-            run = c.runs.get_run(principal.project_id, member.run_id)
-            figures = evals.run_stats(principal, run.id)
+            figures = evals.run_stats(principal, member.run_id)
         except NotFound:
             continue
-        status = humanloop_status(run)
-        statuses.append(status)
-        logs += figures["count"]
-        entry: dict[str, Any] = {
-            "run_id": str(run.id),
-            "version_id": str(run.version_no) if run.version_no is not None else None,
-            "batch_id": None,
-            "num_logs": figures["count"],
-            "evaluator_stats": [_evaluator_stats(e, figures) for e in ev.evaluators],
-            "status": status,
-            "control": run.id == control,
-            "pass_rate": _snake(figures.get("passRate")),
-            "mean_score": (figures.get("score") or {}).get("mean"),
-            "cost_usd": figures.get("costUsd"),
-        }
-        if control is not None and run.id != control:
-            try:
-                entry["comparison"] = _snake(evals.compare_runs(principal, run.id, control))
-            except (NotFound, InvalidInput):  # the control run was deleted meanwhile
-                entry["comparison"] = None
-        entries.append(entry)
-    finished = sum(1 for s in statuses if s in ("completed", "cancelled"))
-    return {
-        "run_stats": entries,
-        "status": _overall_status(statuses),
-        "progress": f"{finished} of {len(statuses)} runs finished; {logs} logs",
-        "report": None,
-        "control_run_id": str(control) if control is not None else None,
-    }
-
-
-def _overall_status(statuses: list[str]) -> str:
-    if not statuses:
-        return "pending"
-    if "running" in statuses:
-        return "running"
-    if "pending" in statuses:
-        return "pending"
-    if all(s == "cancelled" for s in statuses):
-        return "cancelled"
-    return "completed"
-
-
-def _evaluator_stats(e: Evaluator, figures: dict[str, Any]) -> dict[str, Any]:
-    """One evaluator's figures in a run (Humanloop's numeric stats, plus num_true/num_false when it judged
-    pass/fail). Orchestrated runs name their scorers by assertion type, external ones by evaluator name."""
-    scorers = figures.get("scorers") or {}
-    s = scorers.get(e.name)
-    if s is None and e.assertion is not None:
-        s = scorers.get(str(e.assertion.get("type")))
-    out: dict[str, Any] = {"evaluator_version_id": e.version_id}
-    if s is None:
-        return {
-            **out,
-            "total_logs": 0,
-            "num_judgments": 0,
-            "num_nulls": 0,
-            "num_errors": 0,
-            "mean": None,
-            "sum": None,
-            "std": None,
-            "percentiles": {},
-        }
-    score = s.get("score") or {}
-    mean = score.get("mean")
-    values = int(s.get("values", 0))
-    out.update(
-        total_logs=s["count"],
-        num_judgments=s["count"] - s["nulls"] - s["errors"],
-        num_nulls=s["nulls"],
-        num_errors=s["errors"],
-        mean=mean,
-        sum=round(mean * values, 9) if mean is not None else None,
-        std=score.get("std"),
-        percentiles={k.removeprefix("p"): v for k, v in (score.get("percentiles") or {}).items()},
-    )
-    rate = s.get("passRate") or {}
-    if rate.get("judged"):
-        out["num_true"] = rate["passed"]
-        out["num_false"] = rate["judged"] - rate["passed"]
-    return out
-
-
-def _snake(value: Any) -> Any:
-    """camelCase keys of our own figures as snake_case, the Humanloop family's convention."""
-    if isinstance(value, dict):
-        return {re.sub(r"(?<!^)(?=[A-Z])", "_", str(k)).lower(): _snake(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_snake(v) for v in value]
-    return value
+        if control is not None and member.run_id != control:
+            with contextlib.suppress(NotFound, InvalidInput):  # the control run was deleted meanwhile
+                figures = dataclasses.replace(figures, comparison=evals.compare_runs(principal, member.run_id, control))
+        runs.append(figures)
+    return EvaluationStats(evaluation=ev, runs=runs, control_run_id=control)

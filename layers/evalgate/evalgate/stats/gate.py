@@ -41,6 +41,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalgate.models.stats import Comparison, McNemar, RateDelta
 from evalgate.stats.descriptive import confidence_z, mean_interval, mean_std, wilson_interval
 from evalgate.stats.inference import (
     binomial_test,
@@ -394,33 +395,34 @@ def check_gate(config: GateConfig, current: RunFigures, control: RunFigures | No
     return result(INCONCLUSIVE, f"{text} does not settle whether it meets {_fmt(thr, ci_lo, ci_hi)}")
 
 
-def compare_paired(current: RunFigures, control: RunFigures, confidence: float = 0.95) -> dict[str, Any]:
+def compare_paired(current: RunFigures, control: RunFigures, confidence: float = 0.95) -> Comparison:
     """A run against a control run over the cases both share (the figures need per-case outcomes and scores):
     pass rates and mean scores on the shared cases, their paired deltas, McNemar's exact p-value of the
     pass/fail flips (cases with one result each), and paired intervals of both deltas."""
     rate = _paired(GateConfig(metric="pass_rate", confidence=confidence), current, control)
     score = _paired(GateConfig(metric="score", confidence=confidence), current, control)
     f = rate.figures
-    return {
-        "sharedCases": rate.shared,
-        "passRate": {
-            "current": rate.current_value,
-            "control": rate.control_value,
-            "delta": rate.delta,
-            "ci": list(rate.interval) if rate.interval else None,
-            "ciMethod": f.get("delta_ci_method"),
-        },
-        "mcnemar": {
-            "currentOnlyPassed": f.get("mcnemar_b"),
-            "controlOnlyPassed": f.get("mcnemar_c"),
-            "pValue": f.get("mcnemar_p"),
-        },
-        "score": {
-            "current": score.current_value,
-            "control": score.control_value,
-            "meanDelta": score.delta,
-            "ci": list(score.interval) if score.interval else None,
-            "ciMethod": "paired-bootstrap" if score.interval else None,
-        },
-        "confidence": confidence,
-    }
+    return Comparison(
+        control_run_id=None,
+        shared_cases=rate.shared,
+        pass_rate=RateDelta(
+            current=rate.current_value,
+            control=rate.control_value,
+            delta=rate.delta,
+            ci=(rate.interval[0], rate.interval[1]) if rate.interval else None,
+            ci_method=f.get("delta_ci_method"),
+        ),
+        mcnemar=McNemar(
+            current_only_passed=f.get("mcnemar_b"),
+            control_only_passed=f.get("mcnemar_c"),
+            p_value=f.get("mcnemar_p"),
+        ),
+        score=RateDelta(
+            current=score.current_value,
+            control=score.control_value,
+            delta=score.delta,
+            ci=(score.interval[0], score.interval[1]) if score.interval else None,
+            ci_method="paired-bootstrap" if score.interval else None,
+        ),
+        confidence=confidence,
+    )

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from evalgate.api.schemas.base import ApiModel, Name, Paged, RequestModel
-from evalgate.models import domain
+from evalgate.models import domain, stats
 
 EvalStatus = Literal["pending", "queued", "running", "passed", "failed", "error"]
 
@@ -140,3 +140,161 @@ class EvalRunPage(Paged[EvalRunOut]):
 
 class EvalCaseResultPage(Paged[EvalCaseResult]):
     pass
+
+
+# -- stats (GET /api/v1/evals/{runId}/stats) -------------------------------------------------------------
+class ScoreOut(ApiModel):
+    mean: float | None
+    std: float | None
+    percentiles: dict[str, float]
+    percentile_resolution: float
+
+    @classmethod
+    def of(cls, s: stats.ScoreSummary) -> ScoreOut:
+        return cls(mean=s.mean, std=s.std, percentiles=s.percentiles, percentile_resolution=s.resolution)
+
+
+class PassRateOut(ApiModel):
+    value: float | None
+    ci95: list[float] | None
+    method: str
+
+    @classmethod
+    def of(cls, p: stats.PassRate) -> PassRateOut:
+        return cls(value=p.value, ci95=list(p.ci95) if p.ci95 else None, method=p.method)
+
+
+class ScorerPassRateOut(PassRateOut):
+    judged: int
+    passed: int
+
+
+class ScorerStatsOut(ApiModel):
+    count: int
+    nulls: int
+    errors: int
+    values: int
+    score: ScoreOut
+    pass_rate: ScorerPassRateOut
+
+
+class LatencyOut(ApiModel):
+    total_ms: float
+    mean_ms: float | None
+
+
+class TokensOut(ApiModel):
+    input: int
+    output: int
+
+
+class RateDeltaOut(ApiModel):
+    current: float | None
+    control: float | None
+    delta: float | None
+    ci: list[float] | None
+    ci_method: str | None
+
+
+class ScoreDeltaOut(ApiModel):
+    current: float | None
+    control: float | None
+    mean_delta: float | None
+    ci: list[float] | None
+    ci_method: str | None
+
+
+class McNemarOut(ApiModel):
+    current_only_passed: int | None
+    control_only_passed: int | None
+    p_value: float | None
+
+
+class ComparisonOut(ApiModel):
+    """The run against a control run, paired over the cases both share."""
+
+    control_run_id: str | None
+    shared_cases: int
+    pass_rate: RateDeltaOut
+    mcnemar: McNemarOut
+    score: ScoreDeltaOut
+    confidence: float
+
+    @classmethod
+    def of(cls, c: stats.Comparison) -> ComparisonOut:
+        return cls(
+            control_run_id=str(c.control_run_id) if c.control_run_id is not None else None,
+            shared_cases=c.shared_cases,
+            pass_rate=RateDeltaOut(
+                current=c.pass_rate.current,
+                control=c.pass_rate.control,
+                delta=c.pass_rate.delta,
+                ci=list(c.pass_rate.ci) if c.pass_rate.ci else None,
+                ci_method=c.pass_rate.ci_method,
+            ),
+            mcnemar=McNemarOut(
+                current_only_passed=c.mcnemar.current_only_passed,
+                control_only_passed=c.mcnemar.control_only_passed,
+                p_value=c.mcnemar.p_value,
+            ),
+            score=ScoreDeltaOut(
+                current=c.score.current,
+                control=c.score.control,
+                mean_delta=c.score.delta,
+                ci=list(c.score.ci) if c.score.ci else None,
+                ci_method=c.score.ci_method,
+            ),
+            confidence=c.confidence,
+        )
+
+
+class EvalStatsOut(ApiModel):
+    """A run's statistics from its aggregates; `comparison` only with `controlRunId`."""
+
+    run_id: str
+    status: str
+    count: int
+    passed: int
+    failed: int
+    errors: int
+    nulls: int
+    score: ScoreOut
+    pass_rate: PassRateOut
+    latency: LatencyOut
+    tokens: TokensOut
+    cost_usd: float
+    scorers: dict[str, ScorerStatsOut]
+    comparison: ComparisonOut | None = None
+
+    @classmethod
+    def of(cls, s: stats.RunStats, status: str) -> EvalStatsOut:
+        return cls(
+            run_id=str(s.run.id),
+            status=status,
+            count=s.count,
+            passed=s.passed,
+            failed=s.failed,
+            errors=s.errors,
+            nulls=s.nulls,
+            score=ScoreOut.of(s.score),
+            pass_rate=PassRateOut.of(s.pass_rate),
+            latency=LatencyOut(total_ms=s.latency_total_ms, mean_ms=s.latency_mean_ms),
+            tokens=TokensOut(input=s.input_tokens, output=s.output_tokens),
+            cost_usd=s.cost_usd,
+            scorers={
+                name: ScorerStatsOut(
+                    count=x.count,
+                    nulls=x.nulls,
+                    errors=x.errors,
+                    values=x.values,
+                    score=ScoreOut.of(x.score),
+                    pass_rate=ScorerPassRateOut(
+                        **PassRateOut.of(x.pass_rate).model_dump(),
+                        judged=x.pass_rate.judged,
+                        passed=x.pass_rate.passed,
+                    ),
+                )
+                for name, x in s.scorers.items()
+            },
+            comparison=ComparisonOut.of(s.comparison) if s.comparison else None,
+        )

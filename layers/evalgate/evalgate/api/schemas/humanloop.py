@@ -3,12 +3,14 @@ fields Humanloop's SDK reads, plus a few evalgate extensions (named in their des
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StringConstraints, model_validator
 
 if TYPE_CHECKING:
+    from evalgate.models import stats
     from evalgate.models.evaluations import Evaluation, Evaluator
     from evalgate.services.humanloop import RunView
 
@@ -346,6 +348,41 @@ class EvaluatorStatsOut(HlModel):
     num_true: int | None = None
     num_false: int | None = None
 
+    @classmethod
+    def of(cls, e: Evaluator, figures: stats.RunStats) -> EvaluatorStatsOut:
+        """One evaluator's figures in a run. Orchestrated runs name their scorers by assertion type, external
+        ones by evaluator name."""
+        s = figures.scorers.get(e.name)
+        if s is None and e.assertion is not None:
+            s = figures.scorers.get(str(e.assertion.get("type")))
+        if s is None:
+            return cls(
+                evaluator_version_id=e.version_id,
+                total_logs=0,
+                num_judgments=0,
+                num_nulls=0,
+                num_errors=0,
+                mean=None,
+                sum=None,
+                std=None,
+                percentiles={},
+            )
+        mean = s.score.mean
+        judged = s.pass_rate.judged
+        return cls(
+            evaluator_version_id=e.version_id,
+            total_logs=s.count,
+            num_judgments=s.count - s.nulls - s.errors,
+            num_nulls=s.nulls,
+            num_errors=s.errors,
+            mean=mean,
+            sum=round(mean * s.values, 9) if mean is not None else None,
+            std=s.score.std,
+            percentiles={k.removeprefix("p"): v for k, v in s.score.percentiles.items()},
+            num_true=s.pass_rate.passed if judged else None,
+            num_false=judged - s.pass_rate.passed if judged else None,
+        )
+
 
 class EvaluationRunStatsOut(HlModel):
     run_id: str
@@ -371,6 +408,53 @@ class EvaluationStatsOut(HlModel):
     progress: str | None
     report: str | None
     control_run_id: str | None = Field(description="evalgate extension")
+
+    @classmethod
+    def of(cls, figures: stats.EvaluationStats) -> EvaluationStatsOut:
+        # lazy: the stats route alone needs these (cold start of the other /v5 functions)
+        from evalgate.api.schemas.evals import ComparisonOut, PassRateOut
+        from evalgate.services.humanloop import humanloop_status
+
+        entries = []
+        for s in figures.runs:
+            run = s.run
+            entries.append(
+                EvaluationRunStatsOut(
+                    run_id=str(run.id),
+                    version_id=str(run.version_no) if run.version_no is not None else None,
+                    batch_id=None,
+                    num_logs=s.count,
+                    evaluator_stats=[EvaluatorStatsOut.of(e, s) for e in figures.evaluation.evaluators],
+                    status=humanloop_status(run),  # type: ignore[arg-type]
+                    control=run.id == figures.control_run_id,
+                    pass_rate=PassRateOut.of(s.pass_rate).model_dump(),
+                    mean_score=s.score.mean,
+                    cost_usd=s.cost_usd,
+                    comparison=ComparisonOut.of(s.comparison).model_dump() if s.comparison else None,
+                )
+            )
+        statuses = [e.status for e in entries]
+        finished = sum(1 for st in statuses if st in ("completed", "cancelled"))
+        control = figures.control_run_id
+        return cls(
+            run_stats=entries,
+            status=_overall_status(statuses),
+            progress=f"{finished} of {len(statuses)} runs finished; {sum(e.num_logs for e in entries)} logs",
+            report=None,
+            control_run_id=str(control) if control is not None else None,
+        )
+
+
+def _overall_status(statuses: Sequence[str]) -> Literal["pending", "running", "completed", "cancelled"]:
+    if not statuses:
+        return "pending"
+    if "running" in statuses:
+        return "running"
+    if "pending" in statuses:
+        return "pending"
+    if all(s == "cancelled" for s in statuses):
+        return "cancelled"
+    return "completed"
 
 
 class EvaluatorLogOut(HlModel):

@@ -1,0 +1,27 @@
+"""Request parameter types shared by the route functions (one definition per kind of parameter)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+
+MAX_ID = 2**53  # numeric ids stay exact in JavaScript clients
+MAX_VERSION = 2**31
+
+# path parameters
+NumericId = Annotated[int, Path(ge=1, le=MAX_ID)]  # prompts, datasets, suites, tests, Echostash runs
+TextId = Annotated[str, Path(min_length=1, max_length=64)]  # projects, keys, EvalGuard runs, monitors, jobs
+VersionNo = Annotated[int, Path(ge=1, le=MAX_VERSION)]
+CaseName = Annotated[str, Path(min_length=1, max_length=600)]
+EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
+EvaluationRunId = Annotated[str, Path(min_length=1, max_length=64, description="run id")]
+
+# query parameters
+Cursor = Annotated[str | None, Query(max_length=2048)]  # the opaque cursor a list returned
+Limit = Annotated[int, Query(ge=1, le=100)]  # page size of the /api lists (default 50)
+OptionalNumericId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]  # Humanloop's 1-based page
+
+# headers
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
