@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import autoeval
+from evalgate.services.jobs import messages
 
 # a batch whose every record fails still answers batchItemFailures (never an invocation error)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -16,7 +16,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def record_handler(record: SQSRecord) -> None:
     attempt = int(record.attributes.approximate_receive_count or 1)
     logger.info("analyze message", message_id=record.message_id, attempt=attempt)
-    autoeval.handle_analyze_message(record.body, attempt=attempt)
+    messages.handle_analyze_message(record.body, attempt=attempt)
 
 
 @logger.inject_lambda_context

@@ -5,17 +5,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
 from evalgate.api.params import TextId
-from evalgate.api.schemas.autoeval import AutoEvalJobOut
+from evalgate.api.schemas.jobs import AutoEvalJobOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import autoeval
+from evalgate.services.jobs import enqueue
 
 app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/api/v1/auto-eval/<jobId>", tags=["auto-eval"], security=BEARER)
 def get_auto_eval(jobId: TextId) -> AutoEvalJobOut:
-    job, report = autoeval.get_job(app.principal, jobId)
+    job, report = enqueue.get_job(app.principal, jobId)
     return AutoEvalJobOut.of(job, report)
 
 

@@ -6,11 +6,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, replayable
 from evalgate.api.params import IdempotencyKey
-from evalgate.api.schemas.autoeval import AutoEvalCreate, AutoEvalQueued
+from evalgate.api.schemas.jobs import AutoEvalCreate, AutoEvalQueued
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import autoeval
 from evalgate.services.idempotency import run_once
+from evalgate.services.jobs import enqueue
 
 app = EvalgateResolver(role=Role.member)
 
@@ -30,7 +30,7 @@ def start_auto_eval(body: AutoEvalCreate, idempotency_key: IdempotencyKey = None
     logger.info("start auto-eval", sample_count=body.sample_count)
 
     def create() -> tuple[int, dict]:
-        job_id = autoeval.start(app.principal, body.target, body.sample_count)
+        job_id = enqueue.start(app.principal, body.target, body.sample_count)
         return 202, AutoEvalQueued(job_id=job_id).model_dump(mode="json")
 
     status, payload, replayed = run_once(

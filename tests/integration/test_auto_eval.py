@@ -168,7 +168,7 @@ def counts(stack: Stack, function: str) -> int:
 def active_jobs(stack: Stack, key: str) -> int:
     from evalgate.services.container import container
 
-    return container().autoeval.active_jobs(project_of(stack, key))
+    return container().jobs.active_jobs(project_of(stack, key))
 
 
 # -- the API ---------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_idempotency_key_replays_the_first_job(stack: Stack, admin: str) -> None
 
 
 def test_too_many_active_jobs_is_429_until_one_ends(stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from evalgate.services import autoeval
+    from evalgate.services.jobs import common
 
     monkeypatch.setenv("AUTOEVAL_MAX_ACTIVE_JOBS", "2")
     reset_container()
@@ -258,8 +258,8 @@ def test_too_many_active_jobs_is_429_until_one_ends(stack: Stack, admin: str, mo
     assert counts(stack, WORKER) == 2 and active_jobs(stack, admin) == 2
     # a job that fails gives its slot back, exactly once
     project = project_of(stack, admin)
-    assert autoeval.fail_job(project, first, "failed: cancelled by the test") is True
-    assert autoeval.fail_job(project, first, "failed: again") is False
+    assert common.fail_job(project, first, "failed: cancelled by the test") is True
+    assert common.fail_job(project, first, "failed: again") is False
     assert active_jobs(stack, admin) == 1
     assert job(stack, admin, first)["status"] == "failed" and job(stack, admin, first)["note"].endswith("test")
     assert start(stack, admin, {"model": MODEL}, 5).status == 202
@@ -277,15 +277,15 @@ def test_a_lost_job_gives_its_slot_back_when_the_project_is_full(
     jobs open for longer than STALE_AFTER are failed (with a reason) and their slots reused."""
     from datetime import timedelta
 
-    from evalgate.services import autoeval
     from evalgate.services.container import utcnow
+    from evalgate.services.jobs import enqueue
 
     monkeypatch.setenv("AUTOEVAL_MAX_ACTIVE_JOBS", "1")
     reset_container()
     lost = start(stack, admin, {"model": MODEL}, 5).json()["job_id"]
     assert start(stack, admin, {"model": MODEL}, 5).status == 429  # not stale yet: a plain 429
-    later = utcnow() + autoeval.STALE_AFTER + timedelta(minutes=1)
-    monkeypatch.setattr(autoeval, "utcnow", lambda: later)
+    later = utcnow() + enqueue.STALE_AFTER + timedelta(minutes=1)
+    monkeypatch.setattr(enqueue, "utcnow", lambda: later)
     fresh = start(stack, admin, {"model": MODEL}, 5)
     assert fresh.status == 202, fresh.text
     given_up = job(stack, admin, lost)
@@ -319,7 +319,7 @@ def test_pipeline_samples_judges_and_reports(stack: Stack, admin: str) -> None:
     # the sample: 45 distinct traces of the target, each recorded once
     from evalgate.services.container import container
 
-    samples = container().autoeval.samples(project_of(stack, admin), job_id)
+    samples = container().jobs.samples(project_of(stack, admin), job_id)
     assert len(samples) == 45 and len({s.trace_id for s in samples}) == 45
     assert all(s.status == "scored" and set(s.scores) >= {"rubric", "hallucination"} for s in samples)
 
@@ -340,8 +340,8 @@ def test_second_job_uses_unjudged_traces_and_compares_with_the_first(stack: Stac
     from evalgate.services.container import container
 
     project = project_of(stack, admin)
-    first = {s.trace_id for s in container().autoeval.samples(project, baseline)}
-    second = {s.trace_id for s in container().autoeval.samples(project, current)}
+    first = {s.trace_id for s in container().jobs.samples(project, baseline)}
+    second = {s.trace_id for s in container().jobs.samples(project, current)}
     assert len(second) == 40 and not first & second  # the same target never judges a trace twice
     report = done["report"]
     assert report["has_drift"] is True and report["verdict"] == "drift", report
@@ -396,11 +396,11 @@ def test_the_same_scoring_message_twice_counts_its_samples_once(stack: Stack, ad
 def test_a_sample_recorded_twice_is_counted_once(stack: Stack, admin: str) -> None:
     """Two deliveries judging the same trace at once both pass the "already recorded?" read; the conditional
     put in the counting transaction lets only one of them count."""
-    from evalgate.models.autoeval import SampleRecord
+    from evalgate.models.jobs import SampleRecord
     from evalgate.services.container import container, utcnow
 
     job_id = start(stack, admin, {"model": MODEL}, 5).json()["job_id"]
-    store = container().autoeval
+    store = container().jobs
     found = store.get_job(project_of(stack, admin), job_id)
     sample = SampleRecord(trace_id="t-1", status="scored", scores={"rubric": 1.0}, passed={"rubric": True})
     sample.judge_calls, sample.judge_cost_usd = 1, 0.25
@@ -414,8 +414,8 @@ def test_a_sample_recorded_twice_is_counted_once(stack: Stack, admin: str) -> No
 def test_racing_last_messages_trigger_the_analyzer_once(
     stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalgate.services import autoeval
     from evalgate.services.container import container
+    from evalgate.services.jobs import worker
 
     ingest(stack, admin, traces(20, None, model="race-model"))
     job_id = start(stack, admin, {"model": "race-model"}, 20).json()["job_id"]
@@ -426,12 +426,12 @@ def test_racing_last_messages_trigger_the_analyzer_once(
         invoke(SCORER, [record(stack, SCORER, last["Body"]), record(stack, SCORER, last["Body"], attempt=2)]) == set()
     )
     project = project_of(stack, admin)
-    assert autoeval.maybe_queue_analysis(project, job_id) is False  # and any later caller loses too
+    assert worker.maybe_queue_analysis(project, job_id) is False  # and any later caller loses too
     # a caller that read the job before the claim (both saw every sample counted) loses the conditional SET
-    store = container().autoeval
+    store = container().jobs
     stale = dataclasses.replace(store.get_job(project, job_id), analyze_queued=False)
     monkeypatch.setattr(store, "get_job", lambda *_: stale)
-    assert autoeval.maybe_queue_analysis(project, job_id) is False
+    assert worker.maybe_queue_analysis(project, job_id) is False
     monkeypatch.undo()
     assert counts(stack, ANALYZER) == 1
     (message,) = receive(stack, ANALYZER)
@@ -482,7 +482,7 @@ def test_unparsable_judgments_are_retried_then_recorded_failed(
     assert done["note"] == "no sample could be judged, so the report is inconclusive"
     from evalgate.services.container import container
 
-    samples = container().autoeval.samples(project_of(stack, admin), job_id)
+    samples = container().jobs.samples(project_of(stack, admin), job_id)
     assert all(s.status == "failed" and "JudgeParseError" in (s.error or "") for s in samples)
 
 
@@ -510,8 +510,8 @@ def test_spend_cap_stops_judging_and_says_so(stack: Stack, admin: str, monkeypat
     """A monitor job with a tiny daily cap: the first judge call (priced through the judge's params, as the
     offline judge costs $0) exceeds it; the rest of the samples are skipped without a judge call."""
     from evalgate.models.monitors import JudgeSpec, Monitor, MonitorTarget
-    from evalgate.services import autoeval
     from evalgate.services.container import container
+    from evalgate.services.jobs import enqueue
 
     project = project_of(stack, admin)
     ingest(stack, admin, traces(30, None, model="capped-model"))
@@ -528,7 +528,7 @@ def test_spend_cap_stops_judging_and_says_so(stack: Stack, admin: str, monkeypat
         created_at=now,
         updated_at=now,
     )
-    job_id = autoeval.enqueue_job(project, target={}, sample_count=30, monitor=monitor, requested_by="schedule")
+    job_id = enqueue.enqueue_job(project, target={}, sample_count=30, monitor=monitor, requested_by="schedule")
     drain(stack)
     done = job(stack, admin, job_id)
     assert done["monitor_id"] == monitor.id and done["status"] == "completed"
@@ -537,7 +537,7 @@ def test_spend_cap_stops_judging_and_says_so(stack: Stack, admin: str, monkeypat
     assert done["progress"]["scored"] == 1 and done["progress"]["skipped"] == 29
     assert done["judge_calls"] == 1 and done["judge_cost_usd"] > 0.0001
     day = datetime.now(UTC).date().isoformat()
-    assert container().autoeval.spend_today(project, monitor.id, day) == pytest.approx(done["judge_cost_usd"])
+    assert container().jobs.spend_today(project, monitor.id, day) == pytest.approx(done["judge_cost_usd"])
 
 
 def test_send_all_uses_batches_of_ten(stack: Stack) -> None:

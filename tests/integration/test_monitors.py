@@ -41,7 +41,7 @@ def create(stack: Stack, key: str, **extra: Any) -> dict[str, Any]:
 
 
 class Enqueued:
-    """A stand-in for evalgate.services.autoeval.enqueue_job that records its calls."""
+    """A stand-in for evalgate.services.jobs.enqueue.enqueue_job that records its calls."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -68,10 +68,10 @@ class Enqueued:
 
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> Iterator[Enqueued]:
-    from evalgate.services import autoeval
+    from evalgate.services.jobs import enqueue
 
     fake = Enqueued()
-    monkeypatch.setattr(autoeval, "enqueue_job", fake)
+    monkeypatch.setattr(enqueue, "enqueue_job", fake)
     yield fake
 
 
@@ -400,16 +400,16 @@ def test_a_passing_failure_gives_the_due_time_back(
             raise failure
         return enqueued(project_id, **kwargs)
 
-    from evalgate.services import autoeval
+    from evalgate.services.jobs import enqueue
 
-    monkeypatch.setattr(autoeval, "enqueue_job", flaky)
+    monkeypatch.setattr(enqueue, "enqueue_job", flaky)
     result = tick(due + timedelta(minutes=1))
     # one monitor's failure does not stop the other
     assert result.failed == 1 and len(result.enqueued) == 1 and enqueued.calls[0]["monitor"].id == other["id"]
     state = stack.call("GET", f"{URL}/{made['id']}", key=admin).json()
     assert datetime.fromisoformat(state["next_run_at"]) == due and state["last_error"]
     # the next tick retries it
-    monkeypatch.setattr(autoeval, "enqueue_job", enqueued)
+    monkeypatch.setattr(enqueue, "enqueue_job", enqueued)
     retry = tick(due + timedelta(minutes=2))
     assert len(retry.enqueued) == 1 and enqueued.calls[-1]["monitor"].id == made["id"]
 

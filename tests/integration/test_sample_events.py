@@ -97,8 +97,8 @@ def _seed_named_resources() -> None:
     an auto-eval job."""
     from datetime import timedelta
 
-    from evalgate.models.autoeval import AutoEvalJob
     from evalgate.models.evaluations import Evaluation
+    from evalgate.models.jobs import AutoEvalJob
     from evalgate.models.monitors import Monitor, MonitorTarget
     from local.events import IDS
 
@@ -122,7 +122,7 @@ def _seed_named_resources() -> None:
         ),
         webhook_secret=None,
     )
-    c.autoeval.create_job(
+    c.jobs.create_job(
         AutoEvalJob(
             id=IDS["jobId"],
             project_id="prj_sample",

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from evalgate.providers.base import Provider
     from evalgate.providers.config import ProviderSettings
     from evalgate.providers.gateway import ModelGateway
-    from evalgate.store.autoeval import AutoEvalStore
     from evalgate.store.evaluations import EvaluationStore
+    from evalgate.store.jobs import JobStore
     from evalgate.store.model_cache import ModelCache
     from evalgate.store.monitors import MonitorStore
     from evalgate.store.traces import TraceStore
@@ -156,12 +156,12 @@ class Container:
         return MonitorStore(self.table)
 
     @cached_property
-    def autoeval(self) -> AutoEvalStore:
+    def jobs(self) -> JobStore:
         """Auto-eval jobs, their per-sample results and counters."""
         # lazy: loaded only on the code paths that need it (cold start)
-        from evalgate.store.autoeval import AutoEvalStore
+        from evalgate.store.jobs import JobStore
 
-        return AutoEvalStore(self.table, self.blobs)
+        return JobStore(self.table, self.blobs)
 
 
 def _offline_judge() -> Provider:

@@ -251,7 +251,7 @@ def run_due_monitors(now: datetime | None = None, *, limit: int = MAX_DUE_PER_TI
     could not be enqueued for a passing reason gives its claim back so the next tick retries, while a
     project at its queued-jobs limit skips this run (recorded on the monitor as last_error)."""
     # lazy: a sibling service, loaded on the path that calls it (cold start)
-    from evalgate.services import autoeval
+    from evalgate.services.jobs import enqueue
 
     now = now or utcnow()
     store = container().monitors
@@ -264,7 +264,7 @@ def run_due_monitors(now: datetime | None = None, *, limit: int = MAX_DUE_PER_TI
             continue
         log: dict[str, Any] = {"monitor_id": monitor.id, "project_id": monitor.project_id}
         try:
-            job_id = autoeval.enqueue_job(
+            job_id = enqueue.enqueue_job(
                 monitor.project_id,
                 target=monitor.target.model_dump(),
                 sample_count=monitor.sample_count,

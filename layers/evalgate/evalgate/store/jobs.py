@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from evalgate import keys
 from evalgate.errors import NotFound, Throttled, Unavailable
-from evalgate.models.autoeval import OPEN, AutoEvalJob, JobProgress, SampleRecord
+from evalgate.models.jobs import OPEN, AutoEvalJob, JobProgress, SampleRecord
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table
 
@@ -85,7 +85,7 @@ def _sample(item: Mapping[str, Any]) -> SampleRecord:
     )
 
 
-class AutoEvalStore:
+class JobStore:
     def __init__(self, table: Table, blobs: Blobs) -> None:
         self.table = table
         self.blobs = blobs

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalgate.models.autoeval import AutoEvalJob
+from evalgate.models.jobs import AutoEvalJob
 
 
 class _Snake(BaseModel):
