@@ -92,7 +92,7 @@ build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
 
 deploy: build
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV) --parameter-overrides "$$($(PYTHON) tools/version.py --overrides $(ENV))"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evalgate import __version__
 from local import cfn, model
 
 OUTPUT = cfn.ROOT / "layers" / "evalgate" / "evalgate" / "api" / "openapi.json"
 TITLE = "evalgate"
-VERSION = "1.0.0"
+VERSION = __version__  # the package version: the API changes with it
 DESCRIPTION = (
     "Self-hostable LLM evaluation service. Bearer API keys on /api/..., X-API-KEY on /v5/... "
     "Every error has the shape {error: {code, message, field, details}}."
