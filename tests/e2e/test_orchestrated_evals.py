@@ -1,4 +1,4 @@
-"""POST /api/v1/evals with cases, a template and scorers: evalgate runs them like a suite run (issue 4 §1)."""
+"""POST /api/v1/evals with cases, a template and scorers: evalgate runs them like a suite run."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ MODEL = "support-bot-1"
 
 @pytest.fixture(autouse=True)
 def _one_judge_at_a_time(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process mock_aws is not thread-safe (DESIGN §5): the scorer judges one trace at a time here; the
+    """In-process mock_aws is not thread-safe: the scorer judges one trace at a time here; the
     e2e tier runs it with the template's concurrency against the moto server."""
     monkeypatch.setenv("AUTOEVAL_JUDGE_CONCURRENCY", "1")
     reset_container()

@@ -1,4 +1,4 @@
-"""Stats per run and per scorer from aggregates, and the paired comparison against a control run (issue 4 §4),
+"""Stats per run and per scorer from aggregates, and the paired comparison against a control run,
 checked against numpy/scipy on random data; the gate's paired modes read batch markers, never results."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DESIGN §8: a per-key request limit → 429 with Retry-After; other keys are not affected; windows reset."""
+"""A per-key request limit → 429 with Retry-After; other keys are not affected; windows reset."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every environment variable of the service, parsed once into typed settings (STYLE 4).
+"""Every environment variable of the service, parsed once into typed settings.
 
 This is the only module of the layer that reads `os.environ` (tests/unit/test_layering.py checks it). The
 template sets each variable: the common ones in Globals, the others only on the functions that use them.

@@ -3,7 +3,7 @@
 - sampling: which traces a job judges (a salted hash rank; a monitor never judges a trace twice).
 - judge: one structured judge request per sample for all criteria, and the parsing of its reply;
   deterministic scorers through evalgate.scoring.
-- report: per-sample results summarised per metric, and the drift report against a baseline (DESIGN §7).
+- report: per-sample results summarised per metric, and the drift report against a baseline.
 
 Stdlib only at import time (evalgate.stats is pure Python): safe in any Lambda.
 """

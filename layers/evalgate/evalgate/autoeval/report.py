@@ -1,4 +1,4 @@
-"""Per-metric summaries of an auto-eval job and its drift report against a baseline (DESIGN §7).
+"""Per-metric summaries of an auto-eval job and its drift report against a baseline.
 
     current = summarize(results)                       # stored on the job; the next job's baseline
     report = build_report(current, previous_summary_or_None, results, thresholds=monitor.thresholds)

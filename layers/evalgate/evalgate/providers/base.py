@@ -1,4 +1,4 @@
-"""The provider interface: every model call in evalgate goes through a Provider (DESIGN §6)."""
+"""The provider interface: every model call in evalgate goes through a Provider."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Provider endpoints and credentials.
 
-Parsed once from the variables that evalgate.settings collects (STYLE 4):
+Parsed once from the variables that evalgate.settings collects:
 
 - ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` (default ``https://api.openai.com/v1``);
 - ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL`` (default ``https://api.anthropic.com``);

@@ -1,5 +1,5 @@
 """EvalGuard-compatible eval runs for external execution: create, list, get, delete, PATCH status,
-results batches (idempotent) and their listing. The same Run entity as suite runs (DESIGN §1)."""
+results batches (idempotent) and their listing. The same Run entity as suite runs."""
 
 from __future__ import annotations
 

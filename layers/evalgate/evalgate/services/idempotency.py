@@ -1,4 +1,4 @@
-"""Idempotency-Key handling for creating requests (DESIGN §3): the first response is stored for 24 h."""
+"""Idempotency-Key handling for creating requests: the first response is stored for 24 h."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def authenticate(headers: Mapping[str, str], path: str) -> Principal:
 
 
 def limit_rate(principal: Principal, now: float | None = None) -> None:
-    """DESIGN §8: a per-key limit in fixed one-minute windows (one atomic ADD per request); above it, 429 with
+    """A per-key limit in fixed one-minute windows (one atomic ADD per request); above it, 429 with
     Retry-After = the seconds left in the window."""
     c = container()
     limit = c.settings.rate_limit_per_minute

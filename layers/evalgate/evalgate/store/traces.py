@@ -9,7 +9,7 @@ Items (keys in evalgate.keys):
   one target.
 Both carry ``ttl`` (epoch seconds) so DynamoDB expires them together; reads also skip expired items, as
 TTL deletion lags. A body (input, output, context, metadata) over BODY_INLINE_MAX bytes of JSON goes to the
-artifacts bucket with a pointer in the item (DESIGN §3: never rely on items being under 400 KB).
+artifacts bucket with a pointer in the item (never rely on items being under 400 KB).
 """
 
 from __future__ import annotations
