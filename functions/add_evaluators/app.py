@@ -8,7 +8,7 @@ from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationOut, EvaluatorsAdd
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import evaluations
 
 app = EvalgateResolver(role=Role.member)
 
@@ -16,7 +16,7 @@ app = EvalgateResolver(role=Role.member)
 @app.post("/v5/evaluations/<id>/evaluators", tags=["evaluations"], security=API_KEY)
 def add_evaluators(id: EvaluationId, body: EvaluatorsAdd) -> EvaluationOut:
     logger.info("add evaluators", evaluation_id=id, evaluators=len(body.evaluators))
-    ev = humanloop.add_evaluators(app.principal, id, [e.model_dump(exclude_none=True) for e in body.evaluators])
+    ev = evaluations.add_evaluators(app.principal, id, [e.model_dump(exclude_none=True) for e in body.evaluators])
     return EvaluationOut.of(ev)
 
 

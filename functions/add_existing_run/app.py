@@ -8,7 +8,7 @@ from evalgate.api.params import EvaluationId, EvaluationRunId
 from evalgate.api.schemas.humanloop import EvaluationRunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import runs
 
 app = EvalgateResolver(role=Role.member)
 
@@ -16,7 +16,7 @@ app = EvalgateResolver(role=Role.member)
 @app.post("/v5/evaluations/<id>/runs/<run_id>", tags=["evaluations"], security=API_KEY)
 def add_existing_run(id: EvaluationId, run_id: EvaluationRunId) -> EvaluationRunOut:
     logger.info("add existing run", evaluation_id=id, run_id=run_id)
-    return EvaluationRunOut.of(humanloop.add_existing_run(app.principal, id, run_id))
+    return EvaluationRunOut.of(runs.add_existing_run(app.principal, id, run_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

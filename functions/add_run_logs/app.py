@@ -10,7 +10,7 @@ from evalgate.api.params import EvaluationId, EvaluationRunId, IdempotencyKey
 from evalgate.api.schemas.humanloop import EvaluationRunOut, LogsAdd
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import logs
 
 app = EvalgateResolver(role=Role.member)
 
@@ -23,7 +23,7 @@ def add_run_logs(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[EvaluationRunOut]:
     logger.info("add run logs", evaluation_id=id, run_id=run_id, logs=len(body.logs or []))
-    view, replayed = humanloop.add_logs(
+    view, replayed = logs.add_logs(
         app.principal,
         id,
         run_id,

@@ -9,7 +9,7 @@ from evalgate.api.params import IdempotencyKey
 from evalgate.api.schemas.humanloop import EvaluationCreate, EvaluationOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import evaluations
 from evalgate.services.idempotency import run_once
 
 app = EvalgateResolver(role=Role.member)
@@ -23,7 +23,7 @@ def create_evaluation(
     logger.info("create evaluation", evaluators=len(body.evaluators))
 
     def create() -> tuple[int, dict]:
-        ev = humanloop.create_evaluation(
+        ev = evaluations.create_evaluation(
             app.principal,
             file=body.file.model_dump(exclude_none=True),
             name=body.name,

@@ -10,7 +10,7 @@ from evalgate.api.params import EvaluationId, IdempotencyKey
 from evalgate.api.schemas.humanloop import EvaluationRunCreate, EvaluationRunOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import runs
 from evalgate.services.idempotency import run_once
 
 app = EvalgateResolver(role=Role.member)
@@ -25,7 +25,7 @@ def create_evaluation_run(
     logger.info("create evaluation run", evaluation_id=id, orchestrated=body.orchestrated)
 
     def create() -> tuple[int, dict]:
-        view = humanloop.create_run(
+        view = runs.create_run(
             app.principal,
             id,
             dataset=body.dataset.model_dump(exclude_none=True) if body.dataset else None,

@@ -8,7 +8,7 @@ from evalgate.api.http import API_KEY, EvalgateResolver, no_content
 from evalgate.api.params import EvaluationId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import evaluations
 
 app = EvalgateResolver(role=Role.member)
 
@@ -16,7 +16,7 @@ app = EvalgateResolver(role=Role.member)
 @app.delete("/v5/evaluations/<id>", tags=["evaluations"], security=API_KEY, status_code=204)
 def delete_evaluation(id: EvaluationId) -> Response[None]:
     logger.info("delete evaluation", evaluation_id=id)
-    humanloop.delete_evaluation(app.principal, id)
+    evaluations.delete_evaluation(app.principal, id)
     return no_content()
 
 

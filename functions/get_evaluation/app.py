@@ -8,14 +8,14 @@ from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import evaluations
 
 app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/v5/evaluations/<id>", tags=["evaluations"], security=API_KEY)
 def get_evaluation(id: EvaluationId) -> EvaluationOut:
-    return EvaluationOut.of(humanloop.get_evaluation(app.principal, id))
+    return EvaluationOut.of(evaluations.get_evaluation(app.principal, id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

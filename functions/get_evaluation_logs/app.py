@@ -12,7 +12,7 @@ from evalgate.api.params import EvaluationId, Limit, PageNumber
 from evalgate.api.schemas.humanloop import EvaluationLogRecordOut, EvaluationLogsPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import logs
 
 app = EvalgateResolver(role=Role.viewer)
 
@@ -24,7 +24,7 @@ def get_evaluation_logs(
     size: Limit = 10,
     run_id: Annotated[list[str] | None, Query(max_length=200)] = None,
 ) -> EvaluationLogsPage:
-    records, total = humanloop.list_logs(app.principal, id, run_ids=run_id, page=page, size=size)
+    records, total = logs.list_logs(app.principal, id, run_ids=run_id, page=page, size=size)
     return EvaluationLogsPage(
         records=[EvaluationLogRecordOut.model_validate(r) for r in records], page=page, size=size, total=total
     )

@@ -9,14 +9,14 @@ from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationStatsOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import stats
 
 app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/v5/evaluations/<id>/stats", tags=["evaluations"], security=API_KEY)
 def get_evaluation_stats(id: EvaluationId) -> EvaluationStatsOut:
-    return EvaluationStatsOut.of(humanloop.evaluation_stats(app.principal, id))
+    return EvaluationStatsOut.of(stats.evaluation_stats(app.principal, id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

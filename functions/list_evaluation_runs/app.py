@@ -8,14 +8,14 @@ from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationRunOut, EvaluationRunsOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import runs
 
 app = EvalgateResolver(role=Role.viewer)
 
 
 @app.get("/v5/evaluations/<id>/runs", tags=["evaluations"], security=API_KEY)
 def list_evaluation_runs(id: EvaluationId) -> EvaluationRunsOut:
-    return EvaluationRunsOut(runs=[EvaluationRunOut.of(v) for v in humanloop.list_runs(app.principal, id)])
+    return EvaluationRunsOut(runs=[EvaluationRunOut.of(v) for v in runs.list_runs(app.principal, id)])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

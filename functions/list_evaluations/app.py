@@ -11,7 +11,7 @@ from evalgate.api.params import Limit, PageNumber
 from evalgate.api.schemas.humanloop import EvaluationOut, EvaluationPage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import evaluations
 
 app = EvalgateResolver(role=Role.viewer)
 
@@ -22,7 +22,7 @@ def list_evaluations(
     page: PageNumber = 1,
     size: Limit = 10,
 ) -> EvaluationPage:
-    records, total = humanloop.list_evaluations(app.principal, file_id=file_id, page=page, size=size)
+    records, total = evaluations.list_evaluations(app.principal, file_id=file_id, page=page, size=size)
     return EvaluationPage(records=[EvaluationOut.of(e) for e in records], page=page, size=size, total=total)
 
 

@@ -8,7 +8,7 @@ from evalgate.api.http import API_KEY, EvalgateResolver, no_content
 from evalgate.api.params import EvaluationId, EvaluationRunId
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import runs
 
 app = EvalgateResolver(role=Role.member)
 
@@ -16,7 +16,7 @@ app = EvalgateResolver(role=Role.member)
 @app.delete("/v5/evaluations/<id>/runs/<run_id>", tags=["evaluations"], security=API_KEY, status_code=204)
 def remove_evaluation_run(id: EvaluationId, run_id: EvaluationRunId) -> Response[None]:
     logger.info("remove evaluation run", evaluation_id=id, run_id=run_id)
-    humanloop.remove_run(app.principal, id, run_id)
+    runs.remove_run(app.principal, id, run_id)
     return no_content()
 
 

@@ -11,7 +11,7 @@ from evalgate.api.params import EvaluationId
 from evalgate.api.schemas.humanloop import EvaluationOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import evaluations
 
 app = EvalgateResolver(role=Role.member)
 
@@ -21,7 +21,7 @@ EvaluatorVersionId = Annotated[str, Path(min_length=1, max_length=500, descripti
 @app.delete("/v5/evaluations/<id>/evaluators/<evaluator_version_id>", tags=["evaluations"], security=API_KEY)
 def remove_evaluator(id: EvaluationId, evaluator_version_id: EvaluatorVersionId) -> EvaluationOut:
     logger.info("remove evaluator", evaluation_id=id)
-    return EvaluationOut.of(humanloop.remove_evaluator(app.principal, id, evaluator_version_id))
+    return EvaluationOut.of(evaluations.remove_evaluator(app.principal, id, evaluator_version_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

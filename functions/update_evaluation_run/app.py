@@ -9,7 +9,7 @@ from evalgate.api.params import EvaluationId, EvaluationRunId
 from evalgate.api.schemas.humanloop import EvaluationRunOut, EvaluationRunUpdate
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
-from evalgate.services import humanloop
+from evalgate.services.humanloop import runs
 
 app = EvalgateResolver(role=Role.member)
 
@@ -17,7 +17,7 @@ app = EvalgateResolver(role=Role.member)
 @app.patch("/v5/evaluations/<id>/runs/<run_id>", tags=["evaluations"], security=API_KEY)
 def update_evaluation_run(id: EvaluationId, run_id: EvaluationRunId, body: EvaluationRunUpdate) -> EvaluationRunOut:
     logger.info("update evaluation run", evaluation_id=id, run_id=run_id, status=body.status, control=body.control)
-    view = humanloop.update_run(app.principal, id, run_id, control=body.control, status=body.status)
+    view = runs.update_run(app.principal, id, run_id, control=body.control, status=body.status)
     return EvaluationRunOut.of(view)
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StringCon
 if TYPE_CHECKING:
     from evalgate.models import stats
     from evalgate.models.evaluations import Evaluation, Evaluator
-    from evalgate.services.humanloop import RunView
+    from evalgate.services.humanloop.common import RunView
 
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -278,7 +278,7 @@ class EvaluationRunOut(HlModel):
     @classmethod
     def of(cls, view: RunView) -> EvaluationRunOut:
         # lazy: a sibling service, loaded on the path that calls it (cold start)
-        from evalgate.services.humanloop import humanloop_status
+        from evalgate.services.humanloop.common import humanloop_status
 
         run, prompt, version, ds = view.run, view.prompt, view.version, view.dataset
         version_out = None
@@ -413,7 +413,7 @@ class EvaluationStatsOut(HlModel):
     def of(cls, figures: stats.EvaluationStats) -> EvaluationStatsOut:
         # lazy: the stats route alone needs these (cold start of the other /v5 functions)
         from evalgate.api.schemas.evals import ComparisonOut, PassRateOut
-        from evalgate.services.humanloop import humanloop_status
+        from evalgate.services.humanloop.common import humanloop_status
 
         entries = []
         for s in figures.runs:
