@@ -84,7 +84,7 @@ bench: deps
 	$(PY) -m bench.ingest_stats
 	$(PY) -m bench.auto_eval_drift
 
-build: $(SAM_VENV)/.installed
+build: $(SAM_VENV)/.installed | $(UV)
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
 
 deploy: build
