@@ -14,7 +14,7 @@ export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
 
-.PHONY: help run demo test deps lint format typecheck validate openapi openapi-check unit integration e2e rehearsal bench build deploy clean
+.PHONY: help run demo test deps lint format typecheck validate openapi openapi-check unit integration e2e rehearsal bench build deploy admin-key smoke clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
@@ -26,6 +26,8 @@ help:
 	@echo "make build     sam build: the layer for python3.12 arm64 without Docker or python3.12 (.aws-sam/build)"
 	@echo "make rehearsal make build, then the deploy rehearsal alone (tests/deploy)"
 	@echo "make deploy ENV=dev   sam build + sam deploy with samconfig.toml (README: Deploying to AWS)"
+	@echo "make admin-key ENV=dev   a root project and its admin key in the deployed stack, printed once"
+	@echo "make smoke     (EVALGATE_URL, EVALGATE_ADMIN_KEY set) the demo against a deployed stack"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -96,6 +98,13 @@ build: $(SAM_VENV)/.installed | $(UV)
 
 deploy: build
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV)
+
+admin-key: deps
+	$(PY) -m tools.admin_key --config-env $(ENV)
+
+smoke: deps
+	@test -n "$$EVALGATE_URL" -a -n "$$EVALGATE_ADMIN_KEY" || { echo "set EVALGATE_URL (the stack's ApiUrl) and EVALGATE_ADMIN_KEY"; exit 2; }
+	$(PY) -m local.demo
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
