@@ -1,6 +1,7 @@
 """The deploy rehearsal on the real artifacts: `make build`'s output and the transform of its template."""
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,9 @@ def test_the_state_machine_definition_validates(transformed: dict[str, Any]) -> 
         substitutions = machine["Properties"].get("DefinitionSubstitutions") or {}
         definition, problems = rehearsal.substitute_definition(path.read_text(), substitutions)
         assert problems + rehearsal.check_state_machine(definition, schema) == [], name
+
+
+def test_the_layer_requirements_mirror_pyproject() -> None:
+    project = tomllib.loads((rehearsal.ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    lines = (rehearsal.ROOT / "layers" / "evalgate" / "requirements.txt").read_text().splitlines()
+    assert sorted(line for line in lines if line and not line.startswith("#")) == sorted(project)
