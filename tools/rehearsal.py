@@ -376,6 +376,57 @@ def check_iam(cfn: Mapping[str, Any], resourceless: set[str]) -> list[str]:
     return sorted(set(problems))
 
 
+def references(value: Any, names: Mapping[str, Any]) -> set[str]:
+    """The logical ids of `names` that a template fragment refers to (Ref, Fn::GetAtt, ${X} or ${X.Attr} in Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= references(item, names)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else str(item).split(".")[0])
+            elif key == "Fn::Sub":
+                text, variables = (item[0], item[1]) if isinstance(item, list) else (item, {})
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([A-Za-z0-9_.]+)\}", text)} - set(variables)
+                found |= references(variables, names)
+            else:
+                found |= references(item, names)
+    return found & set(names)
+
+
+def check_role_scope(cfn: Mapping[str, Any]) -> list[str]:
+    """Each function's role names only the template resources that function uses.
+
+    What a function uses: what its own properties refer to (its environment, with the Globals merged in by the
+    transform) and what its event source mappings read (a queue). What its role grants: the resources its
+    policies refer to. A role shared by functions must suit each of them.
+    """
+    resources = cfn.get("Resources", {})
+    uses: dict[str, set[str]] = {}
+    for name, fn in resources_of(cfn, "AWS::Lambda::Function").items():
+        props = {k: v for k, v in fn.get("Properties", {}).items() if k not in ("Role", "Layers")}
+        uses[name] = references(props, resources) | {name}
+    for mapping in resources_of(cfn, "AWS::Lambda::EventSourceMapping").values():
+        props = mapping.get("Properties", {})
+        for fn_name in references(props.get("FunctionName"), resources) & set(uses):
+            uses[fn_name] |= references(props.get("EventSourceArn"), resources)
+    problems = []
+    for name, fn in sorted(resources_of(cfn, "AWS::Lambda::Function").items()):
+        role_ref = fn.get("Properties", {}).get("Role")
+        roles = references(role_ref, resources)
+        role = roles.pop() if len(roles) == 1 else ""
+        if not role or resources[role].get("Type") != "AWS::IAM::Role":
+            problems.append(f"{name}: its role is not a role of the template")
+            continue
+        granted = references(resources[role].get("Properties", {}).get("Policies"), resources)
+        for extra in sorted(granted - uses[name]):
+            problems.append(f"{name}: its role {role} grants access to {extra}, which {name} does not use")
+    return problems
+
+
 # ------------------------------------------------------------------ the state machine
 
 

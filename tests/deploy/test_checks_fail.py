@@ -234,3 +234,29 @@ def test_a_bad_definition_fails(asl_schema: dict[str, Any]) -> None:
     assert rehearsal.check_state_machine(parsed, asl_schema) != []
     parsed, _ = rehearsal.substitute_definition(definition(TimeoutSeconds="ten"), subs)
     assert rehearsal.check_state_machine(parsed, asl_schema) != []
+
+
+def test_a_role_naming_a_resource_its_function_does_not_use_fails(cfn: dict[str, Any]) -> None:
+    template = copy.deepcopy(cfn)
+    functions = rehearsal.resources_of(template, "AWS::Lambda::Function")
+    queue = next(iter(rehearsal.resources_of(template, "AWS::SQS::Queue")))
+    reader = next(n for n, f in functions.items() if f["Properties"]["Role"]["Fn::GetAtt"][0] == "ApiReadRole")
+    role = template["Resources"]["ApiReadRole"]["Properties"]
+    statement = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": [queue, "Arn"]}}
+    role["Policies"].append({"PolicyName": "mutant", "PolicyDocument": {"Statement": [statement]}})
+    problems = rehearsal.check_role_scope(template)
+    assert f"{reader}: its role ApiReadRole grants access to {queue}, which {reader} does not use" in problems
+
+    # the same grant is fine for a function that names the queue in its environment ...
+    template = copy.deepcopy(cfn)
+    template["Resources"]["SoleRole"] = {"Type": "AWS::IAM::Role", "Properties": {"Policies": role["Policies"][-1:]}}
+    functions = rehearsal.resources_of(template, "AWS::Lambda::Function")
+    fn = functions[reader]["Properties"]
+    fn["Role"] = {"Fn::GetAtt": ["SoleRole", "Arn"]}
+    fn["Environment"]["Variables"]["QUEUE_URL"] = {"Ref": queue}
+    assert rehearsal.check_role_scope(template) == []
+    # ... and through a Fn::Sub, but not once the function stops naming it
+    fn["Environment"]["Variables"]["QUEUE_URL"] = {"Fn::Sub": "${" + queue + ".QueueName}"}
+    assert rehearsal.check_role_scope(template) == []
+    del fn["Environment"]["Variables"]["QUEUE_URL"]
+    assert rehearsal.check_role_scope(template) != []

@@ -74,3 +74,7 @@ def test_the_layer_requirements_mirror_pyproject() -> None:
     project = tomllib.loads((rehearsal.ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     lines = (rehearsal.ROOT / "layers" / "evalgate" / "requirements.txt").read_text().splitlines()
     assert sorted(line for line in lines if line and not line.startswith("#")) == sorted(project)
+
+
+def test_each_function_role_names_only_what_the_function_uses(cfn: dict[str, Any]) -> None:
+    assert rehearsal.check_role_scope(cfn) == []
