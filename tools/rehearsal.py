@@ -197,6 +197,9 @@ for name, folder, handler, env in jobs:
     for mod in [m for m, v in sys.modules.items() if (getattr(v, '__file__', None) or '').startswith(folder)]:
         del sys.modules[mod]
     os.environ.clear(); os.environ.update(base_env); os.environ.update(env)
+    settings = sys.modules.get('evalgate.settings')  # parsed once per execution environment: parse it again
+    for attr in dir(settings) if settings else []:
+        getattr(getattr(settings, attr), 'cache_clear', lambda: None)()
     sys.path.insert(0, folder)
     module, _, attr = handler.rpartition('.')
     try:
@@ -249,19 +252,43 @@ def check_imports(
     return problems + [f"{name}: {error}" for name, error in sorted(results.items()) if error]
 
 
-def placeholder_environment(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, str]:
-    """A function's environment as deployed with the parameters' defaults; other intrinsics become placeholders."""
+ACCOUNT, REGION = "123456789012", "us-east-1"
+# what Ref gives for a resource type (Fn::GetAtt X.Arn: the ARN), shaped as AWS would give it
+REF_SHAPES = {
+    "AWS::SQS::Queue": "https://sqs.{region}.amazonaws.com/{account}/{name}",
+    "AWS::SNS::Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "AWS::StepFunctions::StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    "AWS::Lambda::Function": "{name}",
+}
+ARN_SHAPES = {
+    "AWS::SQS::Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "AWS::Lambda::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "AWS::S3::Bucket": "arn:aws:s3:::{name}",
+}
+
+
+def placeholder_value(value: Any, cfn: Mapping[str, Any]) -> str:
+    """A deployed value for an environment variable: a parameter's default, or a resource's Ref or Arn."""
+    if isinstance(value, str | int | float):
+        return str(value)
+    parameters, resources = cfn.get("Parameters", {}), cfn.get("Resources", {})
+    ref = value.get("Ref") if isinstance(value, dict) else None
+    if isinstance(ref, str) and ref in parameters:
+        return str(parameters[ref].get("Default", ""))
+    getatt = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    name = ref if isinstance(ref, str) else (getatt[0] if isinstance(getatt, list) else "")
+    kind = (resources.get(name) or {}).get("Type", "")
+    shape = (
+        REF_SHAPES.get(kind, "{name}") if ref else ARN_SHAPES.get(kind, "arn:aws:rehearsal:{region}:{account}:{name}")
+    )
+    return shape.format(region=REGION, account=ACCOUNT, name=f"evalgate-{name.lower()}")
+
+
+def placeholder_environment(props: Mapping[str, Any], cfn: Mapping[str, Any]) -> dict[str, str]:
+    """A function's environment as deployed with the parameters' defaults and resource values shaped as AWS's."""
     variables = (props.get("Environment") or {}).get("Variables") or {}
-    out = {}
-    for key, value in variables.items():
-        ref = value.get("Ref") if isinstance(value, dict) else None
-        if isinstance(value, str):
-            out[key] = value
-        elif isinstance(ref, str) and ref in parameters:
-            out[key] = str(parameters[ref].get("Default", ""))
-        else:
-            out[key] = f"rehearsal-{key.lower()}"
-    return out
+    return {key: placeholder_value(value, cfn) for key, value in variables.items()}
 
 
 # ------------------------------------------------------------------ the layer

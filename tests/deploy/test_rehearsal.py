@@ -26,7 +26,7 @@ def test_every_handler_imports_with_only_the_layer_and_the_runtime(
     cfn = transformed["template"]
     functions = rehearsal.function_code(cfn, transformed["code"])
     environments = {
-        name: rehearsal.placeholder_environment(res["Properties"], cfn.get("Parameters", {}))
+        name: rehearsal.placeholder_environment(res["Properties"], cfn)
         for name, res in rehearsal.resources_of(cfn, "AWS::Lambda::Function").items()
     }
     problems = rehearsal.check_imports(functions, environments, layer_python, local_site, rehearsal.runtime_provided())
