@@ -26,6 +26,17 @@ LAYER_MAKEFILE = ROOT / "layers" / "evalgate" / "Makefile"
 CLOUDFORMATION_RESOURCE_LIMIT = 500  # resources per stack
 LAYER_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all its layers, unzipped
 EM_AARCH64 = 183  # ELF e_machine of arm64
+# environment markers of the Lambda runtime (python3.12 on arm64 Amazon Linux 2023), for the locked requirements
+LAMBDA_MARKERS = {
+    "python_version": "3.12",
+    "python_full_version": "3.12.0",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_machine": "aarch64",
+}
 # managed policies that grant a whole service or everything
 BROAD_MANAGED_POLICY = re.compile(r"(FullAccess|AdministratorAccess|PowerUserAccess)$")
 
@@ -68,12 +79,16 @@ def locked_layer_pins(uv: Path = ROOT / ".tools" / "bin" / "uv") -> dict[str, st
     args = [str(uv), "export", "--quiet", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes"]
     args += [part for name in runtime_provided() for part in ("--no-emit-package", name)]
     out = subprocess.run([*args, "--format", "requirements.txt"], cwd=ROOT, capture_output=True, text=True, check=True)
+    from packaging.requirements import Requirement
+
     pins = {}
     for line in out.stdout.splitlines():
-        line = line.split(";")[0].strip()
-        if line and not line.startswith("#") and "==" in line:
-            name, version = line.split("==", 1)
-            pins[canonical(name.split("[")[0])] = version.strip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        requirement = Requirement(line.strip())
+        if requirement.marker is None or requirement.marker.evaluate(LAMBDA_MARKERS):
+            (spec,) = requirement.specifier
+            pins[canonical(requirement.name)] = spec.version
     return pins
 
 
@@ -188,14 +203,12 @@ def assemble_runtime_path(layer_python: Path, local_site: Path, provided: Iterab
 
 
 IMPORT_PROBE = r"""
-import importlib.util, json, os, sys, traceback
+import importlib, json, os, sys
 runtime_path, jobs = sys.argv[1], json.loads(sys.stdin.read())
 base_env = dict(os.environ)
 sys.path[:] = [p for p in sys.path if p and 'site-packages' not in p] + [runtime_path]
 results = {}
 for name, folder, handler, env in jobs:
-    for mod in [m for m, v in sys.modules.items() if (getattr(v, '__file__', None) or '').startswith(folder)]:
-        del sys.modules[mod]
     os.environ.clear(); os.environ.update(base_env); os.environ.update(env)
     settings = sys.modules.get('evalgate.settings')  # parsed once per execution environment: parse it again
     for attr in dir(settings) if settings else []:
@@ -209,9 +222,12 @@ for name, folder, handler, env in jobs:
         results[name] = None
     except BaseException as exc:
         results[name] = f'{type(exc).__name__}: {exc}'
-    finally:
+    finally:  # nothing of this function's folder stays for the next one to find
         sys.path.remove(folder)
         sys.modules.pop(module, None)
+        inside = [m for m, v in sys.modules.items() if (getattr(v, '__file__', None) or '').startswith(folder + os.sep)]
+        for mod in inside:
+            del sys.modules[mod]
 print(json.dumps(results))
 """
 

@@ -47,15 +47,18 @@ def fake_layer(tmp_path: Path) -> Path:
 def test_a_handler_importing_a_sibling_fails(tmp_path: Path, fake_layer: Path, local_site: Path) -> None:
     build = tmp_path / "build"
     functions = {
-        "GetThingFunction": fake_function(build, "GetThingFunction", "import fakelayerpkg, boto3\n" + HANDLER),
+        "GetThingFunction": fake_function(build, "GetThingFunction", "import fakelayerpkg, boto3, helper\n" + HANDLER),
         # in the build its sibling sits next door, in Lambda it is another zip
         "ListThingsFunction": fake_function(
             build, "ListThingsFunction", "from GetThingFunction import app\n" + HANDLER
         ),
         "ViaRepoFunction": fake_function(build, "ViaRepoFunction", "from functions.get_project import app\n" + HANDLER),
+        # imported after GetThingFunction, whose own helper module it must not find
+        "ZHelperFunction": fake_function(build, "ZHelperFunction", "import helper\n" + HANDLER),
     }
+    (build / "GetThingFunction" / "helper.py").write_text("HELPING = True\n")
     problems = rehearsal.check_imports(functions, {}, fake_layer, local_site, rehearsal.runtime_provided())
-    assert [p.split(":")[0] for p in problems] == ["ListThingsFunction", "ViaRepoFunction"]
+    assert [p.split(":")[0] for p in problems] == ["ListThingsFunction", "ViaRepoFunction", "ZHelperFunction"]
     assert all("ModuleNotFoundError" in p for p in problems)
 
 
