@@ -14,16 +14,21 @@ export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
 
-.PHONY: help run demo test deps imports lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
+.PHONY: help run demo test deps imports lint format typecheck validate openapi openapi-check unit integration e2e rehearsal bench build deploy admin-key smoke clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
 	@echo "make demo      (with make run up) a prompt, dataset, suite and run, end to end"
-	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, unit + integration + e2e tests"
+	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, make build, unit + integration + e2e"
+	@echo "               tests and the deploy rehearsal (tests/deploy: the built artifacts and the transformed template)"
 	@echo "make openapi   regenerate layers/evalgate/evalgate/api/openapi.json from the code"
 	@echo "make bench     run the benchmarks under bench/ and print their figures"
 	@echo "make imports   print the import graph between the layer's packages (fails on an upward edge)"
-	@echo "make build / deploy ENV=dev   sam build / sam deploy with samconfig.toml"
+	@echo "make build     sam build: the layer for python3.12 arm64 without Docker or python3.12 (.aws-sam/build)"
+	@echo "make rehearsal make build, then the deploy rehearsal alone (tests/deploy)"
+	@echo "make deploy ENV=dev   sam build + sam deploy with samconfig.toml, the version stamped (README: Deploying to AWS)"
+	@echo "make admin-key ENV=dev   a root project and its admin key in the deployed stack, printed once"
+	@echo "make smoke     (EVALGATE_URL, EVALGATE_ADMIN_KEY set) the demo against a deployed stack"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -78,7 +83,10 @@ integration: deps
 e2e: deps
 	$(PY) -m pytest tests/e2e -q
 
-test: lint typecheck validate openapi-check
+rehearsal: deps build
+	$(PY) -m pytest tests/deploy -q
+
+test: lint typecheck validate openapi-check build
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 bench: deps
@@ -88,11 +96,19 @@ bench: deps
 	$(PY) -m bench.ingest_stats
 	$(PY) -m bench.auto_eval_drift
 
-build: $(SAM_VENV)/.installed
+build: $(SAM_VENV)/.installed | $(UV)
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
+	@if command -v file >/dev/null; then file $$(find .aws-sam/build/EvalgateLayer -name '*.so') | sed 's|, BuildID.*||'; fi
 
 deploy: build
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV) --parameter-overrides "$$($(PYTHON) tools/version.py --overrides $(ENV))"
+
+admin-key: deps
+	$(PY) -m tools.admin_key --config-env $(ENV)
+
+smoke: deps
+	@test -n "$$EVALGATE_URL" -a -n "$$EVALGATE_ADMIN_KEY" || { echo "set EVALGATE_URL (the stack's ApiUrl) and EVALGATE_ADMIN_KEY"; exit 2; }
+	$(PY) -m local.demo
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
