@@ -232,9 +232,8 @@ def input_messages(span: Span) -> list[tuple[str, str]]:
             for m in value["messages"]
             if isinstance(m, dict) and _content_text(m)
         ]
-    if (text := _content_text(value)) or (text := _text(a.get("gen_ai.prompt"))):
-        return [("user", text)]
-    return []
+    text = _content_text(value) or _text(a.get("gen_ai.prompt"))
+    return [("user", text)] if text else []
 
 
 def output_text(span: Span) -> str | None:

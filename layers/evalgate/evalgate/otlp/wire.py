@@ -93,6 +93,7 @@ class _Reader:
         while pos < end:
             key, pos = self.varint(pos, end)
             number, wire = key >> 3, key & 7
+            value: Any
             if number == 0:
                 raise _malformed("field number 0")
             if wire == _VARINT:
