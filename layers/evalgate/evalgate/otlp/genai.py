@@ -232,8 +232,8 @@ def input_messages(span: Span) -> list[tuple[str, str]]:
             for m in value["messages"]
             if isinstance(m, dict) and _content_text(m)
         ]
-    text = _content_text(value) or _text(a.get("gen_ai.prompt"))
-    return [("user", text)] if text else []
+    plain = _content_text(value) or _text(a.get("gen_ai.prompt"))
+    return [("user", plain)] if plain else []
 
 
 def output_text(span: Span) -> str | None:
