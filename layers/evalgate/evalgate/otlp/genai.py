@@ -398,7 +398,9 @@ def _finish_reasons(a: Mapping[str, Any]) -> list[str]:
         return [str(r) for r in raw]
     if isinstance(raw, str):
         return [raw]
-    return [r for item in _indexed(a, "gen_ai.completion") if (r := _text(item.get("finish_reason")))]
+    indexed = [r for item in _indexed(a, "gen_ai.completion") if (r := _text(item.get("finish_reason")))]
+    single = _text(a.get("llm.finish_reason"))  # OpenInference
+    return indexed or ([single] if single else [])
 
 
 def _first_text(a: Mapping[str, Any], *names: str) -> str | None:
