@@ -71,7 +71,7 @@ class _Reader:
     __slots__ = ("buf",)
 
     def __init__(self, buf: bytes) -> None:
-        self.buf = buf
+        self.buf = bytes(buf)
 
     def varint(self, pos: int, end: int) -> tuple[int, int]:
         buf = self.buf
@@ -89,21 +89,38 @@ class _Reader:
                 raise _malformed("varint longer than 10 bytes")
 
     def fields(self, pos: int, end: int) -> list[tuple[int, int, Any]]:
+        # hot loop: one-byte varints (most keys, lengths and small numbers) are read inline
         out: list[tuple[int, int, Any]] = []
+        append = out.append
+        buf = self.buf
         while pos < end:
-            key, pos = self.varint(pos, end)
+            key = buf[pos]
+            if key < 0x80:
+                pos += 1
+            else:
+                key, pos = self.varint(pos, end)
             number, wire = key >> 3, key & 7
-            value: Any
             if number == 0:
                 raise _malformed("field number 0")
-            if wire == _VARINT:
-                value, pos = self.varint(pos, end)
-            elif wire == _LEN:
-                size, pos = self.varint(pos, end)
-                if pos + size > end:
+            value: Any
+            if wire == _LEN:
+                if pos < end and buf[pos] < 0x80:
+                    size = buf[pos]
+                    pos += 1
+                else:
+                    size, pos = self.varint(pos, end)
+                stop = pos + size
+                if stop > end:
                     raise _malformed("a length-delimited field runs past the end of its message (truncated?)")
-                value = (pos, pos + size)
-                pos += size
+                append((number, _LEN, (pos, stop)))
+                pos = stop
+                continue
+            if wire == _VARINT:
+                if pos < end and buf[pos] < 0x80:
+                    value = buf[pos]
+                    pos += 1
+                else:
+                    value, pos = self.varint(pos, end)
             elif wire == _I64:
                 if pos + 8 > end:
                     raise _malformed("truncated 64-bit field")
@@ -116,12 +133,12 @@ class _Reader:
                 pos += 4
             else:
                 raise _malformed(f"unsupported wire type {wire}")
-            out.append((number, wire, value))
+            append((number, wire, value))
         return out
 
     def text(self, span: tuple[int, int], what: str) -> str:
         try:
-            return bytes(self.buf[span[0] : span[1]]).decode("utf-8")
+            return self.buf[span[0] : span[1]].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _malformed(f"{what} is not UTF-8") from exc
 
@@ -233,6 +250,10 @@ def _event(r: _Reader, where: tuple[int, int]) -> Event:
 
 
 def _key_value(r: _Reader, where: tuple[int, int], into: dict[str, Any]) -> None:
+    fast = _key_value_fast(r, where)
+    if fast is not None:
+        into[fast[0]] = fast[1]
+        return
     key = ""
     value: Any = None
     for number, wire, v in r.fields(*where):
@@ -245,7 +266,29 @@ def _key_value(r: _Reader, where: tuple[int, int], into: dict[str, Any]) -> None
     into[key] = value
 
 
+def _key_value_fast(r: _Reader, where: tuple[int, int]) -> tuple[str, Any] | None:
+    """The usual KeyValue (key, then value, one-byte lengths) read without the generic field loop; None
+    sends anything else to the generic path, which gives the same result."""
+    buf = r.buf
+    pos, end = where
+    if end - pos < 2 or buf[pos] != 0x0A or buf[pos + 1] >= 0x80:
+        return None
+    stop = pos + 2 + buf[pos + 1]
+    if stop > end:
+        return None
+    key = r.text((pos + 2, stop), "attribute key")
+    if stop == end:
+        return key, None
+    if end - stop < 2 or buf[stop] != 0x12 or buf[stop + 1] >= 0x80 or stop + 2 + buf[stop + 1] != end:
+        return None
+    return key, _any_value(r, (stop + 2, end))
+
+
 def _any_value(r: _Reader, where: tuple[int, int]) -> Any:
+    buf = r.buf
+    pos, end = where
+    if end - pos >= 2 and buf[pos] == 0x0A and buf[pos + 1] < 0x80 and pos + 2 + buf[pos + 1] == end:
+        return r.text((pos + 2, end), "string value")  # the usual case: a short string and nothing else
     value: Any = None
     for number, wire, v in r.fields(*where):
         if number == 1 and wire == _LEN:
