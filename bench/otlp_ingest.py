@@ -5,6 +5,8 @@ route with the same calls, on one local stack, interleaved; and the protobuf dec
    before timing) are sent in requests of 500 spans (the SDK's batch processor sends up to 512), one client,
    through each path in turn, round after round (fresh span ids each round, so every span is stored). The
    same calls as JSON traces (batches of 500, the route's limit) are the reference: ratio = OTLP / JSON.
+   Each path sends its own spans; "re-sent" sends the protobuf requests again (all duplicates, as a retry).
+   1b repeats this in process on moto and reports handler CPU per span (robust to other load).
 2. Decoding, in process: the hand-written decoder (evalgate.otlp.wire) against the protobuf runtime
    (opentelemetry-proto's ExportTraceServiceRequest.FromString, then its messages walked into the same
    spans), on the same bodies.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import gzip
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -39,6 +42,7 @@ from bench._common import ROOT, table, write_results
 
 LAYER = ROOT / "layers" / "evalgate"
 BATCH = 500
+PATHS = ("otlp protobuf", "otlp protobuf+gzip", "otlp json", "json traces route")
 
 
 # ------------------------------------------------------------------------------------------- payloads
@@ -116,6 +120,14 @@ def bodies(spans: list[Any]) -> dict[str, list[tuple[bytes, dict[str, str]]]]:
     return out
 
 
+def fresh_bodies(n: int, tag: str) -> dict[str, list[tuple[bytes, dict[str, str]]]]:
+    """Each path's requests for its own n spans (new span ids: every span is stored), then the protobuf
+    requests sent again (every span a duplicate: what an exporter's retry costs)."""
+    out = {name: bodies(make_spans(n, f"{tag}-{k}"))[name] for k, name in enumerate(PATHS)}
+    out["otlp protobuf, re-sent"] = out["otlp protobuf"]
+    return out
+
+
 # ------------------------------------------------------------------------------------------- 1. throughput
 def throughput(n: int, rounds: int) -> dict[str, Any]:
     sys.path.insert(0, str(LAYER))
@@ -138,18 +150,94 @@ def throughput(n: int, rounds: int) -> dict[str, Any]:
 
         warm = bodies(make_spans(50, "warm"))
         for name, reqs in warm.items():
-            send(reqs, "/api/v1/traces" if name == "json traces route" else "/v1/traces")
+            send(reqs, "/api/v1/traces" if name.startswith("json") else "/v1/traces")
         for r in range(rounds):
-            payloads = bodies(make_spans(n, f"r{r}"))
-            order = list(payloads)
+            payloads = fresh_bodies(n, f"r{r}")
+            order = list(PATHS)
             if r % 2:
-                order.reverse()  # drift (moto's table growing, other load) hits every path alike
+                order.reverse()
+            order.append("otlp protobuf, re-sent")  # drift (moto's table growing, other load) hits every path alike
             for name in order:
-                seconds = send(payloads[name], "/api/v1/traces" if name == "json traces route" else "/v1/traces")
+                seconds = send(payloads[name], "/api/v1/traces" if name.startswith("json") else "/v1/traces")
                 rates.setdefault(name, []).append(n / seconds)
     finally:
         runtime.stop()
     return {name: {"spans_per_s": values, "median": statistics.median(values)} for name, values in rates.items()}
+
+
+# ------------------------------------------------------------------------------------------- 1b. in process
+def handler_cpu(n: int, rounds: int) -> dict[str, Any]:
+    """CPU ms per span in each function's handler, in process on moto (mock_aws): the functions' own cost,
+    free of the local runtime's HTTP hops and of other load on the machine (process_time)."""
+    import os
+
+    import boto3
+    from moto import mock_aws
+
+    sys.path.insert(0, str(LAYER))
+    from evalgate.services import container as container_module
+    from evalgate.services.projects import create_project
+    from local import cfn, model, resources
+    from local.http_front import build_event
+
+    app = model.read()
+    cpu: dict[str, list[float]] = {}
+    with mock_aws():
+        names = cfn.Names()
+        resources.declare_names(app, names)
+        resources.create(app, names, lambda service: boto3.client(service, region_name="us-east-1"))
+        for fid in ("ExportOtlpTracesFunction", "IngestTracesFunction"):
+            os.environ.update(resources.function_environment(app, names, fid))
+        os.environ["EVALGATE_RATE_LIMIT_PER_MINUTE"] = "0"
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        container_module.reset_container()
+        _, _, secret = create_project(None, "bench")
+        handlers = {}
+        for fid, route_key in (
+            ("ExportOtlpTracesFunction", "POST /v1/traces"),
+            ("IngestTracesFunction", "POST /api/v1/traces"),
+        ):
+            fn = app.functions[fid]
+            spec = importlib.util.spec_from_file_location(f"bench_{fid}", fn.code_dir / "app.py")
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            handlers[route_key] = module.lambda_handler
+
+        class Context:
+            function_name, memory_limit_in_mb, aws_request_id = "bench", 512, "bench"
+            invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+        def call(body: bytes, headers: dict[str, str], route_key: str) -> None:
+            method, path = route_key.split(" ")
+            event = build_event(
+                method,
+                path,
+                "",
+                [*((k.lower(), v) for k, v in headers.items()), ("authorization", f"Bearer {secret}")],
+                body,
+                route_key,
+                {},
+                "127.0.0.1",
+                "bench",
+            )
+            result = handlers[route_key](event, Context())
+            assert result["statusCode"] == 200, result.get("body", "")[:300]
+
+        for r in range(rounds + 1):  # round 0 warms up
+            payloads = fresh_bodies(n, f"cpu{r}")
+            order = list(PATHS)[:: -1 if r % 2 else 1] + ["otlp protobuf, re-sent"]
+            for name in order:
+                reqs = payloads[name]
+                route_key = "POST /api/v1/traces" if name.startswith("json") else "POST /v1/traces"
+                started = time.process_time()
+                for body, headers in reqs:
+                    call(body, headers, route_key)
+                if r:
+                    cpu.setdefault(name, []).append((time.process_time() - started) * 1000 / n)
+    return {name: {"cpu_ms_per_span": v, "median": statistics.median(v)} for name, v in cpu.items()}
 
 
 # ------------------------------------------------------------------------------------------- 2. decoding
@@ -280,6 +368,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     decode = decoding(2000)
+    in_process = handler_cpu(500, 3)
     imports = import_cost(args.import_rounds)
     sizes = layer_size()
     rates = throughput(args.spans, args.rounds)
@@ -303,6 +392,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ],
         )
     )
+    base_cpu = in_process["json traces route"]["median"]
+    print("\n1b. the same in process on moto: handler CPU ms per span (3 rounds of 500, medians)")
+    print(
+        table(
+            ["path", "cpu ms/span", "ratio to JSON route"],
+            [[name, f"{r['median']:.3f}", f"{r['median'] / base_cpu:.2f}"] for name, r in in_process.items()],
+        )
+    )
     print(f"\n2. decode {decode['spans']} spans ({decode['bytes']} bytes of protobuf), best of 5, in process")
     print(
         table(
@@ -323,11 +420,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     extra = imports["opentelemetry-proto trace_service_pb2"]["cpu_ms"] - imports["nothing (interpreter only)"]["cpu_ms"]
     ours = imports["evalgate.otlp.wire (hand-written)"]["cpu_ms"] - imports["nothing (interpreter only)"]["cpu_ms"]
     print(
-        f"\nSUMMARY otlp_protobuf/json_route={otlp_pb:.2f} import_ms hand-written={ours:.1f} "
+        f"\nSUMMARY otlp_protobuf/json_route={otlp_pb:.2f} cpu_per_span otlp_protobuf/json_route="
+        f"{in_process['otlp protobuf']['median'] / base_cpu:.2f} import_ms hand-written={ours:.1f} "
         f"opentelemetry-proto={extra:.1f} decode_ms hand-written={decode['hand-written']['ms']:.0f} "
         f"protobuf+walk={decode['opentelemetry-proto + walk']['ms']:.0f}"
     )
-    data = {"throughput": rates, "decode": decode, "imports": imports, "layer_bytes": sizes}
+    data = {"throughput": rates, "handler_cpu": in_process, "decode": decode, "imports": imports, "layer_bytes": sizes}
     print(f"results: {write_results('otlp_ingest', data)}")
     return data
 
