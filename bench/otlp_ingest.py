@@ -228,7 +228,7 @@ def handler_cpu(n: int, rounds: int) -> dict[str, Any]:
 
         for r in range(rounds + 1):  # round 0 warms up
             payloads = fresh_bodies(n, f"cpu{r}")
-            order = list(PATHS)[:: -1 if r % 2 else 1] + ["otlp protobuf, re-sent"]
+            order = [*PATHS[:: -1 if r % 2 else 1], "otlp protobuf, re-sent"]
             for name in order:
                 reqs = payloads[name]
                 route_key = "POST /api/v1/traces" if name.startswith("json") else "POST /v1/traces"
