@@ -100,6 +100,54 @@ BODIES: dict[str, Any] = {
             }
         ]
     },
+    "ExportOtlpTracesFunction": {  # OTLP/JSON: one GenAI chat span (the exporter's protobuf is the same message)
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": "greeter"}},
+                        {"key": "deployment.environment.name", "value": {"stringValue": "production"}},
+                        {"key": "evalgate.prompt_id", "value": {"intValue": "1"}},
+                    ]
+                },
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "opentelemetry.instrumentation.openai_v2"},
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "chat gpt-4o",
+                                "kind": 3,
+                                "startTimeUnixNano": "1795327200000000000",
+                                "endTimeUnixNano": "1795327200420000000",
+                                "attributes": [
+                                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                                    {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}},
+                                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}},
+                                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "4"}},
+                                    {
+                                        "key": "gen_ai.input.messages",
+                                        "value": {
+                                            "stringValue": '[{"role":"user","parts":[{"type":"text","content":"Ada"}]}]'
+                                        },
+                                    },
+                                    {
+                                        "key": "gen_ai.output.messages",
+                                        "value": {
+                                            "stringValue": '[{"role":"assistant","parts":[{"type":"text",'
+                                            '"content":"Hello Ada!"}],"finish_reason":"stop"}]'
+                                        },
+                                    },
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    },
     "CreateMonitorFunction": {
         "name": "greeting quality",
         "target": {"model": "gpt-4o", "prompt_id": 1},

@@ -31,6 +31,7 @@ TIERS: dict[str, int] = {
     "stats": 2,
     "autoeval": 2,
     "adapters": 2,
+    "otlp": 2,
     # the base: domain models, errors, keys, settings and small pure helpers every tier may use
     "models": 1,
     "errors": 1,

@@ -24,6 +24,9 @@ API_KEY: list[dict[str, list[str]]] = [{"apiKeyAuth": []}]
 class EvalgateResolver(APIGatewayHttpResolver):
     """One route per function. `role` is what the route needs; None makes it public."""
 
+    # the API speaks JSON; a resolver of another wire format (OTLP's protobuf) turns this off and checks its own
+    json_only = True
+
     def __init__(self, *, role: Role | None) -> None:
         super().__init__(enable_validation=True, response_validation_error_http_code=500)
         self.required_role = role
@@ -38,7 +41,8 @@ class EvalgateResolver(APIGatewayHttpResolver):
         # so a caller without a key learns nothing about the schema.
         try:
             _check_body_size(event)
-            event = _json_by_default(event)
+            if self.json_only:
+                event = _json_by_default(event)
             if self.required_role is not None:
                 # lazy: a sibling service, loaded on the path that calls it (cold start)
                 from evalgate.services.projects import authenticate
@@ -47,7 +51,8 @@ class EvalgateResolver(APIGatewayHttpResolver):
                 require_role(principal, self.required_role)
                 logger.append_keys(project_id=principal.project_id, key_id=principal.key_id)
                 self.append_context(principal=principal)
-            _check_body_is_json(event)
+            if self.json_only:
+                _check_body_is_json(event)
         except EvalgateError as exc:
             logger.info("request rejected", code=exc.code, status=status_of(exc))
             return raw_error_response(exc)
