@@ -173,12 +173,14 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
+        returns: str = "ALL_NEW",
     ) -> dict[str, Any]:
+        """UpdateItem; the item as `returns` says (ALL_NEW by default; NONE gives {} and reads nothing back)."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "Key": self.codec.dump(key),
             "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": returns,
         }
         self._add_condition(kwargs, condition, names, values)
         try:
