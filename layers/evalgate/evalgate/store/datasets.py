@@ -14,7 +14,7 @@ from evalgate import keys
 from evalgate.errors import Conflict, NotFound
 from evalgate.models.domain import Dataset, DatasetCase, Page
 from evalgate.store.blobs import Blobs
-from evalgate.store.table import Table, encode_cursor
+from evalgate.store.table import Table, encode_cursor, list_binding
 
 _TX_CANCELLED = "TransactionCanceledException"
 
@@ -292,7 +292,8 @@ class DatasetStore:
             if cases and size > max_bytes:
                 last = cases[-1]
                 nxt = encode_cursor(
-                    {keys.PK: {"S": pk}, keys.SK: {"S": keys.case(project_id, dataset_id, last.name)[keys.SK]}}
+                    {keys.PK: {"S": pk}, keys.SK: {"S": keys.case(project_id, dataset_id, last.name)[keys.SK]}},
+                    list_binding(pk, prefix),
                 )
                 break
             cases.append(case)

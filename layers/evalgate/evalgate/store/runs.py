@@ -342,7 +342,8 @@ class RunStore:
     ) -> str:
         """ADD a batch to the run item once: "now", "before" (it was counted already) or "refused" (the run is
         no longer `only_while`)."""
-        parts, values = [], {}
+        parts: list[str] = []
+        values: dict[str, Any] = {}
         for i, (attr, value) in enumerate(sorted(add.items())):
             parts.append(f"{attr} :v{i}")
             values[f":v{i}"] = value
