@@ -3,7 +3,6 @@ re-chunks the results, and a batch that cannot be counted stores nothing that is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def crash_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def crash_at(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
     """crash_at(point): the next pass through that fault point raises; the ingest lock is left held (as after a
     kill -9) with a short lease, so the retry also proves the lease expires."""
     armed: dict[str, Any] = {"point": None, "crashed": False}
@@ -30,7 +29,9 @@ def crash_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             raise Crash(point)
 
     monkeypatch.setattr(runs_store, "fault_hook", hook)
-    monkeypatch.setattr(runs_store, "INGEST_LEASE_SECONDS", 0.3)
+    from evalgate.services.container import container
+
+    monkeypatch.setattr(container().runs, "ingest_lease_seconds", 0.3)
     unlock = runs_store.RunStore._unlock_ingest
 
     def unlock_unless_crashed(self: Any, *args: Any) -> None:
@@ -58,7 +59,7 @@ def _figures(stack: Stack, key: str, run_id: str) -> tuple[int, int, int, int]:
 def test_a_crash_between_counting_steps_then_a_rechunked_retry_counts_once(
     stack: Stack, admin: str, crash_at: Any, point: str
 ) -> None:
-    for trial, size in enumerate((7, 11, 30, 4)):
+    for trial, size in enumerate((7, 30)):
         run = new_run(stack, admin)
         url = f"/api/v1/evals/{run['id']}/results"
         everything = results(30)
@@ -160,3 +161,36 @@ def test_a_suite_batch_refused_by_a_cancelled_run_is_neither_counted_nor_listed(
     assert [r.index for r in listed] == [0, 1, 2, 3, 4]
     assert store.get_run(project_id, run.id).aggregates.done == 5
     assert [a.count for a in store.scorer_aggregates(project_id, run.id)] == [5]
+
+
+def test_a_key_left_in_progress_by_a_killed_worker_is_free_after_the_function_timeout(
+    stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 13: the lease of an Idempotency-Key in progress is the function timeout (+2 s), not a minute."""
+    import hashlib
+    import time as real_time
+
+    from evalgate.services.container import container
+    from evalgate.store import idempotency as idem_store
+
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}/results"
+    project_id = stack.call("GET", "/api/v1/projects", key=admin).json()["items"][0]["id"]
+    store = container().idempotency
+    assert store.lease_seconds == container().settings.function_timeout_seconds + 2 == 30
+    # a request that claimed the key, then its worker was killed (no release, no completion)
+    body = {"results": results(3)}
+    key_hash = hashlib.sha256(b"k-crash").hexdigest()
+    assert store.begin(project_id, f"results:{int(run['id'])}", key_hash, "whatever") is None
+    busy = stack.call("POST", url, key=admin, body=body, headers={"Idempotency-Key": "k-crash"})
+    assert busy.status in (409, 422), busy.text  # still leased (or another body: the hash differs)
+
+    class Later:
+        @staticmethod
+        def time() -> float:
+            return real_time.time() + store.lease_seconds + 1
+
+    monkeypatch.setattr(idem_store, "time", Later)
+    retry = stack.call("POST", url, key=admin, body=body, headers={"Idempotency-Key": "k-crash"})
+    assert retry.status == 200, retry.text
+    assert stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).json()["summary"]["total"] == 3

@@ -23,6 +23,9 @@ class Settings(BaseModel):
     inline_max_batches: int = 100
     # requests per minute and API key (fixed one-minute windows); 0 = no limit
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # the functions' Timeout: no invocation outlives it, so leases taken by a request (an Idempotency-Key in
+    # progress, a run's ingest lock) expire this long (+2 s) after it started, even if its worker was killed
+    function_timeout_seconds: int = Field(default=28, ge=1, le=900)
     stage: str = "dev"
 
 
@@ -44,6 +47,7 @@ def get_settings() -> Settings:
         "stage": os.environ.get("EVALGATE_STAGE"),
         "inline_max_batches": os.environ.get("EVALGATE_INLINE_MAX_BATCHES"),
         "rate_limit_per_minute": os.environ.get("EVALGATE_RATE_LIMIT_PER_MINUTE"),
+        "function_timeout_seconds": os.environ.get("EVALGATE_FUNCTION_TIMEOUT"),
     }
     values: dict[str, object] = {"table_name": _env("TABLE_NAME"), "bucket_name": _env("BUCKET_NAME")}
     values.update({k: v for k, v in optional.items() if v is not None})

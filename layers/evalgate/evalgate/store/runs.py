@@ -38,7 +38,7 @@ MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more it
 CASE_KEY_MAX = 128  # characters of a case key kept for pairing runs
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
-INGEST_LEASE_SECONDS = 30  # a run's ingest lock outlives no holder: Lambda ends an invocation at its timeout (28 s)
+INGEST_LEASE_SECONDS = 30  # default lease of a run's ingest lock (the container passes the function timeout + 2 s)
 INGEST_WAIT_SECONDS = 10.0  # how long a batch waits for another batch of the same run before answering 429
 # bounds of the numbers a result adds to a run's aggregates: 8,000 batches of 1,000 results at the bound still fit
 # DynamoDB's numbers (38 digits, below 1e125), so an aggregate can never overflow after results were stored
@@ -77,9 +77,10 @@ def score_bin(score: float) -> int:
 
 
 class RunStore:
-    def __init__(self, table: Table, blobs: Blobs) -> None:
+    def __init__(self, table: Table, blobs: Blobs, *, ingest_lease_seconds: float = INGEST_LEASE_SECONDS) -> None:
         self.table = table
         self.blobs = blobs
+        self.ingest_lease_seconds = ingest_lease_seconds  # the function timeout (+2 s): no holder outlives it
 
     def new_run_id(self) -> int:
         return self.table.next_id("run")
@@ -458,8 +459,6 @@ class RunStore:
         run_id: int,
         batch_hash: str,
         results: Sequence[ExternalResult],
-        *,
-        lease_seconds: float | None = None,
     ) -> bool:
         """Store and count the results whose ids the run has not counted (the first counted report of an id wins).
 
@@ -478,7 +477,7 @@ class RunStore:
                 field="results",
             )
         token = uuid.uuid4().hex
-        run = self._lock_ingest(project_id, run_id, token, lease_seconds or INGEST_LEASE_SECONDS)
+        run = self._lock_ingest(project_id, run_id, token, self.ingest_lease_seconds)
         try:
             return self._record_external(project_id, run_id, batch_hash, results, set(run.get("batchesDone") or ()))
         finally:
