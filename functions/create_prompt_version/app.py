@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,10 +18,14 @@ app = EvalgateResolver(role=Role.member)
 
 @app.post("/api/prompts/<promptId>/versions", tags=["prompts"], security=BEARER, status_code=201)
 def create_prompt_version(
-    promptId: Annotated[int, Path(ge=1, le=2**53)], body: PromptVersionCreate
+    promptId: Annotated[int, Path(ge=1, le=2**53)],
+    body: PromptVersionCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response[PromptVersionOut]:
     logger.info("create prompt version", prompt_id=promptId)
-    version = prompts.create_version(app.principal, promptId, body.template, body.model_config_, body.message)
+    version = prompts.create_version(
+        app.principal, promptId, body.template, body.model_config_, body.message, idempotency_key
+    )
     return json_response(201, PromptVersionOut.of(version))
 
 
