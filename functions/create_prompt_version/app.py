@@ -5,7 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver, json_response
-from evalgate.api.params import NumericId
+from evalgate.api.params import IdempotencyKey, NumericId
 from evalgate.api.schemas.prompts import PromptVersionCreate, PromptVersionOut
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -15,9 +15,13 @@ app = EvalgateResolver(role=Role.member)
 
 
 @app.post("/api/prompts/<promptId>/versions", tags=["prompts"], security=BEARER, status_code=201)
-def create_prompt_version(promptId: NumericId, body: PromptVersionCreate) -> Response[PromptVersionOut]:
+def create_prompt_version(
+    promptId: NumericId, body: PromptVersionCreate, idempotency_key: IdempotencyKey = None
+) -> Response[PromptVersionOut]:
     logger.info("create prompt version", prompt_id=promptId)
-    version = prompts.create_version(app.principal, promptId, body.template, body.model_config_, body.message)
+    version = prompts.create_version(
+        app.principal, promptId, body.template, body.model_config_, body.message, idempotency_key
+    )
     return json_response(201, PromptVersionOut.of(version))
 
 

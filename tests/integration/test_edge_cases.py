@@ -54,7 +54,7 @@ def test_a_failed_import_leaves_no_dataset(stack: Stack, admin: str, monkeypatch
     def busy(*args: object, **kwargs: object) -> int:
         raise Throttled("the data store is busy, retry shortly")
 
-    monkeypatch.setattr(container().datasets, "bulk_insert_cases", busy)
+    monkeypatch.setattr(container().datasets, "write_cases", busy)
     reply = stack.call(
         "POST",
         f"/api/prompts/{pid}/eval/datasets/import",
@@ -74,3 +74,31 @@ def test_a_failed_import_leaves_no_dataset(stack: Stack, admin: str, monkeypatch
         body={"name": "imp", "format": "csv", "content": "a,expected\n1,2\n"},
     )
     assert again.status == 201, again.text
+
+
+def test_an_import_killed_midway_leaves_no_dataset_and_no_taken_name(
+    stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 6: a worker killed at its timeout runs no cleanup; what it wrote must still be invisible."""
+
+    class Killed(BaseException):  # not an Exception: no handler of the request runs, as when Lambda kills it
+        pass
+
+    pid = stack.call("POST", "/api/prompts", key=admin, body={"name": "p"}).json()["id"]
+    store = container().datasets
+    write = store.table.batch_write
+
+    def half_then_killed(puts: list[dict[str, object]] = [], **kwargs: object) -> int:  # noqa: B006
+        write(puts=puts[: len(puts) // 2])
+        raise Killed
+
+    content = "name,a,expected\n" + "".join(f"c{i},{i},{i}\n" for i in range(60))
+    body = {"name": "imp", "format": "csv", "content": content}
+    monkeypatch.setattr(store.table, "batch_write", half_then_killed)
+    with pytest.raises(Killed):
+        stack.call("POST", f"/api/prompts/{pid}/eval/datasets/import", key=admin, body=body)
+    monkeypatch.undo()
+    assert stack.call("GET", f"/api/prompts/{pid}/eval/datasets", key=admin).json()["items"] == []
+    again = stack.call("POST", f"/api/prompts/{pid}/eval/datasets/import", key=admin, body=body)
+    assert again.status == 201, again.text
+    assert again.json()["caseCount"] == 60

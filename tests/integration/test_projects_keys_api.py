@@ -317,9 +317,20 @@ def test_keys_of_projects_outside_reach_are_404(stack: Stack, admin: str) -> Non
     [
         ({}, "missing API key: send it as Authorization: Bearer <key>"),
         ({"authorization": ""}, "missing API key: send it as Authorization: Bearer <key>"),
-        ({"authorization": "Bearer"}, "missing API key: send it as Authorization: Bearer <key>"),
-        ({"authorization": "Basic dXNlcjpwYXNz"}, "missing API key: send it as Authorization: Bearer <key>"),
-        ({"authorization": "eg_no_scheme_given"}, "missing API key: send it as Authorization: Bearer <key>"),
+        ({"authorization": "Bearer"}, "malformed Authorization header: no API key after Bearer"),
+        (
+            {"authorization": "Basic dXNlcjpwYXNz"},
+            "malformed Authorization header: it must be Bearer <key> (another scheme or no scheme was sent)",
+        ),
+        (
+            {"authorization": "eg_no_scheme_given"},
+            "malformed Authorization header: it must be Bearer <key> (another scheme or no scheme was sent)",
+        ),
+        (
+            {"authorization": "Bearer\teg_tab_separated_key_000000000000000000000"},
+            "malformed Authorization header: separate Bearer from the key with one space (not a tab or another "
+            "whitespace character)",
+        ),
         ({"authorization": "Bearer eg_unknown_key_0000000000000000000000000"}, "invalid or revoked API key"),
     ],
 )

@@ -29,25 +29,28 @@ def test_bearer_header_is_case_insensitive(headers: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "says"),
     [
-        {},
-        {"authorization": ""},
-        {"authorization": "Bearer"},
-        {"authorization": "Bearer    "},
-        {"authorization": f"Basic {SECRET}"},
-        {"authorization": SECRET},
-        {"authorization": f"Token {SECRET}"},
-        {"x-api-key": SECRET},
+        ({}, "missing API key: send it as Authorization: Bearer <key>"),
+        ({"authorization": ""}, "missing API key: send it as Authorization: Bearer <key>"),
+        ({"x-api-key": SECRET}, "missing API key: send it as Authorization: Bearer <key>"),
+        ({"authorization": "Bearer"}, "no API key after Bearer"),
+        ({"authorization": "Bearer    "}, "no API key after Bearer"),
+        ({"authorization": f"Basic {SECRET}"}, "it must be Bearer <key>"),
+        ({"authorization": SECRET}, "it must be Bearer <key>"),
+        ({"authorization": f"Token {SECRET}"}, "it must be Bearer <key>"),
+        ({"authorization": f"Bearer\t{SECRET}"}, "not a tab"),
+        ({"authorization": f"Bearer\u00a0{SECRET}"}, "not a tab"),
     ],
 )
-def test_missing_or_malformed_bearer_is_unauthorized(headers: dict[str, str]) -> None:
+def test_missing_or_malformed_bearer_is_unauthorized(headers: dict[str, str], says: str) -> None:
     # Given no usable Authorization header on a non-/v5 route (X-API-KEY is not read there)
     # When it is read
     with pytest.raises(Unauthorized) as info:
         auth.presented_secret(headers, "/api/prompts")
-    # Then the message tells how to send the key
-    assert info.value.message == "missing API key: send it as Authorization: Bearer <key>"
+    # Then the message says what is wrong, and never repeats the key
+    assert says in info.value.message
+    assert SECRET not in info.value.message
 
 
 @pytest.mark.parametrize("path", ["/v5", "/v5/prompts", "/v5/prompts/log"])

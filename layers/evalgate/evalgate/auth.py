@@ -41,9 +41,21 @@ def presented_secret(headers: Mapping[str, str], path: str) -> str:
             raise Unauthorized("missing API key: send it in the X-API-KEY header")
         return value
     header = (lowered.get("authorization") or "").strip()
-    scheme, _, token = header.partition(" ")
-    if not header or scheme.lower() != "bearer" or not token.strip():
+    if not header:
         raise Unauthorized("missing API key: send it as Authorization: Bearer <key>")
+    # what is wrong is said without ever echoing the header (it may hold the key)
+    if header[:6].lower() == "bearer" and len(header) > 6 and header[6] != " " and header[6].isspace():
+        raise Unauthorized(
+            "malformed Authorization header: separate Bearer from the key with one space (not a tab or another "
+            "whitespace character)"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized(
+            "malformed Authorization header: it must be Bearer <key> (another scheme or no scheme was sent)"
+        )
+    if not token.strip():
+        raise Unauthorized("malformed Authorization header: no API key after Bearer")
     return token.strip()
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from evalgate.api.errors import VALIDATION_STATUS, error_body, headers_of, raw_error_response, status_of
 from evalgate.auth import require_role
 from evalgate.errors import EvalgateError, PayloadTooLarge, SchemaViolation, UnsupportedMediaType
+from evalgate.models import strict_json
 from evalgate.models.domain import Principal, Role
 from evalgate.observability import logger
 
@@ -28,8 +29,13 @@ class EvalgateResolver(APIGatewayHttpResolver):
     json_only = True
 
     def __init__(self, *, role: Role | None) -> None:
-        super().__init__(enable_validation=True, response_validation_error_http_code=500)
+        super().__init__(
+            enable_validation=True,
+            response_validation_error_http_code=500,
+            json_body_deserializer=self._json_body,
+        )
         self.required_role = role
+        self._parsed: tuple[str, Any] | None = None
         self.exception_handler(ResponseValidationError)(_response_invalid)
         self.exception_handler(RequestValidationError)(_validation_error)
         self.exception_handler(EvalgateError)(_domain_error)
@@ -53,10 +59,17 @@ class EvalgateResolver(APIGatewayHttpResolver):
                 self.append_context(principal=principal)
             if self.json_only:
                 _check_body_is_json(event)
+                self._parsed = _parse_strictly(event)
         except EvalgateError as exc:
             logger.info("request rejected", code=exc.code, status=status_of(exc))
             return raw_error_response(exc)
         return super().resolve(event, context)
+
+    def _json_body(self, text: str) -> Any:
+        """The body as parsed (strictly) at the edge; parsed again only if it is not the one seen there."""
+        if self._parsed is not None and self._parsed[0] == text:
+            return self._parsed[1]
+        return strict_json.loads(text)
 
     @property
     def principal(self) -> Principal:
@@ -91,6 +104,20 @@ def _check_body_is_json(event: Mapping[str, Any]) -> None:
             base64.b64decode(raw).decode("utf-8")
         except (ValueError, UnicodeDecodeError) as exc:
             raise SchemaViolation("request body is not valid UTF-8 JSON") from exc
+
+
+def _parse_strictly(event: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """One guard for every route, before any model sees the body: NaN/Infinity, numbers out of range, integers
+    too long to convert and nesting too deep are a 422 naming the field (strict_json). Malformed JSON is left to
+    the route's validation (422 json_invalid)."""
+    raw = event.get("body")
+    if not raw:
+        return None
+    text = base64.b64decode(raw).decode("utf-8") if event.get("isBase64Encoded") else str(raw)
+    try:
+        return text, strict_json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return None
 
 
 def _check_body_size(event: Mapping[str, Any]) -> None:

@@ -117,11 +117,11 @@ class Container:
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:
-        return IdempotencyStore(self.table)
+        return IdempotencyStore(self.table, lease_seconds=self.settings.function_timeout_seconds + 2)
 
     @cached_property
     def runs(self) -> RunStore:
-        return RunStore(self.table, self.blobs)
+        return RunStore(self.table, self.blobs, ingest_lease_seconds=self.settings.function_timeout_seconds + 2)
 
     @cached_property
     def suites(self) -> SuiteStore:

@@ -44,14 +44,16 @@ def create_dataset(
         created_at=now,
         updated_at=now,
     )
-    store.create_dataset(principal.project_id, ds)
-    if cases:
-        try:
-            store.bulk_insert_cases(principal.project_id, ds, cases, now)
-        except Exception:
-            # never leave a half-written dataset behind: take it away whole, then report the failure
-            store.delete_dataset(principal.project_id, ds)
-            raise
+    # cases first, then the dataset item and its name in one transaction: a request that fails or is killed midway
+    # (e.g. at the function timeout) leaves no dataset and no taken name behind, only unreachable case items
+    try:
+        if cases:
+            store.write_cases(principal.project_id, ds.id, cases)
+        store.create_dataset(principal.project_id, ds, case_count=len(cases))
+    except Exception:
+        if cases:
+            store.drop_cases(principal.project_id, ds.id)
+        raise
     return store.get_dataset(principal.project_id, prompt_id, ds.id)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -74,27 +76,44 @@ def _all(page_of: Callable[[str | None], Page]) -> list[Any]:
 
 
 def create_version(
-    principal: Principal, prompt_id: int, template: str, settings: ModelConfig, message: str
+    principal: Principal,
+    prompt_id: int,
+    template: str,
+    settings: ModelConfig,
+    message: str,
+    idempotency_key: str | None = None,
 ) -> PromptVersion:
-    """Append the next version; concurrent creators each get their own number (retried)."""
+    """Append the next version; concurrent creators each get their own number (the optimistic lock is retried
+    with jitter, 409 only if it keeps losing). With an Idempotency-Key, a client retry gets the version its first
+    request created (never a second one)."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
+    from evalgate.services import idempotency
+
     store = container().prompts
-    for _attempt in range(5):
-        prompt = store.get_prompt(principal.project_id, prompt_id)
-        version = PromptVersion(
-            prompt_id=prompt_id,
-            version_no=prompt.latest_version + 1,
-            template=template,
-            settings=settings,
-            variables=variables_of(template),
-            message=message,
-            created_at=utcnow(),
-        )
-        try:
-            store.add_version(principal.project_id, version)
-        except Conflict:
-            continue
-        return version
-    raise Conflict("too many versions created at the same time; retry")
+
+    def call() -> tuple[int, Any]:
+        for attempt in range(10):
+            prompt = store.get_prompt(principal.project_id, prompt_id)
+            version = PromptVersion(
+                prompt_id=prompt_id,
+                version_no=prompt.latest_version + 1,
+                template=template,
+                settings=settings,
+                variables=variables_of(template),
+                message=message,
+                created_at=utcnow(),
+            )
+            try:
+                store.add_version(principal.project_id, version)
+            except Conflict:
+                time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+                continue
+            return 201, {"versionNo": version.version_no}
+        raise Conflict("too many versions of this prompt are being created at the same time; retry")
+
+    request = {"template": template, "modelConfig": settings.model_dump(mode="json"), "message": message}
+    _, body, _ = idempotency.run_once(principal, f"version:{prompt_id}", idempotency_key, request, call)
+    return store.get_version(principal.project_id, prompt_id, int(body["versionNo"]))
 
 
 def get_version(principal: Principal, prompt_id: int, version_no: int) -> PromptVersion:

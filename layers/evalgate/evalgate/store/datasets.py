@@ -14,7 +14,7 @@ from evalgate import keys
 from evalgate.errors import Conflict, NotFound
 from evalgate.models.domain import Dataset, DatasetCase, Page
 from evalgate.store.blobs import Blobs
-from evalgate.store.table import Table, encode_cursor
+from evalgate.store.table import Table, encode_cursor, list_binding
 
 _TX_CANCELLED = "TransactionCanceledException"
 
@@ -35,7 +35,9 @@ class DatasetStore:
         return self.table.next_id("dataset")
 
     # -- datasets ---------------------------------------------------------------------------------
-    def create_dataset(self, project_id: str, ds: Dataset) -> None:
+    def create_dataset(self, project_id: str, ds: Dataset, case_count: int = 0) -> None:
+        """The dataset item and its name guard, in one transaction (409 on a taken name). Cases written before
+        (`write_cases`) become visible with it: until then no list reaches them and the name is free."""
         item = {
             **keys.dataset(project_id, ds.prompt_id, ds.id),
             "type": "dataset",
@@ -43,7 +45,7 @@ class DatasetStore:
             "promptId": ds.prompt_id,
             "name": ds.name,
             "description": ds.description,
-            "caseCount": 0,
+            "caseCount": case_count,
             "createdAt": ds.created_at.isoformat(),
             "updatedAt": ds.updated_at.isoformat(),
         }
@@ -292,22 +294,23 @@ class DatasetStore:
             if cases and size > max_bytes:
                 last = cases[-1]
                 nxt = encode_cursor(
-                    {keys.PK: {"S": pk}, keys.SK: {"S": keys.case(project_id, dataset_id, last.name)[keys.SK]}}
+                    {keys.PK: {"S": pk}, keys.SK: {"S": keys.case(project_id, dataset_id, last.name)[keys.SK]}},
+                    list_binding(pk, prefix),
                 )
                 break
             cases.append(case)
         return Page(items=cases, next_cursor=nxt)
 
-    def bulk_insert_cases(self, project_id: str, ds: Dataset, cases: Sequence[DatasetCase], now: datetime) -> int:
-        """Insert cases into a dataset created for an import (names already checked unique)."""
-        items = [self._case_item(project_id, ds.id, c) for c in cases]
-        written = self.table.batch_write(puts=items)
-        self.table.update(
-            keys.dataset(project_id, ds.prompt_id, ds.id),
-            "ADD caseCount :n SET updatedAt = :t",
-            values={":n": len(items), ":t": now.isoformat()},
-        )
-        return written
+    def write_cases(self, project_id: str, dataset_id: int, cases: Sequence[DatasetCase]) -> int:
+        """Write the cases of a dataset that does not exist yet (names already checked unique): an import that dies
+        midway leaves only unreachable items under a dataset id that was never created, no dataset, no name."""
+        return self.table.batch_write(puts=[self._case_item(project_id, dataset_id, c) for c in cases])
+
+    def drop_cases(self, project_id: str, dataset_id: int) -> None:
+        """Remove the cases (and their blobs) written for a dataset that was then not created."""
+        pk, prefix = keys.cases_prefix(project_id, dataset_id)
+        self.table.delete_partition(pk, prefix)
+        self.blobs.delete_prefix(keys.artifact(project_id, "datasets", str(dataset_id)) + "/")
 
     def _drop_blob(self, item: dict[str, Any]) -> None:
         if item.get("blobKey"):

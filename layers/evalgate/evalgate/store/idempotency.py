@@ -13,7 +13,7 @@ from evalgate import keys
 from evalgate.store.table import Table
 
 TTL_SECONDS = 24 * 3600
-IN_PROGRESS_TTL_SECONDS = 60  # a request that died mid-way frees its key after this
+IN_PROGRESS_TTL_SECONDS = 30  # default lease of a request in progress; the container passes the function timeout + 2
 
 
 @dataclass
@@ -25,8 +25,9 @@ class Stored:
 
 
 class IdempotencyStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, lease_seconds: int = IN_PROGRESS_TTL_SECONDS) -> None:
         self.table = table
+        self.lease_seconds = lease_seconds  # a request that died mid-way (worker killed) frees its key after this
 
     def begin(self, project_id: str, scope: str, key_hash: str, request_hash: str) -> Stored | None:
         """Claim the key. None: it is ours, go ahead. Otherwise the record another request left."""
@@ -35,7 +36,7 @@ class IdempotencyStore:
             **keys.idempotency(project_id, scope, key_hash),
             "state": "in_progress",
             "requestHash": request_hash,
-            "expiresAt": now + IN_PROGRESS_TTL_SECONDS,
+            "expiresAt": now + self.lease_seconds,
             "ttl": now + TTL_SECONDS,
         }
         try:

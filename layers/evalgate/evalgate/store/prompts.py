@@ -96,7 +96,10 @@ class PromptStore:
                 ]
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            if exc.response.get("Error", {}).get("Code") in (
+                "TransactionCanceledException",
+                "TransactionConflictException",
+            ):
                 raise Conflict("another version was created at the same time; retry") from exc
             raise
 

@@ -7,16 +7,20 @@ is counted exactly once: each of those items takes the batch's ADD together with
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from evalgate.models.domain import (
     SCORE_BINS,
+    TERMINAL,
     ExternalResult,
     Page,
     Run,
@@ -34,6 +38,21 @@ MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more it
 CASE_KEY_MAX = 128  # characters of a case key kept for pairing runs
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
+INGEST_LEASE_SECONDS = 30  # default lease of a run's ingest lock (the container passes the function timeout + 2 s)
+INGEST_WAIT_SECONDS = 10.0  # how long a batch waits for another batch of the same run before answering 429
+# bounds of the numbers a result adds to a run's aggregates: 8,000 batches of 1,000 results at the bound still fit
+# DynamoDB's numbers (38 digits, below 1e125), so an aggregate can never overflow after results were stored
+AGG_LIMITS = {"latency": 1e12, "cost": 1e9, "tokens": 1e12, "scorer": 1e9}
+
+# Fault injection for tests: called at named points of the counting steps (raise to simulate a crash there).
+fault_hook: Callable[[str], None] | None = None
+
+
+def _fault(point: str) -> None:
+    if fault_hook is not None:
+        fault_hook(point)
+
+
 _AGG_FIELDS = {
     "done": "aggDone",
     "passed": "aggPassed",
@@ -58,9 +77,10 @@ def score_bin(score: float) -> int:
 
 
 class RunStore:
-    def __init__(self, table: Table, blobs: Blobs) -> None:
+    def __init__(self, table: Table, blobs: Blobs, *, ingest_lease_seconds: float = INGEST_LEASE_SECONDS) -> None:
         self.table = table
         self.blobs = blobs
+        self.ingest_lease_seconds = ingest_lease_seconds  # the function timeout (+2 s): no holder outlives it
 
     def new_run_id(self) -> int:
         return self.table.next_id("run")
@@ -130,7 +150,9 @@ class RunStore:
         now: datetime,
         sets: dict[str, Any] | None = None,
     ) -> Run:
-        """Move a run to `to` only from one of `allowed_from` (409 otherwise); extra attributes in `sets`."""
+        """Move a run to `to` only from one of `allowed_from` (409 otherwise); extra attributes in `sets`. A run
+        whose result batch is being recorded (its ingest lock is held) moves once that batch is done: a batch
+        that was accepted is counted under the status it was accepted in."""
         names = {"#s": "status"}
         values: dict[str, Any] = {":to": to.value, ":now": now.isoformat()}
         expr = ["#s = :to", "updatedAt = :now"]
@@ -142,24 +164,32 @@ class RunStore:
         for i, status in enumerate(allowed_from):
             values[f":f{i}"] = status.value
             froms.append(f":f{i}")
-        try:
-            item = self.table.update(
-                keys.run(project_id, run_id),
-                "SET " + ", ".join(expr),
-                condition=f"attribute_exists(PK) AND #s IN ({', '.join(froms)})",
-                names=names,
-                values=values,
-            )
-        except ClientError as exc:
-            if Table.is_condition_failure(exc):
+        deadline = time.monotonic() + INGEST_WAIT_SECONDS
+        while True:
+            values[":clock"] = time.time()
+            try:
+                item = self.table.update(
+                    keys.run(project_id, run_id),
+                    "SET " + ", ".join(expr),
+                    condition=f"attribute_exists(PK) AND #s IN ({', '.join(froms)}) "
+                    "AND (attribute_not_exists(ingestLock) OR ingestLockUntil < :clock)",
+                    names=names,
+                    values=values,
+                )
+                return _run(item)
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
                 current = self.get_run(project_id, run_id)  # raises NotFound when it is gone
-                raise Conflict(
-                    f"run {run_id} is {current.status.value}; it cannot become {to.value}",
-                    field="status",
-                    details={"current": current.status.value},
-                ) from exc
-            raise
-        return _run(item)
+                if current.status not in allowed_from:
+                    raise Conflict(
+                        f"run {run_id} is {current.status.value}; it cannot become {to.value}",
+                        field="status",
+                        details={"current": current.status.value},
+                    ) from exc
+                if time.monotonic() >= deadline:
+                    raise Throttled(f"a result batch of run {run_id} is being recorded; retry shortly") from exc
+            time.sleep(0.02)
 
     def put_spec(self, project_id: str, run_id: int, spec: dict[str, Any]) -> None:
         """Store a spec run's version, config and tests before the run item exists (S3 when large)."""
@@ -218,10 +248,17 @@ class RunStore:
         extra_puts: Sequence[dict[str, Any]] = (),
         case_keys: Sequence[str] | None = None,
     ) -> bool:
-        """Write a batch of results (and any other items that may ride along, e.g. model-cache entries),
-        then count the batch once: the run's aggregates, its scorers' aggregates and the batch's per-case
-        outcomes commit in one transaction. Returns False when the batch was counted before."""
-        puts = [self._result_item(project_id, run_id, r) for r in results]
+        """Write a suite batch's results (and any other items that may ride along, e.g. model-cache entries),
+        then count the batch once (see `_complete`). A retry of a batch that had begun counting (its marker
+        exists) only completes that count: its results are not rewritten, so what is listed is what was
+        counted. Returns False when the batch was counted before, or not at all (the run stopped running)."""
+        bid = f"S#{batch_id}"
+        marker = self.table.get(keys.run_batch_marker(project_id, run_id, bid))
+        if marker is not None and marker.get("counts"):
+            if extra_puts:
+                self.table.batch_write(puts=extra_puts)
+            return self._complete(project_id, run_id, bid, json.loads(marker["counts"]), only_while=RunStatus.running)
+        puts = [{**self._result_item(project_id, run_id, r), "batch": bid} for r in results]
         self.table.batch_write(puts=[*puts, *extra_puts])
         add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
@@ -247,31 +284,45 @@ class RunStore:
         weights = [r.weight for r in results]
         add["aggWeightTotal"] = sum(weights)
         add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
-        parts, values = _add_clauses(add, bins)
         keys_ = case_keys if case_keys is not None else [_result_case_key(r) for r in results]
         outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
-        return self._count_batch(
-            project_id, run_id, f"S#{batch_id}", parts, values, scorers, outcomes, only_while=RunStatus.running
-        )
+        counts = _counts(add, bins, scorers)
+        self.table.put(_marker(project_id, run_id, bid, outcomes, counts))
+        _fault("after-marker")
+        return self._complete(project_id, run_id, bid, counts, only_while=RunStatus.running)
 
-    def _count_batch(
+    def _complete(
         self,
         project_id: str,
         run_id: int,
         batch_id: str,
-        parts: list[str],
-        values: dict[str, Any],
-        scorers: dict[str, _ScorerAdd],
-        outcomes: Sequence[tuple[str, str, float]],
+        counts: dict[str, Any],
+        *,
         only_while: RunStatus | None = None,
     ) -> bool:
-        """Count a batch once (its results are stored): its per-case outcomes go into its marker item, the
-        run's scorers item and then the run item take its ADDs, each guarded by that item's set of counted batch
-        ids. Every step is idempotent, so a retried or replayed batch completes what an interrupted one left,
-        never counts twice, and needs no transaction (the run item is updated last: it is what says "counted").
-        Returns False when the run had counted this batch before (or is no longer in `only_while`: a run
-        cancelled while a batch ran does not count it)."""
-        self.table.put(_marker(project_id, run_id, batch_id, outcomes))
+        """Count a batch whose results and marker (with what it adds, `counts`) are stored. Two idempotent steps,
+        each guarded by the updated item's own set of counted batch ids, so a retry (or another batch that
+        finds this one interrupted) completes what is missing and never counts twice:
+
+        - external batches (`only_while` None; they hold the run's ingest lock, so the run cannot end meanwhile):
+          the scorers item, then the run item, which is what says "counted";
+        - suite batches (`only_while` running; a cancel may come at any moment): the run item first, under the
+          status condition, then the scorers item only if the run counted the batch, so a batch the run refused
+          moves no figure at all.
+
+        Returns True when this call counted the batch on the run item."""
+        if only_while is None:
+            self._count_scorers(project_id, run_id, batch_id, counts["scorers"])
+            _fault("after-scorers")
+            return self._count_run(project_id, run_id, batch_id, counts["run"], None) == "now"
+        state = self._count_run(project_id, run_id, batch_id, counts["run"], only_while)
+        if state == "refused":
+            return False
+        _fault("after-run")
+        self._count_scorers(project_id, run_id, batch_id, counts["scorers"])
+        return state == "now"
+
+    def _count_scorers(self, project_id: str, run_id: int, batch_id: str, scorers: dict[str, dict[str, float]]) -> None:
         for part, (expr, names_, scorer_values) in enumerate(_scorer_updates(scorers)):
             guard = f"{batch_id}#{part}"  # a batch with many scorers moves the scorers' item in several updates
             try:
@@ -281,30 +332,101 @@ class RunStore:
                     condition="NOT contains(batchesDone, :bid)",
                     names=names_,
                     values={**scorer_values, ":batch": {guard}, ":bid": guard},
+                    returns="NONE",
                 )
             except ClientError as exc:
                 if not Table.is_condition_failure(exc):
                     raise
+
+    def _count_run(
+        self, project_id: str, run_id: int, batch_id: str, add: dict[str, float], only_while: RunStatus | None
+    ) -> str:
+        """ADD a batch to the run item once: "now", "before" (it was counted already) or "refused" (the run is
+        no longer `only_while`)."""
+        parts: list[str] = []
+        values: dict[str, Any] = {}
+        for i, (attr, value) in enumerate(sorted(add.items())):
+            parts.append(f"{attr} :v{i}")
+            values[f":v{i}"] = value
         condition = "attribute_exists(PK) AND NOT contains(batchesDone, :bid)"
         names: dict[str, str] | None = None
-        extra: dict[str, Any] = {}
         if only_while is not None:
             condition += " AND #s = :while"
-            names, extra = {"#s": "status"}, {":while": only_while.value}
+            names, values[":while"] = {"#s": "status"}, only_while.value
         try:
             self.table.update(
                 keys.run(project_id, run_id),
                 "ADD " + ", ".join([*parts, "batchesDone :batch"]),
                 condition=condition,
                 names=names,
-                values={**values, ":batch": {batch_id}, ":bid": batch_id, **extra},
+                values={**values, ":batch": {batch_id}, ":bid": batch_id},
+                returns="NONE",
             )
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise
-            self.get_run(project_id, run_id)  # NotFound when the run is gone
-            return False
-        return True
+            run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
+            if run is None:
+                raise NotFound(f"run {run_id} not found") from exc
+            return "before" if batch_id in (run.get("batchesDone") or ()) else "refused"
+        return "now"
+
+    # -- the ingest lock of external runs ---------------------------------------------------------------
+    def _lock_ingest(self, project_id: str, run_id: int, token: str, lease_seconds: float) -> dict[str, Any]:
+        """Take the run's ingest lock (a lease: `ingestLock` + `ingestLockUntil` on the run item) while the run is
+        open; the run item comes back. Waits for another holder up to INGEST_WAIT_SECONDS (then 429); an ended
+        run is a 409, a missing one a 404."""
+        open_states = [s.value for s in RunStatus if s not in TERMINAL]
+        names = {"#s": "status"}
+        deadline = time.monotonic() + INGEST_WAIT_SECONDS
+        delay = 0.005
+        while True:
+            now = time.time()
+            values: dict[str, Any] = {":me": token, ":until": now + lease_seconds, ":now": now}
+            values.update({f":o{i}": v for i, v in enumerate(open_states)})
+            opened = ", ".join(f":o{i}" for i in range(len(open_states)))
+            try:
+                return self.table.update(
+                    keys.run(project_id, run_id),
+                    "SET ingestLock = :me, ingestLockUntil = :until",
+                    condition=f"attribute_exists(PK) AND #s IN ({opened}) "
+                    "AND (attribute_not_exists(ingestLock) OR ingestLockUntil < :now)",
+                    names=names,
+                    values=values,
+                )
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+            item = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "ingestLockUntil"])
+            if item is None:
+                raise NotFound(f"run {run_id} not found")
+            if item["status"] not in open_states:
+                raise Conflict(
+                    f"run {run_id} has ended ({item['status']}); it takes no more results",
+                    field="status",
+                    details={"current": item["status"]},
+                )
+            if time.monotonic() >= deadline:
+                left = float(item.get("ingestLockUntil") or now) - now
+                raise Throttled(
+                    f"another batch of run {run_id} is being recorded; retry shortly",
+                    retry_after=max(1, math.ceil(left)),
+                )
+            time.sleep(delay)
+            delay = min(0.05, delay * 2)
+
+    def _unlock_ingest(self, project_id: str, run_id: int, token: str) -> None:
+        try:
+            self.table.update(
+                keys.run(project_id, run_id),
+                "REMOVE ingestLock, ingestLockUntil",
+                condition="ingestLock = :me",
+                values={":me": token},
+                returns="NONE",
+            )
+        except ClientError as exc:
+            if not Table.is_condition_failure(exc):
+                raise
 
     # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
     def scorer_aggregates(self, project_id: str, run_id: int) -> list[ScorerAggregates]:
@@ -332,19 +454,40 @@ class RunStore:
 
     # -- external results ---------------------------------------------------------------------------
     def record_external_batch(
-        self, project_id: str, run_id: int, batch_hash: str, results: Sequence[ExternalResult]
+        self,
+        project_id: str,
+        run_id: int,
+        batch_hash: str,
+        results: Sequence[ExternalResult],
     ) -> bool:
-        """Store the results whose ids the run has not seen (the first report of a result wins), then count
-        them once: a marker item and the ADD to the run commit together, so a replayed or re-batched upload
-        never counts a result twice. Returns False when nothing new was counted."""
-        now = utcnow_iso()
-        counted = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone"])
-        if counted is None:
-            raise NotFound(f"run {run_id} not found")
-        if counted.get("status") == RunStatus.cancelled.value:
-            raise Conflict(f"eval run {run_id} was cancelled; it takes no more results")
-        done: set[str] = set(counted.get("batchesDone") or ())
-        if f"X#{batch_hash}" in done:
+        """Store and count the results whose ids the run has not counted (the first counted report of an id wins).
+
+        Every number that will be aggregated is checked first (400 naming the field), so nothing is stored that
+        could not be counted. Then, under the run's ingest lock (one batch of a run at a time; a lease, so a
+        crashed holder blocks nobody for longer than a Lambda can live), ids are resolved against the stored
+        results: stored by a counted batch → known; stored by a batch that began counting (its marker exists)
+        but was interrupted → that batch is completed from its marker, whatever this batch holds; stored by a
+        batch that never began counting → stored again and counted here. Then this batch's results, its marker
+        (with what it adds) and the count (`_complete`). Returns False when nothing new was counted."""
+        _check_aggregable(results)
+        names = {str(name)[:200] for r in results for name in r.scorer_results}
+        if len(names) > MAX_SCORERS_PER_BATCH:
+            raise InvalidInput(
+                f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(names)}",
+                field="results",
+            )
+        token = uuid.uuid4().hex
+        run = self._lock_ingest(project_id, run_id, token, self.ingest_lease_seconds)
+        try:
+            return self._record_external(project_id, run_id, batch_hash, results, set(run.get("batchesDone") or ()))
+        finally:
+            self._unlock_ingest(project_id, run_id, token)
+
+    def _record_external(
+        self, project_id: str, run_id: int, batch_hash: str, results: Sequence[ExternalResult], done: set[str]
+    ) -> bool:
+        bid = f"X#{batch_hash}"
+        if bid in done:
             return False  # this very batch was counted before
         if len(done) >= MAX_BATCHES_PER_RUN:
             raise PayloadTooLarge(
@@ -353,13 +496,29 @@ class RunStore:
         stored = self.table.batch_get(
             [keys.run_result_by_id(project_id, run_id, r.id) for r in results], attributes=["resultId", "batch"]
         )
-        # a result is known once the batch that stored it was counted (one stored by an interrupted batch is not)
-        known = {
-            str(item.get("resultId")) for item in stored if f"X#{item.get('batch')}" in done or not item.get("batch")
-        }
+        known: set[str] = set()
+        interrupted: dict[str, list[str]] = {}
+        retried = False  # an earlier attempt of this very batch stored results (and may have begun counting)
+        for item in stored:
+            owner = item.get("batch")
+            if not owner or f"X#{owner}" in done:
+                known.add(str(item.get("resultId")))
+            elif owner == batch_hash:
+                retried = True
+            else:
+                interrupted.setdefault(str(owner), []).append(str(item.get("resultId")))
+        for owner, ids in sorted(interrupted.items()):
+            marker = self.table.get(keys.run_batch_marker(project_id, run_id, f"X#{owner}"))
+            if marker is not None and marker.get("counts"):
+                self._complete(project_id, run_id, f"X#{owner}", json.loads(marker["counts"]))
+                known.update(ids)
         results = [r for r in results if r.id not in known]
         if not results:
             return False
+        marker = self.table.get(keys.run_batch_marker(project_id, run_id, bid)) if retried else None
+        if marker is not None and marker.get("counts"):  # a retry of this batch: its results and counts are fixed
+            return self._complete(project_id, run_id, bid, json.loads(marker["counts"]))
+        now = utcnow_iso()
         items = []
         for r in results:
             body = r.model_dump(mode="json", exclude={"id"})
@@ -379,12 +538,8 @@ class RunStore:
         for r in results:
             for name, raw in r.scorer_results.items():
                 scorers.setdefault(str(name)[:200], _ScorerAdd()).add(*_scorer_value(raw))
-        if len(scorers) > MAX_SCORERS_PER_BATCH:
-            raise InvalidInput(
-                f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(scorers)}",
-                field="results",
-            )
         self.table.batch_write(puts=items)
+        _fault("after-results")
         add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
         for r in results:
@@ -403,15 +558,28 @@ class RunStore:
             add["aggOutputTokens"] += tokens_out
             add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
             bins[score_bin(score)] += 1
-        parts, values = _add_clauses(add, bins)
+        counts = _counts(add, bins, scorers)
         outcomes = [(_external_case_key(r), _external_status(r), _external_score(r)) for r in results]
-        return self._count_batch(project_id, run_id, f"X#{batch_hash}", parts, values, scorers, outcomes)
+        self.table.put(_marker(project_id, run_id, bid, outcomes, counts))
+        _fault("after-marker")
+        return self._complete(project_id, run_id, bid, counts)
+
+    def _counted_batches(self, project_id: str, run_id: int) -> set[str]:
+        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        return set(run.get("batchesDone") or ())
 
     def list_external_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
+        """The run's counted results (a page may come back short: results of a batch that was not counted, e.g. one
+        interrupted or refused by a cancelled run, are not listed, so listing and counting agree)."""
+        counted = self._counted_batches(project_id, run_id)
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
         out = []
         for item in items:
+            if not _is_counted(item, counted):
+                continue
             if item.get("type") == "externalResult":
                 out.append(ExternalResult(id=item["resultId"], **json.loads(item["body"])))
             else:
@@ -430,9 +598,11 @@ class RunStore:
         return Page(items=out, next_cursor=nxt)
 
     def list_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
+        """The run's counted results (see list_external_results)."""
+        counted = self._counted_batches(project_id, run_id)
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
-        return Page(items=[self._load_result(i) for i in items], next_cursor=nxt)
+        return Page(items=[self._load_result(i) for i in items if _is_counted(i, counted)], next_cursor=nxt)
 
     def _load_result(self, item: dict[str, Any]) -> RunResult:
         body = json.loads(item["body"])
@@ -448,20 +618,46 @@ class RunStore:
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
 
 
-def _add_clauses(
-    add: dict[str, float], bins: list[int], *, bin_prefix: str = "aggH"
-) -> tuple[list[str], dict[str, Any]]:
-    """The ADD clauses (and their values) that move aggregates and a score histogram by a batch."""
-    parts: list[str] = []
-    values: dict[str, Any] = {}
-    for i, (name, value) in enumerate(add.items()):
-        parts.append(f"{name} :v{i}")
-        values[f":v{i}"] = round(value, 9) if isinstance(value, float) else value
-    for b, count in enumerate(bins):
-        if count:
-            parts.append(f"{bin_prefix}{b:02d} :h{b}")
-            values[f":h{b}"] = count
-    return parts, values
+def _counts(add: dict[str, float], bins: list[int], scorers: dict[str, _ScorerAdd]) -> dict[str, Any]:
+    """What a batch adds: to the run item (its aggregates and score histogram) and to each scorer's figures.
+    Kept in the batch's marker, so whoever completes an interrupted count adds exactly the same."""
+    run: dict[str, float] = {name: round(v, 9) if isinstance(v, float) else v for name, v in add.items()}
+    run.update({f"aggH{b:02d}": count for b, count in enumerate(bins) if count})
+    return {"run": run, "scorers": {name: agg.fields() for name, agg in sorted(scorers.items())}}
+
+
+def _is_counted(item: dict[str, Any], counted: set[str]) -> bool:
+    """Whether a result item was stored by a batch its run counted (items written before batches were recorded
+    on results count as counted)."""
+    batch = item.get("batch")
+    if not batch:
+        return True
+    return (batch if batch.startswith("S#") else f"X#{batch}") in counted
+
+
+def _check_aggregable(results: Sequence[ExternalResult]) -> None:
+    """Refuse (400, naming the field) a number that would be added to an aggregate but is not finite or is beyond
+    what the aggregates can hold, before anything is stored."""
+
+    def check(value: Any, limit: float, field: str, *, signed: bool = False) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        ok = math.isfinite(value) if isinstance(value, float) else True
+        ok = ok and (abs(value) if signed else value) <= limit and (signed or value >= 0)
+        if not ok:
+            bound = f"between -{limit:g} and {limit:g}" if signed else f"between 0 and {limit:g}"
+            raise InvalidInput(f"{field} must be a finite number {bound}", field=field)
+
+    for i, r in enumerate(results):
+        where = f"results[{i}]"
+        check(r.latency, AGG_LIMITS["latency"], f"{where}.latency")
+        check(r.cost, AGG_LIMITS["cost"], f"{where}.cost")
+        for name, value in r.token_usage.items():
+            limit = AGG_LIMITS["cost"] if name == "cost" else AGG_LIMITS["tokens"]
+            check(value, limit, f"{where}.tokenUsage.{name}")
+        for name, raw in r.scorer_results.items():
+            value = raw.get("score", raw.get("value")) if isinstance(raw, dict) else raw
+            check(value, AGG_LIMITS["scorer"], f"{where}.scorerResults.{name}", signed=True)
 
 
 class _ScorerAdd:
@@ -471,6 +667,20 @@ class _ScorerAdd:
         self.count = self.nulls = self.errors = self.values = self.judged = self.passed = 0
         self.total = self.sq = 0.0
         self.bins = [0] * SCORE_BINS
+
+    def fields(self) -> dict[str, float]:
+        out: dict[str, float] = {
+            "n": self.count,
+            "nulls": self.nulls,
+            "errors": self.errors,
+            "values": self.values,
+            "judged": self.judged,
+            "passed": self.passed,
+            "sum": round(self.total, 9),
+            "sq": round(self.sq, 9),
+        }
+        out.update({f"h{b:02d}": count for b, count in enumerate(self.bins) if count})
+        return out
 
     def add(self, score: Any, passed: bool | None, error: bool) -> None:
         self.count += 1
@@ -520,7 +730,7 @@ _SCORER_ATTR = "sc|"  # attributes of the scorers item: sc|<scorer name>|<field>
 _CLAUSES_PER_UPDATE = 150  # an update expression may hold 4 KB: ~13 characters per ADD clause
 
 
-def _scorer_updates(scorers: dict[str, _ScorerAdd]) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+def _scorer_updates(scorers: dict[str, dict[str, float]]) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
     """(update expression, names, values) that move the scorers item by a batch, a few scorers per update."""
     updates: list[tuple[str, dict[str, str], dict[str, Any]]] = []
     clauses: list[str] = []
@@ -533,18 +743,7 @@ def _scorer_updates(scorers: dict[str, _ScorerAdd]) -> list[tuple[str, dict[str,
             updates.append(("ADD " + ", ".join(clauses), names, values))
         clauses, names, values = [], {}, {}
 
-    for name, agg in sorted(scorers.items()):
-        fields: dict[str, float] = {
-            "n": agg.count,
-            "nulls": agg.nulls,
-            "errors": agg.errors,
-            "values": agg.values,
-            "judged": agg.judged,
-            "passed": agg.passed,
-            "sum": round(agg.total, 9),
-            "sq": round(agg.sq, 9),
-        }
-        fields.update({f"h{b:02d}": count for b, count in enumerate(agg.bins) if count})
+    for name, fields in sorted(scorers.items()):
         if len(clauses) + len(fields) > _CLAUSES_PER_UPDATE:
             flush()
         for field, value in fields.items():
@@ -556,8 +755,11 @@ def _scorer_updates(scorers: dict[str, _ScorerAdd]) -> list[tuple[str, dict[str,
     return updates
 
 
-def _marker(project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]]) -> dict[str, Any]:
-    """The item of a counted batch, with each result's (case key, p/f/e, score) for pairing runs."""
+def _marker(
+    project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]], counts: dict[str, Any]
+) -> dict[str, Any]:
+    """The item of a batch that is being counted: what it adds (`counts`), and each result's (case key, p/f/e,
+    score) for pairing runs."""
     compact = [
         (k[:CASE_KEY_MAX], status[:1] if status in ("passed", "failed") else "e", round(score, 6))
         for k, status, score in outcomes
@@ -567,6 +769,7 @@ def _marker(project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[s
         "countedAt": utcnow_iso(),
         "results": len(outcomes),
         "outcomes": json.dumps(compact, separators=(",", ":")),
+        "counts": json.dumps(counts, separators=(",", ":")),
     }
 
 

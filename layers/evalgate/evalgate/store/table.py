@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import time
@@ -79,15 +80,35 @@ class _Codec:
         return dict(self._ser.serialize(_to_ddb(v)))
 
 
-def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+def list_binding(
+    partition: str,
+    sort_prefix: str,
+    index: str | None = None,
+    forward: bool = True,
+    filters: Mapping[str, Any] | None = None,
+) -> str:
+    """What a cursor is bound to: one list (partition, sort-key prefix, index, order) with its filters. Lists of one
+    project share a partition, so the partition alone would let a cursor of one list page through another."""
+    raw = json.dumps(
+        [partition, sort_prefix, index or "", forward, sorted((k, repr(v)) for k, v in (filters or {}).items())],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None, bound: str | None = None) -> str | None:
     if not last_key:
         return None
-    raw = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    data = dict(last_key)
+    if bound:
+        data["_b"] = {"S": bound}
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
-    """Decode an opaque cursor; one made for another partition (or tenant) is rejected."""
+def decode_cursor(cursor: str | None, partition: str, bound: str | None = None) -> dict[str, Any] | None:
+    """Decode an opaque cursor; one made for another partition (or tenant), or with `bound`, for another list or
+    other filters, is rejected."""
     if not cursor:
         return None
     try:
@@ -100,6 +121,11 @@ def decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
         raise InvalidInput("cursor is not valid for this list", field="cursor")
     if not all(_is_key_value(v) for k, v in data.items() if k != "_k"):
         raise InvalidInput("cursor is not valid", field="cursor")
+    binding = data.pop("_b", None)
+    if bound is not None and binding != {"S": bound}:
+        raise InvalidInput(
+            "cursor is not valid for this list (it belongs to another list or other filters)", field="cursor"
+        )
     return data
 
 
@@ -174,12 +200,14 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
+        returns: str = "ALL_NEW",
     ) -> dict[str, Any]:
+        """UpdateItem; the item as `returns` says (ALL_NEW by default; NONE gives {} and reads nothing back)."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "Key": self.codec.dump(key),
             "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": returns,
         }
         self._add_condition(kwargs, condition, names, values)
         try:
@@ -289,7 +317,12 @@ class Table:
                 kwargs["ExpressionAttributeValues"][f":f{i}"] = self.codec.value(value)
                 clauses.append(f"#f{i} = :f{i}")
             kwargs["FilterExpression"] = " AND ".join(clauses)
-        start = decode_cursor(cursor, partition) if not index else self._decode_index_cursor(cursor, partition)
+        bound = list_binding(partition, sort_prefix, index, forward, filters)
+        start = (
+            decode_cursor(cursor, partition, bound)
+            if not index
+            else self._decode_index_cursor(cursor, partition, bound)
+        )
         if start:
             kwargs["ExclusiveStartKey"] = start
         try:
@@ -301,11 +334,11 @@ class Table:
         last = resp.get("LastEvaluatedKey")
         if index and last:
             last = {keys.PK: {"S": partition}, "_k": last}
-        return items, encode_cursor(last)
+        return items, encode_cursor(last, bound)
 
     @staticmethod
-    def _decode_index_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
-        data = decode_cursor(cursor, partition)
+    def _decode_index_cursor(cursor: str | None, partition: str, bound: str | None = None) -> dict[str, Any] | None:
+        data = decode_cursor(cursor, partition, bound)
         if data is None:
             return None
         inner = data.get("_k")
