@@ -10,7 +10,7 @@ from evalgate.autoeval.judge import CRITERIA, JudgeInput, judge_request, judgmen
 from evalgate.providers.base import Completion, ModelRequest, ProviderError
 from evalgate.providers.gateway import ModelGateway, provider_for
 from evalgate.providers.offline import EchoProvider, OfflineJudgeProvider, content_words
-from evalgate.scoring.jsonschema_lite import validate
+from evalgate.scoring.schema import validate
 
 GROUNDED = JudgeInput(
     trace_id="t-1",
