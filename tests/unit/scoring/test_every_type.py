@@ -266,6 +266,48 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str | None, bool]] = [
         False,
     ),
     (
+        "closedqa",
+        {"type": "model-graded-closedqa", "value": "mentions Paris"},
+        {"output": "Paris."},
+        "The output names Paris.\nY",
+        True,
+    ),
+    (
+        "closedqa-miss",
+        {"type": "model-graded-closedqa", "value": "mentions Paris"},
+        {"output": "Rome."},
+        judged({"reason": "It does not name Paris.", "meets": False}),
+        False,
+    ),
+    (
+        "context-recall",
+        {"type": "context-recall", "value": "Paris is the capital. It is in France."},
+        {"output": "x", "variables": {"context": "Paris, capital of France."}},
+        judged({"sentences": [{"sentence": "a", "attributed": True}, {"sentence": "b", "attributed": True}]}),
+        True,
+    ),
+    (
+        "context-recall-miss",
+        {"type": "context-recall", "value": "Paris is the capital. It has 9 million people."},
+        {"output": "x", "variables": {"context": "Paris, capital of France."}},
+        judged({"sentences": [{"sentence": "a", "attributed": False}, {"sentence": "b", "attributed": False}]}),
+        False,
+    ),
+    (
+        "context-relevance",
+        {"type": "context-relevance"},
+        {"output": "x", "variables": {"query": "capital?", "context": ["Paris is the capital.", "Cats purr."]}},
+        judged({"relevant": [1]}),
+        True,
+    ),
+    (
+        "context-relevance-miss",
+        {"type": "context-relevance", "threshold": 0.9},
+        {"output": "x", "variables": {"query": "capital?", "context": ["Paris is the capital.", "Cats purr."]}},
+        judged({"relevant": [1]}),
+        False,
+    ),
+    (
         "is-valid-openai-tools-call",
         {"type": "is-valid-openai-tools-call", "value": TOOLS},
         {

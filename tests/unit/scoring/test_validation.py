@@ -17,7 +17,8 @@ def test_assertion_types_lists_every_canonical_name_and_alias_without_not_prefix
         "levenshtein", "rouge-n", "bleu", "similar", "latency", "cost", "llm-rubric", "g-eval", "factuality",
         "answer-relevance", "context-faithfulness", "llm-judge", "sentiment", "gleu", "meteor", "is-xml",
         "contains-xml", "is-html", "contains-html", "is-refusal", "finish-reason", "perplexity", "perplexity-score",
-        "is-valid-openai-tools-call", "is-valid-openai-function-call",
+        "is-valid-openai-tools-call", "is-valid-openai-function-call", "model-graded-closedqa", "context-recall",
+        "context-relevance",
     }  # fmt: skip
     expected_aliases = {
         "not_contains", "matches", "starts_with", "ends_with", "json_valid", "word_count", "llm_judge",
@@ -441,3 +442,14 @@ def test_code_assertions_explain_the_alternatives() -> None:
 def test_good_configs_are_accepted(raw: dict[str, Any]) -> None:
     [spec] = validate_assertions([raw])
     assert spec["type"] == raw["type"]
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("select-best", "one output per case"), ("is-sql", "node-sql-parser"), ("not-contains-sql", "node-sql-parser")],
+)
+def test_promptfoo_types_evalgate_refuses_say_why(name: str, why: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_assertions([{"type": name, "value": "x"}])
+    assert caught.value.field == "assertions[0].type"
+    assert why in caught.value.message

@@ -68,6 +68,9 @@ TYPES: dict[str, TypeSpec] = {
     "factuality": TypeSpec("text_ref", _UNIT, None, judge=True),
     "answer-relevance": TypeSpec("none", _UNIT, 0.7, judge=True),
     "context-faithfulness": TypeSpec("none", _UNIT, 0.7, judge=True),
+    "model-graded-closedqa": TypeSpec("text", judge=True),
+    "context-recall": TypeSpec("text_ref", _UNIT, 0.5, judge=True),
+    "context-relevance": TypeSpec("none", _UNIT, 0.5, judge=True),
     "gleu": TypeSpec("texts_ref", _UNIT, 0.5),
     "meteor": TypeSpec("texts_ref", _UNIT, 0.5),
     "is-xml": TypeSpec("xml_elements"),
@@ -100,6 +103,22 @@ ALIASES: dict[str, tuple[str, bool]] = {
 ASSERTION_TYPES: frozenset[str] = frozenset(TYPES) | frozenset(ALIASES)
 
 _CODE_TYPES = frozenset({"javascript", "python", "ruby", "webhook"})
+_NO_SQL = "validating SQL needs promptfoo's node-sql-parser grammar, which has no faithful Python counterpart"
+# promptfoo types evalgate refuses, with the reason (see README: promptfoo compatibility)
+_REFUSED: dict[str, str] = {
+    "select-best": "it compares several outputs of one test side by side, and an evalgate run has one output per "
+    "case (compare runs with /api/v1/evals/{runId}/stats?controlRunId= instead)",
+    "max-score": "it compares several outputs of one test side by side, and an evalgate run has one output per case",
+    "is-sql": _NO_SQL,
+    "contains-sql": _NO_SQL,
+    "moderation": "it needs OpenAI's moderation endpoint; use llm-rubric with a safety rubric",
+    "classifier": "it needs a HuggingFace classifier model; use llm-rubric",
+    "pi": "it needs the Pi Labs scoring service; use llm-rubric or g-eval",
+    "guardrails": "it reads guardrail metadata evalgate's providers do not return",
+    "trace-span-count": "evalgate keeps no OpenTelemetry traces of a model call",
+    "trace-span-duration": "evalgate keeps no OpenTelemetry traces of a model call",
+    "trace-error-spans": "evalgate keeps no OpenTelemetry traces of a model call",
+}
 SENTIMENTS = ("positive", "negative", "neutral", "helpful")
 FACTUALITY_KEYS = ("subset", "superset", "agree", "disagree", "differButFactual")
 _COMMON_KEYS = frozenset(
@@ -128,6 +147,8 @@ def resolve_type(name: Any, field: str) -> tuple[str, bool]:
         if negated:
             raise InvalidInput(f"'{name}' negates a type that is already negated", field=field)
         return base, True
+    if name in _REFUSED:
+        raise InvalidInput(f"'{name}' assertions are not supported: {_REFUSED[name]}", field=field)
     if name in _CODE_TYPES:
         raise InvalidInput(
             f"'{name}' assertions are not supported: evalgate does not run user code; "

@@ -59,6 +59,9 @@ CHECKS: dict[str, Callable[[Check], Outcome]] = {
     "factuality": graded.check_factuality,
     "answer-relevance": graded.check_answer_relevance,
     "context-faithfulness": graded.check_context_faithfulness,
+    "model-graded-closedqa": graded.check_closedqa,
+    "context-recall": graded.check_context_recall,
+    "context-relevance": graded.check_context_relevance,
     "llm-judge": graded.check_llm_judge,
     "sentiment": graded.check_sentiment,
 }
