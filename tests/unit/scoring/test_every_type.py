@@ -397,6 +397,32 @@ ALIAS_CASES: list[tuple[dict[str, Any], dict[str, Any], str | None, str]] = [
     ({"type": "similar_to", "value": "I like trains."}, {"output": "The sky is blue."}, None, "failed"),
     ({"type": "llm_judge", "value": "Polite?"}, {"output": "Hi"}, judged({"answer": "yes", "reason": "r"}), "passed"),
     ({"type": "llm_judge", "value": "Polite?"}, {"output": "Hi"}, judged({"answer": "no", "reason": "r"}), "failed"),
+    (
+        {"type": "model-graded-factuality", "value": "Paris"},
+        {"output": "Paris."},
+        judged({"category": "C", "reason": "r"}),
+        "passed",
+    ),
+    (
+        {"type": "model-graded-factuality", "value": "Paris"},
+        {"output": "Rome."},
+        judged({"category": "D", "reason": "r"}),
+        "failed",
+    ),
+    (
+        {"type": "is-valid-function-call", "value": TOOLS},
+        {"output": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+        None,
+        "passed",
+    ),
+    ({"type": "is-valid-function-call", "value": TOOLS}, {"output": '{"name": "x"}'}, None, "failed"),
+    (
+        {"type": "similar:cosine", "value": "Blue is the colour of the sky."},
+        {"output": "The sky is blue."},
+        None,
+        "passed",
+    ),
+    ({"type": "similar:cosine", "value": "I like trains."}, {"output": "The sky is blue."}, None, "failed"),
 ]
 
 

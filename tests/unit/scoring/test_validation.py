@@ -22,12 +22,13 @@ def test_assertion_types_lists_every_canonical_name_and_alias_without_not_prefix
     }  # fmt: skip
     expected_aliases = {
         "not_contains", "matches", "starts_with", "ends_with", "json_valid", "word_count", "llm_judge",
-        "similar_to", "token_count",
+        "similar_to", "token_count", "model-graded-factuality", "is-valid-function-call", "similar:cosine",
     }  # fmt: skip
     assert set(TYPES) == expected_canonical
     assert set(ALIASES) == expected_aliases
     assert expected_canonical | expected_aliases == ASSERTION_TYPES
     assert not any(name.startswith("not-") for name in ASSERTION_TYPES)
+    assert validate_assertions([{"type": "not-model-graded-factuality", "value": "x"}])[0]["type"] == "factuality"
 
 
 @pytest.mark.parametrize(

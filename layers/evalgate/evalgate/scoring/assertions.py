@@ -98,6 +98,10 @@ ALIASES: dict[str, tuple[str, bool]] = {
     "llm_judge": ("llm-judge", False),
     "similar_to": ("similar", False),
     "token_count": ("token-count", False),
+    # promptfoo's other names for the same checks
+    "model-graded-factuality": ("factuality", False),
+    "is-valid-function-call": ("is-valid-openai-function-call", False),
+    "similar:cosine": ("similar", False),
 }
 
 ASSERTION_TYPES: frozenset[str] = frozenset(TYPES) | frozenset(ALIASES)
@@ -115,6 +119,18 @@ _REFUSED: dict[str, str] = {
     "classifier": "it needs a HuggingFace classifier model; use llm-rubric",
     "pi": "it needs the Pi Labs scoring service; use llm-rubric or g-eval",
     "guardrails": "it reads guardrail metadata evalgate's providers do not return",
+    "similar:dot": "evalgate's similar is cosine similarity (similar:cosine)",
+    "similar:euclidean": "evalgate's similar is cosine similarity (similar:cosine)",
+    "agent-rubric": "it grades an agent's tool-using trajectory, which evalgate's single model call does not have",
+    "search-rubric": "it needs a grader with web search",
+    "conversation-relevance": "it grades multi-turn conversations; an evalgate case is one prompt and one output",
+    "tool-call-f1": "it compares the provider's tool calls, which evalgate's providers do not return",
+    "skill-used": "it reads agent skill metadata evalgate's providers do not return",
+    "trajectory:goal-success": "agent trajectories are not recorded by evalgate",
+    "trajectory:tool-args-match": "agent trajectories are not recorded by evalgate",
+    "trajectory:step-count": "agent trajectories are not recorded by evalgate",
+    "trajectory:tool-sequence": "agent trajectories are not recorded by evalgate",
+    "trajectory:tool-used": "agent trajectories are not recorded by evalgate",
     "trace-span-count": "evalgate keeps no OpenTelemetry traces of a model call",
     "trace-span-duration": "evalgate keeps no OpenTelemetry traces of a model call",
     "trace-error-spans": "evalgate keeps no OpenTelemetry traces of a model call",
