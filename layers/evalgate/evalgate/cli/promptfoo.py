@@ -1,11 +1,9 @@
 """`evalgate import promptfoo CONFIG` and `evalgate eval -c CONFIG [-o results.json]`.
 
-The import turns the config's plan (promptfoo_config) into evalgate objects through the public API, matched by
-name so that a re-import updates instead of duplicating:
-- one prompt (named after the config's description, or --name), and one version per prompt x provider
-  (an existing version with the same template and model settings is reused);
-- one dataset `promptfoo tests` holding a case per test (variables only), replaced when the tests changed;
-- one suite `promptfoo` whose tests group the cases by their assertions and threshold, replaced when changed.
+The import reads the config and the files it references (they live on this machine), inlines them and sends
+the config to POST /api/v1/promptfoo/imports, which creates or updates, matched by name (a re-import never
+duplicates): a prompt (named after the config's description, or --name), a version per prompt x provider,
+the dataset `promptfoo tests` (a case per test) and the suite `promptfoo`.
 
 `eval` imports, starts a run of the suite on every version, shows a progress bar, prints a results table (a
 row per test, a column per prompt x provider, as promptfoo's) and exits as promptfoo does: 0 when the pass
@@ -17,151 +15,45 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from evalgate.cli.client import ApiClient
 from evalgate.cli.context import CliError, Context
-from evalgate.cli.promptfoo_config import Plan, PromptfooConfigError, load_plan
+from evalgate.promptfoo_config import Plan, PromptfooConfigError, build_plan, inline_files, load_config
 
-DATASET_NAME = "promptfoo tests"
-SUITE_NAME = "promptfoo"
 POLL_SECONDS = 0.5
 DEFAULT_WAIT_S = 1800.0
 TERMINAL = {"completed", "failed", "cancelled", "error"}
 
 
-def _pages(client: ApiClient, *segments: str, limit: int = 100) -> Iterator[dict[str, Any]]:
-    cursor: str | None = None
-    while True:
-        query = f"?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-        page = client.call("GET", client.url(*segments) + query) or {}
-        yield from page.get("items", [])
-        cursor = page.get("nextCursor")
-        if not cursor:
-            return
+def _load(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], Plan]:
+    """The config with its files inlined (what the API takes) and its plan (for the table and the export)."""
+    path = Path(args.config)
+    name = getattr(args, "name", None)
+    try:
+        inlined = inline_files(load_config(path), path.resolve().parent)
+        plan = build_plan(inlined, None, name=name)
+    except PromptfooConfigError as err:
+        raise CliError(f"{args.config}: {err}") from err
+    for warning in plan.warnings:
+        ctx.err(f"evalgate: warning: {warning}")
+    return inlined, plan
 
 
-def _find(items: Iterator[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    return next((item for item in items if item.get("name") == name), None)
-
-
-def _same_model(have: dict[str, Any], want: dict[str, Any]) -> bool:
-    return all(have.get(k) == v for k, v in want.items()) and all(
-        have.get(k) is None for k in have if k not in want and k in ("temperature", "max_tokens", "top_p")
+def import_plan(ctx: Context, client: ApiClient, inlined: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """POST the inlined config to /api/v1/promptfoo/imports; the answer, with the versions paired with the
+    plan's prompts and providers (the service lists them in the same order)."""
+    done: dict[str, Any] = client.call(
+        "POST", client.url("api", "v1", "promptfoo", "imports"), {"config": inlined, "name": plan.name}
     )
-
-
-def import_plan(ctx: Context, client: ApiClient, plan: Plan) -> dict[str, Any]:
-    """Create or update the prompt, versions, dataset and suite of `plan`; what was done, for printing."""
-    done: dict[str, Any] = {"created": [], "reused": [], "replaced": []}
-    prompt = _find(_pages(client, "api", "prompts"), plan.name)
-    if prompt is None:
-        prompt = client.call("POST", client.url("api", "prompts"), {"name": plan.name, "description": plan.description})
-        done["created"].append(f"prompt {prompt['id']} {plan.name!r}")
-    else:
-        done["reused"].append(f"prompt {prompt['id']} {plan.name!r}")
-    pid = str(prompt["id"])
-    versions = list(_pages(client, "api", "prompts", pid, "versions"))
-    targets: list[dict[str, Any]] = []
-    for p in plan.prompts:
-        for provider in plan.providers:
-            label = f"[{provider.label}] {p.label}"
-            found = next(
-                (
-                    v
-                    for v in versions
-                    if v["template"] == p.template and _same_model(v.get("modelConfig") or {}, provider.model_config)
-                ),
-                None,
-            )
-            if found is None:
-                found = client.call(
-                    "POST",
-                    client.url("api", "prompts", pid, "versions"),
-                    {"template": p.template, "modelConfig": provider.model_config, "message": f"promptfoo: {label}"},
-                )
-                versions.append(found)
-                done["created"].append(f"version {found['versionNo']} {label}")
-            else:
-                done["reused"].append(f"version {found['versionNo']} {label}")
-            targets.append({"versionNo": found["versionNo"], "prompt": p, "provider": provider, "label": label})
-
-    cases = [{"name": t.name, "variables": t.variables} for t in plan.tests]
-    groups: dict[str, dict[str, Any]] = {}
-    for t in plan.tests:
-        key = json.dumps([t.assertions, t.threshold], sort_keys=True)
-        group = groups.setdefault(key, {"assertions": t.assertions, "threshold": t.threshold, "cases": []})
-        group["cases"].append(t.name)
-
-    suite = _find(_pages(client, "api", "prompts", pid, "eval", "suites"), SUITE_NAME)
-    dataset = _find(_pages(client, "api", "prompts", pid, "eval", "datasets"), DATASET_NAME)
-    same_cases = dataset is not None and _dataset_cases(client, pid, dataset["id"]) == cases
-    if dataset is not None and not same_cases:
-        if suite is not None:  # its tests point at the dataset being replaced
-            client.call("DELETE", client.url("api", "prompts", pid, "eval", "suites", str(suite["id"])))
-            suite = None
-        client.call("DELETE", client.url("api", "prompts", pid, "eval", "datasets", str(dataset["id"])))
-        dataset = None
-        done["replaced"].append(f"dataset {DATASET_NAME!r}")
-    if dataset is None:
-        dataset = client.call(
-            "POST",
-            client.url("api", "prompts", pid, "eval", "datasets"),
-            {"name": DATASET_NAME, "description": "imported from a promptfoo config", "cases": cases},
-        )
-        done["created"].append(f"dataset {dataset['id']} {DATASET_NAME!r} ({len(cases)} cases)")
-    else:
-        done["reused"].append(f"dataset {dataset['id']} {DATASET_NAME!r} ({len(cases)} cases)")
-
-    tests = [
-        {
-            "name": f"promptfoo {i + 1}",
-            "datasetId": dataset["id"],
-            "caseNames": g["cases"],
-            "assertions": g["assertions"],
-            "threshold": g["threshold"],
-        }
-        for i, g in enumerate(groups.values())
+    pairs = [(p, provider) for p in plan.prompts for provider in plan.providers]
+    done["targets"] = [
+        {"versionNo": v["versionNo"], "prompt": p, "provider": provider, "label": v["label"]}
+        for v, (p, provider) in zip(done["versions"], pairs, strict=True)
     ]
-    config = {"judgeProvider": None, "judgeModel": None}
-    if plan.judge:
-        config = {"judgeProvider": plan.judge["provider"], "judgeModel": plan.judge["model"]}
-    if suite is not None:
-        _, have = _suite_tests(client, pid, suite["id"])
-        if have == _comparable(tests) and all(suite["config"].get(k) == v for k, v in config.items()):
-            done["reused"].append(f"suite {suite['id']} {SUITE_NAME!r} ({len(tests)} tests)")
-        else:
-            client.call("DELETE", client.url("api", "prompts", pid, "eval", "suites", str(suite["id"])))
-            done["replaced"].append(f"suite {SUITE_NAME!r}")
-            suite = None
-    if suite is None:
-        suite = client.call(
-            "POST",
-            client.url("api", "prompts", pid, "eval", "suites"),
-            {"name": SUITE_NAME, "description": plan.description, "config": config, "tests": tests},
-        )
-        done["created"].append(f"suite {suite['id']} {SUITE_NAME!r} ({len(tests)} tests)")
-    done.update(promptId=prompt["id"], suiteId=suite["id"], datasetId=dataset["id"], targets=targets)
     return done
-
-
-def _dataset_cases(client: ApiClient, pid: str, dataset_id: int) -> list[dict[str, Any]]:
-    got = client.call("GET", client.url("api", "prompts", pid, "eval", "datasets", str(dataset_id)) + "?limit=1000")
-    return [{"name": c["name"], "variables": c["variables"]} for c in (got or {}).get("cases", [])]
-
-
-def _comparable(tests: list[dict[str, Any]]) -> list[Any]:
-    return sorted(
-        json.dumps([t["name"], t["caseNames"], t["threshold"], len(t["assertions"])], sort_keys=True) for t in tests
-    )
-
-
-def _suite_tests(client: ApiClient, pid: str, suite_id: int) -> tuple[dict[str, Any], list[Any]]:
-    got = client.call("GET", client.url("api", "prompts", pid, "eval", "suites", str(suite_id))) or {}
-    return got, _comparable(got.get("tests", []))
 
 
 def _print_import(ctx: Context, done: dict[str, Any]) -> None:
@@ -170,19 +62,9 @@ def _print_import(ctx: Context, done: dict[str, Any]) -> None:
             ctx.out(f"{verb:9s} {line}")
 
 
-def _plan(ctx: Context, args: argparse.Namespace) -> Plan:
-    try:
-        plan = load_plan(Path(args.config), name=getattr(args, "name", None))
-    except PromptfooConfigError as err:
-        raise CliError(f"{args.config}: {err}") from err
-    for warning in plan.warnings:
-        ctx.err(f"evalgate: warning: {warning}")
-    return plan
-
-
 def import_command(ctx: Context, client: ApiClient, args: argparse.Namespace) -> int:
-    plan = _plan(ctx, args)
-    _print_import(ctx, import_plan(ctx, client, plan))
+    inlined, plan = _load(ctx, args)
+    _print_import(ctx, import_plan(ctx, client, inlined, plan))
     return 0
 
 
@@ -245,8 +127,8 @@ def _table(ctx: Context, plan: Plan, targets: list[dict[str, Any]], by_target: l
 
 
 def eval_command(ctx: Context, client: ApiClient, args: argparse.Namespace) -> int:
-    plan = _plan(ctx, args)
-    done = import_plan(ctx, client, plan)
+    inlined, plan = _load(ctx, args)
+    done = import_plan(ctx, client, inlined, plan)
     _print_import(ctx, done)
     pid = str(done["promptId"])
     runs = [

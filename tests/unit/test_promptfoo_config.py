@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from evalgate.cli.promptfoo_config import (
+from evalgate.promptfoo_config import (
     PromptfooConfigError,
     assertion_from_string,
     build_plan,
@@ -14,7 +15,7 @@ from evalgate.cli.promptfoo_config import (
     map_provider,
 )
 
-E2E_CONFIG = Path(__file__).parents[2] / "e2e/data/promptfoo/promptfooconfig.yaml"
+E2E_CONFIG = Path(__file__).parents[1] / "e2e/data/promptfoo/promptfooconfig.yaml"
 
 
 def test_the_e2e_config_becomes_prompts_providers_and_tests() -> None:
@@ -115,3 +116,19 @@ def test_default_test_vars_merge_and_options_provider_is_the_judge(tmp_path: Pat
     assert test.variables == {"q": "capital?", "context": "Paris is the capital of France."}
     assert test.threshold == 0.5
     assert plan.judge == {"provider": "openai", "model": "gpt-4o"}
+
+
+def test_an_inlined_config_gives_the_same_plan_without_any_file(tmp_path: Path) -> None:
+    # Given the e2e config and its files / When they are inlined (what the CLI sends to the API)
+    from evalgate.promptfoo_config import inline_files, load_config
+
+    config = load_config(E2E_CONFIG)
+    inlined = inline_files(config, E2E_CONFIG.parent)
+    # Then it is plain data, and the API's plan (no base directory) equals the CLI's
+    assert "file://" not in json.dumps(inlined)
+    assert build_plan(inlined, None) == load_plan(E2E_CONFIG)
+
+
+def test_a_file_reference_sent_to_the_api_is_refused_by_name() -> None:
+    with pytest.raises(PromptfooConfigError, match="file reference"):
+        build_plan({"prompts": ["file://p.txt"], "providers": ["echo"]}, None)

@@ -1,7 +1,9 @@
-"""A promptfoo config (promptfooconfig.yaml) read as it is and turned into evalgate objects (a plan, no I/O
-beyond reading the config's files).
+"""A promptfoo config (promptfooconfig.yaml) read as it is and turned into evalgate objects (a plan; no I/O
+beyond reading the config's files, and none at all for an inlined config).
 
-    plan = load_plan(Path("promptfooconfig.yaml"))
+    plan = load_plan(Path("promptfooconfig.yaml"))          # the CLI, with the config's files at hand
+    inlined = inline_files(config, base_dir)                 # every file:// reference replaced by its content
+    plan = build_plan(inlined, None)                         # the API: the same plan, no file access
 
 What is read: `description`, `prompts` (inline strings, {raw, label}, file:// text files, with `---` between
 several prompts of one file), `providers` (strings or {id, label, config}), `tests` (inline, or file:// CSV,
@@ -123,7 +125,12 @@ def map_provider(raw: Any, where: str) -> ProviderSpec:
 # --- files ---------------------------------------------------------------------------------------------------
 
 
-def _path(ref: str, base: Path, where: str) -> Path:
+def _path(ref: str, base: Path | None, where: str) -> Path:
+    if base is None:
+        raise PromptfooConfigError(
+            f"{where}: {ref!r} is a file reference; the API takes configs with their files inlined "
+            "(`evalgate import promptfoo` does it)"
+        )
     path = (base / ref.removeprefix("file://")).resolve()
     if not path.is_file():
         raise PromptfooConfigError(f"{where}: file {ref!r} not found (relative to {base})")
@@ -147,7 +154,7 @@ def _load_data(path: Path, where: str) -> Any:
     return text
 
 
-def _var_value(value: Any, base: Path, where: str) -> Any:
+def _var_value(value: Any, base: Path | None, where: str) -> Any:
     if isinstance(value, str) and value.startswith("file://"):
         path = _path(value, base, where)
         if path.suffix.lower() in (".js", ".cjs", ".mjs", ".ts", ".py"):
@@ -159,7 +166,7 @@ def _var_value(value: Any, base: Path, where: str) -> Any:
 # --- prompts -------------------------------------------------------------------------------------------------
 
 
-def _prompts(raw: Any, base: Path) -> list[PromptSpec]:
+def _prompts(raw: Any, base: Path | None) -> list[PromptSpec]:
     items = raw if isinstance(raw, list) else [raw]
     out: list[PromptSpec] = []
     for i, item in enumerate(items):
@@ -197,7 +204,7 @@ _SHORTHAND = re.compile(r"^(not-)?([a-z][a-z0-9-]*)(?:\((\d+(?:\.\d+)?)\))?(?::(
 _LIST_TYPES = {"contains-all", "contains-any", "icontains-all", "icontains-any"}
 
 
-def _assertion(raw: Any, where: str, base: Path) -> dict[str, Any]:
+def _assertion(raw: Any, where: str, base: Path | None) -> dict[str, Any]:
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise PromptfooConfigError(f"{where}: an assertion needs a type")
     kind = raw["type"]
@@ -265,7 +272,7 @@ def _csv_tests(path: Path) -> list[dict[str, Any]]:
     return tests
 
 
-def _raw_tests(raw: Any, base: Path) -> list[dict[str, Any]]:
+def _raw_tests(raw: Any, base: Path | None) -> list[dict[str, Any]]:
     items = raw if isinstance(raw, list) else [raw]
     out: list[dict[str, Any]] = []
     for i, item in enumerate(items):
@@ -294,7 +301,7 @@ def _expand(variables: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**variables, **dict(zip(keys, combo, strict=True))} for combo in combos]
 
 
-def _tests(config: dict[str, Any], base: Path) -> tuple[list[TestSpec], dict[str, Any] | None]:
+def _tests(config: dict[str, Any], base: Path | None) -> tuple[list[TestSpec], dict[str, Any] | None]:
     default = config.get("defaultTest") or {}
     if isinstance(default, str):
         default = _load_data(_path(default, base, "defaultTest"), "defaultTest")
@@ -336,7 +343,7 @@ def _tests(config: dict[str, Any], base: Path) -> tuple[list[TestSpec], dict[str
     return tests, judge
 
 
-def build_plan(config: Any, base: Path, *, name: str | None = None) -> Plan:
+def build_plan(config: Any, base: Path | None, *, name: str | None = None) -> Plan:
     if not isinstance(config, dict):
         raise PromptfooConfigError("the config must be a YAML mapping")
     description = str(config.get("description") or "")
@@ -346,17 +353,56 @@ def build_plan(config: Any, base: Path, *, name: str | None = None) -> Plan:
     providers_list = providers_raw if isinstance(providers_raw, list) else [providers_raw]
     providers = [map_provider(p, f"providers[{i}]") for i, p in enumerate(providers_list)]
     tests, judge = _tests(config, base)
-    plan_name = (name or description or base.name or "promptfoo").strip()[:200]
+    plan_name = (name or description or (base.name if base else "") or "promptfoo").strip()[:200]
     return Plan(plan_name, description, _prompts(config.get("prompts"), base), providers, tests, judge)
 
 
-def load_plan(path: Path, *, name: str | None = None) -> Plan:
+def inline_files(config: Any, base: Path) -> dict[str, Any]:
+    """The config with every file:// reference it uses replaced by the file's content: prompt files by
+    {raw, label} entries, test files by their tests (CSV rows converted as promptfoo converts them), a
+    defaultTest file by its mapping, file:// vars and assertion values by their content."""
+    if not isinstance(config, dict):
+        raise PromptfooConfigError("the config must be a YAML mapping")
+    out = dict(config)
+    if "prompts" in out:
+        out["prompts"] = [{"raw": p.template, "label": p.label} for p in _prompts(out["prompts"], base)]
+    default = out.get("defaultTest")
+    if isinstance(default, str):
+        default = _load_data(_path(default, base, "defaultTest"), "defaultTest")
+    if isinstance(default, dict):
+        out["defaultTest"] = _inline_test(default, base, "defaultTest")
+    if out.get("tests") is not None:
+        out["tests"] = [
+            _inline_test(t, base, f"tests[{i}]") if isinstance(t, dict) else t
+            for i, t in enumerate(_raw_tests(out["tests"], base))
+        ]
+    return out
+
+
+def _inline_test(test: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
+    out = dict(test)
+    if isinstance(out.get("vars"), dict):
+        out["vars"] = {k: _var_value(v, base, f"{where}.vars.{k}") for k, v in out["vars"].items()}
+    if isinstance(out.get("assert"), list):
+        out["assert"] = [
+            {**a, "value": _var_value(a["value"], base, f"{where}.assert[{j}].value")}
+            if isinstance(a, dict) and isinstance(a.get("value"), str)
+            else a
+            for j, a in enumerate(out["assert"])
+        ]
+    return out
+
+
+def load_config(path: Path) -> Any:
     import yaml
 
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise PromptfooConfigError(f"cannot read {path}: {err.strerror}") from err
     except yaml.YAMLError as err:
         raise PromptfooConfigError(f"{path.name} is not valid YAML: {err}") from err
-    return build_plan(config, path.resolve().parent, name=name)
+
+
+def load_plan(path: Path, *, name: str | None = None) -> Plan:
+    return build_plan(load_config(path), path.resolve().parent, name=name)
