@@ -77,3 +77,36 @@ def test_bad_configs_are_400_naming_the_spot_and_store_nothing(stack: Stack, adm
 def test_a_viewer_cannot_import(stack: Stack, admin: str) -> None:
     viewer = key_for(admin, stack, "viewer")
     assert stack.call("POST", URL, key=viewer, body={"config": CONFIG}).status == 403
+
+
+def test_new_promptfoo_types_run_through_explore(stack: Stack, admin: str) -> None:
+    # Given a prompt answered by the offline echo provider (its finish reason is "stop")
+    member = key_for(admin, stack, "member")
+    pid = stack.call("POST", "/api/prompts", key=member, body={"name": "echoer"}).json()["id"]
+    assertions = [
+        {"type": "is-xml", "value": "note.to"},
+        {"type": "gleu", "value": "<note><to>Ada</to></note>"},
+        {"type": "finish-reason", "value": "stop"},
+        {"type": "not-is-refusal"},
+        {"type": "contains-html"},
+    ]
+    body = {
+        "template": "<note><to>{{name}}</to></note>",
+        "modelConfig": {"provider": "echo", "model": "echo"},
+        "tests": [{"name": "xml", "variables": {"name": "Ada"}, "assertions": assertions}],
+    }
+    # When explore runs them / Then each new type gives its verdict
+    reply = stack.call("POST", f"/api/prompts/{pid}/eval/explore", key=member, body=body)
+    assert reply.status == 200, reply.text
+    [result] = reply.json()["results"]
+    assert [(a["operator"], a["status"]) for a in result["assertions"]] == [
+        ("is-xml", "passed"),
+        ("gleu", "passed"),
+        ("finish-reason", "passed"),
+        ("not-is-refusal", "passed"),
+        ("contains-html", "passed"),
+    ]
+    # and a bad one is refused before anything runs
+    body["tests"][0]["assertions"] = [{"type": "is-json", "value": {"type": "objekt"}}]
+    bad = stack.call("POST", f"/api/prompts/{pid}/eval/explore", key=member, body=body)
+    assert bad.status == 400 and "assertions[0].value.type" in bad.text, bad.text
