@@ -66,6 +66,7 @@ def test_promptfoo_config_imports_runs_and_reimports_without_duplicates(runtime:
     results = config.parent / "results.json"
     code, out, err = cli(runtime, "eval", "-c", str(config), "--name", name, "-o", str(results))
     assert code == 100, (out, err)  # 7 of 12 passed: below promptfoo's default pass-rate threshold of 100 %
+    # (the exit code under PROMPTFOO_PASS_RATE_THRESHOLD is checked in tests/unit/cli/test_promptfoo_eval.py)
     assert "created" not in out and out.count("reused    version") == 2, out
     assert "Successes: 7  Failures: 5  Errors: 0  Pass Rate: 58.33%" in out, out
 
@@ -85,10 +86,6 @@ def test_promptfoo_config_imports_runs_and_reimports_without_duplicates(runtime:
         "contains",
         "contains",
     ]
-
-    # and the pass-rate threshold promptfoo honours turns the same results into success
-    code, out, _ = cli(runtime, "eval", "-c", str(config), "--name", name, env={"PROMPTFOO_PASS_RATE_THRESHOLD": "55"})
-    assert code == 0, out
 
     # and re-importing created nothing twice
     admin = runtime.session(runtime.admin_key)
