@@ -59,6 +59,14 @@ def test_providers_map_onto_evalgate_model_configs(raw: object, expected: dict[s
     assert map_provider(raw, "providers[0]").model_config == expected
 
 
+def test_structured_api_params_are_kept_and_promptfoo_only_options_refused() -> None:
+    fmt = {"type": "json_object"}
+    kept = map_provider({"id": "openai:gpt-4o", "config": {"response_format": fmt, "seed": 7}}, "providers[0]")
+    assert kept.model_config == {"provider": "openai", "model": "gpt-4o", "response_format": fmt, "seed": 7}
+    with pytest.raises(PromptfooConfigError, match="transformResponse"):
+        map_provider({"id": "openai:gpt-4o", "config": {"transformResponse": {"x": 1}}}, "providers[0]")
+
+
 @pytest.mark.parametrize("raw", ["vertex:gemini-pro", "openai:embedding:text-embedding-3-small", "file://p.js"])
 def test_an_unmappable_provider_names_itself(raw: str) -> None:
     with pytest.raises(PromptfooConfigError, match=raw.split(":")[0]):

@@ -67,13 +67,10 @@ class Plan:
 
 # --- providers ---------------------------------------------------------------------------------------------
 
-_PROVIDER_PREFIXES = {
-    "openai": "openai",
-    "azureopenai": None,
-    "anthropic": "anthropic",
-    "bedrock": "bedrock",
-}
 _MODEL_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p"}
+_DROPPED_KEYS = ("apiKey", "apiKeyEnvar", "apiBaseUrl", "apiHost", "organization")  # evalgate's settings own these
+# structured API parameters passed to the model as they are (scalars always are)
+_STRUCTURED_KEYS = ("response_format", "tools", "tool_choice", "stop", "logit_bias", "functions", "function_call")
 
 
 def map_provider(raw: Any, where: str) -> ProviderSpec:
@@ -115,10 +112,12 @@ def map_provider(raw: Any, where: str) -> ProviderSpec:
     for key, value in config.items():
         if key in _MODEL_KEYS:
             model_config[_MODEL_KEYS[key]] = value
-        elif key in ("apiKey", "apiKeyEnvar", "apiBaseUrl", "apiHost", "organization"):
+        elif key in _DROPPED_KEYS:
             continue  # secrets and endpoints come from evalgate's own settings, never from the config
-        elif isinstance(value, str | int | float | bool) or value is None:
+        elif isinstance(value, str | int | float | bool) or value is None or key in _STRUCTURED_KEYS:
             model_config[key] = value
+        else:  # e.g. transformResponse, functionToolCallbacks: promptfoo-side behaviour evalgate cannot run
+            raise PromptfooConfigError(f"{where}.config.{key}: provider option '{key}' is not supported by evalgate")
     return ProviderSpec(label=label, model_config=model_config)
 
 
