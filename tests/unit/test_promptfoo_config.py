@@ -140,3 +140,24 @@ def test_an_inlined_config_gives_the_same_plan_without_any_file(tmp_path: Path) 
 def test_a_file_reference_sent_to_the_api_is_refused_by_name() -> None:
     with pytest.raises(PromptfooConfigError, match="file reference"):
         build_plan({"prompts": ["file://p.txt"], "providers": ["echo"]}, None)
+
+
+@pytest.mark.parametrize(
+    "tests",
+    [
+        [{"vars": 5}],
+        [{"assert": {"type": "equals"}}],
+        [{"options": "x"}],
+        [{"threshold": "high"}],
+        [{"threshold": 2}],
+        [{"vars": {"a": [[1], {"b": 2}]}, "assert": [{"type": "equals", "value": 1}], "description": 3}],
+        [{"vars": {"a": []}}],
+        [["not", "a", "mapping"]],
+        "file",
+    ],
+)
+def test_malformed_tests_are_config_errors_never_crashes(tests: object) -> None:
+    # the API takes any JSON as a config: a wrong shape must be a 400 naming it, never a 500
+    config = {"prompts": ["p {{a}}"], "providers": ["echo"], "tests": tests}
+    with pytest.raises(PromptfooConfigError):
+        build_plan(config, None)

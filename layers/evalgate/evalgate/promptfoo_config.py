@@ -300,12 +300,28 @@ def _expand(variables: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**variables, **dict(zip(keys, combo, strict=True))} for combo in combos]
 
 
+def _check_test_shape(test: dict[str, Any], where: str) -> None:
+    """The parts of a test (or defaultTest) have the types promptfoo's schema gives them."""
+    for key, kind, what in (("vars", dict, "a mapping"), ("options", dict, "a mapping"), ("assert", list, "a list")):
+        if test.get(key) is not None and not isinstance(test[key], kind):
+            raise PromptfooConfigError(f"{where}.{key} must be {what}")
+    threshold = test.get("threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1
+    ):
+        raise PromptfooConfigError(f"{where}.threshold must be a number between 0 and 1")
+    for key in ("description", "metric"):
+        if test.get(key) is not None and not isinstance(test[key], str):
+            raise PromptfooConfigError(f"{where}.{key} must be a string")
+
+
 def _tests(config: dict[str, Any], base: Path | None) -> tuple[list[TestSpec], dict[str, Any] | None]:
     default = config.get("defaultTest") or {}
     if isinstance(default, str):
         default = _load_data(_path(default, base, "defaultTest"), "defaultTest")
     if not isinstance(default, dict):
         raise PromptfooConfigError("defaultTest must be a mapping")
+    _check_test_shape(default, "defaultTest")
     options = {**(default.get("options") or {})}
     raw_tests = _raw_tests(config.get("tests") or [{}], base)
     tests: list[TestSpec] = []
@@ -313,6 +329,7 @@ def _tests(config: dict[str, Any], base: Path | None) -> tuple[list[TestSpec], d
         where = f"tests[{i}]"
         if not isinstance(raw, dict):
             raise PromptfooConfigError(f"{where}: a test is a mapping")
+        _check_test_shape(raw, where)
         for key in raw:
             if key not in ("vars", "assert", "description", "threshold", "options", "metadata", "metric"):
                 raise PromptfooConfigError(f"{where}.{key}: test option '{key}' is not supported by evalgate")
@@ -335,6 +352,8 @@ def _tests(config: dict[str, Any], base: Path | None) -> tuple[list[TestSpec], d
             name = f"{i + 1:03d} {description}".strip()[:180] + suffix
             tests.append(TestSpec(name=name, variables=expanded, assertions=assertions, threshold=threshold,
                                   description=description))  # fmt: skip
+    if not tests:
+        raise PromptfooConfigError("tests: the config expands to no test (an empty array var?)")
     if len(tests) > MAX_TESTS:
         raise PromptfooConfigError(f"the config expands to {len(tests)} tests; at most {MAX_TESTS} are imported")
     grader = options.get("provider")
@@ -345,6 +364,13 @@ def _tests(config: dict[str, Any], base: Path | None) -> tuple[list[TestSpec], d
 def build_plan(config: Any, base: Path | None, *, name: str | None = None) -> Plan:
     if not isinstance(config, dict):
         raise PromptfooConfigError("the config must be a YAML mapping")
+    try:
+        return _build(config, base, name)
+    except (TypeError, AttributeError, ValueError) as err:  # a shape the checks above did not foresee
+        raise PromptfooConfigError(f"the config is malformed ({type(err).__name__}: {str(err)[:200]})") from err
+
+
+def _build(config: dict[str, Any], base: Path | None, name: str | None) -> Plan:
     description = str(config.get("description") or "")
     providers_raw = config.get("providers") or config.get("targets")
     if not providers_raw:
