@@ -44,6 +44,14 @@ BODIES: dict[str, Any] = {
     "CreateDatasetUploadFunction": {"contentType": "text/csv"},
     "AddDatasetCaseFunction": {"name": "case-2", "variables": {"name": "Bo"}, "expectedOutput": "Hello Bo!"},
     "UpdateDatasetCaseFunction": {"expectedOutput": "Hello Ada!"},
+    "ImportPromptfooFunction": {
+        "name": "promptfoo sample",
+        "config": {
+            "prompts": ["Hello {{name}}!"],
+            "providers": ["echo"],
+            "tests": [{"vars": {"name": "Ada"}, "assert": [{"type": "contains", "value": "Ada"}]}],
+        },
+    },
     "CreateSuiteFunction": {
         "name": "smoke",
         "config": {"maxConcurrency": 4},

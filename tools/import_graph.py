@@ -4,10 +4,11 @@
     .venv/bin/python tools/import_graph.py --check  # exit 1 on an edge that runs upward (make test runs it too)
 
 The rule (docs/architecture.md): functions/*/app.py -> api -> services -> (store, providers, scoring, stats,
-autoeval, adapters) -> (keys, models, errors, settings and the small shared modules). Inside the middle tier
-the only edges allowed are auto-eval's use of the judge's parts (autoeval -> providers, scoring, stats). The
-CLI is a client of the HTTP API: it imports nothing of the service. Every import counts, at module level,
-inside a function, or under TYPE_CHECKING: a lazy import still is a dependency.
+autoeval, adapters, otlp, promptfoo_config) -> (keys, models, errors, settings and the small shared modules).
+Inside the middle tier the only edges allowed are auto-eval's use of the judge's parts (autoeval -> providers,
+scoring, stats) and the promptfoo config reader's use of the assertion types. The CLI is a client of the HTTP
+API: it imports nothing of the service but that config reader. Every import counts, at module level, inside
+a function, or under TYPE_CHECKING: a lazy import still is a dependency.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ TIERS: dict[str, int] = {
     "autoeval": 2,
     "adapters": 2,
     "otlp": 2,
+    "promptfoo_config": 2,
     # the base: domain models, errors, keys, settings and small pure helpers every tier may use
     "models": 1,
     "errors": 1,
@@ -46,9 +48,14 @@ TIERS: dict[str, int] = {
     "__init__": 1,
 }
 # the only edges between units of one tier
-SAME_TIER = {("autoeval", "providers"), ("autoeval", "scoring"), ("autoeval", "stats")}
+SAME_TIER = {
+    ("autoeval", "providers"),
+    ("autoeval", "scoring"),
+    ("autoeval", "stats"),
+    ("promptfoo_config", "scoring"),  # a promptfoo config's assertion shorthands name evalgate's types
+}
 # units outside the tiers, with what they may import
-CLIENTS = {"cli": {"__init__"}}
+CLIENTS = {"cli": {"__init__", "promptfoo_config"}}  # the CLI reads promptfoo configs with the service's parser
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from evalgate.autoeval.judge import (
 from evalgate.errors import InvalidInput
 from evalgate.providers.cache_keys import cache_digest
 from evalgate.scoring import CaseOutput, evaluate
-from evalgate.scoring.jsonschema_lite import validate
+from evalgate.scoring.schema import validate
 
 SAMPLE = JudgeInput(
     trace_id="t-1",

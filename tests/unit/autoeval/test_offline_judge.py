@@ -11,7 +11,7 @@ from evalgate.autoeval.offline_judge import OfflineJudgeProvider, content_words
 from evalgate.providers.base import Completion, ModelRequest, ProviderError
 from evalgate.providers.gateway import ModelGateway
 from evalgate.providers.offline import EchoProvider
-from evalgate.scoring.jsonschema_lite import validate
+from evalgate.scoring.schema import validate
 from evalgate.services.container import Container
 from evalgate.settings import Settings
 

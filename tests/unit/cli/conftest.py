@@ -111,9 +111,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def _answer(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
-        request = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
+        request = Recorded(method, self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
         answer = self.server.stub.answer(request)
         payload = b"" if answer.body is None else json.dumps(answer.body).encode()
         self.send_response(answer.status)

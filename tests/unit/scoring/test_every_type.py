@@ -11,6 +11,11 @@ import pytest
 from evalgate.scoring import ASSERTION_TYPES, TYPES, CaseOutput, evaluate
 from tests.unit.scoring.fakes import FakeEmbedder, FakeJudge
 
+TOOLS: Any = json.loads(
+    '[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", '
+    '"required": ["city"], "properties": {"city": {"type": "string"}}}}}]'
+)
+
 EMBEDDINGS = {
     "The sky is blue.": [1.0, 0.0],
     "Blue is the colour of the sky.": [0.96, 0.28],  # cosine 0.96 with the first
@@ -72,11 +77,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str | None, bool]] = [
         False,
     ),
     ("contains-json", {"type": "contains-json"}, {"output": 'Here: {"a": 1} done'}, None, True),
-    ("contains-json-miss", {"type": "contains-json"}, {"output": "Here: {a: 1} done"}, None, False),
+    ("contains-json-miss", {"type": "contains-json"}, {"output": "Here: no object [1, 2] done"}, None, False),
+    ("contains-json-yaml-flow", {"type": "contains-json"}, {"output": "Here: {a: 1} done"}, None, True),
     (
         "contains-json-schema-second",
-        {"type": "contains-json", "value": {"type": "array", "minItems": 2}},
-        {"output": 'first {"a": 1} then [1, 2] end'},
+        {"type": "contains-json", "value": {"type": "object", "required": ["b"]}},
+        {"output": 'first {"a": 1} then {"b": 2} end'},
         None,
         True,
     ),
@@ -107,7 +113,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str | None, bool]] = [
         None,
         False,
     ),
-    ("rouge-n", {"type": "rouge-n", "value": "the cat sat"}, {"output": "The cat sat down."}, None, True),
+    ("rouge-n", {"type": "rouge-n", "value": "The cat sat down"}, {"output": "The cat sat down."}, None, True),
     ("rouge-n-miss", {"type": "rouge-n", "value": "the cat sat"}, {"output": "a dog ran"}, None, False),
     ("bleu", {"type": "bleu", "value": "the cat sat on the mat"}, {"output": "The cat sat on the mat!"}, None, True),
     ("bleu-miss", {"type": "bleu", "value": "the cat sat on the mat"}, {"output": "a dog ran off"}, None, False),
@@ -209,6 +215,130 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str | None, bool]] = [
         judged({"sentiment": "negative"}),
         False,
     ),
+    ("gleu", {"type": "gleu", "value": "the cat sat on the mat"}, {"output": "The cat sat on the mat."}, None, True),
+    ("gleu-miss", {"type": "gleu", "value": "the cat sat on the mat"}, {"output": "a dog ran off"}, None, False),
+    (
+        "meteor",
+        {"type": "meteor", "value": "the cats sat on the mat"},
+        {"output": "the cat sat on the mat"},
+        None,
+        True,
+    ),
+    ("meteor-miss", {"type": "meteor", "value": "the cat sat on the mat"}, {"output": "dogs run"}, None, False),
+    ("is-xml", {"type": "is-xml", "value": "note.to"}, {"output": "<note><to>Ada</to></note>"}, None, True),
+    ("is-xml-miss", {"type": "is-xml"}, {"output": "<note><to>Ada</note>"}, None, False),
+    ("contains-xml", {"type": "contains-xml"}, {"output": "Sure: <a><b>1</b></a> done"}, None, True),
+    ("contains-xml-miss", {"type": "contains-xml", "value": ["a.c"]}, {"output": "Sure: <a><b>1</b></a>"}, None, False),
+    ("is-html", {"type": "is-html"}, {"output": "<div><p>Hello</p></div>"}, None, True),
+    ("is-html-miss", {"type": "is-html"}, {"output": "Hello <b>there</b>"}, None, False),
+    ("contains-html", {"type": "contains-html"}, {"output": "See <p>this</p>"}, None, True),
+    ("contains-html-miss", {"type": "contains-html"}, {"output": "a < b and c > d"}, None, False),
+    ("is-refusal", {"type": "is-refusal"}, {"output": "I'm sorry, I can't help with that."}, None, True),
+    ("is-refusal-miss", {"type": "is-refusal"}, {"output": "Paris is the capital."}, None, False),
+    ("finish-reason", {"type": "finish-reason", "value": "stop"}, {"output": "x", "finish_reason": "STOP"}, None, True),
+    (
+        "finish-reason-miss",
+        {"type": "finish-reason", "value": "stop"},
+        {"output": "x", "finish_reason": "length"},
+        None,
+        False,
+    ),
+    ("perplexity", {"type": "perplexity", "threshold": 2}, {"output": "x", "logprobs": [-0.1, -0.3]}, None, True),
+    (
+        "perplexity-miss",
+        {"type": "perplexity", "threshold": 1.1},
+        {"output": "x", "logprobs": [-0.1, -0.3]},
+        None,
+        False,
+    ),
+    (
+        "perplexity-score",
+        {"type": "perplexity-score", "threshold": 0.4},
+        {"output": "x", "logprobs": [-0.2]},
+        None,
+        True,
+    ),
+    (
+        "perplexity-score-miss",
+        {"type": "perplexity-score", "threshold": 0.5},
+        {"output": "x", "logprobs": [-0.2]},
+        None,
+        False,
+    ),
+    (
+        "closedqa",
+        {"type": "model-graded-closedqa", "value": "mentions Paris"},
+        {"output": "Paris."},
+        "The output names Paris.\nY",
+        True,
+    ),
+    (
+        "closedqa-miss",
+        {"type": "model-graded-closedqa", "value": "mentions Paris"},
+        {"output": "Rome."},
+        judged({"reason": "It does not name Paris.", "meets": False}),
+        False,
+    ),
+    (
+        "context-recall",
+        {"type": "context-recall", "value": "Paris is the capital. It is in France."},
+        {"output": "x", "variables": {"context": "Paris, capital of France."}},
+        judged({"sentences": [{"sentence": "a", "attributed": True}, {"sentence": "b", "attributed": True}]}),
+        True,
+    ),
+    (
+        "context-recall-miss",
+        {"type": "context-recall", "value": "Paris is the capital. It has 9 million people."},
+        {"output": "x", "variables": {"context": "Paris, capital of France."}},
+        judged({"sentences": [{"sentence": "a", "attributed": False}, {"sentence": "b", "attributed": False}]}),
+        False,
+    ),
+    (
+        "context-relevance",
+        {"type": "context-relevance"},
+        {"output": "x", "variables": {"query": "capital?", "context": ["Paris is the capital.", "Cats purr."]}},
+        judged({"relevant": [1]}),
+        True,
+    ),
+    (
+        "context-relevance-miss",
+        {"type": "context-relevance", "threshold": 0.9},
+        {"output": "x", "variables": {"query": "capital?", "context": ["Paris is the capital.", "Cats purr."]}},
+        judged({"relevant": [1]}),
+        False,
+    ),
+    (
+        "is-valid-openai-tools-call",
+        {"type": "is-valid-openai-tools-call", "value": TOOLS},
+        {
+            "output": json.dumps(
+                [{"type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]
+            )
+        },
+        None,
+        True,
+    ),
+    (
+        "is-valid-openai-tools-call-miss",
+        {"type": "is-valid-openai-tools-call", "value": TOOLS},
+        {"output": '[{"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]'},
+        None,
+        False,
+    ),
+    (
+        "is-valid-openai-function-call",
+        {"type": "is-valid-openai-function-call"},
+        {"output": '{"name": "get_weather", "arguments": {"city": "Oslo"}}', "variables": {"functions": TOOLS}},
+        None,
+        True,
+    ),
+    (
+        "is-valid-openai-function-call-miss",
+        {"type": "is-valid-openai-function-call", "value": TOOLS},
+        {"output": '{"name": "get_time", "arguments": {}}'},
+        None,
+        False,
+    ),
 ]
 
 
@@ -267,6 +397,32 @@ ALIAS_CASES: list[tuple[dict[str, Any], dict[str, Any], str | None, str]] = [
     ({"type": "similar_to", "value": "I like trains."}, {"output": "The sky is blue."}, None, "failed"),
     ({"type": "llm_judge", "value": "Polite?"}, {"output": "Hi"}, judged({"answer": "yes", "reason": "r"}), "passed"),
     ({"type": "llm_judge", "value": "Polite?"}, {"output": "Hi"}, judged({"answer": "no", "reason": "r"}), "failed"),
+    (
+        {"type": "model-graded-factuality", "value": "Paris"},
+        {"output": "Paris."},
+        judged({"category": "C", "reason": "r"}),
+        "passed",
+    ),
+    (
+        {"type": "model-graded-factuality", "value": "Paris"},
+        {"output": "Rome."},
+        judged({"category": "D", "reason": "r"}),
+        "failed",
+    ),
+    (
+        {"type": "is-valid-function-call", "value": TOOLS},
+        {"output": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+        None,
+        "passed",
+    ),
+    ({"type": "is-valid-function-call", "value": TOOLS}, {"output": '{"name": "x"}'}, None, "failed"),
+    (
+        {"type": "similar:cosine", "value": "Blue is the colour of the sky."},
+        {"output": "The sky is blue."},
+        None,
+        "passed",
+    ),
+    ({"type": "similar:cosine", "value": "I like trains."}, {"output": "The sky is blue."}, None, "failed"),
 ]
 
 

@@ -7,7 +7,17 @@ import math
 import pytest
 
 from evalgate.scoring import CaseOutput, estimate_tokens, evaluate
-from evalgate.scoring.metrics import bleu, cosine, levenshtein, levenshtein_similarity, rouge_n, tokenize
+from evalgate.scoring.metrics import (
+    bleu,
+    cosine,
+    gleu,
+    levenshtein,
+    levenshtein_similarity,
+    meteor,
+    rouge_n,
+    treebank_tokenize,
+)
+from evalgate.scoring.stemmer import stem
 
 
 @pytest.mark.parametrize(
@@ -46,14 +56,15 @@ def test_levenshtein_similarity_is_one_minus_distance_over_longest() -> None:
     assert levenshtein_similarity(0, "", "") == 1.0
 
 
-def test_levenshtein_assertion_reports_distance_and_similarity_score() -> None:
+def test_levenshtein_assertion_reports_distance_with_a_binary_score() -> None:
+    # promptfoo scores levenshtein 1 when the distance is within the threshold, else 0
     [result] = evaluate([{"type": "levenshtein", "value": "kitten"}], CaseOutput(output="sitting")).assertions
-    assert (result.status, result.actual) == ("passed", 3)  # default maximum distance is 5
-    assert result.score == pytest.approx(4 / 7)
+    assert (result.status, result.actual, result.score) == ("passed", 3, 1.0)  # default maximum distance is 5
 
 
-def test_tokenize_lowercases_and_drops_punctuation() -> None:
-    assert tokenize("Hello, World! Don't stop.") == ["hello", "world", "don't", "stop"]
+def test_treebank_tokenize_splits_punctuation_and_contractions() -> None:
+    assert treebank_tokenize("Hello, World! Don't stop.") == ["Hello", ",", "World", "!", "Do", "n't", "stop", "."]
+    assert treebank_tokenize("I cannot gimme 3,000 (now)") == ["I", "can", "not", "gim", "me", "3,000", "(", "now", ")"]
 
 
 def test_rouge_1_recall_by_hand() -> None:
@@ -66,8 +77,10 @@ def test_rouge_2_recall_by_hand() -> None:
     assert rouge_n("the cat lay on a mat", "the cat sat on the mat", n=2) == pytest.approx(1 / 5)
 
 
-def test_rouge_is_case_and_punctuation_insensitive() -> None:
-    assert rouge_n("Hello, WORLD.", "hello world") == 1.0
+def test_rouge_lowercases_but_counts_punctuation_tokens() -> None:
+    # "hello , world ." vs "hello world": P 2/4, R 2/2 -> F1 2/3 (promptfoo lowercases, Treebank keeps punctuation)
+    assert rouge_n("Hello, WORLD.", "hello world") == pytest.approx(2 / 3)
+    assert rouge_n("the cat sat down.", "the cat sat") == 0.75  # js-rouge's order of operations: exactly 0.75
 
 
 def test_rouge_assertion_uses_n_and_reports_recall() -> None:
@@ -83,9 +96,9 @@ def test_rouge_assertion_uses_n_and_reports_recall() -> None:
     assert (r2.status, r2.actual) == ("failed", 0.2)
 
 
-def test_rouge_with_reference_shorter_than_n_errors() -> None:
+def test_rouge_with_reference_shorter_than_n_scores_zero() -> None:
     [result] = evaluate([{"type": "rouge-n", "value": "hello", "n": 2}], CaseOutput(output="hello")).assertions
-    assert result.status == "errored"
+    assert (result.status, result.score) == ("failed", 0.0)
     assert "ROUGE-2" in result.reason
 
 
@@ -117,12 +130,37 @@ def test_bleu_clips_by_the_best_reference_and_uses_the_closest_length() -> None:
 
 def test_bleu_of_empty_candidate_is_zero() -> None:
     assert bleu("", ["the cat"]) == 0.0
-    assert bleu("...", ["the cat"]) == 0.0
+    assert bleu("   ", ["the cat"]) == 0.0
+    # "..." is a word to promptfoo's whitespace tokenizer: unigram precision 0 smoothed to 1e-7, brevity e^-1
+    assert bleu("...", ["the cat"]) == pytest.approx(1e-7 * math.exp(-1))
 
 
-def test_bleu_assertion_with_blank_reference_errors() -> None:
+def test_gleu_and_meteor_by_hand() -> None:
+    # GLEU: identical token lists (trailing dots dropped, lowercased) score 1
+    assert gleu("The cat sat.", ["the cat sat"]) == 1.0
+    # 1..4-gram matches 2+1+0+0 = 3 of candidate 4+3+2+1 = 10 and reference 3+2+1 = 6 -> min(0.3, 0.5)
+    assert gleu("a cat sat down", ["the cat sat"]) == pytest.approx(0.3)
+    # METEOR: 6 of 6 words match (cats~cat by stem) in one chunk: fmean 1, penalty 0.5 * (1/6)^3
+    assert meteor("the cat sat on the mat", ["the cats sat on the mat"]) == pytest.approx(1 - 0.5 * (1 / 6) ** 3)
+    assert meteor("dogs run", ["the cat sat"]) == 0.0
+
+
+def test_porter_stemmer_reference_words() -> None:
+    # pairs from Porter's paper (1980) and the reference vocabulary
+    pairs = {
+        "caresses": "caress", "ponies": "poni", "cats": "cat", "feed": "feed", "agreed": "agre", "plastered": "plaster",
+        "motoring": "motor", "sing": "sing", "conflated": "conflat", "hopping": "hop", "filing": "file",
+        "happy": "happi", "relational": "relat", "conditional": "condit", "rational": "ration",
+        "digitizer": "digit", "generalization": "gener", "electrical": "electr", "adjustment": "adjust",
+        "adoption": "adopt", "controll": "control", "roll": "roll", "probate": "probat", "rate": "rate",
+    }  # fmt: skip
+    assert {word: stem(word) for word in pairs} == pairs
+
+
+def test_bleu_assertion_with_blank_reference_fails() -> None:
+    # promptfoo tokenizes a blank reference to [""]: nothing matches, BLEU ~1e-7
     [result] = evaluate([{"type": "bleu"}], CaseOutput(output="x", expected="  ")).assertions
-    assert result.status == "errored"
+    assert result.status == "failed"
 
 
 def test_cosine() -> None:

@@ -15,16 +15,20 @@ def test_assertion_types_lists_every_canonical_name_and_alias_without_not_prefix
         "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
         "starts-with", "ends-with", "regex", "is-json", "contains-json", "word-count", "length", "token-count",
         "levenshtein", "rouge-n", "bleu", "similar", "latency", "cost", "llm-rubric", "g-eval", "factuality",
-        "answer-relevance", "context-faithfulness", "llm-judge", "sentiment",
+        "answer-relevance", "context-faithfulness", "llm-judge", "sentiment", "gleu", "meteor", "is-xml",
+        "contains-xml", "is-html", "contains-html", "is-refusal", "finish-reason", "perplexity", "perplexity-score",
+        "is-valid-openai-tools-call", "is-valid-openai-function-call", "model-graded-closedqa", "context-recall",
+        "context-relevance",
     }  # fmt: skip
     expected_aliases = {
         "not_contains", "matches", "starts_with", "ends_with", "json_valid", "word_count", "llm_judge",
-        "similar_to", "token_count",
+        "similar_to", "token_count", "model-graded-factuality", "is-valid-function-call", "similar:cosine",
     }  # fmt: skip
     assert set(TYPES) == expected_canonical
     assert set(ALIASES) == expected_aliases
     assert expected_canonical | expected_aliases == ASSERTION_TYPES
     assert not any(name.startswith("not-") for name in ASSERTION_TYPES)
+    assert validate_assertions([{"type": "not-model-graded-factuality", "value": "x"}])[0]["type"] == "factuality"
 
 
 @pytest.mark.parametrize(
@@ -229,15 +233,28 @@ BAD: list[tuple[str, Any, str, str]] = [
         "schema-bad-type",
         [{"type": "is-json", "value": {"type": "objekt"}}],
         "assertions[0].value.type",
-        "'type' must be",
+        "not valid",
     ),
     (
         "schema-nested",
         [{"type": "is-json", "value": {"properties": {"age": {"minimum": "18"}}}}],
         "assertions[0].value.properties.age.minimum",
-        "must be a number",
+        "not of type 'number'",
     ),
-    ("schema-ref", [{"type": "is-json", "value": {"$ref": "#/defs/x"}}], "assertions[0].value.$ref", "unsupported"),
+    (
+        "schema-unknown-keyword",
+        [{"type": "is-json", "value": {"properties": {"a": {"minimumm": 1}}}}],
+        "assertions[0].value.properties.a.minimumm",
+        "unknown JSON Schema keyword",
+    ),
+    (
+        "schema-unknown-format",
+        [{"type": "is-json", "value": {"format": "emial"}}],
+        "assertions[0].value.format",
+        "unknown format",
+    ),
+    ("schema-yaml-not-schema", [{"type": "is-json", "value": "just: [text"}], "assertions[0].value", "neither JSON"),
+    ("schema-yaml-scalar", [{"type": "is-json", "value": "hello"}], "assertions[0].value", "object or a boolean"),
     ("schema-not-json", [{"type": "json_valid", "value": "{not json"}], "assertions[0].value", "JSON Schema"),
     ("schema-file", [{"type": "is-json", "value": "file://schema.json"}], "assertions[0].value", "file://"),
     ("schema-number", [{"type": "is-json", "value": 5}], "assertions[0].value", "object or a boolean"),
@@ -251,21 +268,20 @@ BAD: list[tuple[str, Any, str, str]] = [
         "schema-bad-pattern",
         [{"type": "contains-json", "value": {"items": {"pattern": "(["}}}],
         "assertions[0].value.items.pattern",
-        "regular expression",
+        "'regex'",
     ),
-    ("schema-required", [{"type": "is-json", "value": {"required": "a"}}], "assertions[0].value.required", "list"),
-    ("schema-tuple-items", [{"type": "is-json", "value": {"items": [{}]}}], "assertions[0].value.items", "tuple"),
+    ("schema-required", [{"type": "is-json", "value": {"required": "a"}}], "assertions[0].value.required", "'array'"),
     (
         "schema-minlength",
         [{"type": "is-json", "value": {"minLength": -1}}],
         "assertions[0].value.minLength",
-        "non-negative",
+        "minimum of 0",
     ),
     (
         "schema-multipleof",
         [{"type": "is-json", "value": {"multipleOf": 0}}],
         "assertions[0].value.multipleOf",
-        "greater",
+        "minimum of 0",
     ),
     # counts
     ("word-count-missing", [{"type": "word-count"}], "assertions[0].value", "required"),
@@ -427,3 +443,14 @@ def test_code_assertions_explain_the_alternatives() -> None:
 def test_good_configs_are_accepted(raw: dict[str, Any]) -> None:
     [spec] = validate_assertions([raw])
     assert spec["type"] == raw["type"]
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("select-best", "one output per case"), ("is-sql", "node-sql-parser"), ("not-contains-sql", "node-sql-parser")],
+)
+def test_promptfoo_types_evalgate_refuses_say_why(name: str, why: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_assertions([{"type": name, "value": "x"}])
+    assert caught.value.field == "assertions[0].type"
+    assert why in caught.value.message

@@ -156,8 +156,17 @@ class ApiClient:
 
     def post_json(self, url: str, body: bytes, headers: Mapping[str, str] | None = None) -> Response:
         """POST a JSON body; 2xx → the Response, otherwise ApiError / ConnectionFailed (after retries)."""
+        return self.send("POST", url, body, headers)
+
+    def call(self, method: str, url: str, payload: Any = None) -> Any:
+        """`method` with `payload` as JSON (none for GET/DELETE); the decoded JSON answer (None when empty)."""
+        body = None if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        return self.send(method, url, body).body
+
+    def send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str] | None = None) -> Response:
+        """One request, retried on 429/5xx and connection failures as post_json documents."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            outcome = self._send_once(url, body, headers or {})
+            outcome = self._send_once(url, body, headers or {}, method)
             if isinstance(outcome, Response):
                 return outcome
             if attempt == MAX_ATTEMPTS:
@@ -182,9 +191,12 @@ class ApiClient:
         ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         return ceiling / 2 + self.ctx.rng.uniform(0, ceiling / 2)
 
-    def _send_once(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response | _Transient:
-        request = urllib.request.Request(url, data=body, method="POST")
-        request.add_header("Content-Type", "application/json")
+    def _send_once(
+        self, url: str, body: bytes | None, headers: Mapping[str, str], method: str = "POST"
+    ) -> Response | _Transient:
+        request = urllib.request.Request(url, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
         request.add_header("Accept", "application/json")
         request.add_header("User-Agent", USER_AGENT)
         for name, value in headers.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from evalgate import __version__
-from evalgate.cli import gate, submit
+from evalgate.cli import gate, promptfoo, submit
 from evalgate.cli.client import ApiClient
 from evalgate.cli.context import CliError, Context, UsageError
 
@@ -33,7 +33,13 @@ exit codes: 0 success / gate passed, 1 gate failed, 2 gate inconclusive,
 
 examples:
   evalgate gate check --prompt pr_123 --junit reports/gate.xml
-  evalgate runs submit run_456 results.jsonl --batch-size 500"""
+  evalgate runs submit run_456 results.jsonl --batch-size 500
+  evalgate import promptfoo promptfooconfig.yaml
+  evalgate eval -c promptfooconfig.yaml -o results.json"""
+
+EVAL_EPILOG = """\
+exit codes (as promptfoo's): 0 when the pass rate reaches $PROMPTFOO_PASS_RATE_THRESHOLD (default 100),
+else $PROMPTFOO_FAILED_TEST_EXIT_CODE (default 100); 3 for a config, usage, connection or server error"""
 
 GATE_CHECK_EPILOG = """\
 exit codes: 0 passed (or inconclusive when allowed), 1 failed, 2 inconclusive, 3 error"""
@@ -115,7 +121,36 @@ def build_parser() -> Parser:
     _connection_options(upload, top=False)
     upload.set_defaults(handler=submit.submit)
 
-    parser.set_defaults(subparsers={"gate": gate_parser, "runs": runs_parser})
+    import_parser = commands.add_parser(
+        "import", help="import another tool's config", description="Import another tool's config."
+    )
+    import_commands = import_parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=Parser)
+    imp = import_commands.add_parser(
+        "promptfoo",
+        help="turn a promptfooconfig.yaml into a prompt, its versions, a dataset and a suite",
+        description=promptfoo.__doc__,
+        formatter_class=formatter,
+    )
+    imp.add_argument("config", metavar="CONFIG", help="path of promptfooconfig.yaml")
+    imp.add_argument("--name", help="prompt name (default: the config's description)")
+    _connection_options(imp, top=False)
+    imp.set_defaults(handler=promptfoo.import_command)
+
+    ev = commands.add_parser(
+        "eval",
+        help="import a promptfoo config, run it on the service and print the results",
+        description="Import a promptfoo config, run every prompt x provider on the service, print the results.",
+        epilog=EVAL_EPILOG,
+        formatter_class=formatter,
+    )
+    ev.add_argument("-c", "--config", required=True, metavar="CONFIG", help="path of promptfooconfig.yaml")
+    ev.add_argument("-o", "--output", metavar="FILE", help="write the results in promptfoo's results JSON shape")
+    ev.add_argument("--name", help="prompt name (default: the config's description)")
+    ev.add_argument("--wait", type=float, default=1800.0, help="seconds to wait for the runs (default: 1800)")
+    _connection_options(ev, top=False)
+    ev.set_defaults(handler=promptfoo.eval_command)
+
+    parser.set_defaults(subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser})
     return parser
 
 

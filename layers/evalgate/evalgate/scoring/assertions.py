@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalgate.errors import InvalidInput
-from evalgate.scoring import jsonschema_lite
+from evalgate.scoring import schema as json_schema
+from evalgate.scoring.base import compile_pattern
 from evalgate.templating import VARIABLE
 
 
@@ -67,6 +68,21 @@ TYPES: dict[str, TypeSpec] = {
     "factuality": TypeSpec("text_ref", _UNIT, None, judge=True),
     "answer-relevance": TypeSpec("none", _UNIT, 0.7, judge=True),
     "context-faithfulness": TypeSpec("none", _UNIT, 0.7, judge=True),
+    "model-graded-closedqa": TypeSpec("text", judge=True),
+    "context-recall": TypeSpec("text_ref", _UNIT, 0.5, judge=True),
+    "context-relevance": TypeSpec("none", _UNIT, 0.5, judge=True),
+    "gleu": TypeSpec("texts_ref", _UNIT, 0.5),
+    "meteor": TypeSpec("texts_ref", _UNIT, 0.5),
+    "is-xml": TypeSpec("xml_elements"),
+    "contains-xml": TypeSpec("xml_elements"),
+    "is-html": TypeSpec("none"),
+    "contains-html": TypeSpec("none"),
+    "is-refusal": TypeSpec("none"),
+    "finish-reason": TypeSpec("text"),
+    "perplexity": TypeSpec("none", _NON_NEGATIVE),
+    "perplexity-score": TypeSpec("none", _UNIT),
+    "is-valid-openai-tools-call": TypeSpec("tools"),
+    "is-valid-openai-function-call": TypeSpec("tools"),
     "llm-judge": TypeSpec("text", judge=True),
     "sentiment": TypeSpec("sentiment", judge=True),
 }
@@ -82,14 +98,48 @@ ALIASES: dict[str, tuple[str, bool]] = {
     "llm_judge": ("llm-judge", False),
     "similar_to": ("similar", False),
     "token_count": ("token-count", False),
+    # promptfoo's other names for the same checks
+    "model-graded-factuality": ("factuality", False),
+    "is-valid-function-call": ("is-valid-openai-function-call", False),
+    "similar:cosine": ("similar", False),
 }
 
 ASSERTION_TYPES: frozenset[str] = frozenset(TYPES) | frozenset(ALIASES)
 
 _CODE_TYPES = frozenset({"javascript", "python", "ruby", "webhook"})
+_NO_SQL = "validating SQL needs promptfoo's node-sql-parser grammar, which has no faithful Python counterpart"
+# promptfoo types evalgate refuses, with the reason (see README: promptfoo compatibility)
+_REFUSED: dict[str, str] = {
+    "select-best": "it compares several outputs of one test side by side, and an evalgate run has one output per "
+    "case (compare runs with /api/v1/evals/{runId}/stats?controlRunId= instead)",
+    "max-score": "it compares several outputs of one test side by side, and an evalgate run has one output per case",
+    "is-sql": _NO_SQL,
+    "contains-sql": _NO_SQL,
+    "moderation": "it needs OpenAI's moderation endpoint; use llm-rubric with a safety rubric",
+    "classifier": "it needs a HuggingFace classifier model; use llm-rubric",
+    "pi": "it needs the Pi Labs scoring service; use llm-rubric or g-eval",
+    "guardrails": "it reads guardrail metadata evalgate's providers do not return",
+    "similar:dot": "evalgate's similar is cosine similarity (similar:cosine)",
+    "similar:euclidean": "evalgate's similar is cosine similarity (similar:cosine)",
+    "agent-rubric": "it grades an agent's tool-using trajectory, which evalgate's single model call does not have",
+    "search-rubric": "it needs a grader with web search",
+    "conversation-relevance": "it grades multi-turn conversations; an evalgate case is one prompt and one output",
+    "tool-call-f1": "it compares the provider's tool calls, which evalgate's providers do not return",
+    "skill-used": "it reads agent skill metadata evalgate's providers do not return",
+    "trajectory:goal-success": "agent trajectories are not recorded by evalgate",
+    "trajectory:tool-args-match": "agent trajectories are not recorded by evalgate",
+    "trajectory:step-count": "agent trajectories are not recorded by evalgate",
+    "trajectory:tool-sequence": "agent trajectories are not recorded by evalgate",
+    "trajectory:tool-used": "agent trajectories are not recorded by evalgate",
+    "trace-span-count": "evalgate keeps no OpenTelemetry traces of a model call",
+    "trace-span-duration": "evalgate keeps no OpenTelemetry traces of a model call",
+    "trace-error-spans": "evalgate keeps no OpenTelemetry traces of a model call",
+}
 SENTIMENTS = ("positive", "negative", "neutral", "helpful")
 FACTUALITY_KEYS = ("subset", "superset", "agree", "disagree", "differButFactual")
-_COMMON_KEYS = frozenset({"value", "expected", "threshold", "weight", "metric", "description", "negate", "n"})
+_COMMON_KEYS = frozenset(
+    {"value", "expected", "threshold", "weight", "metric", "description", "negate", "n", "alpha", "beta", "gamma"}
+)
 _KNOWN_KEYS = _COMMON_KEYS | {"type", "operator", "factuality"}
 
 MAX_ASSERTIONS = 100
@@ -113,6 +163,8 @@ def resolve_type(name: Any, field: str) -> tuple[str, bool]:
         if negated:
             raise InvalidInput(f"'{name}' negates a type that is already negated", field=field)
         return base, True
+    if name in _REFUSED:
+        raise InvalidInput(f"'{name}' assertions are not supported: {_REFUSED[name]}", field=field)
     if name in _CODE_TYPES:
         raise InvalidInput(
             f"'{name}' assertions are not supported: evalgate does not run user code; "
@@ -196,6 +248,13 @@ def normalize_assertion(item: Any, field: str) -> dict[str, Any]:
         "threshold": threshold,
         "weight": weight,
     }
+    for key in ("alpha", "beta", "gamma"):  # METEOR's parameters (promptfoo: alpha 0.9, beta 3, gamma 0.5)
+        if key in item:
+            if base != "meteor":
+                raise InvalidInput(f"'{key}' is only used by meteor, not '{base}'", field=f"{field}.{key}")
+            if not _is_number(item[key]) or item[key] < 0:
+                raise InvalidInput(f"'{key}' must be a number, 0 or more", field=f"{field}.{key}")
+            out[key] = float(item[key])
     if base == "rouge-n":
         out["n"] = _rouge_n(item.get("n", 1), f"{field}.n")
     elif "n" in item:
@@ -297,9 +356,52 @@ def _text(value: Any, field: str, what: str = "value") -> str:
     return value
 
 
+def parse_comma_separated(value: str, field: str) -> list[str]:
+    """promptfoo's comma-separated values: fields trimmed, runs of commas skipped, a field may be double-quoted
+    (keeping commas and spaces; \\" or "" is a quote, \\\\ a backslash). An unterminated quote, or text after a
+    closing quote before the next comma, is refused (promptfoo errors the assertion)."""
+    fields: list[str] = []
+    i, size = 0, len(value)
+    while i < size:
+        while i < size and (value[i].isspace() or value[i] == ","):
+            i += 1
+        if i >= size:
+            break
+        if value[i] == '"':
+            i += 1
+            chars: list[str] = []
+            while True:
+                if i >= size:
+                    raise InvalidInput("unterminated quoted field in the comma-separated value", field=field)
+                ch = value[i]
+                if ch == "\\" and i + 1 < size and value[i + 1] in '"\\':
+                    chars.append(value[i + 1])
+                    i += 2
+                elif ch == '"' and i + 1 < size and value[i + 1] == '"':
+                    chars.append('"')
+                    i += 2
+                elif ch == '"':
+                    i += 1
+                    break
+                else:
+                    chars.append(ch)
+                    i += 1
+            fields.append("".join(chars))
+            while i < size and value[i].isspace():
+                i += 1
+            if i < size and value[i] != ",":
+                raise InvalidInput("expected a comma after a quoted field", field=field)
+        else:
+            end = value.find(",", i)
+            end = size if end < 0 else end
+            fields.append(value[i:end].strip())
+            i = end
+    return fields
+
+
 def _texts(value: Any, field: str, *, split_commas: bool, max_items: int = MAX_ITEMS) -> list[str]:
     if isinstance(value, str) and split_commas:
-        value = [part.strip() for part in value.split(",") if part.strip()]
+        value = parse_comma_separated(value, field)
         if not value:
             raise InvalidInput("value must list at least one string", field=field)
     if not isinstance(value, list) or not value:
@@ -331,21 +433,50 @@ def _range(value: Any, field: str) -> dict[str, int | None]:
         return {"min": low, "max": high}
     if value is None:
         raise InvalidInput("value is required: a whole number, or {min, max}", field=field)
+    if isinstance(value, str):  # a numeric string counts as its number (promptfoo: Number(value))
+        try:
+            value = float(value.strip()) if value.strip() else value
+        except ValueError:
+            raise InvalidInput("must be a whole number, or {min, max}", field=field) from None
     exact = bound(value, field)
     return {"min": exact, "max": exact}
 
 
 def _schema(value: Any, field: str) -> Any:
-    if value is None or value == "":
+    return json_schema.load(value, field)
+
+
+def _xml_elements(value: Any, field: str) -> list[str] | None:
+    """is-xml / contains-xml: required element paths ("root.child") as a comma list, a list, or
+    {requiredElements: [...]}; none means only well-formedness is checked."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, dict):
+        if set(value) != {"requiredElements"} or not isinstance(value["requiredElements"], list):
+            raise InvalidInput("value must be a string, a list, or {requiredElements: [...]}", field=field)
+        value = value["requiredElements"]
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",")]
+    return _texts(value, field, split_commas=False)
+
+
+def _tools(value: Any, field: str) -> list[dict[str, Any]] | None:
+    """The tool (or function) definitions a call must match; none: the case's `tools`/`functions` variable."""
+    if value is None:
         return None
     if isinstance(value, str):
-        if value.startswith("file://"):
-            raise InvalidInput("file:// references are not supported; inline the JSON schema", field=field)
         try:
             value = json.loads(value)
         except ValueError as err:
-            raise InvalidInput("value must be a JSON Schema (an object, or a string holding one)", field=field) from err
-    jsonschema_lite.check_schema(value, field)
+            raise InvalidInput("value must be a list of tool definitions (or JSON of one)", field=field) from err
+    if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
+        raise InvalidInput("value must be a non-empty list of tool definitions", field=field)
+    for i, tool in enumerate(value):
+        spec = tool.get("function", tool)
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise InvalidInput("each tool needs a function name", field=f"{field}[{i}]")
+        if spec.get("parameters") is not None:
+            json_schema.load(spec["parameters"], f"{field}[{i}].parameters")
     return value
 
 
@@ -353,7 +484,7 @@ def _regex(value: Any, field: str) -> str:
     pattern = _text(value, field)
     try:
         # template variables are filled in at run time; check the rest of the pattern now
-        jsonschema_lite.compile_pattern(VARIABLE.sub("x", pattern))
+        compile_pattern(VARIABLE.sub("x", pattern))
     except re.error as err:
         raise InvalidInput(f"value is not a valid regular expression: {err}", field=field) from err
     return pattern
@@ -385,6 +516,10 @@ def _validate_value(base: str, spec: TypeSpec, value: Any, field: str) -> Any:
         return _schema(value, field)
     if kind == "range":
         return _range(value, field)
+    if kind == "xml_elements":
+        return _xml_elements(value, field)
+    if kind == "tools":
+        return _tools(value, field)
     if kind in ("text_ref", "texts_ref") and value is None:
         return None  # falls back to the case's expected output at run time
     if value is None:

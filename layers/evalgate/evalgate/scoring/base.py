@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,27 @@ def summary(value: Any, limit: int = EXCERPT) -> Any:
     if isinstance(value, str):
         return excerpt(value, limit)
     return excerpt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), limit)
+
+
+_JS_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a regex written for JavaScript or Python: JS named groups `(?<name>…)` become `(?P<name>…)`."""
+    return re.compile(_JS_NAMED_GROUP.sub("(?P<", pattern))
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Deep equality with JSON semantics (as Node's isDeepStrictEqual on parsed JSON): 1 == 1.0, true != 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
 
 
 def num(value: float) -> str:
@@ -50,6 +72,7 @@ class Outcome:
     expected: Any
     actual: Any
     reason: str
+    fixed_score: bool = False  # the score stays as it is when negated (promptfoo's is-refusal on an empty output)
 
 
 @dataclass

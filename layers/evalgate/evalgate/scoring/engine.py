@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalgate.errors import InvalidInput
-from evalgate.scoring import graded, metrics, text
+from evalgate.scoring import graded, metrics, structured, text
 from evalgate.scoring.assertions import normalize_assertion
 from evalgate.scoring.base import Check, CheckError, Outcome
 from evalgate.scoring.types import ERRORED, FAILED, PASSED, AssertionResult, CaseOutput, Embedder, Judge, Verdict
@@ -41,12 +41,27 @@ CHECKS: dict[str, Callable[[Check], Outcome]] = {
     "levenshtein": metrics.check_levenshtein,
     "rouge-n": metrics.check_rouge_n,
     "bleu": metrics.check_bleu,
+    "gleu": metrics.check_gleu,
+    "meteor": metrics.check_meteor,
+    "is-xml": structured.check_is_xml,
+    "contains-xml": structured.check_contains_xml,
+    "is-html": structured.check_is_html,
+    "contains-html": structured.check_contains_html,
+    "is-refusal": structured.check_is_refusal,
+    "finish-reason": structured.check_finish_reason,
+    "perplexity": structured.check_perplexity,
+    "perplexity-score": structured.check_perplexity_score,
+    "is-valid-openai-tools-call": structured.check_openai_tools_call,
+    "is-valid-openai-function-call": structured.check_openai_function_call,
     "similar": graded.check_similar,
     "llm-rubric": graded.check_llm_rubric,
     "g-eval": graded.check_g_eval,
     "factuality": graded.check_factuality,
     "answer-relevance": graded.check_answer_relevance,
     "context-faithfulness": graded.check_context_faithfulness,
+    "model-graded-closedqa": graded.check_closedqa,
+    "context-recall": graded.check_context_recall,
+    "context-relevance": graded.check_context_relevance,
     "llm-judge": graded.check_llm_judge,
     "sentiment": graded.check_sentiment,
 }
@@ -97,7 +112,7 @@ def run_assertion(
         )
     passed, score = outcome.passed, _clamp(outcome.score)
     if spec["negate"]:
-        passed, score = not passed, 1.0 - score
+        passed, score = not passed, (score if outcome.fixed_score else 1.0 - score)
     return AssertionResult(
         spec["operator"],
         PASSED if passed else FAILED,

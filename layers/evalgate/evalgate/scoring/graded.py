@@ -367,3 +367,106 @@ def check_similar(c: Check) -> Outcome:
     ok = best >= threshold
     reason = f"Cosine similarity {best:.3f} is {'at or above' if ok else 'below'} the threshold {num(threshold)}."
     return Outcome(ok, score, expected, round(best, 4), reason)
+
+
+# --- promptfoo's model-graded-closedqa, context-recall, context-relevance ----------------------------------------
+
+
+def check_closedqa(c: Check) -> Outcome:
+    """model-graded-closedqa: does the output meet the criterion (yes/no)? A reply ending in Y or N (promptfoo's
+    own grading format) is accepted as well as JSON."""
+    criterion = c.value_text()
+    prompt = _prompt(
+        "You are assessing a submitted answer on a given task based on a criterion. Decide whether the output "
+        "meets the criterion: reason step by step, then answer yes or no.",
+        _tag("criteria", criterion),
+        _input_part(c),
+        _tag("output", c.output),
+        f'{_JSON_ONLY}\n{{"reason": "<one or two sentences>", "meets": <true|false>}}',
+    )
+    if c.judge is None:
+        raise CheckError("'model-graded-closedqa' needs a judge model, and none is configured.")
+    try:
+        raw = c.judge.judge(prompt)
+    except Exception as err:  # any judge failure is reported on the assertion, not raised
+        raise CheckError(f"The judge call failed ({type(err).__name__}: {excerpt(str(err), 150)}).") from err
+    raw = raw if isinstance(raw, str) else ""
+    data = parse_json_object(raw) or {}
+    meets = _bool(data.get("meets"))
+    if meets is None:
+        meets = _bool(data.get("pass"))
+    if meets is None and raw.rstrip().endswith(("Y", "N")):
+        meets = raw.rstrip().endswith("Y")
+    if meets is None:
+        raise CheckError(f"The judge's reply has no yes/no verdict: {excerpt(raw.strip(), 120)!r}.")
+    word = "meets" if meets else "does not meet"
+    return Outcome(meets, float(meets), excerpt(criterion), word, _reason(data, f"The output {word} the criterion."))
+
+
+def check_context_recall(c: Check) -> Outcome:
+    """Share of the ground truth's sentences the retrieved context supports (promptfoo default threshold 0.5)."""
+    truth = c.reference()
+    context = _context(c)
+    threshold = c.threshold if c.threshold is not None else 0.5
+    if not context.strip():
+        raise CheckError("'context-recall' needs the retrieved context (or a 'context' variable).")
+    prompt = _prompt(
+        "Split the reference answer into its sentences. For each sentence, decide whether it can be attributed "
+        "to the context (the context states or directly implies it).",
+        _tag("context", context),
+        _tag("reference", truth),
+        f'{_JSON_ONLY}\n{{"sentences": [{{"sentence": "<sentence>", "attributed": <true|false>}}, ...], '
+        '"reason": "<one or two sentences>"}',
+    )
+    data = _call(c, prompt)
+    sentences = data.get("sentences")
+    if not isinstance(sentences, list) or not sentences:
+        raise CheckError("The judge returned no sentence classifications.", expected=excerpt(truth))
+    verdicts = [_bool(item.get("attributed")) if isinstance(item, dict) else None for item in sentences]
+    if any(v is None for v in verdicts):
+        raise CheckError("A sentence in the judge's JSON has no true/false 'attributed'.", expected=excerpt(truth))
+    attributed = sum(1 for v in verdicts if v)
+    score = attributed / len(verdicts)
+    ok = score >= threshold
+    fallback = f"{attributed} of {len(verdicts)} reference sentences are supported by the context."
+    return Outcome(ok, score, excerpt(truth), round(score, 4), _reason(data, fallback))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def check_context_relevance(c: Check) -> Outcome:
+    """Share of the context's sentences (or chunks, when it is a list) needed to answer the 'query' variable
+    (promptfoo: the judge extracts them; default threshold 0.5)."""
+    query = (c.out.variables or {}).get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise CheckError("'context-relevance' needs a 'query' variable with the user question.")
+    raw_context: Any = c.out.context if c.out.context is not None else (c.out.variables or {}).get("context")
+    context = _context(c)
+    if not context.strip():
+        raise CheckError("'context-relevance' needs the retrieved context (or a 'context' variable).")
+    threshold = c.threshold if c.threshold is not None else 0.5
+    if isinstance(raw_context, list):
+        units = [str(u) for u in raw_context if str(u).strip()]
+    else:
+        lines = [line for line in context.split("\n") if line.strip()]
+        units = lines if len(lines) > 1 else [s for s in _SENTENCE.split(context.strip()) if s.strip()]
+    listed = "\n".join(f"{i}. {unit}" for i, unit in enumerate(units, 1))
+    prompt = _prompt(
+        "Pick the numbered context units that are required to answer the question. Copy nothing; list their "
+        "numbers. If the question cannot be answered from the context, list none.",
+        _tag("question", query),
+        _tag("context", listed),
+        f'{_JSON_ONLY}\n{{"relevant": [<unit number>, ...], "reason": "<one or two sentences>"}}',
+    )
+    data = _call(c, prompt)
+    picked = data.get("relevant")
+    if not isinstance(picked, list):
+        raise CheckError("The judge's JSON has no 'relevant' list.")
+    numbers = {
+        int(n) for n in picked if isinstance(n, int | float) and not isinstance(n, bool) and 1 <= n <= len(units)
+    }
+    score = len(numbers) / len(units) if units else 0.0
+    ok = score >= threshold
+    fallback = f"{len(numbers)} of {len(units)} context units are relevant to the question."
+    return Outcome(ok, score, f">= {num(threshold)}", round(score, 4), _reason(data, fallback))

@@ -1,11 +1,10 @@
-"""Text metrics in pure Python: Levenshtein distance, ROUGE-N recall, BLEU, cosine similarity.
-
-Tokenization (ROUGE and BLEU): lowercased word tokens, `\\w+` with inner apostrophes kept ("don't" is one
-token); punctuation is dropped, so "world." and "world" match.
+"""Text metrics in pure Python, computed as promptfoo computes them: Levenshtein distance, ROUGE-N (js-rouge),
+BLEU, GLEU, METEOR, and cosine similarity. Each metric tokenizes as its promptfoo counterpart does (see each).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -13,13 +12,8 @@ from collections.abc import Sequence
 
 from evalgate.scoring.base import Check, CheckError, Outcome, excerpt, num, summary
 
-_WORD = re.compile(r"\w+(?:'\w+)*")
 # Exact Levenshtein is O(len(a) * len(b)); above this many DP cells the banded search below takes over.
 MAX_CELLS = 4_000_000
-
-
-def tokenize(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
@@ -99,50 +93,184 @@ def levenshtein_similarity(distance: int, a: str, b: str) -> float:
     return 1.0 if longest == 0 else max(0.0, 1.0 - distance / longest)
 
 
-# --- ROUGE-N -------------------------------------------------------------------------------------------------
+# --- ROUGE-N (js-rouge's Treebank tokenizer, promptfoo's clipped F1) -------------------------------------------
+
+_CONTRACTIONS = [
+    re.compile(rf"(?<!\w)({a})({b})(?!\w)", re.I)
+    for a, b in (("can", "not"), ("d", "'ye"), ("gim", "me"), ("gon", "na"), ("got", "ta"), ("lem", "me"),
+                 ("more", "'n"), ("'t", "is"), ("'t", "was"))
+]  # fmt: skip
+_WANNA = re.compile(r"(?<!\w)(wan)(na)(?= )(?!\w)", re.I)
+
+
+def treebank_tokenize(sentence: str) -> list[str]:
+    """Penn Treebank word tokens of one sentence (js-rouge's treeBankTokenize, without its quote heuristics:
+    every double quote is split off as its own token)."""
+    text = re.sub(r"[\s\u0085]+", " ", sentence).strip()
+    if not text:
+        return []
+    text = re.sub(r'``|\'\'|"', ' " ', text)
+    text = text.replace("...", " ... ")
+    text = re.sub(r"[:,](?!\d)", r" \g<0> ", text)
+    text = re.sub(r"[;@#$%&]", r" \g<0> ", text)
+    text = re.sub(r"([^.])(?<!\b[A-Za-z]\.[A-Za-z])(\.)([\])}>'\s]*)$", r"\1 \2\3 ", text)
+    text = re.sub(r"[?!]", r" \g<0> ", text)
+    text = re.sub(r"[\][(){}<>]", r" \g<0> ", text)
+    text = text.replace("--", " -- ")
+    text = f" {text} "
+    text = re.sub(r"([^'])' ", r"\1 ' ", text)
+    text = re.sub(r"'([sSmMdD]) ", r" '\1 ", text)
+    text = re.sub(r"('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ", r" \1 ", text)
+    for pattern in (*_CONTRACTIONS, _WANNA):
+        text = pattern.sub(r" \1 \2 ", text)
+    return [t for t in re.sub(r" {2,}", " ", text).strip(" ").split(" ") if t]
 
 
 def rouge_n(candidate: str, reference: str, n: int = 1) -> float:
-    """ROUGE-N recall: the share of the reference's n-grams (with multiplicity) found in the candidate."""
-    ref = ngrams(tokenize(reference), n)
-    total = sum(ref.values())
-    if total == 0:
+    """promptfoo's ROUGE-N: both texts lowercased and Treebank-tokenized, clipped n-gram overlap
+    (min of the two counts, Lin 2004), F1 of precision and recall; 0 when either has fewer than n tokens."""
+    cand_tokens, ref_tokens = treebank_tokenize(candidate.lower()), treebank_tokenize(reference.lower())
+    if len(cand_tokens) < n or len(ref_tokens) < n:
         return 0.0
-    cand = ngrams(tokenize(candidate), n)
-    overlap = sum(min(count, cand[gram]) for gram, count in ref.items())
-    return overlap / total
+    cand, ref = ngrams(cand_tokens, n), ngrams(ref_tokens, n)
+    overlap = sum(min(count, ref[gram]) for gram, count in cand.items())
+    if overlap == 0:
+        return 0.0
+    return f1(overlap / sum(cand.values()), overlap / sum(ref.values()))
 
 
-# --- BLEU ----------------------------------------------------------------------------------------------------
+def f1(p: float, r: float) -> float:
+    """js-rouge's fMeasure with beta 1, in its order of operations (so 0.75 stays 0.75, not 0.7499...)."""
+    if p == r:
+        return p
+    if p == 0 or r == 0:
+        return 0.0
+    if p > r:
+        return min(p, r * (2 / (1 + r / p)))
+    return min(r, p * (2 / (1 + p / r)))
+
+
+# --- BLEU, GLEU (promptfoo's own implementations) ------------------------------------------------------------
 
 BLEU_SMOOTHING = 1e-7  # a zero n-gram precision counts as 1e-7 (as promptfoo does) instead of zeroing the score
+_JS_SPACE = re.compile(r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+
+
+def js_words(text: str) -> list[str]:
+    """text.toLowerCase().trim().split(/\\s+/): lowercased, split on JavaScript whitespace, punctuation kept
+    ("world." and "world" differ). A blank text gives [""], as in JavaScript."""
+    return _JS_SPACE.split(_JS_SPACE.sub(" ", text.lower()).strip(" "))
+
+
+def _grams(words: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
+    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1)) if 0 < n <= len(words) else Counter()
 
 
 def bleu(candidate: str, references: Sequence[str], max_n: int = 4) -> float:
-    """Sentence BLEU (Papineni et al. 2002): geometric mean of clipped n-gram precisions (n = 1..4, uniform
-    weights) times the brevity penalty exp(1 - r/c) when the candidate is not longer than the closest
-    reference. References that are blank are ignored; a blank candidate scores 0."""
-    cand_tokens = tokenize(candidate)
-    refs = [tokenize(r) for r in references]
-    refs = [r for r in refs if r]
-    if not cand_tokens or not refs:
+    """promptfoo's sentence BLEU: clipped n-gram precisions (n = 1..4, uniform weights, a zero precision
+    smoothed to 1e-7, orders the candidate is too short for left out and the weights renormalised), the best
+    clipped count over the references, times the brevity penalty exp(1 - r/c) against the closest reference
+    length (ties to the shorter). A blank candidate scores 0."""
+    if not candidate.strip():
         return 0.0
-    c = len(cand_tokens)
-    # closest reference length; ties go to the shorter reference
+    cand = js_words(candidate)
+    refs = [js_words(r) for r in references]
+    c = len(cand)
     r = min((abs(len(ref) - c), len(ref)) for ref in refs)[1]
-    log_sum = 0.0
+    log_sum, weight_sum = 0.0, 0.0
     for n in range(1, max_n + 1):
-        cand = ngrams(cand_tokens, n)
-        total = sum(cand.values())
-        max_ref: Counter[tuple[str, ...]] = Counter()
-        for ref in refs:
-            for gram, count in ngrams(ref, n).items():
-                max_ref[gram] = max(max_ref[gram], count)
-        clipped = sum(min(count, max_ref[gram]) for gram, count in cand.items())
-        precision = clipped / total if total else 0.0
+        grams = _grams(cand, n)
+        total = sum(grams.values())
+        if total == 0:
+            continue
+        best = max(sum(min(count, ref_grams[g]) for g, count in grams.items()) for ref_grams in
+                   (_grams(ref, n) for ref in refs))  # fmt: skip
+        precision = best / total
         log_sum += math.log(precision if precision > 0 else BLEU_SMOOTHING) / max_n
+        weight_sum += 1 / max_n
+    if weight_sum == 0:
+        return 0.0
     brevity = 1.0 if c > r else math.exp(1 - r / c)
-    return brevity * math.exp(log_sum)
+    return brevity * math.exp(log_sum / weight_sum)
+
+
+def _gleu_words(text: str) -> list[str]:
+    words = [w.rstrip(".") for w in js_words(text)]
+    return words if any(words) else []
+
+
+def gleu(candidate: str, references: Sequence[str], min_n: int = 1, max_n: int = 4) -> float:
+    """promptfoo's GLEU: per reference, min(precision, recall) of the n-gram matches summed over n = 1..4
+    (identical token lists score 1); the best reference wins. Tokens: lowercased, whitespace-split, trailing
+    dots dropped."""
+    cand = _gleu_words(candidate)
+    if not cand:
+        return 0.0
+    scores: list[float] = []
+    for reference in references:
+        ref = _gleu_words(reference)
+        if ref == cand:
+            scores.append(1.0)
+            continue
+        matches = cand_total = ref_total = 0
+        for n in range(min_n, max_n + 1):
+            cg, rg = _grams(cand, n), _grams(ref, n)
+            matches += sum(min(count, rg[g]) for g, count in cg.items())
+            cand_total += sum(cg.values())
+            ref_total += sum(rg.values())
+        scores.append(0.0 if cand_total == 0 or ref_total == 0 else min(matches / cand_total, matches / ref_total))
+    return max(scores)
+
+
+# --- METEOR (exact and Porter-stem stages; no WordNet synonyms) -----------------------------------------------
+
+
+def _match(cand: list[tuple[int, str]], ref: list[tuple[int, str]]) -> list[tuple[int, int]]:
+    """promptfoo's matchExactEnums: from the last candidate word back, pair it with the last equal reference
+    word still free. Matched words are removed from both lists (in place)."""
+    pairs: list[tuple[int, int]] = []
+    for i in range(len(cand) - 1, -1, -1):
+        for j in range(len(ref) - 1, -1, -1):
+            if cand[i][1] == ref[j][1]:
+                pairs.append((cand[i][0], ref[j][0]))
+                del cand[i]
+                del ref[j]
+                break
+    return pairs
+
+
+def _meteor_one(reference: list[str], candidate: list[str], alpha: float, beta: float, gamma: float) -> float:
+    # lazy: loaded only on the code paths that need it (cold start)
+    from evalgate.scoring.stemmer import stem
+
+    cand = [(i, w.lower()) for i, w in enumerate(candidate)]
+    ref = [(i, w.lower()) for i, w in enumerate(reference)]
+    size_c, size_r = len(cand), len(ref)
+    exact = _match(cand, ref)
+    cand_stems, ref_stems = [(i, stem(w)) for i, w in cand], [(i, stem(w)) for i, w in ref]
+    matches = sorted(exact + _match(cand_stems, ref_stems))
+    if not matches or size_c == 0 or size_r == 0:
+        return 0.0
+    precision, recall = len(matches) / size_c, len(matches) / size_r
+    denominator = alpha * precision + (1 - alpha) * recall
+    if denominator == 0:
+        return 0.0
+    fmean = precision * recall / denominator
+    chunks = 1 + sum(1 for a, b in itertools.pairwise(matches) if b[0] != a[0] + 1 or b[1] != a[1] + 1)
+    return (1 - gamma * (chunks / len(matches)) ** beta) * fmean
+
+
+def _meteor_words(text: str) -> list[str]:
+    return [re.sub(r"\.+$", "", w) for w in re.split(r"\s+", text)]
+
+
+def meteor(
+    candidate: str, references: Sequence[str], alpha: float = 0.9, beta: float = 3.0, gamma: float = 0.5
+) -> float:
+    """promptfoo's METEOR (its exact and stem stages): harmonic mean weighted by alpha, fragmentation penalty
+    gamma * (chunks / matches) ** beta; the best reference wins."""
+    words = _meteor_words(candidate)
+    return max(_meteor_one(_meteor_words(r), words, alpha, beta, gamma) for r in references)
 
 
 # --- embeddings ----------------------------------------------------------------------------------------------
@@ -166,34 +294,43 @@ def check_levenshtein(c: Check) -> Outcome:
     reference = c.reference()
     limit = c.threshold if c.threshold is not None else 5.0
     distance, exact = levenshtein(c.output, reference, at_most=int(limit))
-    score = levenshtein_similarity(distance, c.output, reference)
     ok = distance <= limit
     shown = f"{distance}" if exact else f"more than {distance - 1}"
     reason = f"Edit distance {shown} is {'within' if ok else 'over'} the maximum of {num(limit)}."
-    return Outcome(ok, score, excerpt(reference), distance, reason)
+    return Outcome(ok, float(ok), excerpt(reference), distance, reason)
+
+
+def _metric(c: Check, name: str, score: float, limit: float, references: list[str]) -> Outcome:
+    ok = score >= limit
+    reason = f"{name} {score:.4f} is {'at or above' if ok else 'below'} the threshold {num(limit)}."
+    expected = excerpt(references[0]) if len(references) == 1 else summary(references)
+    return Outcome(ok, score, expected, round(score, 4), reason)
 
 
 def check_rouge_n(c: Check) -> Outcome:
     reference = c.reference()
     n = int(c.spec.get("n") or 1)
     limit = c.threshold if c.threshold is not None else 0.75
-    if not ngrams(tokenize(reference), n):
-        raise CheckError(
-            f"The reference has fewer than {n} word(s), so ROUGE-{n} is undefined.", expected=excerpt(reference)
-        )
-    score = rouge_n(c.output, reference, n)
-    ok = score >= limit
-    reason = f"ROUGE-{n} recall {score:.3f} is {'at or above' if ok else 'below'} the threshold {num(limit)}."
-    return Outcome(ok, score, excerpt(reference), round(score, 4), reason)
+    return _metric(c, f"ROUGE-{n}", rouge_n(c.output, reference, n), limit, [reference])
 
 
 def check_bleu(c: Check) -> Outcome:
     references = c.references()
     limit = c.threshold if c.threshold is not None else 0.5
-    if not any(tokenize(r) for r in references):
-        raise CheckError("The reference text is empty, so BLEU is undefined.")
-    score = bleu(c.output, references)
-    ok = score >= limit
-    reason = f"BLEU {score:.3f} is {'at or above' if ok else 'below'} the threshold {num(limit)}."
-    expected = excerpt(references[0]) if len(references) == 1 else summary(references)
-    return Outcome(ok, score, expected, round(score, 4), reason)
+    return _metric(c, "BLEU", bleu(c.output, references), limit, references)
+
+
+def check_gleu(c: Check) -> Outcome:
+    references = c.references()
+    limit = c.threshold if c.threshold is not None else 0.5
+    return _metric(c, "GLEU", gleu(c.output, references), limit, references)
+
+
+def check_meteor(c: Check) -> Outcome:
+    references = c.references()
+    if not c.output:
+        raise CheckError("METEOR is undefined for an empty output.")
+    limit = c.threshold if c.threshold is not None else 0.5
+    spec = c.spec
+    score = meteor(c.output, references, spec.get("alpha", 0.9), spec.get("beta", 3.0), spec.get("gamma", 0.5))
+    return _metric(c, "METEOR", score, limit, references)

@@ -7,8 +7,8 @@ import math
 import re
 from typing import Any
 
-from evalgate.scoring import jsonschema_lite
-from evalgate.scoring.base import Check, CheckError, Outcome, excerpt, num, summary
+from evalgate.scoring import schema as json_schema
+from evalgate.scoring.base import Check, CheckError, Outcome, compile_pattern, excerpt, json_equal, num, summary
 
 # --- token estimate ------------------------------------------------------------------------------------------
 
@@ -40,6 +40,11 @@ def estimate_tokens(text: str) -> int:
     return total
 
 
+def js_number(value: float) -> str:
+    """String(value) as JavaScript writes it for the numbers a config holds (42.0 -> "42")."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() and abs(value) < 1e21 else str(value)
+
+
 # --- string checks -------------------------------------------------------------------------------------------
 
 
@@ -61,7 +66,7 @@ def check_equals(c: Check) -> Outcome:
                 excerpt(output),
                 "The output is not JSON, so it cannot equal the expected JSON.",
             )
-        same = jsonschema_lite.json_equal(parsed, value)
+        same = json_equal(parsed, value)
         reason = (
             "The output JSON equals the expected JSON." if same else "The output JSON differs from the expected JSON."
         )
@@ -69,7 +74,7 @@ def check_equals(c: Check) -> Outcome:
     if isinstance(value, bool):
         expected = json.dumps(value)
     elif isinstance(value, int | float):
-        expected = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        expected = js_number(value)
     else:
         expected = c.reference()
     same = output == expected
@@ -151,7 +156,7 @@ def check_ends_with(c: Check) -> Outcome:
 def check_regex(c: Check) -> Outcome:
     pattern = c.value_text()
     try:
-        compiled = jsonschema_lite.compile_pattern(pattern)
+        compiled = compile_pattern(pattern)
     except re.error as err:
         raise CheckError(
             f"The rendered pattern is not a valid regular expression: {err}.", expected=excerpt(pattern)
@@ -176,6 +181,57 @@ def parse_json(text: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 MAX_JSON_CANDIDATES = 500
+MAX_OBJECT_CHARS = 100_000  # promptfoo's maxJsonLength
+_SLASH_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|//')
+
+
+def _lenient_object(candidate: str) -> Any:
+    """A {...} candidate parsed as promptfoo does (js-yaml in JSON mode, // comments allowed): JSON first, then
+    YAML flow syntax ({a: 1}); None when it is neither or not an object/array."""
+    try:
+        return _DECODER.decode(candidate)
+    except ValueError:
+        pass
+    import yaml  # lazily: only outputs with non-JSON braces get here
+
+    text = _SLASH_COMMENT.sub(lambda m: m.group(1) or "#", candidate)
+    try:
+        value = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict | list) else None
+
+
+def extract_json_objects(text: str) -> list[Any]:
+    """promptfoo's extractJsonObjects: from each '{', the shortest balanced (or, at the end of the text,
+    auto-closed) brace span that parses; scanning resumes after it. Arrays on their own are not objects."""
+    found: list[Any] = []
+    i, size, tried = 0, len(text), 0
+    while i < size and tried < MAX_JSON_CANDIDATES:
+        if text[i] != "{":
+            i += 1
+            continue
+        tried += 1
+        opened, closed, j = 1, 0, i + 1
+        limit = min(i + MAX_OBJECT_CHARS, size)
+        resume = i + 1
+        while j < limit and opened > closed:
+            if text[j] == "{":
+                opened += 1
+            elif text[j] == "}":
+                closed += 1
+            j += 1
+            if opened == closed or j == size or j == i + MAX_OBJECT_CHARS:
+                candidate = text[i:j] + "}" * (opened - closed)
+                value = _lenient_object(candidate)
+                if isinstance(value, dict | list):
+                    found.append(value)
+                    resume = j
+                    break
+                if opened == closed:
+                    break
+        i = resume
+    return found
 
 
 def extract_json_values(text: str) -> list[Any]:
@@ -214,7 +270,7 @@ def check_is_json(c: Check) -> Outcome:
     except ValueError as err:
         return Outcome(False, 0.0, expected, excerpt(c.output), f"The output is not valid JSON ({err}).")
     if schema is not None:
-        errors = jsonschema_lite.validate(parsed, schema)
+        errors = json_schema.validate(parsed, schema)
         if errors:
             return Outcome(
                 False,
@@ -230,9 +286,9 @@ def check_is_json(c: Check) -> Outcome:
 def check_contains_json(c: Check) -> Outcome:
     schema = c.spec.get("value")
     expected = _schema_expected(schema)
-    values = extract_json_values(c.output)
+    values = extract_json_objects(c.output)
     if not values:
-        return Outcome(False, 0.0, expected, excerpt(c.output), "The output contains no JSON object or array.")
+        return Outcome(False, 0.0, expected, excerpt(c.output), "The output contains no JSON object.")
     if schema is None:
         return Outcome(
             True,
@@ -243,7 +299,7 @@ def check_contains_json(c: Check) -> Outcome:
         )
     first_errors: list[str] = []
     for value in values:
-        errors = jsonschema_lite.validate(value, schema)
+        errors = json_schema.validate(value, schema)
         if not errors:
             return Outcome(
                 True,
@@ -285,8 +341,16 @@ def _in_range(count: int, c: Check, unit: str, note: str = "") -> Outcome:
     return Outcome(ok, float(ok), wanted, count, reason)
 
 
+_JS_SPACE = re.compile(r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+
+
+def js_split(text: str) -> list[str]:
+    """text.trim().split(/\\s+/) as JavaScript does it (JS whitespace; "" gives [""])."""
+    return _JS_SPACE.split(_JS_SPACE.sub(" ", text).strip(" "))
+
+
 def check_word_count(c: Check) -> Outcome:
-    return _in_range(len(c.output.split()), c, "words")
+    return _in_range(len([w for w in js_split(c.output) if w]), c, "words")
 
 
 def check_length(c: Check) -> Outcome:

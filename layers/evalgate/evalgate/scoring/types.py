@@ -23,6 +23,8 @@ class CaseOutput:
     cost_usd: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    finish_reason: str | None = None  # the provider's stop/finish reason (finish-reason)
+    logprobs: list[float] | None = None  # per-token log probabilities, when the provider returns them (perplexity)
 
 
 class Judge(Protocol):

@@ -119,6 +119,7 @@ class Executor:
                 cost_usd=completion.cost_usd,
                 input_tokens=completion.input_tokens,
                 output_tokens=completion.output_tokens,
+                finish_reason=(completion.raw or {}).get("finish_reason"),
             ),
             judge=self.judge(),
             embedder=self.embedder(),
