@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from evalgate.store import runs as runs_store
+from evalgate.store.ingest_lock import IngestLock
 from tests.integration.conftest import Stack
 from tests.integration.test_evals_api import new_run, results
 
@@ -31,8 +32,8 @@ def crash_at(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(runs_store, "fault_hook", hook)
     from evalgate.services.container import container
 
-    monkeypatch.setattr(container().runs, "ingest_lease_seconds", 0.3)
-    unlock = runs_store.RunStore._unlock_ingest
+    monkeypatch.setattr(container().runs.ingest_lock, "lease_seconds", 0.3)
+    unlock = IngestLock.release
 
     def unlock_unless_crashed(self: Any, *args: Any) -> None:
         if armed["crashed"]:
@@ -40,7 +41,7 @@ def crash_at(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
             return
         unlock(self, *args)
 
-    monkeypatch.setattr(runs_store.RunStore, "_unlock_ingest", unlock_unless_crashed)
+    monkeypatch.setattr(IngestLock, "release", unlock_unless_crashed)
 
     def arm(point: str) -> None:
         armed["point"] = point

@@ -7,11 +7,10 @@ is counted exactly once: each of those items takes the batch's ADD together with
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,29 +19,42 @@ from evalgate import keys
 from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from evalgate.models.domain import (
     SCORE_BINS,
-    TERMINAL,
     ExternalResult,
     Page,
     Run,
-    RunAggregates,
     RunResult,
     RunStatus,
     ScorerAggregates,
 )
 from evalgate.store.blobs import Blobs
+from evalgate.store.ingest_lock import INGEST_LEASE_SECONDS, INGEST_WAIT_SECONDS, IngestLock
+from evalgate.store.run_items import (
+    AGG_FIELDS,
+    SCORER_ATTR,
+    ScorerAdd,
+    batch_counts,
+    check_aggregable,
+    external_case_key,
+    external_score,
+    external_status,
+    is_counted,
+    marker_item,
+    result_case_key,
+    run_of_item,
+    score_bin,
+    scorer_of,
+    scorer_updates,
+    scorer_value,
+    tokens,
+    utcnow_iso,
+)
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
 MAX_BATCHES_PER_RUN = 8_000  # the run item keeps the ids of its counted batches (~40 bytes each)
 MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more item in the batch's transaction
-CASE_KEY_MAX = 128  # characters of a case key kept for pairing runs
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
-INGEST_LEASE_SECONDS = 30  # default lease of a run's ingest lock (the container passes the function timeout + 2 s)
-INGEST_WAIT_SECONDS = 10.0  # how long a batch waits for another batch of the same run before answering 429
-# bounds of the numbers a result adds to a run's aggregates: 8,000 batches of 1,000 results at the bound still fit
-# DynamoDB's numbers (38 digits, below 1e125), so an aggregate can never overflow after results were stored
-AGG_LIMITS = {"latency": 1e12, "cost": 1e9, "tokens": 1e12, "scorer": 1e9}
 
 # Fault injection for tests: called at named points of the counting steps (raise to simulate a crash there).
 fault_hook: Callable[[str], None] | None = None
@@ -53,34 +65,11 @@ def _fault(point: str) -> None:
         fault_hook(point)
 
 
-_AGG_FIELDS = {
-    "done": "aggDone",
-    "passed": "aggPassed",
-    "failed": "aggFailed",
-    "errored": "aggErrored",
-    "nulls": "aggNulls",
-    "score_sum": "aggScoreSum",
-    "score_sq_sum": "aggScoreSq",
-    "weight_total": "aggWeightTotal",
-    "weight_passed": "aggWeightPassed",
-    "latency_ms_sum": "aggLatencySum",
-    "input_tokens": "aggInputTokens",
-    "output_tokens": "aggOutputTokens",
-    "cost_usd": "aggCost",
-    "model_calls": "aggModelCalls",
-    "cached_calls": "aggCachedCalls",
-}
-
-
-def score_bin(score: float) -> int:
-    return min(SCORE_BINS - 1, max(0, int(score * SCORE_BINS)))
-
-
 class RunStore:
     def __init__(self, table: Table, blobs: Blobs, *, ingest_lease_seconds: float = INGEST_LEASE_SECONDS) -> None:
         self.table = table
         self.blobs = blobs
-        self.ingest_lease_seconds = ingest_lease_seconds  # the function timeout (+2 s): no holder outlives it
+        self.ingest_lock = IngestLock(table, ingest_lease_seconds)  # the function timeout (+2 s): no holder outlives it
 
     def new_run_id(self) -> int:
         return self.table.next_id("run")
@@ -116,7 +105,7 @@ class RunStore:
         item = self.table.get(keys.run(project_id, run_id))
         if not item:
             raise NotFound(f"run {run_id} not found")
-        return _run(item)
+        return run_of_item(item)
 
     def list_prompt_runs(
         self, project_id: str, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]
@@ -130,12 +119,12 @@ class RunStore:
             index=GSI1,
             filters=filters,
         )
-        return Page(items=[_run(i) for i in items], next_cursor=nxt)
+        return Page(items=[run_of_item(i) for i in items], next_cursor=nxt)
 
     def list_project_runs(self, project_id: str, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
         pk, prefix = keys.runs_prefix(project_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor, forward=False, filters=filters)
-        return Page(items=[_run(i) for i in items], next_cursor=nxt)
+        return Page(items=[run_of_item(i) for i in items], next_cursor=nxt)
 
     def set_execution(self, project_id: str, run_id: int, execution_arn: str) -> None:
         self.table.update(keys.run(project_id, run_id), "SET executionArn = :a", values={":a": execution_arn})
@@ -176,7 +165,7 @@ class RunStore:
                     names=names,
                     values=values,
                 )
-                return _run(item)
+                return run_of_item(item)
             except ClientError as exc:
                 if not Table.is_condition_failure(exc):
                     raise
@@ -260,9 +249,9 @@ class RunStore:
             return self._complete(project_id, run_id, bid, json.loads(marker["counts"]), only_while=RunStatus.running)
         puts = [{**self._result_item(project_id, run_id, r), "batch": bid} for r in results]
         self.table.batch_write(puts=[*puts, *extra_puts])
-        add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
+        add: dict[str, float] = dict.fromkeys(AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
-        scorers: dict[str, _ScorerAdd] = {}
+        scorers: dict[str, ScorerAdd] = {}
         for r in results:
             add["aggDone"] += 1
             add[{"passed": "aggPassed", "failed": "aggFailed"}.get(r.status, "aggErrored")] += 1
@@ -278,16 +267,16 @@ class RunStore:
             for a in r.assertions:
                 name = str(a.get("metric") or a.get("operator") or a.get("type") or "assertion")
                 status = a.get("status")
-                scorers.setdefault(name, _ScorerAdd()).add(
+                scorers.setdefault(name, ScorerAdd()).add(
                     a.get("score"), None if status == "errored" else status == "passed", status == "errored"
                 )
         weights = [r.weight for r in results]
         add["aggWeightTotal"] = sum(weights)
         add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
-        keys_ = case_keys if case_keys is not None else [_result_case_key(r) for r in results]
+        keys_ = case_keys if case_keys is not None else [result_case_key(r) for r in results]
         outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
-        counts = _counts(add, bins, scorers)
-        self.table.put(_marker(project_id, run_id, bid, outcomes, counts))
+        counts = batch_counts(add, bins, scorers)
+        self.table.put(marker_item(project_id, run_id, bid, outcomes, counts))
         _fault("after-marker")
         return self._complete(project_id, run_id, bid, counts, only_while=RunStatus.running)
 
@@ -323,7 +312,7 @@ class RunStore:
         return state == "now"
 
     def _count_scorers(self, project_id: str, run_id: int, batch_id: str, scorers: dict[str, dict[str, float]]) -> None:
-        for part, (expr, names_, scorer_values) in enumerate(_scorer_updates(scorers)):
+        for part, (expr, names_, scorer_values) in enumerate(scorer_updates(scorers)):
             guard = f"{batch_id}#{part}"  # a batch with many scorers moves the scorers' item in several updates
             try:
                 self.table.update(
@@ -371,73 +360,16 @@ class RunStore:
             return "before" if batch_id in (run.get("batchesDone") or ()) else "refused"
         return "now"
 
-    # -- the ingest lock of external runs ---------------------------------------------------------------
-    def _lock_ingest(self, project_id: str, run_id: int, token: str, lease_seconds: float) -> dict[str, Any]:
-        """Take the run's ingest lock (a lease: `ingestLock` + `ingestLockUntil` on the run item) while the run is
-        open; the run item comes back. Waits for another holder up to INGEST_WAIT_SECONDS (then 429); an ended
-        run is a 409, a missing one a 404."""
-        open_states = [s.value for s in RunStatus if s not in TERMINAL]
-        names = {"#s": "status"}
-        deadline = time.monotonic() + INGEST_WAIT_SECONDS
-        delay = 0.005
-        while True:
-            now = time.time()
-            values: dict[str, Any] = {":me": token, ":until": now + lease_seconds, ":now": now}
-            values.update({f":o{i}": v for i, v in enumerate(open_states)})
-            opened = ", ".join(f":o{i}" for i in range(len(open_states)))
-            try:
-                return self.table.update(
-                    keys.run(project_id, run_id),
-                    "SET ingestLock = :me, ingestLockUntil = :until",
-                    condition=f"attribute_exists(PK) AND #s IN ({opened}) "
-                    "AND (attribute_not_exists(ingestLock) OR ingestLockUntil < :now)",
-                    names=names,
-                    values=values,
-                )
-            except ClientError as exc:
-                if not Table.is_condition_failure(exc):
-                    raise
-            item = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "ingestLockUntil"])
-            if item is None:
-                raise NotFound(f"run {run_id} not found")
-            if item["status"] not in open_states:
-                raise Conflict(
-                    f"run {run_id} has ended ({item['status']}); it takes no more results",
-                    field="status",
-                    details={"current": item["status"]},
-                )
-            if time.monotonic() >= deadline:
-                left = float(item.get("ingestLockUntil") or now) - now
-                raise Throttled(
-                    f"another batch of run {run_id} is being recorded; retry shortly",
-                    retry_after=max(1, math.ceil(left)),
-                )
-            time.sleep(delay)
-            delay = min(0.05, delay * 2)
-
-    def _unlock_ingest(self, project_id: str, run_id: int, token: str) -> None:
-        try:
-            self.table.update(
-                keys.run(project_id, run_id),
-                "REMOVE ingestLock, ingestLockUntil",
-                condition="ingestLock = :me",
-                values={":me": token},
-                returns="NONE",
-            )
-        except ClientError as exc:
-            if not Table.is_condition_failure(exc):
-                raise
-
     # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
     def scorer_aggregates(self, project_id: str, run_id: int) -> list[ScorerAggregates]:
         """Every scorer's aggregates of a run: one item, however many results and scorers."""
         item = self.table.get(keys.run_scorers(project_id, run_id)) or {}
         fields: dict[str, dict[str, Any]] = {}
         for attr, value in item.items():
-            if attr.startswith(_SCORER_ATTR):
-                name, _, field = attr[len(_SCORER_ATTR) :].rpartition("|")
+            if attr.startswith(SCORER_ATTR):
+                name, _, field = attr[len(SCORER_ATTR) :].rpartition("|")
                 fields.setdefault(name, {})[field] = value
-        return [_scorer(name, f) for name, f in sorted(fields.items())]
+        return [scorer_of(name, f) for name, f in sorted(fields.items())]
 
     def case_outcomes(self, project_id: str, run_id: int) -> dict[str, list[tuple[str, float]]]:
         """Per case key, the (status, score) of each of its results, from the markers of the batches the run
@@ -469,7 +401,7 @@ class RunStore:
         but was interrupted → that batch is completed from its marker, whatever this batch holds; stored by a
         batch that never began counting → stored again and counted here. Then this batch's results, its marker
         (with what it adds) and the count (`_complete`). Returns False when nothing new was counted."""
-        _check_aggregable(results)
+        check_aggregable(results)
         names = {str(name)[:200] for r in results for name in r.scorer_results}
         if len(names) > MAX_SCORERS_PER_BATCH:
             raise InvalidInput(
@@ -477,11 +409,11 @@ class RunStore:
                 field="results",
             )
         token = uuid.uuid4().hex
-        run = self._lock_ingest(project_id, run_id, token, self.ingest_lease_seconds)
+        run = self.ingest_lock.acquire(project_id, run_id, token)
         try:
             return self._record_external(project_id, run_id, batch_hash, results, set(run.get("batchesDone") or ()))
         finally:
-            self._unlock_ingest(project_id, run_id, token)
+            self.ingest_lock.release(project_id, run_id, token)
 
     def _record_external(
         self, project_id: str, run_id: int, batch_hash: str, results: Sequence[ExternalResult], done: set[str]
@@ -527,25 +459,25 @@ class RunStore:
                     **keys.run_result_by_id(project_id, run_id, r.id),
                     "type": "externalResult",
                     "resultId": r.id,
-                    "status": _external_status(r),
-                    "score": _external_score(r),
+                    "status": external_status(r),
+                    "score": external_score(r),
                     "body": json.dumps(body, separators=(",", ":")),
                     "receivedAt": now,
                     "batch": batch_hash,
                 }
             )
-        scorers: dict[str, _ScorerAdd] = {}
+        scorers: dict[str, ScorerAdd] = {}
         for r in results:
             for name, raw in r.scorer_results.items():
-                scorers.setdefault(str(name)[:200], _ScorerAdd()).add(*_scorer_value(raw))
+                scorers.setdefault(str(name)[:200], ScorerAdd()).add(*scorer_value(raw))
         self.table.batch_write(puts=items)
         _fault("after-results")
-        add: dict[str, float] = dict.fromkeys(_AGG_FIELDS.values(), 0.0)
+        add: dict[str, float] = dict.fromkeys(AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
         for r in results:
-            status = _external_status(r)
-            score = _external_score(r)
-            tokens_in, tokens_out = _tokens(r.token_usage)
+            status = external_status(r)
+            score = external_score(r)
+            tokens_in, tokens_out = tokens(r.token_usage)
             add["aggDone"] += 1
             add[{"passed": "aggPassed", "failed": "aggFailed"}.get(status, "aggErrored")] += 1
             add["aggNulls"] += 1 if r.score is None and r.passed is None else 0
@@ -558,9 +490,9 @@ class RunStore:
             add["aggOutputTokens"] += tokens_out
             add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
             bins[score_bin(score)] += 1
-        counts = _counts(add, bins, scorers)
-        outcomes = [(_external_case_key(r), _external_status(r), _external_score(r)) for r in results]
-        self.table.put(_marker(project_id, run_id, bid, outcomes, counts))
+        counts = batch_counts(add, bins, scorers)
+        outcomes = [(external_case_key(r), external_status(r), external_score(r)) for r in results]
+        self.table.put(marker_item(project_id, run_id, bid, outcomes, counts))
         _fault("after-marker")
         return self._complete(project_id, run_id, bid, counts)
 
@@ -578,7 +510,7 @@ class RunStore:
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
         out = []
         for item in items:
-            if not _is_counted(item, counted):
+            if not is_counted(item, counted):
                 continue
             if item.get("type") == "externalResult":
                 out.append(ExternalResult(id=item["resultId"], **json.loads(item["body"])))
@@ -602,7 +534,7 @@ class RunStore:
         counted = self._counted_batches(project_id, run_id)
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
-        return Page(items=[self._load_result(i) for i in items if _is_counted(i, counted)], next_cursor=nxt)
+        return Page(items=[self._load_result(i) for i in items if is_counted(i, counted)], next_cursor=nxt)
 
     def _load_result(self, item: dict[str, Any]) -> RunResult:
         body = json.loads(item["body"])
@@ -616,258 +548,3 @@ class RunStore:
         pk, _prefix = keys.run_results_prefix(project_id, run_id)
         self.table.delete_partition(pk)
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")
-
-
-def _counts(add: dict[str, float], bins: list[int], scorers: dict[str, _ScorerAdd]) -> dict[str, Any]:
-    """What a batch adds: to the run item (its aggregates and score histogram) and to each scorer's figures.
-    Kept in the batch's marker, so whoever completes an interrupted count adds exactly the same."""
-    run: dict[str, float] = {name: round(v, 9) if isinstance(v, float) else v for name, v in add.items()}
-    run.update({f"aggH{b:02d}": count for b, count in enumerate(bins) if count})
-    return {"run": run, "scorers": {name: agg.fields() for name, agg in sorted(scorers.items())}}
-
-
-def _is_counted(item: dict[str, Any], counted: set[str]) -> bool:
-    """Whether a result item was stored by a batch its run counted (items written before batches were recorded
-    on results count as counted)."""
-    batch = item.get("batch")
-    if not batch:
-        return True
-    return (batch if batch.startswith("S#") else f"X#{batch}") in counted
-
-
-def _check_aggregable(results: Sequence[ExternalResult]) -> None:
-    """Refuse (400, naming the field) a number that would be added to an aggregate but is not finite or is beyond
-    what the aggregates can hold, before anything is stored."""
-
-    def check(value: Any, limit: float, field: str, *, signed: bool = False) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return
-        ok = math.isfinite(value) if isinstance(value, float) else True
-        ok = ok and (abs(value) if signed else value) <= limit and (signed or value >= 0)
-        if not ok:
-            bound = f"between -{limit:g} and {limit:g}" if signed else f"between 0 and {limit:g}"
-            raise InvalidInput(f"{field} must be a finite number {bound}", field=field)
-
-    for i, r in enumerate(results):
-        where = f"results[{i}]"
-        check(r.latency, AGG_LIMITS["latency"], f"{where}.latency")
-        check(r.cost, AGG_LIMITS["cost"], f"{where}.cost")
-        for name, value in r.token_usage.items():
-            limit = AGG_LIMITS["cost"] if name == "cost" else AGG_LIMITS["tokens"]
-            check(value, limit, f"{where}.tokenUsage.{name}")
-        for name, raw in r.scorer_results.items():
-            value = raw.get("score", raw.get("value")) if isinstance(raw, dict) else raw
-            check(value, AGG_LIMITS["scorer"], f"{where}.scorerResults.{name}", signed=True)
-
-
-class _ScorerAdd:
-    """What a batch adds to one scorer's aggregates."""
-
-    def __init__(self) -> None:
-        self.count = self.nulls = self.errors = self.values = self.judged = self.passed = 0
-        self.total = self.sq = 0.0
-        self.bins = [0] * SCORE_BINS
-
-    def fields(self) -> dict[str, float]:
-        out: dict[str, float] = {
-            "n": self.count,
-            "nulls": self.nulls,
-            "errors": self.errors,
-            "values": self.values,
-            "judged": self.judged,
-            "passed": self.passed,
-            "sum": round(self.total, 9),
-            "sq": round(self.sq, 9),
-        }
-        out.update({f"h{b:02d}": count for b, count in enumerate(self.bins) if count})
-        return out
-
-    def add(self, score: Any, passed: bool | None, error: bool) -> None:
-        self.count += 1
-        if error:
-            self.errors += 1
-            return
-        if isinstance(score, bool):
-            score = float(score)
-        if isinstance(score, int | float) and score == score:  # not NaN
-            self.values += 1
-            self.total += float(score)
-            self.sq += float(score) * float(score)
-            self.bins[score_bin(min(1.0, max(0.0, float(score))))] += 1
-        if passed is not None:
-            self.judged += 1
-            self.passed += 1 if passed else 0
-        if passed is None and not isinstance(score, int | float):
-            self.nulls += 1
-
-
-def _scorer_value(raw: Any) -> tuple[Any, bool | None, bool]:
-    """(score, passed, errored) of one reported scorer value: a number, a boolean, null, or an object with
-    score / passed (or pass) / error."""
-    if raw is None:
-        return None, None, False
-    if isinstance(raw, bool):
-        return (1.0 if raw else 0.0), raw, False
-    if isinstance(raw, int | float):
-        return float(raw), None, False
-    if isinstance(raw, dict):
-        if raw.get("error"):
-            return None, None, True
-        passed = raw.get("passed", raw.get("pass"))
-        score = raw.get("score", raw.get("value"))
-        if isinstance(score, bool):
-            passed = score if passed is None else passed
-            score = 1.0 if score else 0.0
-        return (
-            float(score) if isinstance(score, int | float) else None,
-            passed if isinstance(passed, bool) else None,
-            False,
-        )
-    return None, None, True  # a value we cannot read counts as the scorer's error
-
-
-_SCORER_ATTR = "sc|"  # attributes of the scorers item: sc|<scorer name>|<field>
-_CLAUSES_PER_UPDATE = 150  # an update expression may hold 4 KB: ~13 characters per ADD clause
-
-
-def _scorer_updates(scorers: dict[str, dict[str, float]]) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
-    """(update expression, names, values) that move the scorers item by a batch, a few scorers per update."""
-    updates: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-    clauses: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-
-    def flush() -> None:
-        nonlocal clauses, names, values
-        if clauses:
-            updates.append(("ADD " + ", ".join(clauses), names, values))
-        clauses, names, values = [], {}, {}
-
-    for name, fields in sorted(scorers.items()):
-        if len(clauses) + len(fields) > _CLAUSES_PER_UPDATE:
-            flush()
-        for field, value in fields.items():
-            i = len(clauses)
-            names[f"#a{i}"] = f"{_SCORER_ATTR}{name}|{field}"
-            values[f":a{i}"] = value
-            clauses.append(f"#a{i} :a{i}")
-    flush()
-    return updates
-
-
-def _marker(
-    project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]], counts: dict[str, Any]
-) -> dict[str, Any]:
-    """The item of a batch that is being counted: what it adds (`counts`), and each result's (case key, p/f/e,
-    score) for pairing runs."""
-    compact = [
-        (k[:CASE_KEY_MAX], status[:1] if status in ("passed", "failed") else "e", round(score, 6))
-        for k, status, score in outcomes
-    ]
-    return {
-        **keys.run_batch_marker(project_id, run_id, batch),
-        "countedAt": utcnow_iso(),
-        "results": len(outcomes),
-        "outcomes": json.dumps(compact, separators=(",", ":")),
-        "counts": json.dumps(counts, separators=(",", ":")),
-    }
-
-
-def _result_case_key(r: RunResult) -> str:
-    return f"{r.test_id}:{r.case_name}" if r.test_id is not None else r.name
-
-
-def _external_case_key(r: ExternalResult) -> str:
-    """Results of two runs pair up by caseId (or testCaseId / datapointId) when the runner sends one, else by id."""
-    extra = r.model_extra or {}
-    for name in ("caseId", "case_id", "testCaseId", "test_case_id", "datapointId", "datapoint_id"):
-        value = extra.get(name)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            return str(value)
-    return r.id
-
-
-def _scorer(name: str, f: dict[str, Any]) -> ScorerAggregates:
-    return ScorerAggregates(
-        name=name,
-        count=int(f.get("n", 0)),
-        nulls=int(f.get("nulls", 0)),
-        errors=int(f.get("errors", 0)),
-        values=int(f.get("values", 0)),
-        judged=int(f.get("judged", 0)),
-        passed=int(f.get("passed", 0)),
-        score_sum=float(f.get("sum", 0)),
-        score_sq_sum=float(f.get("sq", 0)),
-        histogram=[int(f.get(f"h{b:02d}", 0)) for b in range(SCORE_BINS)],
-    )
-
-
-def utcnow_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _external_status(r: ExternalResult) -> str:
-    if r.passed is True:
-        return "passed"
-    if r.passed is False:
-        return "failed"
-    return "errored" if r.score is None else ("passed" if r.score >= 0.5 else "failed")
-
-
-def _external_score(r: ExternalResult) -> float:
-    """A reported score in [0, 1] as is (clamped); none reported: 1 when passed, else 0."""
-    if r.score is None:
-        return 1.0 if r.passed else 0.0
-    return min(1.0, max(0.0, float(r.score)))
-
-
-def _tokens(usage: dict[str, Any]) -> tuple[int, int]:
-    def first(*names: str) -> int:
-        for n in names:
-            value = usage.get(n)
-            if isinstance(value, int | float):
-                return int(value)
-        return 0
-
-    return (
-        first("input", "prompt", "promptTokens", "prompt_tokens", "inputTokens", "input_tokens"),
-        first("output", "completion", "completionTokens", "completion_tokens", "outputTokens", "output_tokens"),
-    )
-
-
-def _run(item: dict[str, Any]) -> Run:
-    agg = RunAggregates(
-        total=item.get("aggTotal", 0),
-        histogram=[int(item.get(f"aggH{b:02d}", 0)) for b in range(SCORE_BINS)],
-        **{field: item.get(attr, 0) for field, attr in _AGG_FIELDS.items()},
-    )
-
-    def dt(name: str) -> datetime | None:
-        return datetime.fromisoformat(item[name]) if item.get(name) else None
-
-    return Run(
-        id=item["id"],
-        project_id=item["projectId"],
-        prompt_id=item.get("promptId"),
-        suite_id=item.get("suiteId"),
-        version_no=item.get("versionNo"),
-        kind=item.get("kind", "suite"),
-        name=item.get("name", ""),
-        model=item.get("model", ""),
-        total_latency=item.get("totalLatency"),
-        status=RunStatus(item["status"]),
-        verdict=item.get("verdict"),
-        config_hash=item.get("configHash", ""),
-        model_override=json.loads(item["modelOverride"]) if item.get("modelOverride") else None,
-        test_ids=json.loads(item["testIds"]) if item.get("testIds") else None,
-        score=item.get("score"),
-        duration_ms=item.get("durationMs"),
-        error=item.get("error"),
-        execution_arn=item.get("executionArn"),
-        has_spec=bool(item.get("hasSpec")),
-        aggregates=agg,
-        metadata=json.loads(item.get("metadata") or "{}"),
-        created_at=datetime.fromisoformat(item["createdAt"]),
-        started_at=dt("startedAt"),
-        finished_at=dt("finishedAt"),
-    )
