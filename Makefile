@@ -14,7 +14,7 @@ export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
 
-.PHONY: help run demo test deps lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
+.PHONY: help run demo test deps console-vendor lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
@@ -83,6 +83,17 @@ bench: deps
 	$(PY) -m bench.suite_run
 	$(PY) -m bench.ingest_stats
 	$(PY) -m bench.auto_eval_drift
+
+# the console's browser modules, vendored into functions/get_console/static from the pinned npm lockfile
+# (committed, so neither `make run` nor `make test` needs the network; run this after changing the pins)
+CONSOLE_STATIC := functions/get_console/static
+console-vendor:
+	cd tools/console && npm ci --ignore-scripts --no-audit --no-fund
+	cp tools/console/node_modules/preact/dist/preact.mjs $(CONSOLE_STATIC)/preact.mjs
+	cp tools/console/node_modules/preact/hooks/dist/hooks.mjs $(CONSOLE_STATIC)/hooks.mjs
+	cp tools/console/node_modules/htm/dist/htm.mjs $(CONSOLE_STATIC)/htm.mjs
+	cp tools/console/node_modules/preact/LICENSE $(CONSOLE_STATIC)/LICENSE-preact.txt
+	cp tools/console/node_modules/htm/LICENSE $(CONSOLE_STATIC)/LICENSE-htm.txt
 
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
