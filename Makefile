@@ -14,12 +14,12 @@ export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
 
-.PHONY: help run demo test deps console-vendor lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
+.PHONY: help run demo test deps console-vendor browser lint format typecheck validate openapi openapi-check unit integration e2e bench build deploy clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
 	@echo "make demo      (with make run up) a prompt, dataset, suite and run, end to end"
-	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, unit + integration + e2e tests"
+	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, unit + integration + e2e + browser tests"
 	@echo "make openapi   regenerate layers/evalgate/evalgate/api/openapi.json from the code"
 	@echo "make bench     run the benchmarks under bench/ and print their figures"
 	@echo "make build / deploy ENV=dev   sam build / sam deploy with samconfig.toml"
@@ -74,7 +74,15 @@ integration: deps
 e2e: deps
 	$(PY) -m pytest tests/e2e -q
 
-test: lint typecheck validate openapi-check
+# the browser tier drives Debian's chromium (Playwright's own browser downloads are not used)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+browser: deps $(CHROMIUM)
+	$(PY) -m pytest tests/browser -q
+
+test: lint typecheck validate openapi-check $(CHROMIUM)
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 bench: deps
