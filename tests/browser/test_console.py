@@ -161,6 +161,8 @@ def test_every_screen_with_seeded_data(tab: Console, seeded: Seeded) -> None:
     tab.go(f"/prompts/{pid}")
     diff = page.get_by_label("version diff")
     diff.locator("ins", has_text="politely.").wait_for()
+    versions = page.get_by_role("table", name="versions")
+    assert [c.strip() for c in versions.locator("tbody tr td:first-child").all_inner_texts()] == ["v2", "v1"]
     page.get_by_role("button", name="orders").click()
     page.get_by_role("table", name="cases").get_by_role("cell", name="grinder", exact=True).wait_for()
     page.get_by_role("button", name="console-suite").click()

@@ -19,9 +19,10 @@ function Versions({ promptId }) {
     : Promise.resolve(null)), [promptId, a, b]);
   const [va, vb] = pair.data || [];
   return html`<section aria-labelledby="versions-h"><h2 id="versions-h">Versions</h2><${ErrorBox} error=${versions.error || pair.error} />
-    <table aria-label="versions"><thead><tr><th>Version</th><th>Message</th><th>Variables</th><th>Created</th><th>Runs</th></tr></thead>
-    <tbody>${list.map((v) => html`<tr key=${v.versionNo}><td>v${v.versionNo}</td><td>${v.message || ""}</td><td>${(v.variables || []).join(", ")}</td>
-      <td>${fmt.when(v.createdAt)}</td><td><a href=${link(`/prompts/${promptId}/runs`, { versionNo: v.versionNo })}>runs of v${v.versionNo}</a></td></tr>`)}</tbody></table>
+    ${versions.loading && !versions.data ? html`<${Loading} what="versions" />` : null}
+    ${list.length ? html`<table aria-label="versions"><thead><tr><th>Version</th><th>Message</th><th>Variables</th><th>Created</th><th>Runs</th></tr></thead>
+    <tbody>${list.map((v) => html`<tr><td>v${v.versionNo}</td><td>${v.message || ""}</td><td>${(v.variables || []).join(", ")}</td>
+      <td>${fmt.when(v.createdAt)}</td><td><a href=${link(`/prompts/${promptId}/runs`, { versionNo: v.versionNo })}>runs of v${v.versionNo}</a></td></tr>`)}</tbody></table>` : null}
     ${list.length > 1 ? html`<div class="toolbar"><label>Diff from <select value=${a} onChange=${(e) => setA(e.target.value)}>${list.map((v) => html`<option value=${v.versionNo}>v${v.versionNo}</option>`)}</select></label>
       <label>to <select value=${b} onChange=${(e) => setB(e.target.value)}>${list.map((v) => html`<option value=${v.versionNo}>v${v.versionNo}</option>`)}</select></label></div>` : null}
     ${va && vb ? html`<div aria-label="version diff"><h3>Template (v${va.versionNo} → v${vb.versionNo})</h3><pre><${Diff} a=${va.template} b=${vb.template} /></pre>
