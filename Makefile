@@ -82,8 +82,10 @@ $(CHROMIUM):
 browser: deps $(CHROMIUM)
 	$(PY) -m pytest tests/browser -q
 
+# the browser tier runs last, in its own session, bounded: a wedged browser must not hold up the suite
 test: lint typecheck validate openapi-check $(CHROMIUM)
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
+	timeout 600 $(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 bench: deps
 	$(PY) -m bench.cold_start

@@ -23,7 +23,7 @@ class Console:
         self.seeded = seeded
         self.context = browser.new_context(viewport={"width": 1400, "height": 900})
         self.page = self.context.new_page()
-        self.page.set_default_timeout(30_000)  # a cold function of the local runtime can take seconds on a busy machine
+        self.page.set_default_timeout(60_000)  # a cold function of the local runtime can take seconds on a busy machine
         self.errors: list[str] = []
         self.urls: list[str] = []
         self.page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(m.text))
