@@ -14,13 +14,13 @@ export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
 
-.PHONY: help run demo test deps imports lint format typecheck validate openapi openapi-check unit integration e2e rehearsal bench build deploy admin-key smoke clean
+.PHONY: help run demo test deps imports console-vendor browser lint format typecheck validate openapi openapi-check unit integration e2e rehearsal bench build deploy admin-key smoke clean
 
 help:
 	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
 	@echo "make demo      (with make run up) a prompt, dataset, suite and run, end to end"
 	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, make build, unit + integration + e2e"
-	@echo "               tests and the deploy rehearsal (tests/deploy: the built artifacts and the transformed template)"
+	@echo "               tests, the deploy rehearsal (tests/deploy) and the browser tier (tests/browser, headless chromium)"
 	@echo "make openapi   regenerate layers/evalgate/evalgate/api/openapi.json from the code"
 	@echo "make bench     run the benchmarks under bench/ and print their figures"
 	@echo "make imports   print the import graph between the layer's packages (fails on an upward edge)"
@@ -86,8 +86,21 @@ e2e: deps
 rehearsal: deps build
 	$(PY) -m pytest tests/deploy -q
 
-test: lint typecheck validate openapi-check build
-	$(PY) -m pytest tests -q -p no:cacheprovider
+# the browser tier drives Debian's chromium (Playwright's own browser downloads are not used)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+browser: deps $(CHROMIUM)
+	$(PY) -m pytest tests/browser -q
+
+# PYTEST_WORKERS test processes (pytest-xdist, a file at a time): the suite mostly waits on the local runtime
+# (cold workers, polling), so a few processes overlap the waiting. The browser tier runs last, in its own
+# session, bounded: a wedged browser must not hold up the suite.
+PYTEST_WORKERS ?= 3
+test: lint typecheck validate openapi-check build $(CHROMIUM)
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser -n $(PYTEST_WORKERS) --dist loadfile
+	timeout 600 $(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 bench: deps
 	$(PY) -m bench.cold_start
@@ -95,6 +108,18 @@ bench: deps
 	$(PY) -m bench.suite_run
 	$(PY) -m bench.ingest_stats
 	$(PY) -m bench.auto_eval_drift
+	$(PY) -m bench.console_load
+
+# the console's browser modules, vendored into functions/get_console/static from the pinned npm lockfile
+# (committed, so neither `make run` nor `make test` needs the network; run this after changing the pins)
+CONSOLE_STATIC := functions/get_console/static
+console-vendor:
+	cd tools/console && npm ci --ignore-scripts --no-audit --no-fund
+	cp tools/console/node_modules/preact/dist/preact.mjs $(CONSOLE_STATIC)/preact.mjs
+	cp tools/console/node_modules/preact/hooks/dist/hooks.mjs $(CONSOLE_STATIC)/hooks.mjs
+	cp tools/console/node_modules/htm/dist/htm.mjs $(CONSOLE_STATIC)/htm.mjs
+	cp tools/console/node_modules/preact/LICENSE $(CONSOLE_STATIC)/LICENSE-preact.txt
+	cp tools/console/node_modules/htm/LICENSE $(CONSOLE_STATIC)/LICENSE-htm.txt
 
 build: $(SAM_VENV)/.installed | $(UV)
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml

@@ -147,7 +147,23 @@ def main() -> int:
     print(f"\nThe whole run as JSON: GET {base}/api/prompts/{pid}/eval/runs/{run['id']}")
     if final["status"] != "completed":
         return 1
-    return 0 if auto_eval(base, s, pid) else 1
+    drift, job_id = auto_eval(base, s, pid)
+    console_links(base, pid, int(run["id"]), job_id)
+    return 0 if drift else 1
+
+
+def console_links(base: str, pid: int, run_id: int, job_id: str | None) -> None:
+    """Where to see what the demo made in the web console (deep links carry ids, never the key)."""
+    console = f"{base}/console#"
+    print("\nIn the web console (sign in with the admin key `make run` printed):")
+    print(f"   overview      {console}/")
+    print(f"   prompt        {console}/prompts/{pid}")
+    print(f"   runs          {console}/prompts/{pid}/runs")
+    print(f"   run {run_id:<9} {console}/prompts/{pid}/runs/{run_id}")
+    print(f"   gate          {console}/prompts/{pid}/gate")
+    if job_id:
+        print(f"   drift report  {console}/production/jobs/{job_id}")
+    print(f"   production    {console}/production")
 
 
 # --- auto-eval: production traces, a baseline job, a job over newer traffic, the drift report ------------
@@ -202,14 +218,14 @@ def _num(value: Any, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def auto_eval(base: str, s: requests.Session, pid: int) -> bool:
+def auto_eval(base: str, s: requests.Session, pid: int) -> tuple[bool, str | None]:
     print("\n6. production traffic of the prompt: 60 traces through POST /api/v1/traces")
     call(s, "POST", f"{base}/api/v1/traces", json={"traces": production_traces(pid, 0, 60, minutes_ago=120)})
     print("7. auto-eval job over that traffic (the baseline)")
     baseline = run_auto_eval(base, s, pid, 60)
     if baseline["status"] != "completed":
         print(f"   the baseline job failed: {baseline['note']}")
-        return False
+        return False, None
     print(f"   completed: {baseline['progress']['scored']} samples, {baseline['judge_calls']} judge calls")
     print("8. 60 newer traces, one in three with an unsupported claim; a second job (it judges only new traces)")
     call(
@@ -221,7 +237,7 @@ def auto_eval(base: str, s: requests.Session, pid: int) -> bool:
     current = run_auto_eval(base, s, pid, 60)
     if current["status"] != "completed":
         print(f"   the job failed: {current['note']}")
-        return False
+        return False, None
     report = current["report"]
     print(
         f"\n9. report of job {current['job_id']} against job {current['baseline_job_id']}: "
@@ -241,7 +257,7 @@ def auto_eval(base: str, s: requests.Session, pid: int) -> bool:
     for alert in report["alerts"]:
         print(f"   alert: {alert if isinstance(alert, str) else json.dumps(alert)[:140]}")
     print(f"\nThe job as JSON: GET {base}/api/v1/auto-eval/{current['job_id']}")
-    return bool(report["has_drift"])
+    return bool(report["has_drift"]), str(current["job_id"])
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ IDS = {
     "evaluator_version_id": "evv_sample",
     "monitorId": "mon_sample",  # seeded by the replay test
     "jobId": "00000000-0000-4000-8000-000000000001",  # seeded by the replay test
+    "proxy": "index.html",  # the console's files
 }
 BODIES: dict[str, Any] = {
     "CreateProjectFunction": {"name": "team-b", "description": "a second project"},
@@ -233,7 +234,11 @@ def sqs_event(body: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     app = model.read()
     root = cfn.ROOT / "events"
+    written: set[str] = set()
     for route in app.routes:
+        if route.function in written:  # a function with several routes: one sample (its first route)
+            continue
+        written.add(route.function)
         folder = root / app.functions[route.function].code_dir.name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "request.json").write_text(json.dumps(sample(route), indent=2) + "\n", encoding="utf-8")

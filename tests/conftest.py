@@ -1,10 +1,22 @@
-"""Shared fixtures. The layer is on the path through pyproject's pythonpath (as in Lambda)."""
+"""Shared fixtures. The layer is on the path through pyproject's pythonpath (as in Lambda).
+
+`runtime` is the local runtime (`python -m local`) started once per session for the e2e and browser tiers."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import requests
+
+from local import cfn
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +32,65 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "evalgate")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "evalgate")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", os.environ.get("TEST_LOG_LEVEL", "WARNING"))
+
+
+@dataclass
+class Runtime:
+    base_url: str
+    admin_key: str
+    project_id: str
+    moto_url: str
+
+    def session(self, key: str | None = None, header: str = "bearer") -> requests.Session:
+        s = requests.Session()
+        if key:
+            if header == "bearer":
+                s.headers["Authorization"] = f"Bearer {key}"
+            else:
+                s.headers["X-API-KEY"] = key
+        return s
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.pop("EVALGATE_ADMIN_KEY", None)
+    # runs of more than 4 batches take the Distributed Map path (S3 manifest), so e2e covers both paths
+    env["EVALGATE_PARAMETER_InlineMapMaxBatches"] = "4"
+    log = tmp_path_factory.mktemp("runtime") / "runtime.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "local", "--port", "0", "--ready-json", "--tick", "0.2"],
+            cwd=cfn.ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        assert proc.stdout is not None
+        deadline = time.time() + 60
+        line = ""
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("{") or proc.poll() is not None:
+                break
+        if not line.startswith("{"):
+            proc.kill()
+            raise RuntimeError(f"the local runtime did not start: {log.read_text()[-2000:]}")
+        info: dict[str, Any] = json.loads(line)
+        try:
+            yield Runtime(info["baseUrl"], info["adminKey"], info["projectId"], info["motoUrl"])
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def admin(runtime: Runtime) -> requests.Session:
+    return runtime.session(runtime.admin_key)

@@ -47,7 +47,8 @@ def test_every_http_function_has_a_sample_event() -> None:
         path = cfn.ROOT / "events" / APP.functions[route.function].code_dir.name / "request.json"
         assert path.exists(), f"missing {path}: run python -m local.events"
         event = json.loads(path.read_text())
-        assert event["routeKey"] == route.route_key
+        # a function with several routes (the console: /console and /console/{proxy+}) has one sample
+        assert event["routeKey"] in {r.route_key for r in APP.routes if r.function == route.function}
 
 
 def test_sample_events_replay(stack: Stack) -> None:

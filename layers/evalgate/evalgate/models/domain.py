@@ -243,6 +243,7 @@ class RunResult(BaseModel):
     cost_usd: float = 0.0
     cached: bool = False
     variables: dict[str, Any] = Field(default_factory=dict)
+    expected: str | None = None  # the case's expected output (a copy of at most RESULT_COPY_MAX characters)
 
 
 class ExternalResult(BaseModel):

@@ -62,6 +62,8 @@ class Comparison:
     """A run against a control run over the cases both share (paired)."""
 
     control_run_id: int | None
+    verdict: str  # better | worse | no_difference (evalgate.stats.gate.comparison_verdict)
+    verdict_reason: str
     shared_cases: int
     pass_rate: RateDelta
     mcnemar: McNemar

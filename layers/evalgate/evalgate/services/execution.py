@@ -80,6 +80,7 @@ class Executor:
             "repeat": spec.repeat,
             "weight": spec.test.weight,
             "variables": spec.variables,
+            "expected": spec.expected,
         }
         try:
             prompt = render(self.version.template, spec.variables)

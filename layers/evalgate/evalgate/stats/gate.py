@@ -402,8 +402,13 @@ def compare_paired(current: RunFigures, control: RunFigures, confidence: float =
     rate = _paired(GateConfig(metric="pass_rate", confidence=confidence), current, control)
     score = _paired(GateConfig(metric="score", confidence=confidence), current, control)
     f = rate.figures
+    verdict, why = comparison_verdict(
+        rate.delta, rate.interval, f.get("mcnemar_p"), score.delta, score.interval, 1 - confidence
+    )
     return Comparison(
         control_run_id=None,
+        verdict=verdict,
+        verdict_reason=why,
         shared_cases=rate.shared,
         pass_rate=RateDelta(
             current=rate.current_value,
@@ -426,3 +431,31 @@ def compare_paired(current: RunFigures, control: RunFigures, confidence: float =
         ),
         confidence=confidence,
     )
+
+
+def comparison_verdict(
+    rate_delta: float | None,
+    rate_ci: tuple[float, float] | None,
+    mcnemar_p: float | None,
+    score_delta: float | None,
+    score_ci: tuple[float, float] | None,
+    alpha: float,
+) -> tuple[str, str]:
+    """One plain verdict of a paired comparison: `better`, `worse` or `no_difference` (what a console badge shows).
+
+    A signal is significant when the paired pass-rate interval excludes 0, McNemar's p is below alpha, or the
+    bootstrap interval of the mean score delta excludes 0; its direction is the sign of its delta. Signals
+    pointing both ways (pass rate up, score down) are no detectable difference, said so in the reason."""
+    signals: list[tuple[int, str]] = []
+    if rate_delta is not None and rate_ci is not None and (rate_ci[0] > _TOL or rate_ci[1] < -_TOL):
+        signals.append((1 if rate_delta > 0 else -1, "the pass-rate delta's interval excludes 0"))
+    if rate_delta is not None and mcnemar_p is not None and mcnemar_p < alpha and abs(rate_delta) > _TOL:
+        signals.append((1 if rate_delta > 0 else -1, f"McNemar's p = {mcnemar_p:.3g} < {alpha:.3g}"))
+    if score_delta is not None and score_ci is not None and (score_ci[0] > _TOL or score_ci[1] < -_TOL):
+        signals.append((1 if score_delta > 0 else -1, "the score delta's bootstrap interval excludes 0"))
+    directions = {d for d, _ in signals}
+    if not signals:
+        return "no_difference", "no interval excludes 0 and McNemar's p is not below alpha"
+    if len(directions) > 1:
+        return "no_difference", "the signals disagree: " + "; ".join(w for _, w in signals)
+    return ("better" if directions == {1} else "worse"), "; ".join(w for _, w in signals)

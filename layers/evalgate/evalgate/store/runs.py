@@ -55,6 +55,7 @@ MAX_BATCHES_PER_RUN = 8_000  # the run item keeps the ids of its counted batches
 MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more item in the batch's transaction
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
+RESULT_COPY_MAX = 4_000  # characters of JSON of a case's variables / expected output copied into its result
 
 # Fault injection for tests: called at named points of the counting steps (raise to simulate a crash there).
 fault_hook: Callable[[str], None] | None = None
@@ -207,8 +208,14 @@ class RunStore:
 
     # -- results ----------------------------------------------------------------------------------
     def _result_item(self, project_id: str, run_id: int, result: RunResult) -> dict[str, Any]:
-        # the case's variables are not copied into every result: the case (test, name) points at them
-        body = result.model_dump(mode="json", exclude={"index", "name", "status", "score", "variables"})
+        # the case's variables and expected output are copied for the console's run view only while they are
+        # small (RESULT_COPY_MAX characters of JSON each); a bigger case is read from its test or dataset
+        body = result.model_dump(mode="json", exclude={"index", "name", "status", "score", "variables", "expected"})
+        variables = json.dumps(result.variables, separators=(",", ":")) if result.variables else ""
+        if variables and len(variables) <= RESULT_COPY_MAX:
+            body["variables"] = result.variables
+        if result.expected is not None and len(result.expected) <= RESULT_COPY_MAX:
+            body["expected"] = result.expected
         output = body.pop("output")
         item: dict[str, Any] = {
             **keys.run_result(project_id, run_id, result.index),

@@ -214,6 +214,8 @@ class ComparisonOut(ApiModel):
     """The run against a control run, paired over the cases both share."""
 
     control_run_id: str | None
+    verdict: str = Field(description="better, worse or no_difference: the one plain reading of the figures")
+    verdict_reason: str
     shared_cases: int
     pass_rate: RateDeltaOut
     mcnemar: McNemarOut
@@ -224,6 +226,8 @@ class ComparisonOut(ApiModel):
     def of(cls, c: stats.Comparison) -> ComparisonOut:
         return cls(
             control_run_id=str(c.control_run_id) if c.control_run_id is not None else None,
+            verdict=c.verdict,
+            verdict_reason=c.verdict_reason,
             shared_cases=c.shared_cases,
             pass_rate=RateDeltaOut(
                 current=c.pass_rate.current,

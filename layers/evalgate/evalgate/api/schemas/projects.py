@@ -29,6 +29,18 @@ class ProjectOut(ApiModel):
         return cls(id=p.id, name=p.name, description=p.description, parent_id=p.parent_id, created_at=p.created_at)
 
 
+class CallerOut(ApiModel):
+    """The key a request came with: its project and role (never the secret)."""
+
+    project_id: str
+    key_id: str
+    role: Role
+
+    @classmethod
+    def of(cls, p: domain.Principal) -> CallerOut:
+        return cls(project_id=p.project_id, key_id=p.key_id, role=p.role)
+
+
 class ApiKeyCreate(RequestModel):
     name: Name
     role: Role = Role.member

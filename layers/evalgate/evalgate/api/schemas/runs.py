@@ -100,6 +100,12 @@ class ResultOut(ApiModel):
     output_tokens: int
     cost_usd: float
     cached: bool
+    variables: dict[str, Any] = Field(
+        default_factory=dict, description="the case's variables (kept with the result while small)"
+    )
+    expected_output: str | None = Field(
+        default=None, description="the case's expected output (kept with the result while small)"
+    )
 
     @classmethod
     def of(cls, r: domain.RunResult) -> ResultOut:
@@ -118,6 +124,8 @@ class ResultOut(ApiModel):
             output_tokens=r.output_tokens,
             cost_usd=r.cost_usd,
             cached=r.cached,
+            variables=r.variables,
+            expected_output=r.expected,
         )
 
 

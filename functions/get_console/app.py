@@ -1,0 +1,34 @@
+"""GET /console, /console/{proxy+}: the web console's static files (public; the data comes from the JSON API
+with the key the user pastes, which never reaches this function)."""
+
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from evalgate.api.console import ConsoleFiles
+from evalgate.api.http import EvalgateResolver
+from evalgate.observability import logger, metrics, tracer
+
+app = EvalgateResolver(role=None)
+files = ConsoleFiles(Path(__file__).parent / "static")
+
+
+@app.get("/console", tags=["console"], include_in_schema=False)
+def console_root() -> Response[str]:
+    # -> /console/index.html (relative, so it works under any stage prefix): the page's relative asset URLs
+    # then resolve under /console/, and the browser keeps a deep link's #fragment across the redirect
+    return Response(status_code=301, headers={"Location": "console/index.html", "Cache-Control": "no-cache"}, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    name = (event.get("pathParameters") or {}).get("proxy")
+    if name is None:
+        return app.resolve(event, context)
+    # a file is answered as it is: gzip bytes go out base64-encoded, which the resolver's response validation
+    # (text bodies only) would refuse; the function is public, so there is no key to check either way
+    return files.response(name, event.get("headers") or {})
