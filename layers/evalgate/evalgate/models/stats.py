@@ -6,9 +6,11 @@ map these to their own wire shapes at the edge."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from evalgate.models.domain import Run
-from evalgate.models.evaluations import Evaluation
+if TYPE_CHECKING:  # annotations only: the stats routes need not import the Humanloop models (cold start)
+    from evalgate.models.domain import Run
+    from evalgate.models.evaluations import Evaluation
 
 
 @dataclass(frozen=True)
