@@ -13,13 +13,13 @@ an error, in either encoding. docs/decisions.md (issue 14) says why this is hand
 from __future__ import annotations
 
 import base64
-import json
 import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalgate.errors import InvalidInput
+from evalgate.errors import InvalidInput, SchemaViolation
+from evalgate.models import strict_json
 
 # Span.status.code
 STATUS_ERROR = 2
@@ -373,7 +373,9 @@ def _id(value: Any, size: int, what: str) -> bytes:
 def decode_json(data: bytes) -> list[Span]:
     """The spans of an OTLP/JSON ExportTraceServiceRequest."""
     try:
-        doc = json.loads(data)
+        doc = strict_json.loads(data)  # as every JSON route: no NaN, no runaway nesting or integers
+    except SchemaViolation as exc:
+        raise _json_malformed(exc.message) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise _json_malformed("the body is not JSON") from exc
     doc = _obj(doc, "the request")
