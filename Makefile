@@ -95,12 +95,15 @@ browser: deps $(CHROMIUM)
 	$(PY) -m pytest tests/browser -q
 
 # PYTEST_WORKERS test processes (pytest-xdist, a file at a time): the suite mostly waits on the local runtime
-# (cold workers, polling), so a few processes overlap the waiting. The browser tier runs last, in its own
-# session, bounded: a wedged browser must not hold up the suite.
+# (cold workers, polling), so a few processes overlap the waiting. The browser tier runs beside them in its own
+# session, bounded (a wedged browser must not hold up the suite), and its output is printed when both are done.
 PYTEST_WORKERS ?= 3
 test: lint typecheck validate openapi-check build $(CHROMIUM)
-	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser -n $(PYTEST_WORKERS) --dist loadfile
-	timeout 600 $(PY) -m pytest tests/browser -q -p no:cacheprovider
+	@mkdir -p .local
+	timeout 900 $(PY) -m pytest tests/browser -q -p no:cacheprovider > .local/browser-tier.log 2>&1 & browser=$$!; \
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser -n $(PYTEST_WORKERS) --dist loadfile; main=$$?; \
+	wait $$browser; tier=$$?; echo "--- browser tier (tests/browser) ---"; cat .local/browser-tier.log; \
+	if [ $$main -ne 0 ]; then exit $$main; fi; exit $$tier
 
 bench: deps
 	$(PY) -m bench.cold_start
