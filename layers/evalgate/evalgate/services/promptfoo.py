@@ -10,14 +10,14 @@ Matched by name so that importing the same config again updates instead of dupli
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from evalgate.errors import InvalidInput
-from evalgate.models.domain import DatasetCase, ModelConfig, Page, Principal, SuiteConfig
+from evalgate.models.domain import DatasetCase, ModelConfig, Principal, SuiteConfig
 from evalgate.services import datasets, prompts, suites
 from evalgate.services.container import utcnow
+from evalgate.services.prompts import all_pages
 
 DATASET_NAME = "promptfoo tests"
 SUITE_NAME = "promptfoo"
@@ -44,17 +44,6 @@ class Imported:
     replaced: list[str] = field(default_factory=list)
 
 
-def _all(page_of: Callable[[str | None], Page]) -> list[Any]:
-    items: list[Any] = []
-    cursor: str | None = None
-    while True:
-        page = page_of(cursor)
-        items += page.items
-        cursor = page.next_cursor
-        if not cursor:
-            return items
-
-
 def _same_model(have: ModelConfig, want: dict[str, Any]) -> bool:
     dumped = have.model_dump()
     return all(dumped.get(k) == v for k, v in want.items()) and all(
@@ -79,7 +68,9 @@ def import_config(principal: Principal, config: Any, name: str | None) -> Import
     except ValueError as err:
         raise InvalidInput(f"a provider's settings are not valid: {err}", field="config.providers") from err
 
-    found = [p for p in _all(lambda cur: prompts.list_prompts(principal, limit=100, cursor=cur)) if p.name == plan.name]
+    found = [
+        p for p in all_pages(lambda cur: prompts.list_prompts(principal, limit=100, cursor=cur)) if p.name == plan.name
+    ]
     out_created: list[str] = []
     out_reused: list[str] = []
     out_replaced: list[str] = []
@@ -90,7 +81,7 @@ def import_config(principal: Principal, config: Any, name: str | None) -> Import
         prompt, _ = prompts.create_prompt(principal, plan.name, plan.description[:2000], None, None)
         out_created.append(f"prompt {prompt.id} {plan.name!r}")
 
-    existing = _all(lambda cur: prompts.list_versions(principal, prompt.id, limit=100, cursor=cur))
+    existing = all_pages(lambda cur: prompts.list_versions(principal, prompt.id, limit=100, cursor=cur))
     versions: list[ImportedVersion] = []
     for p in plan.prompts:
         for provider, model in zip(plan.providers, models, strict=True):
@@ -123,18 +114,18 @@ def import_config(principal: Principal, config: Any, name: str | None) -> Import
     )
 
     suite = next(
-        (s for s in _all(lambda cur: suites.list_suites(principal, prompt.id, limit=100, cursor=cur))
+        (s for s in all_pages(lambda cur: suites.list_suites(principal, prompt.id, limit=100, cursor=cur))
          if s.name == SUITE_NAME),
         None,
     )  # fmt: skip
     dataset = next(
-        (d for d in _all(lambda cur: datasets.list_datasets(principal, prompt.id, limit=100, cursor=cur))
+        (d for d in all_pages(lambda cur: datasets.list_datasets(principal, prompt.id, limit=100, cursor=cur))
          if d.name == DATASET_NAME),
         None,
     )  # fmt: skip
     if dataset is not None:
         dataset_id = dataset.id
-        have = _all(lambda cur: datasets.get_dataset(principal, prompt.id, dataset_id, limit=100, cursor=cur)[1])
+        have = all_pages(lambda cur: datasets.get_dataset(principal, prompt.id, dataset_id, limit=100, cursor=cur)[1])
         if [(c.name, c.variables) for c in have] != wanted_cases:
             if suite is not None:  # its tests point at the dataset being replaced
                 suites.delete_suite(principal, prompt.id, suite.id)

@@ -57,14 +57,15 @@ def delete_prompt(principal: Principal, prompt_id: int) -> None:
     stay (history), reachable by run id only through project-wide listings."""
     c = container()
     c.prompts.get_prompt(principal.project_id, prompt_id)
-    for ds in _all(lambda cur: c.datasets.list_datasets(principal.project_id, prompt_id, limit=100, cursor=cur)):
+    for ds in all_pages(lambda cur: c.datasets.list_datasets(principal.project_id, prompt_id, limit=100, cursor=cur)):
         c.datasets.delete_dataset(principal.project_id, ds)
-    for suite in _all(lambda cur: c.suites.list_suites(principal.project_id, prompt_id, limit=100, cursor=cur)):
+    for suite in all_pages(lambda cur: c.suites.list_suites(principal.project_id, prompt_id, limit=100, cursor=cur)):
         c.suites.delete_suite(principal.project_id, suite)
     c.prompts.delete_prompt(principal.project_id, prompt_id)
 
 
-def _all(page_of: Callable[[str | None], Page]) -> list[Any]:
+def all_pages(page_of: Callable[[str | None], Page]) -> list[Any]:
+    """Every item of a paginated list, page after page."""
     items: list[Any] = []
     cursor: str | None = None
     while True:
