@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from typing import Any
 
@@ -21,7 +22,9 @@ from evalgate.store.table import Table
 GSI1 = "GSI1"
 
 INGEST_LEASE_SECONDS = 30  # default lease (the container passes the function timeout + 2 s)
-INGEST_WAIT_SECONDS = 10.0  # how long a batch waits for another batch of the same run before answering 429
+# how long a batch waits for the batches of the same run ahead of it before answering 429: well inside the
+# function timeout, long enough for a queue of concurrent uploads (twenty clients of one run, each a batch)
+INGEST_WAIT_SECONDS = 20.0
 
 
 class IngestLock:
@@ -36,7 +39,7 @@ class IngestLock:
         open_states = [s.value for s in RunStatus if s not in TERMINAL]
         names = {"#s": "status"}
         deadline = time.monotonic() + INGEST_WAIT_SECONDS
-        delay = 0.005
+        delay = 0.01
         while True:
             now = time.time()
             values: dict[str, Any] = {":me": token, ":until": now + self.lease_seconds, ":now": now}
@@ -69,8 +72,8 @@ class IngestLock:
                     f"another batch of run {run_id} is being recorded; retry shortly",
                     retry_after=max(1, math.ceil(left)),
                 )
-            time.sleep(delay)
-            delay = min(0.05, delay * 2)
+            time.sleep(delay * random.uniform(0.5, 1.5))  # jittered, so waiters do not poll in step
+            delay = min(0.2, delay * 2)  # waiters poll gently: every poll is a read and a write on the run item
 
     def release(self, project_id: str, run_id: int, token: str) -> None:
         try:
