@@ -97,7 +97,7 @@ browser: deps $(CHROMIUM)
 # PYTEST_WORKERS test processes (pytest-xdist, a file at a time): the suite mostly waits on the local runtime
 # (cold workers, polling), so a few processes overlap the waiting. The browser tier runs beside them in its own
 # session, bounded (a wedged browser must not hold up the suite), and its output is printed when both are done.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 test: lint typecheck validate openapi-check build $(CHROMIUM)
 	@mkdir -p .local
 	timeout 900 $(PY) -m pytest tests/browser -q -p no:cacheprovider > .local/browser-tier.log 2>&1 & browser=$$!; \
