@@ -67,7 +67,13 @@ def wait_for(runtime: Runtime, admin: requests.Session, job_id: str, timeout: fl
     deadline = time.time() + timeout
     seen = []
     while time.time() < deadline:
-        body = admin.get(runtime.url(f"/api/v1/auto-eval/{job_id}")).json()
+        reply = admin.get(runtime.url(f"/api/v1/auto-eval/{job_id}"))
+        if reply.status_code in (429, 503):  # throttled or busy (a loaded machine): ask again
+            seen.append(reply.status_code)
+            time.sleep(0.5)
+            continue
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
         seen.append(body["status"])
         if body["status"] in ("completed", "failed"):
             return dict(body)

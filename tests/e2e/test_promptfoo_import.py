@@ -96,6 +96,23 @@ def test_promptfoo_config_imports_runs_and_reimports_without_duplicates(runtime:
     assert len(_all(admin, runtime.url(f"/api/prompts/{pid}/eval/datasets"))) == 1
     assert len(_all(admin, runtime.url(f"/api/prompts/{pid}/eval/suites"))) == 1
 
+    # and a finished run exports on its own in the same shape: the first prompt's run gives the same rows
+    [started] = [line for line in out.splitlines() if line.startswith("started 2 run(s): ")]
+    first_run = started.split(": ", 1)[1].split(", ")[0]
+    alone = config.parent / "run.json"
+    code, out, err = cli(runtime, "export", first_run, "--prompt", str(pid), "-o", str(alone))
+    assert code == 0, err
+    single: dict[str, Any] = json.loads(alone.read_text())["results"]
+    assert single["version"] == 3 and single["prompts"][0]["raw"] == "Hello {{name}}, welcome to {{city}}."
+    assert single["stats"]["successes"] == 6 and single["stats"]["failures"] == 1
+    mine = {r["testCase"]["description"]: r for r in single["results"]}
+    for test_idx, (test_name, want, _) in enumerate(EXPECTED):
+        row = mine[test_name]
+        assert row["success"] is (want == "passed"), row["gradingResult"]
+        assert row["response"]["output"] == got[(test_idx, 0)]["response"]["output"]
+        assert row["vars"] == got[(test_idx, 0)]["vars"]
+        assert row["score"] == pytest.approx(got[(test_idx, 0)]["score"])
+
 
 def test_an_unmappable_provider_is_a_clear_error(runtime: Runtime, config: Path) -> None:
     config.write_text(config.read_text().replace("  - echo", "  - vertex:gemini-pro"))

@@ -135,6 +135,90 @@ for neg in ("", "not-"):
     case({"type": f"{neg}perplexity-score", "threshold": 0.4}, "x", logProbs=[-0.2])
     case({"type": f"{neg}perplexity-score", "threshold": 0.5}, "x", logProbs=[-0.2, -0.9])
 
+# SQL: promptfoo parses with node-sql-parser, evalgate with sqlglot plus promptfoo's own pre-checks.
+SQL = [
+    "SELECT id, name FROM users",
+    "SELECT * FROM orders ORDERY BY order_date",
+    "SELECT first_name, last_name FROM employees WHERE first_name ='Jane'",
+    "SELECT * FROM products LIMIT 10 OFFSET 5",
+    "SELEC * FROM users",
+    "SELECT * FROM",
+    "Hello, I am not SQL",
+    "",
+    "UPDATE employees SET salary = salary * 1.1 WHERE department_id = 3",
+    "DELETE FROM users WHERE id = 5",
+    "INSERT INTO users (id, name) VALUES (1, 'a')",
+    "SELECT * FROM users; SELECT * FROM orders",
+    "SELECT id FROM users WHERE",
+    "SELECT COUNT(*) FROM sales WHERE product = 'bananas' AND sale_date >= DATE_SUB(CURDATE(), INTERVAL 1 MONTH)",
+    "SELECT a FROM t1 JOIN t2 ON t1.id = t2.id",
+    "CREATE TABLE t (id INT PRIMARY KEY)",
+    "SELECT * FROM users WHERE id IN (SELECT user_id FROM orders)",
+    "WITH x AS (SELECT 1 AS a) SELECT a FROM x",
+    "SELECT * FROM `users`",
+    "SELECT * FROM `users",
+    "SELECT name email FROM users",
+    "SELECT DISTINCT name FROM users",
+    "SELECT * FROM generate_series(1, 3)",
+    "SELECT * FROM users ORDER BY",
+    "SELECT * FROM users WHERE name = 'it''s'",
+    "SELECT name, FROM users",
+]
+for neg in ("", "not-"):
+    for sql in SQL[: (len(SQL) if not neg else 8)]:
+        differs = None
+        if sql == "SELECT name, FROM users":
+            differs = "sqlglot accepts a trailing comma before FROM; node-sql-parser does not"
+        case({"type": f"{neg}is-sql"}, sql, **({"differs": differs} if differs else {}))
+    case({"type": f"{neg}is-sql", "value": {"databaseType": "PostgresQL"}}, "SELECT * FROM users WHERE id = $1")
+    case({"type": f"{neg}is-sql", "value": {"databaseType": "TransactSQL"}}, "SELECT TOP 10 * FROM users")
+    case({"type": f"{neg}is-sql"}, "SELECT TOP 10 * FROM users")
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedTables": ["(select|update|insert|delete)::null::departments"]}},
+        "SELECT name FROM departments",
+    )
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedTables": ["(select|update|insert|delete)::null::departments"]}},
+        "SELECT name FROM employees",
+    )
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedTables": ["select::null::users"]}},
+        "DELETE FROM users WHERE id = 5",
+    )
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedColumns": ["select::null::name", "update::null::id"]}},
+        "SELECT name FROM departments",
+    )
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedColumns": ["select::null::name", "update::null::id"]}},
+        "SELECT name, salary FROM departments",
+    )
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedColumns": ["select::departments::name"]}},
+        "SELECT d.name FROM departments d",
+    )
+    case(
+        {"type": f"{neg}is-sql", "value": {"allowedColumns": ["select::null::id"]}},
+        "SELECT * FROM users",
+    )
+    case(
+        {
+            "type": f"{neg}is-sql",
+            "value": {"allowedTables": ["update::null::employees"], "allowedColumns": ["update::null::salary"]},
+        },
+        "UPDATE employees SET salary = 1 WHERE id = 3",
+    )
+    case({"type": f"{neg}contains-sql"}, "Here you go:\n```sql\nSELECT id FROM users\n```\nEnjoy.")
+    case({"type": f"{neg}contains-sql"}, "Here you go:\n```sql\nSELEC id FROM users\n```")
+    case({"type": f"{neg}contains-sql"}, "```python\nprint(1)\n```\n```\nSELECT 1 FROM t\n```")
+    case({"type": f"{neg}contains-sql"}, "SELECT id FROM users")
+    case({"type": f"{neg}contains-sql"}, "No SQL here at all.")
+    case({"type": f"{neg}contains-sql"}, "```sql\n\n```")
+    case(
+        {"type": f"{neg}contains-sql", "value": {"allowedTables": ["select::null::users"]}},
+        "```sql\nSELECT id FROM orders\n```",
+    )
+
 (Path(__file__).parents[2] / "tests/unit/scoring/promptfoo_parity/cases.json").write_text(
     json.dumps(CASES, indent=1, ensure_ascii=False) + "\n"
 )

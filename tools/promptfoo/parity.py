@@ -80,8 +80,10 @@ def main() -> int:
     print(f"promptfoo {VERSION} vs evalgate: {agreed}/{total} verdicts agree ({agreed / total:.1%})")
     for name in sorted(by_type):
         print(f"  {name:32s} {sum(by_type[name]):3d}/{len(by_type[name]):3d}")
+    known = {c["id"]: c["differs"] for c in cases if c.get("differs")}
     for case_id, ours, pf in misses:
-        print(f"  differs {case_id}: evalgate {json.dumps(ours)[:140]} | promptfoo {json.dumps(pf)[:140]}")
+        why = f" (known: {known[case_id]})" if case_id in known else " (NOT a known difference)"
+        print(f"  differs {case_id}{why}: evalgate {json.dumps(ours)[:140]} | promptfoo {json.dumps(pf)[:140]}")
     return 0
 
 

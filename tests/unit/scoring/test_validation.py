@@ -18,7 +18,7 @@ def test_assertion_types_lists_every_canonical_name_and_alias_without_not_prefix
         "answer-relevance", "context-faithfulness", "llm-judge", "sentiment", "gleu", "meteor", "is-xml",
         "contains-xml", "is-html", "contains-html", "is-refusal", "finish-reason", "perplexity", "perplexity-score",
         "is-valid-openai-tools-call", "is-valid-openai-function-call", "model-graded-closedqa", "context-recall",
-        "context-relevance",
+        "context-relevance", "is-sql", "contains-sql",
     }  # fmt: skip
     expected_aliases = {
         "not_contains", "matches", "starts_with", "ends_with", "json_valid", "word_count", "llm_judge",
@@ -447,10 +447,37 @@ def test_good_configs_are_accepted(raw: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("name", "why"),
-    [("select-best", "one output per case"), ("is-sql", "node-sql-parser"), ("not-contains-sql", "node-sql-parser")],
+    [("select-best", "one output per case"), ("max-score", "one output per case")],
 )
 def test_promptfoo_types_evalgate_refuses_say_why(name: str, why: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         validate_assertions([{"type": name, "value": "x"}])
     assert caught.value.field == "assertions[0].type"
     assert why in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "words"),
+    [
+        ("SELECT", "assertions[0].value", "must be an object"),
+        ({"databaseType": "Oracle9"}, "assertions[0].value.databaseType", "must be one of"),
+        ({"allowedTables": "users"}, "assertions[0].value.allowedTables", "list"),
+        ({"allowedColumns": ["select::null::(name"]}, "assertions[0].value.allowedColumns[0]", "not a valid pattern"),
+        ({"allowedTable": ["x"]}, "assertions[0].value.allowedTable", "unknown key"),
+    ],
+)
+def test_sql_assertion_values_are_checked_when_saved(value: Any, field: str, words: str) -> None:
+    # Given an is-sql value promptfoo would only trip over at run time / Then saving it names the field
+    with pytest.raises(InvalidInput) as caught:
+        validate_assertions([{"type": "is-sql", "value": value}])
+    assert caught.value.field == field
+    assert words in caught.value.message
+
+
+def test_sql_assertion_value_is_normalised() -> None:
+    [spec] = validate_assertions(
+        [{"type": "not-contains-sql", "value": {"databaseType": "PostgresQL", "allowedTables": ["select::null::t"]}}]
+    )
+    assert spec["value"] == {"databaseType": "PostgresQL", "allowedTables": ["select::null::t"]}
+    assert spec["negate"] is True
+    assert validate_assertions([spec]) == [spec]

@@ -150,6 +150,19 @@ def build_parser() -> Parser:
     _connection_options(ev, top=False)
     ev.set_defaults(handler=promptfoo.eval_command)
 
+    exp = commands.add_parser(
+        "export",
+        help="write a finished run in promptfoo's results JSON shape",
+        description="Write a finished suite run (a promptfoo import's included) in the shape "
+        "`promptfoo eval -o results.json` writes, for tooling that reads promptfoo's results.",
+        formatter_class=formatter,
+    )
+    exp.add_argument("run_id", metavar="RUN_ID", help="run id")
+    exp.add_argument("--prompt", required=True, metavar="ID", help="the run's prompt id")
+    exp.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: standard output)")
+    _connection_options(exp, top=False)
+    exp.set_defaults(handler=promptfoo.export_command)
+
     parser.set_defaults(subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser})
     return parser
 

@@ -184,6 +184,78 @@ def _env_float(ctx: Context, name: str, default: float) -> float:
 # --- promptfoo's results file ----------------------------------------------------------------------------------
 
 
+def _empty_stats() -> dict[str, Any]:
+    return {"successes": 0, "failures": 0, "errors": 0, "tokenUsage": {"prompt": 0, "completion": 0, "total": 0}}
+
+
+def _row(
+    stats: dict[str, Any],
+    r: dict[str, Any],
+    *,
+    prompt_idx: int,
+    test_idx: int,
+    prompt: dict[str, str],
+    provider: str,
+    test_case: dict[str, Any],
+) -> dict[str, Any]:
+    """One entry of results[] for one evalgate result, counted into `stats`."""
+    success = r["status"] == "passed"
+    stats[{"passed": "successes", "failed": "failures"}.get(r["status"], "errors")] += 1
+    usage = {"prompt": r.get("inputTokens", 0), "completion": r.get("outputTokens", 0)}
+    usage["total"] = usage["prompt"] + usage["completion"]
+    for k in usage:
+        stats["tokenUsage"][k] += usage[k]
+    components = [
+        {
+            "pass": a["status"] == "passed",
+            "score": a["score"],
+            "reason": a["reason"],
+            "assertion": {"type": a["operator"], "value": a.get("expected")},
+        }
+        for a in r.get("assertions", [])
+    ]
+    reasons = [c["reason"] for c in components if not c["pass"]]
+    return {
+        "promptIdx": prompt_idx,
+        "testIdx": test_idx,
+        "prompt": prompt,
+        "provider": {"id": provider, "label": provider},
+        "vars": test_case.get("vars") or {},
+        "response": {"output": r.get("output"), "tokenUsage": usage, "cached": r.get("cached", False)},
+        "error": r.get("error"),
+        "success": success,
+        "score": r["score"],
+        "latencyMs": round(r.get("durationMs") or 0),
+        "cost": r.get("costUsd", 0.0),
+        "gradingResult": {
+            "pass": success,
+            "score": r["score"],
+            "reason": "All assertions passed" if success else "; ".join(reasons) or (r.get("error") or ""),
+            "componentResults": components,
+        },
+        "testCase": test_case,
+        "namedScores": {},
+        "failureReason": 0 if success else (2 if r["status"] == "errored" else 1),
+    }
+
+
+def _results_file(
+    eval_id: str, prompts: list[dict[str, str]], rows: list[dict[str, Any]], stats: dict[str, Any], description: str
+) -> dict[str, Any]:
+    return {
+        "evalId": eval_id,
+        "results": {
+            "version": 3,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "prompts": prompts,
+            "results": rows,
+            "stats": stats,
+        },
+        "config": {"description": description},
+        "shareableUrl": None,
+    }
+
+
 def promptfoo_results(
     plan: Plan, done: dict[str, Any], runs: list[dict[str, Any]], by_target: list[dict[str, dict]]
 ) -> dict[str, Any]:
@@ -191,70 +263,81 @@ def promptfoo_results(
     response.output, success, score, latencyMs, gradingResult{pass, score, reason, componentResults}, testCase,
     testIdx, promptIdx; stats; the prompts."""
     rows: list[dict[str, Any]] = []
-    stats: dict[str, Any] = {
-        "successes": 0,
-        "failures": 0,
-        "errors": 0,
-        "tokenUsage": {"prompt": 0, "completion": 0, "total": 0},
-    }
+    stats = _empty_stats()
     for prompt_idx, (target, results) in enumerate(zip(done["targets"], by_target, strict=True)):
+        prompt = {"raw": target["prompt"].template, "label": target["prompt"].label}
         for test_idx, test in enumerate(plan.tests):
             r = results.get(test.name)
             if r is None:
                 continue
-            success = r["status"] == "passed"
-            key = {"passed": "successes", "failed": "failures"}.get(r["status"], "errors")
-            stats[key] += 1
-            usage = {"prompt": r.get("inputTokens", 0), "completion": r.get("outputTokens", 0)}
-            usage["total"] = usage["prompt"] + usage["completion"]
-            for k in usage:
-                stats["tokenUsage"][k] += usage[k]
-            components = [
-                {
-                    "pass": a["status"] == "passed",
-                    "score": a["score"],
-                    "reason": a["reason"],
-                    "assertion": {"type": a["operator"], "value": a.get("expected")},
-                }
-                for a in r.get("assertions", [])
-            ]
-            reasons = [c["reason"] for c in components if not c["pass"]]
+            test_case = {"description": test.description, "vars": test.variables, "assert": test.assertions}
             rows.append(
-                {
-                    "promptIdx": prompt_idx,
-                    "testIdx": test_idx,
-                    "prompt": {"raw": target["prompt"].template, "label": target["prompt"].label},
-                    "provider": {"id": target["provider"].label, "label": target["provider"].label},
-                    "vars": test.variables,
-                    "response": {"output": r.get("output"), "tokenUsage": usage, "cached": r.get("cached", False)},
-                    "error": r.get("error"),
-                    "success": success,
-                    "score": r["score"],
-                    "latencyMs": round(r.get("durationMs") or 0),
-                    "cost": r.get("costUsd", 0.0),
-                    "gradingResult": {
-                        "pass": success,
-                        "score": r["score"],
-                        "reason": "All assertions passed" if success else "; ".join(reasons) or (r.get("error") or ""),
-                        "componentResults": components,
-                    },
-                    "testCase": {"description": test.description, "vars": test.variables, "assert": test.assertions},
-                    "namedScores": {},
-                    "failureReason": 0 if success else (2 if r["status"] == "errored" else 1),
-                }
+                _row(
+                    stats,
+                    r,
+                    prompt_idx=prompt_idx,
+                    test_idx=test_idx,
+                    prompt=prompt,
+                    provider=target["provider"].label,
+                    test_case=test_case,
+                )
             )
-    return {
-        "evalId": f"evalgate-runs-{'-'.join(str(r['id']) for r in runs)}",
-        "results": {
-            "version": 3,
-            "timestamp": datetime.now(UTC).isoformat(),
-            "prompts": [
-                {"raw": t["prompt"].template, "label": t["prompt"].label, "provider": t["provider"].label}
-                for t in done["targets"]
-            ],
-            "results": rows,
-            "stats": stats,
-        },
-        "config": {"description": plan.description},
-        "shareableUrl": None,
-    }
+    prompts = [
+        {"raw": t["prompt"].template, "label": t["prompt"].label, "provider": t["provider"].label}
+        for t in done["targets"]
+    ]
+    return _results_file(
+        f"evalgate-runs-{'-'.join(str(r['id']) for r in runs)}", prompts, rows, stats, plan.description
+    )
+
+
+def run_results_file(
+    run: dict[str, Any], version: dict[str, Any] | None, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """promptfoo's results file for one finished evalgate run (any run: suite, promptfoo import, EvalGuard):
+    one prompt (the run's version, when it has one), one test per case, in the order the results list them."""
+    if version is not None:
+        model = version.get("modelConfig") or {}
+        provider = ":".join(str(p) for p in (model.get("provider"), model.get("model")) if p) or "evalgate"
+        prompt = {"raw": version.get("template", ""), "label": f"v{version.get('versionNo')}"}
+    else:
+        provider, prompt = "evalgate", {"raw": "", "label": f"run {run['id']}"}
+    stats = _empty_stats()
+    tests: dict[str, int] = {}
+    rows = []
+    for r in results:
+        name = r.get("caseName") or r.get("name") or ""
+        test_idx = tests.setdefault(name, len(tests))
+        test_case = {
+            "description": name,
+            "vars": r.get("variables") or {},
+            "assert": [{"type": a["operator"], "value": a.get("expected")} for a in r.get("assertions", [])],
+        }
+        if r.get("expectedOutput") is not None:
+            test_case["expectedOutput"] = r["expectedOutput"]
+        rows.append(
+            _row(stats, r, prompt_idx=0, test_idx=test_idx, prompt=prompt, provider=provider, test_case=test_case)
+        )
+    return _results_file(
+        f"evalgate-run-{run['id']}", [{**prompt, "provider": provider}], rows, stats, f"evalgate run {run['id']}"
+    )
+
+
+def export_command(ctx: Context, client: ApiClient, args: argparse.Namespace) -> int:
+    """`evalgate export RUN_ID --prompt ID -o results.json`: a finished run in promptfoo's results shape."""
+    pid, run_id = str(args.prompt), str(args.run_id)
+    run = client.call("GET", client.url("api", "prompts", pid, "eval", "runs", run_id) + "?limit=1") or {}
+    if run.get("status") in ("pending", "running"):
+        raise CliError(f"run {run_id} is still {run['status']}: export it when it has finished")
+    version = None
+    if run.get("versionNo") is not None:
+        version = client.call("GET", client.url("api", "prompts", pid, "versions", str(run["versionNo"])))
+    results = _results(client, pid, int(run_id))
+    document = run_results_file(run, version, results)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output in (None, "-"):
+        ctx.out(text.rstrip("\n"))
+    else:
+        Path(args.output).write_text(text)
+        ctx.out(f"wrote {args.output} ({len(results)} results of run {run_id})")
+    return 0

@@ -26,6 +26,7 @@ from typing import Any
 from evalgate.errors import InvalidInput
 from evalgate.scoring import schema as json_schema
 from evalgate.scoring.base import compile_pattern
+from evalgate.scoring.sql import DIALECTS
 from evalgate.templating import VARIABLE
 
 
@@ -75,6 +76,8 @@ TYPES: dict[str, TypeSpec] = {
     "meteor": TypeSpec("texts_ref", _UNIT, 0.5),
     "is-xml": TypeSpec("xml_elements"),
     "contains-xml": TypeSpec("xml_elements"),
+    "is-sql": TypeSpec("sql"),
+    "contains-sql": TypeSpec("sql"),
     "is-html": TypeSpec("none"),
     "contains-html": TypeSpec("none"),
     "is-refusal": TypeSpec("none"),
@@ -107,14 +110,11 @@ ALIASES: dict[str, tuple[str, bool]] = {
 ASSERTION_TYPES: frozenset[str] = frozenset(TYPES) | frozenset(ALIASES)
 
 _CODE_TYPES = frozenset({"javascript", "python", "ruby", "webhook"})
-_NO_SQL = "validating SQL needs promptfoo's node-sql-parser grammar, which has no faithful Python counterpart"
 # promptfoo types evalgate refuses, with the reason (see README: promptfoo compatibility)
 _REFUSED: dict[str, str] = {
     "select-best": "it compares several outputs of one test side by side, and an evalgate run has one output per "
     "case (compare runs with /api/v1/evals/{runId}/stats?controlRunId= instead)",
     "max-score": "it compares several outputs of one test side by side, and an evalgate run has one output per case",
-    "is-sql": _NO_SQL,
-    "contains-sql": _NO_SQL,
     "moderation": "it needs OpenAI's moderation endpoint; use llm-rubric with a safety rubric",
     "classifier": "it needs a HuggingFace classifier model; use llm-rubric",
     "pi": "it needs the Pi Labs scoring service; use llm-rubric or g-eval",
@@ -460,6 +460,38 @@ def _xml_elements(value: Any, field: str) -> list[str] | None:
     return _texts(value, field, split_commas=False)
 
 
+def _sql(value: Any, field: str) -> dict[str, Any] | None:
+    """is-sql / contains-sql: none, or {databaseType, allowedTables, allowedColumns} (node-sql-parser's
+    options; promptfoo errors at run time on any other value, evalgate refuses it when saved)."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput("value must be an object: {databaseType, allowedTables, allowedColumns}", field=field)
+    extra = sorted(set(value) - {"databaseType", "allowedTables", "allowedColumns"})
+    if extra:
+        raise InvalidInput(
+            f"unknown key '{extra[0]}'; use databaseType, allowedTables or allowedColumns", field=f"{field}.{extra[0]}"
+        )
+    out: dict[str, Any] = {}
+    database = value.get("databaseType")
+    if database is not None:
+        if database not in DIALECTS:
+            raise InvalidInput(
+                f"databaseType must be one of {', '.join(sorted(DIALECTS))}", field=f"{field}.databaseType"
+            )
+        out["databaseType"] = database
+    for key in ("allowedTables", "allowedColumns"):
+        if value.get(key) is not None:
+            items = _texts(value[key], f"{field}.{key}", split_commas=False)
+            for j, item in enumerate(items):
+                try:
+                    re.compile(item)
+                except re.error as err:
+                    raise InvalidInput(f"not a valid pattern: {err}", field=f"{field}.{key}[{j}]") from None
+            out[key] = items
+    return out or None
+
+
 def _tools(value: Any, field: str) -> list[dict[str, Any]] | None:
     """The tool (or function) definitions a call must match; none: the case's `tools`/`functions` variable."""
     if value is None:
@@ -520,6 +552,8 @@ def _validate_value(base: str, spec: TypeSpec, value: Any, field: str) -> Any:
         return _xml_elements(value, field)
     if kind == "tools":
         return _tools(value, field)
+    if kind == "sql":
+        return _sql(value, field)
     if kind in ("text_ref", "texts_ref") and value is None:
         return None  # falls back to the case's expected output at run time
     if value is None:

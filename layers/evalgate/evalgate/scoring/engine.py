@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalgate.errors import InvalidInput
-from evalgate.scoring import graded, metrics, structured, text
+from evalgate.scoring import graded, metrics, sql, structured, text
 from evalgate.scoring.assertions import normalize_assertion
 from evalgate.scoring.base import Check, CheckError, Outcome
 from evalgate.scoring.types import ERRORED, FAILED, PASSED, AssertionResult, CaseOutput, Embedder, Judge, Verdict
@@ -45,6 +45,8 @@ CHECKS: dict[str, Callable[[Check], Outcome]] = {
     "meteor": metrics.check_meteor,
     "is-xml": structured.check_is_xml,
     "contains-xml": structured.check_contains_xml,
+    "is-sql": sql.check_is_sql,
+    "contains-sql": sql.check_contains_sql,
     "is-html": structured.check_is_html,
     "contains-html": structured.check_contains_html,
     "is-refusal": structured.check_is_refusal,
