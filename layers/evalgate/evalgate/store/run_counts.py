@@ -33,8 +33,8 @@ AGG_SHARDS = 8  # never lowered: a run's counters are read from all of them
 SCORER_PARTS = 4
 CLAUSES_PER_UPDATE = 120  # an update expression holds at most 4 KB (~16 characters per ADD clause here)
 PRUNE_AT = 16  # guards on an item before its writer removes the old ones (each ~30 bytes on every write)
-PRUNE_AGE = 5.0  # seconds a batch has been done before its guard may go
-CLOCK_MARGIN = 2.0  # seconds of clock difference between two functions that the fence tolerates
+PRUNE_AGE = 1.0  # seconds a batch has been done before its guard may go (CLOCK_MARGIN + an attempt's read-to-write)
+CLOCK_MARGIN = 0.5  # seconds of clock difference between two functions that the fence tolerates
 GUARD = "g|"
 FLOOR = "fl"
 SCORER = "s|"
@@ -170,12 +170,19 @@ class Counters:
     # -- reading ----------------------------------------------------------------------------------
     def read_run(self, project_id: str, run_id: int) -> dict[str, float]:
         """The run's figures summed over its shards, under the run item's attribute names."""
-        out: dict[str, float] = {}
-        for item in self.table.batch_get(self.keys(project_id, run_id, parts=(0,))):
+        return self.read_runs(project_id, [run_id]).get(run_id, {})
+
+    def read_runs(self, project_id: str, run_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+        """Several runs' figures (one BatchGetItem per 100 counter items)."""
+        wanted = [k for r in run_ids for k in self.keys(project_id, r, parts=(0,))]
+        out: dict[int, dict[str, float]] = {}
+        for item in self.table.batch_get(wanted):
+            run_id = int(str(item[keys.PK]).rsplit("#AGG#", 1)[0].rsplit("#RUN#", 1)[1])
+            figures = out.setdefault(run_id, {})
             for code, value in item.items():
                 attr = _RUN_NAMES.get(code)
                 if attr is not None:
-                    out[attr] = out.get(attr, 0) + value
+                    figures[attr] = figures.get(attr, 0) + value
         return out
 
     def read_scorers(self, project_id: str, run_id: int) -> dict[str, dict[str, float]]:

@@ -68,6 +68,10 @@ INGEST_WAIT_SECONDS = 20.0
 fault_hook: Callable[[str], None] | None = None
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _fault(point: str) -> None:
     if fault_hook is not None:
         fault_hook(point)
@@ -118,10 +122,7 @@ class RunStore:
 
     def _with_counts(self, project_id: str, run_id: int, item: dict[str, Any]) -> Run:
         """The run with its figures: the run item's (runs counted before sharding) plus its counter items'."""
-        merged = dict(item)
-        for attr, value in self.counters.read_run(project_id, run_id).items():
-            merged[attr] = merged.get(attr, 0) + value
-        return run_of_item(merged)
+        return self._runs_with_counts(project_id, [item])[0]
 
     def list_prompt_runs(
         self, project_id: str, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]
@@ -135,12 +136,22 @@ class RunStore:
             index=GSI1,
             filters=filters,
         )
-        return Page(items=[run_of_item(i) for i in items], next_cursor=nxt)
+        return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
+
+    def _runs_with_counts(self, project_id: str, items: Sequence[dict[str, Any]]) -> list[Run]:
+        counts = self.counters.read_runs(project_id, [int(i["id"]) for i in items])
+        out = []
+        for item in items:
+            merged = dict(item)
+            for attr, value in counts.get(int(item["id"]), {}).items():
+                merged[attr] = merged.get(attr, 0) + value
+            out.append(run_of_item(merged))
+        return out
 
     def list_project_runs(self, project_id: str, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
         pk, prefix = keys.runs_prefix(project_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor, forward=False, filters=filters)
-        return Page(items=[run_of_item(i) for i in items], next_cursor=nxt)
+        return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
 
     def set_execution(self, project_id: str, run_id: int, execution_arn: str) -> None:
         self.table.update(keys.run(project_id, run_id), "SET executionArn = :a", values={":a": execution_arn})
@@ -414,13 +425,11 @@ class RunStore:
         unique: dict[str, ExternalResult] = {}
         for r in results:
             unique.setdefault(r.id, r)
-        label = self._new_label(batch_hash)
+        label = self._new_label()
         items = {rid: self._external_item(project_id, run_id, r, label) for rid, r in unique.items()}
-        if len(items) == 1:  # a one-result unit: its counts ride in the result item (no marker to write)
+        if len(items) == 1:  # a one-result unit: the result is its own marker (its counts follow from its body)
             (only,) = items.values()
-            counts, outcomes = self._external_counts(list(unique.values()))
-            only["counts"] = json.dumps(counts, separators=(",", ":"))
-            only["oc"] = json.dumps(outcomes[0], separators=(",", ":"))
+            only["solo"] = True
         mine, taken = self._claim(items, legacy)
         _fault("after-results")
         counted = False
@@ -431,8 +440,8 @@ class RunStore:
         return counted
 
     @staticmethod
-    def _new_label(batch_hash: str) -> str:
-        return f"X#{batch_hash[:16]}{uuid.uuid4().hex[:12]}"
+    def _new_label() -> str:
+        return f"X#{uuid.uuid4().hex[:16]}"  # a fresh label per attempt (short: guards are billed on every write)
 
     def _external_item(self, project_id: str, run_id: int, r: ExternalResult, label: str) -> dict[str, Any]:
         body = r.model_dump(mode="json", exclude={"id"})
@@ -484,7 +493,7 @@ class RunStore:
         if lost:
             for item in self.table.batch_get(
                 [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in lost],
-                attributes=["resultId", "batch", "claimedAt", "counts", "oc"],
+                attributes=["resultId", "batch", "claimedAt", "solo", "body"],
             ):
                 if not known_by_legacy(item, legacy):
                     taken[str(item["resultId"])] = item
@@ -528,11 +537,10 @@ class RunStore:
         items: dict[str, dict[str, Any]],
     ) -> bool:
         """Count the results a unit claimed: from the one result's own counts, or through a marker."""
-        if len(results) == 1 and items[results[0].id].get("counts"):
-            item = items[results[0].id]
-            _fault("after-marker")
-            return self._complete(project_id, run_id, label, json.loads(item["counts"]), outcome=item["oc"])
         counts, outcomes = self._external_counts(results)
+        if len(results) == 1 and items[results[0].id].get("solo"):
+            _fault("after-marker")
+            return self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]))
         self.table.put(marker_item(project_id, run_id, label, [], counts, compact=outcomes))
         _fault("after-marker")
         return self._complete(project_id, run_id, label, counts)
@@ -564,7 +572,7 @@ class RunStore:
                 else:
                     stale += [c for c in claims if float(c.get("claimedAt") or 0) + self.claim_lease_seconds < now]
             if stale:
-                label = self._new_label(batch_hash)
+                label = self._new_label()
                 items = {str(c["resultId"]): self._external_item(project_id, run_id, unique[str(c["resultId"])], label) for c in stale}
                 won: list[str] = []
                 for c in stale:
@@ -583,7 +591,7 @@ class RunStore:
             delay = min(0.2, delay * 2)
             fresh = self.table.batch_get(
                 [keys.run_result_by_id(project_id, run_id, rid) for rid in pending],
-                attributes=["resultId", "batch", "claimedAt", "counts", "oc"],
+                attributes=["resultId", "batch", "claimedAt", "solo", "body"],
             )
             pending = {str(i["resultId"]): i for i in fresh if not known_by_legacy(i, legacy)}
         return counted
@@ -597,9 +605,10 @@ class RunStore:
         if marker is not None and marker.get("counts"):
             self._complete(project_id, run_id, owner, json.loads(marker["counts"]))
             return True
-        single = next((c for c in claims if c.get("counts")), None)
-        if single is not None:
-            self._complete(project_id, run_id, owner, json.loads(single["counts"]), outcome=single["oc"])
+        solo = next((c for c in claims if c.get("solo")), None)
+        if solo is not None:
+            counts, outcomes = self._external_counts([ExternalResult(id=solo["resultId"], **json.loads(solo["body"]))])
+            self._complete(project_id, run_id, owner, counts, outcome=_dumps(outcomes[0]))
             return True
         return False
 
