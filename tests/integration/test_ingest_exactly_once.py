@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from evalgate.store import runs as runs_store
-from evalgate.store.ingest_lock import IngestLock
 from tests.integration.conftest import Stack
 from tests.integration.test_evals_api import new_run, results
 
@@ -20,28 +19,19 @@ class Crash(Exception):
 
 @pytest.fixture
 def crash_at(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """crash_at(point): the next pass through that fault point raises; the ingest lock is left held (as after a
-    kill -9) with a short lease, so the retry also proves the lease expires."""
-    armed: dict[str, Any] = {"point": None, "crashed": False}
+    """crash_at(point): the next pass through that fault point raises (as a kill -9 there would leave things);
+    claims are taken over after a short lease, so the retry also proves a dead writer's claims are freed."""
+    armed: dict[str, Any] = {"point": None}
 
     def hook(point: str) -> None:
         if point == armed["point"]:
-            armed["point"], armed["crashed"] = None, True
+            armed["point"] = None
             raise Crash(point)
 
     monkeypatch.setattr(runs_store, "fault_hook", hook)
     from evalgate.services.container import container
 
-    monkeypatch.setattr(container().runs.ingest_lock, "lease_seconds", 0.3)
-    unlock = IngestLock.release
-
-    def unlock_unless_crashed(self: Any, *args: Any) -> None:
-        if armed["crashed"]:
-            armed["crashed"] = False  # the killed worker never gives its lock back
-            return
-        unlock(self, *args)
-
-    monkeypatch.setattr(IngestLock, "release", unlock_unless_crashed)
+    monkeypatch.setattr(container().runs, "claim_lease_seconds", 0.3)
 
     def arm(point: str) -> None:
         armed["point"] = point

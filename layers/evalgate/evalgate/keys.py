@@ -164,6 +164,21 @@ def run_result_by_id(project_id: str, run_id: int, result_id: str) -> dict[str, 
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"RESULT#{result_id}"}
 
 
+def run_batch_done(project_id: str, run_id: int, label: str) -> dict[str, str]:
+    """Says a batch (a counting unit) was counted; sorts right after its marker (`BATCH#<label>`)."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"BATCH#{label}#D"}
+
+
+def run_batches_prefix(project_id: str, run_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#RUN#{run_id}", "BATCH#"
+
+
+def run_counter(project_id: str, run_id: int, shard: int, part: int) -> dict[str, str]:
+    """One of a run's counter items (aggregates of the batches hashed to `shard`; `part` 0 holds the run's figures
+    and the scorers hashed to 0): its own partition, so a hot run spreads its writes."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}#AGG#{shard}.{part}", SK: "AGG"}
+
+
 def gate(project_id: str, prompt_id: int) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#PROMPT#{prompt_id}", SK: "GATE"}
 

@@ -270,21 +270,15 @@ def run_stats(principal: Principal, run_id: int, control_run_id: int | None = No
 
 
 def case_figures(principal: Principal, run: Run) -> RunFigures:
-    """The gate's view of a run: its aggregates and each case's outcomes (from the batch markers, never the
-    results)."""
+    """The gate's view of a run: its aggregates and each case's outcomes, streamed from the batch markers (never
+    the results) into compact columns (~30 bytes a result: a million fit well within 512 MB)."""
     # lazy: loaded only on the code paths that need it (cold start)
+    from evalgate.stats.cases import CaseColumns
     from evalgate.stats.gate import RunFigures
 
-    outcomes = container().runs.case_outcomes(principal.project_id, run.id)
+    cases = CaseColumns.build(container().runs.iter_case_outcomes(principal.project_id, run.id))
     a = run.aggregates
-    return RunFigures(
-        n=a.done,
-        passed=a.passed,
-        score_sum=a.score_sum,
-        score_sq_sum=a.score_sq_sum,
-        case_outcomes={k: [status == "passed" for status, _ in v] for k, v in outcomes.items()},
-        case_scores={k: sum(score for _, score in v) / len(v) for k, v in outcomes.items()},
-    )
+    return RunFigures(n=a.done, passed=a.passed, score_sum=a.score_sum, score_sq_sum=a.score_sq_sum, cases=cases)
 
 
 def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> Comparison:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from evalgate import keys
@@ -367,21 +368,46 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
                 if len(items) > MAX_CASES_PER_RUN:
                     raise InvalidInput(f"a run may hold at most {MAX_CASES_PER_RUN} cases")
     c.runs.set_total(project_id, run_id, len(items))
-    concurrency = suite.config.max_concurrency
+    key = keys.artifact(project_id, "runs", str(run_id), "manifest.json")
+
+    def put_manifest(batches: list[dict[str, Any]]) -> dict[str, str]:
+        c.blobs.put_json(key, batches)
+        return {"Bucket": c.settings.bucket_name, "Key": key}
+
+    return plan_payload(
+        run_id,
+        items,
+        suite.config.max_concurrency,
+        _config_payload(version, suite, tests),
+        inline_max_batches=c.settings.inline_max_batches,
+        put_manifest=put_manifest,
+    )
+
+
+INLINE_PAYLOAD_MAX = 64_000  # bytes of batches kept in the state payload (256 KiB limit, shared with the config)
+
+
+def plan_payload(
+    run_id: int,
+    items: list[dict[str, Any]],
+    concurrency: int,
+    config: dict[str, Any] | None,
+    *,
+    inline_max_batches: int,
+    put_manifest: Callable[[list[dict[str, Any]]], dict[str, str]],
+) -> dict[str, Any]:
+    """The Prepare step's output: the batches inline when they are few and small, else in an S3 manifest (read
+    by a Distributed Map) so the state payload stays bounded whatever the number of cases and their names:
+    at most INLINE_PAYLOAD_MAX bytes of batches plus CONFIG_PAYLOAD_MAX of config."""
     batches = [{"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency))]
-    base = {
-        "total": len(items),
-        "batchCount": len(batches),
-        "maxConcurrency": concurrency,
-        "config": _config_payload(version, suite, tests),
-    }
+    base = {"total": len(items), "batchCount": len(batches), "maxConcurrency": concurrency, "config": config}
     if not batches:
         return {**base, "mode": "empty"}
-    if len(batches) <= c.settings.inline_max_batches:
-        return {**base, "mode": "inline", "batches": batches}
-    key = keys.artifact(project_id, "runs", str(run_id), "manifest.json")
-    c.blobs.put_json(key, batches)
-    return {**base, "mode": "distributed", "manifest": {"Bucket": c.settings.bucket_name, "Key": key}}
+    if len(batches) <= inline_max_batches:
+        size = len(json.dumps(batches, separators=(",", ":")))
+        if size <= INLINE_PAYLOAD_MAX:
+            return {**base, "mode": "inline", "batches": batches}
+    return {**base, "mode": "distributed", "manifest": put_manifest(batches)}
 
 
 CONFIG_PAYLOAD_MAX = 32_000  # bytes of run config handed to every Map item (Step Functions payloads are small)
@@ -532,7 +558,8 @@ def finalize(project_id: str, run_id: int) -> dict[str, Any]:
         threshold = Suite.model_validate(c.runs.get_spec(project_id, run_id)["suite"]).config.pass_threshold
     elif run.suite_id is not None and run.prompt_id is not None:
         threshold = c.suites.get_suite(project_id, run.prompt_id, run.suite_id).config.pass_threshold
-    verdict = "passed" if agg.total and score >= threshold and agg.errored == 0 else "failed"
+    # a batch that failed for good (the Map tolerates a few) leaves cases uncounted: such a run cannot pass
+    verdict = "passed" if agg.total and score >= threshold and agg.errored == 0 and agg.done >= agg.total else "failed"
     now = utcnow()
     started = run.started_at or run.created_at
     duration = int((now - started).total_seconds() * 1000)

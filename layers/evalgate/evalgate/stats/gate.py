@@ -38,10 +38,13 @@ Comparisons tolerate 1e-12 of rounding (a mean of 0.8999999999999999 meets 0.9).
 from __future__ import annotations
 
 import math
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from evalgate.models.stats import Comparison, McNemar, RateDelta
+from evalgate.stats.cases import CaseColumns
 from evalgate.stats.descriptive import confidence_z, mean_interval, mean_std, wilson_interval
 from evalgate.stats.inference import (
     binomial_test,
@@ -99,6 +102,7 @@ class RunFigures:
     score_sq_sum: float
     case_outcomes: dict[str, list[bool]] | None = None  # per case key: pass/fail of each repeat
     case_scores: dict[str, float] | None = None  # per case key: mean score (for paired deltas)
+    cases: CaseColumns | None = None  # the same, compact (large runs): used when both runs compared have it
 
     @classmethod
     def from_aggregates(
@@ -187,15 +191,23 @@ def _measure(config: GateConfig, run: RunFigures) -> _Measure:
     if config.metric == "pass_rate":
         if config.k_of_n is not None:
             k, reps = config.k_of_n
-            if run.case_outcomes is None:
+            if run.case_outcomes is None and run.cases is None:
                 return _Measure(0, None, "cases", {}, f"{k}-of-{reps} needs per-case outcomes and the run has none")
-            outcomes = run.case_outcomes
-            n = len(outcomes)
-            passed = sum(1 for o in outcomes.values() if _case_passes(o, config.k_of_n))
+            if run.case_outcomes is not None:
+                outcomes = run.case_outcomes
+                n = len(outcomes)
+                passed = sum(1 for o in outcomes.values() if _case_passes(o, config.k_of_n))
+                incomplete = sum(1 for o in outcomes.values() if len(o) < reps)
+            else:
+                assert run.cases is not None
+                cols = run.cases
+                n = len(cols)
+                passed = sum(1 for i in range(n) if cols.passes_first(i, reps) >= k)
+                incomplete = sum(1 for i in range(n) if cols.count(i) < reps)
             unit = "cases"
             extra: dict[str, Any] = {
                 "k_of_n": [k, reps],
-                "incomplete_cases": sum(1 for o in outcomes.values() if len(o) < reps),
+                "incomplete_cases": incomplete,
                 "results": run.n,
             }
         else:
@@ -246,6 +258,29 @@ class _Paired:
     current_value: float | None = None
     control_value: float | None = None
     problem: str | None = None
+    score: _Paired | None = None  # the mean-score side (its delta, interval and values), whatever the metric
+
+
+def _shared_columns(
+    config: GateConfig, current: RunFigures, control: RunFigures
+) -> tuple[tuple[Sequence[float], Sequence[float]] | None, tuple[Sequence[float], Sequence[float]] | None]:
+    """The shared cases' (current, control) values and (current, control) mean scores, in case-key order: from
+    the compact columns when both runs have them, else from the dicts (None where a run lacks them)."""
+    if current.cases is not None and control.cases is not None:
+        return current.cases.pairs(control.cases, config.k_of_n)
+    pass_pairs = None
+    cur_values, ctl_values = _case_values(config, current), _case_values(config, control)
+    if cur_values is not None and ctl_values is not None:
+        shared = sorted(cur_values.keys() & ctl_values.keys())
+        pass_pairs = ([cur_values[k] for k in shared], [ctl_values[k] for k in shared])
+    score_pairs = None
+    if current.case_scores is not None and control.case_scores is not None:
+        shared = sorted(current.case_scores.keys() & control.case_scores.keys())
+        score_pairs = (
+            [float(current.case_scores[k]) for k in shared],
+            [float(control.case_scores[k]) for k in shared],
+        )
+    return pass_pairs, score_pairs
 
 
 def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Paired:
@@ -253,49 +288,59 @@ def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Pa
     conf = config.confidence
     result = _Paired(0, figures)
 
-    cur_values, ctl_values = _case_values(config, current), _case_values(config, control)
-    pass_shared: list[str] = []
-    if cur_values is not None and ctl_values is not None:
-        pass_shared = sorted(cur_values.keys() & ctl_values.keys())
-        binary = all(cur_values[k] in (0.0, 1.0) and ctl_values[k] in (0.0, 1.0) for k in pass_shared)
-        figures["shared_cases"] = len(pass_shared)
-        if pass_shared and binary:
-            a = sum(1 for k in pass_shared if cur_values[k] == 1.0 and ctl_values[k] == 1.0)
-            b = sum(1 for k in pass_shared if cur_values[k] == 1.0 and ctl_values[k] == 0.0)
-            c = sum(1 for k in pass_shared if cur_values[k] == 0.0 and ctl_values[k] == 1.0)
-            d = len(pass_shared) - a - b - c
+    pass_pairs, score_pairs = _shared_columns(config, current, control)
+    if pass_pairs is not None:
+        cur_v, ctl_v = pass_pairs
+        shared = len(cur_v)
+        binary = all(x in (0.0, 1.0) for x in cur_v) and all(x in (0.0, 1.0) for x in ctl_v)
+        figures["shared_cases"] = shared
+        if shared and binary:
+            a = b = c = 0
+            for x, y in zip(cur_v, ctl_v, strict=True):
+                if x == 1.0:
+                    if y == 1.0:
+                        a += 1
+                    else:
+                        b += 1
+                elif y == 1.0:
+                    c += 1
+            d = shared - a - b - c
             figures.update(mcnemar_b=b, mcnemar_c=c, mcnemar_p=mcnemar_exact(b, c))
             if config.metric == "pass_rate":
                 result.interval = newcombe_paired_interval(a, b, c, d, conf)
                 figures["delta_ci_method"] = "newcombe-paired"
         else:
             figures.update(mcnemar_b=None, mcnemar_c=None, mcnemar_p=None)
-        if config.metric == "pass_rate" and pass_shared:
-            deltas = [cur_values[k] - ctl_values[k] for k in pass_shared]
+        if config.metric == "pass_rate" and shared:
+            deltas = array("d", (x - y for x, y in zip(cur_v, ctl_v, strict=True)))
             if result.interval is None:
                 result.interval = paired_bootstrap_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
                 figures["delta_ci_method"] = "paired-bootstrap"
-            result.shared = len(pass_shared)
+            result.shared = shared
             result.delta = sum(deltas) / len(deltas)
-            result.current_value = sum(cur_values[k] for k in pass_shared) / len(pass_shared)
-            result.control_value = sum(ctl_values[k] for k in pass_shared) / len(pass_shared)
+            result.current_value = sum(cur_v) / shared
+            result.control_value = sum(ctl_v) / shared
     elif config.metric == "pass_rate":
         result.problem = "needs per-case outcomes of both runs"
 
-    if current.case_scores is not None and control.case_scores is not None:
-        score_shared = sorted(current.case_scores.keys() & control.case_scores.keys())
-        figures["shared_scored_cases"] = len(score_shared)
-        if score_shared:
-            deltas = [float(current.case_scores[k]) - float(control.case_scores[k]) for k in score_shared]
+    if score_pairs is not None:
+        cur_s, ctl_s = score_pairs
+        shared = len(cur_s)
+        figures["shared_scored_cases"] = shared
+        if shared:
+            deltas = array("d", (x - y for x, y in zip(cur_s, ctl_s, strict=True)))
             lo, hi = paired_bootstrap_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
             mean_delta = sum(deltas) / len(deltas)
             figures.update(score_delta_mean=mean_delta, score_delta_ci_low=lo, score_delta_ci_high=hi)
+            result.score = _Paired(
+                shared, {}, (lo, hi), mean_delta, sum(cur_s) / shared, sum(ctl_s) / shared
+            )
             if config.metric == "score":
-                result.shared = len(score_shared)
+                result.shared = shared
                 result.interval = (lo, hi)
                 result.delta = mean_delta
-                result.current_value = sum(float(current.case_scores[k]) for k in score_shared) / len(score_shared)
-                result.control_value = sum(float(control.case_scores[k]) for k in score_shared) / len(score_shared)
+                result.current_value = sum(cur_s) / shared
+                result.control_value = sum(ctl_s) / shared
                 figures["delta_ci_method"] = "paired-bootstrap"
     elif config.metric == "score":
         result.problem = "needs per-case scores of both runs"
@@ -400,7 +445,7 @@ def compare_paired(current: RunFigures, control: RunFigures, confidence: float =
     pass rates and mean scores on the shared cases, their paired deltas, McNemar's exact p-value of the
     pass/fail flips (cases with one result each), and paired intervals of both deltas."""
     rate = _paired(GateConfig(metric="pass_rate", confidence=confidence), current, control)
-    score = _paired(GateConfig(metric="score", confidence=confidence), current, control)
+    score = rate.score or _Paired(0, {})  # the score side is the same whichever metric the pairing was made for
     f = rate.figures
     verdict, why = comparison_verdict(
         rate.delta, rate.interval, f.get("mcnemar_p"), score.delta, score.interval, 1 - confidence

@@ -61,11 +61,21 @@ def batch_counts(add: dict[str, float], bins: list[int], scorers: dict[str, Scor
 
 def is_counted(item: dict[str, Any], counted: set[str]) -> bool:
     """Whether a result item was stored by a batch its run counted (items written before batches were recorded
-    on results count as counted)."""
+    on results count as counted; results of batches counted before the counters were sharded carry the bare
+    batch hash)."""
     batch = item.get("batch")
     if not batch:
         return True
-    return (batch if batch.startswith("S#") else f"X#{batch}") in counted
+    return (batch if batch.startswith(("S#", "X#")) else f"X#{batch}") in counted
+
+
+def known_by_legacy(item: dict[str, Any], legacy: set[str]) -> bool:
+    """Whether a stored result was counted before the counters were sharded (no batch, or one in the run item's
+    set of counted batches)."""
+    batch = item.get("batch")
+    if not batch:
+        return True
+    return not str(batch).startswith(("S#", "X#")) and f"X#{batch}" in legacy
 
 
 def check_aggregable(results: Sequence[ExternalResult]) -> None:
@@ -159,49 +169,34 @@ def scorer_value(raw: Any) -> tuple[Any, bool | None, bool]:
     return None, None, True  # a value we cannot read counts as the scorer's error
 
 
-SCORER_ATTR = "sc|"  # attributes of the scorers item: sc|<scorer name>|<field>
-_CLAUSES_PER_UPDATE = 150  # an update expression may hold 4 KB: ~13 characters per ADD clause
+SCORER_ATTR = "sc|"  # attributes of the scorers item of runs counted before sharding: sc|<scorer name>|<field>
 
 
-def scorer_updates(scorers: dict[str, dict[str, float]]) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
-    """(update expression, names, values) that move the scorers item by a batch, a few scorers per update."""
-    updates: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-    clauses: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-
-    def flush() -> None:
-        nonlocal clauses, names, values
-        if clauses:
-            updates.append(("ADD " + ", ".join(clauses), names, values))
-        clauses, names, values = [], {}, {}
-
-    for name, fields in sorted(scorers.items()):
-        if len(clauses) + len(fields) > _CLAUSES_PER_UPDATE:
-            flush()
-        for field, value in fields.items():
-            i = len(clauses)
-            names[f"#a{i}"] = f"{SCORER_ATTR}{name}|{field}"
-            values[f":a{i}"] = value
-            clauses.append(f"#a{i} :a{i}")
-    flush()
-    return updates
-
-
-def marker_item(
-    project_id: str, run_id: int, batch: str, outcomes: Sequence[tuple[str, str, float]], counts: dict[str, Any]
-) -> dict[str, Any]:
-    """The item of a batch that is being counted: what it adds (`counts`), and each result's (case key, p/f/e,
-    score) for pairing runs."""
-    compact = [
+def compact_outcomes(outcomes: Sequence[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """Each result's (case key, p/f/e, score) as kept for pairing runs."""
+    return [
         (k[:CASE_KEY_MAX], status[:1] if status in ("passed", "failed") else "e", round(score, 6))
         for k, status, score in outcomes
     ]
+
+
+def marker_item(
+    project_id: str,
+    run_id: int,
+    batch: str,
+    outcomes: Sequence[tuple[str, str, float]],
+    counts: dict[str, Any],
+    *,
+    compact: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """The item of a batch that is being counted: what it adds (`counts`), and each result's (case key, p/f/e,
+    score) for pairing runs (`compact` when already compacted)."""
+    rows = list(compact) if compact is not None else compact_outcomes(outcomes)
     return {
         **keys.run_batch_marker(project_id, run_id, batch),
         "countedAt": utcnow_iso(),
-        "results": len(outcomes),
-        "outcomes": json.dumps(compact, separators=(",", ":")),
+        "results": len(rows),
+        "outcomes": json.dumps(rows, separators=(",", ":")),
         "counts": json.dumps(counts, separators=(",", ":")),
     }
 

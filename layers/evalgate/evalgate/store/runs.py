@@ -1,24 +1,27 @@
 """Runs (one entity behind Echostash suite runs, EvalGuard evals and Humanloop runs) and their results.
 
-Aggregates live on the run item (and the run's scorers item) and move only by atomic ADD; a batch of results
-is counted exactly once: each of those items takes the batch's ADD together with its id in its own
-`batchesDone` set, under the condition that the id is not there yet (the run item last)."""
+Aggregates live in the run's sharded counter items (`store/run_counts.py`; runs counted before that also keep
+figures on the run item and the scorers item, added in on read). A result id is claimed by a conditional put of
+its result item; a batch's claimed results are counted exactly once through guarded counter updates and a done
+item, with no lock and no per-run item that grows with the number of batches (issue 17)."""
 
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Throttled
+from evalgate.errors import Conflict, InvalidInput, NotFound, Throttled
 from evalgate.models.domain import (
     SCORE_BINS,
+    TERMINAL,
     ExternalResult,
     Page,
     Run,
@@ -27,23 +30,24 @@ from evalgate.models.domain import (
     ScorerAggregates,
 )
 from evalgate.store.blobs import Blobs
-from evalgate.store.ingest_lock import INGEST_LEASE_SECONDS, INGEST_WAIT_SECONDS, IngestLock
+from evalgate.store.run_counts import Counters
 from evalgate.store.run_items import (
     AGG_FIELDS,
     SCORER_ATTR,
     ScorerAdd,
     batch_counts,
     check_aggregable,
+    compact_outcomes,
     external_case_key,
     external_score,
     external_status,
     is_counted,
+    known_by_legacy,
     marker_item,
     result_case_key,
     run_of_item,
     score_bin,
     scorer_of,
-    scorer_updates,
     scorer_value,
     tokens,
     utcnow_iso,
@@ -51,14 +55,21 @@ from evalgate.store.run_items import (
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
-MAX_BATCHES_PER_RUN = 8_000  # the run item keeps the ids of its counted batches (~40 bytes each)
-MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch: each is one more item in the batch's transaction
+MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch (bounds one batch's counter updates)
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
 RESULT_COPY_MAX = 4_000  # characters of JSON of a case's variables / expected output copied into its result
+# a claim older than this was made by a function that no longer runs (the container passes its timeout + 2 s)
+INGEST_LEASE_SECONDS = 30
+# how long a batch waits for another writer of some of its ids to count them before answering 429
+INGEST_WAIT_SECONDS = 20.0
 
 # Fault injection for tests: called at named points of the counting steps (raise to simulate a crash there).
 fault_hook: Callable[[str], None] | None = None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _fault(point: str) -> None:
@@ -70,7 +81,8 @@ class RunStore:
     def __init__(self, table: Table, blobs: Blobs, *, ingest_lease_seconds: float = INGEST_LEASE_SECONDS) -> None:
         self.table = table
         self.blobs = blobs
-        self.ingest_lock = IngestLock(table, ingest_lease_seconds)  # the function timeout (+2 s): no holder outlives it
+        self.claim_lease_seconds = ingest_lease_seconds  # the function timeout (+2 s): no claimer outlives it
+        self.counters = Counters(table)
 
     def new_run_id(self) -> int:
         return self.table.next_id("run")
@@ -106,7 +118,11 @@ class RunStore:
         item = self.table.get(keys.run(project_id, run_id))
         if not item:
             raise NotFound(f"run {run_id} not found")
-        return run_of_item(item)
+        return self._with_counts(project_id, run_id, item)
+
+    def _with_counts(self, project_id: str, run_id: int, item: dict[str, Any]) -> Run:
+        """The run with its figures: the run item's (runs counted before sharding) plus its counter items'."""
+        return self._runs_with_counts(project_id, [item])[0]
 
     def list_prompt_runs(
         self, project_id: str, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]
@@ -120,12 +136,22 @@ class RunStore:
             index=GSI1,
             filters=filters,
         )
-        return Page(items=[run_of_item(i) for i in items], next_cursor=nxt)
+        return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
+
+    def _runs_with_counts(self, project_id: str, items: Sequence[dict[str, Any]]) -> list[Run]:
+        counts = self.counters.read_runs(project_id, [int(i["id"]) for i in items])
+        out = []
+        for item in items:
+            merged = dict(item)
+            for attr, value in counts.get(int(item["id"]), {}).items():
+                merged[attr] = merged.get(attr, 0) + value
+            out.append(run_of_item(merged))
+        return out
 
     def list_project_runs(self, project_id: str, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
         pk, prefix = keys.runs_prefix(project_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor, forward=False, filters=filters)
-        return Page(items=[run_of_item(i) for i in items], next_cursor=nxt)
+        return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
 
     def set_execution(self, project_id: str, run_id: int, execution_arn: str) -> None:
         self.table.update(keys.run(project_id, run_id), "SET executionArn = :a", values={":a": execution_arn})
@@ -140,9 +166,8 @@ class RunStore:
         now: datetime,
         sets: dict[str, Any] | None = None,
     ) -> Run:
-        """Move a run to `to` only from one of `allowed_from` (409 otherwise); extra attributes in `sets`. A run
-        whose result batch is being recorded (its ingest lock is held) moves once that batch is done: a batch
-        that was accepted is counted under the status it was accepted in."""
+        """Move a run to `to` only from one of `allowed_from` (409 otherwise); extra attributes in `sets`. A result
+        batch accepted before (its run was open when it arrived) is still counted once, whenever it finishes."""
         names = {"#s": "status"}
         values: dict[str, Any] = {":to": to.value, ":now": now.isoformat()}
         expr = ["#s = :to", "updatedAt = :now"]
@@ -154,32 +179,24 @@ class RunStore:
         for i, status in enumerate(allowed_from):
             values[f":f{i}"] = status.value
             froms.append(f":f{i}")
-        deadline = time.monotonic() + INGEST_WAIT_SECONDS
-        while True:
-            values[":clock"] = time.time()
-            try:
-                item = self.table.update(
-                    keys.run(project_id, run_id),
-                    "SET " + ", ".join(expr),
-                    condition=f"attribute_exists(PK) AND #s IN ({', '.join(froms)}) "
-                    "AND (attribute_not_exists(ingestLock) OR ingestLockUntil < :clock)",
-                    names=names,
-                    values=values,
-                )
-                return run_of_item(item)
-            except ClientError as exc:
-                if not Table.is_condition_failure(exc):
-                    raise
-                current = self.get_run(project_id, run_id)  # raises NotFound when it is gone
-                if current.status not in allowed_from:
-                    raise Conflict(
-                        f"run {run_id} is {current.status.value}; it cannot become {to.value}",
-                        field="status",
-                        details={"current": current.status.value},
-                    ) from exc
-                if time.monotonic() >= deadline:
-                    raise Throttled(f"a result batch of run {run_id} is being recorded; retry shortly") from exc
-            time.sleep(0.02)
+        try:
+            item = self.table.update(
+                keys.run(project_id, run_id),
+                "SET " + ", ".join(expr),
+                condition=f"attribute_exists(PK) AND #s IN ({', '.join(froms)})",
+                names=names,
+                values=values,
+            )
+        except ClientError as exc:
+            if not Table.is_condition_failure(exc):
+                raise
+            current = self.get_run(project_id, run_id)  # raises NotFound when it is gone
+            raise Conflict(
+                f"run {run_id} is {current.status.value}; it cannot become {to.value}",
+                field="status",
+                details={"current": current.status.value},
+            ) from exc
+        return self._with_counts(project_id, run_id, item)
 
     def put_spec(self, project_id: str, run_id: int, spec: dict[str, Any]) -> None:
         """Store a spec run's version, config and tests before the run item exists (S3 when large)."""
@@ -248,13 +265,13 @@ class RunStore:
         then count the batch once (see `_complete`). A retry of a batch that had begun counting (its marker
         exists) only completes that count: its results are not rewritten, so what is listed is what was
         counted. Returns False when the batch was counted before, or not at all (the run stopped running)."""
-        bid = f"S#{batch_id}"
-        marker = self.table.get(keys.run_batch_marker(project_id, run_id, bid))
+        label = f"S#{batch_id}"
+        marker = self.table.get(keys.run_batch_marker(project_id, run_id, label))
         if marker is not None and marker.get("counts"):
             if extra_puts:
                 self.table.batch_write(puts=extra_puts)
-            return self._complete(project_id, run_id, bid, json.loads(marker["counts"]), only_while=RunStatus.running)
-        puts = [{**self._result_item(project_id, run_id, r), "batch": bid} for r in results]
+            return self._complete(project_id, run_id, label, json.loads(marker["counts"]), only_while=RunStatus.running)
+        puts = [{**self._result_item(project_id, run_id, r), "batch": label} for r in results]
         self.table.batch_write(puts=[*puts, *extra_puts])
         add: dict[str, float] = dict.fromkeys(AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
@@ -283,112 +300,89 @@ class RunStore:
         keys_ = case_keys if case_keys is not None else [result_case_key(r) for r in results]
         outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
         counts = batch_counts(add, bins, scorers)
-        self.table.put(marker_item(project_id, run_id, bid, outcomes, counts))
+        self.table.put(marker_item(project_id, run_id, label, outcomes, counts))
         _fault("after-marker")
-        return self._complete(project_id, run_id, bid, counts, only_while=RunStatus.running)
+        return self._complete(project_id, run_id, label, counts, only_while=RunStatus.running)
 
     def _complete(
         self,
         project_id: str,
         run_id: int,
-        batch_id: str,
+        label: str,
         counts: dict[str, Any],
         *,
         only_while: RunStatus | None = None,
+        outcome: str | None = None,
     ) -> bool:
-        """Count a batch whose results and marker (with what it adds, `counts`) are stored. Two idempotent steps,
-        each guarded by the updated item's own set of counted batch ids, so a retry (or another batch that
-        finds this one interrupted) completes what is missing and never counts twice:
-
-        - external batches (`only_while` None; they hold the run's ingest lock, so the run cannot end meanwhile):
-          the scorers item, then the run item, which is what says "counted";
-        - suite batches (`only_while` running; a cancel may come at any moment): the run item first, under the
-          status condition, then the scorers item only if the run counted the batch, so a batch the run refused
-          moves no figure at all.
-
-        Returns True when this call counted the batch on the run item."""
-        if only_while is None:
-            self._count_scorers(project_id, run_id, batch_id, counts["scorers"])
-            _fault("after-scorers")
-            return self._count_run(project_id, run_id, batch_id, counts["run"], None) == "now"
-        state = self._count_run(project_id, run_id, batch_id, counts["run"], only_while)
-        if state == "refused":
-            return False
-        _fault("after-run")
-        self._count_scorers(project_id, run_id, batch_id, counts["scorers"])
-        return state == "now"
-
-    def _count_scorers(self, project_id: str, run_id: int, batch_id: str, scorers: dict[str, dict[str, float]]) -> None:
-        for part, (expr, names_, scorer_values) in enumerate(scorer_updates(scorers)):
-            guard = f"{batch_id}#{part}"  # a batch with many scorers moves the scorers' item in several updates
-            try:
-                self.table.update(
-                    keys.run_scorers(project_id, run_id),
-                    expr + ", batchesDone :batch",
-                    condition="NOT contains(batchesDone, :bid)",
-                    names=names_,
-                    values={**scorer_values, ":batch": {guard}, ":bid": guard},
-                    returns="NONE",
-                )
-            except ClientError as exc:
-                if not Table.is_condition_failure(exc):
-                    raise
-
-    def _count_run(
-        self, project_id: str, run_id: int, batch_id: str, add: dict[str, float], only_while: RunStatus | None
-    ) -> str:
-        """ADD a batch to the run item once: "now", "before" (it was counted already) or "refused" (the run is
-        no longer `only_while`)."""
-        parts: list[str] = []
-        values: dict[str, Any] = {}
-        for i, (attr, value) in enumerate(sorted(add.items())):
-            parts.append(f"{attr} :v{i}")
-            values[f":v{i}"] = value
-        condition = "attribute_exists(PK) AND NOT contains(batchesDone, :bid)"
-        names: dict[str, str] | None = None
+        """Count a batch whose results and counts are stored (in its marker, or for a one-result batch in the
+        result itself): its counts go to the run's counter items once (`Counters.apply`, guarded per item),
+        then its done item says so (with the one result's `outcome`, when it has no marker). A retry, or
+        another batch that finds this one interrupted, completes what is missing and never counts twice.
+        Suite batches (`only_while` running) are refused by a run that stopped running. Returns True when this
+        call moved the figures."""
         if only_while is not None:
-            condition += " AND #s = :while"
-            names, values[":while"] = {"#s": "status"}, only_while.value
-        try:
-            self.table.update(
-                keys.run(project_id, run_id),
-                "ADD " + ", ".join([*parts, "batchesDone :batch"]),
-                condition=condition,
-                names=names,
-                values={**values, ":batch": {batch_id}, ":bid": batch_id},
-                returns="NONE",
-            )
-        except ClientError as exc:
-            if not Table.is_condition_failure(exc):
-                raise
-            run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
+            run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone"])
             if run is None:
-                raise NotFound(f"run {run_id} not found") from exc
-            return "before" if batch_id in (run.get("batchesDone") or ()) else "refused"
-        return "now"
+                raise NotFound(f"run {run_id} not found")
+            if label in (run.get("batchesDone") or ()):
+                return False  # counted before the counters were sharded
+            if run["status"] != only_while.value:
+                return False
+        state = self.counters.apply(project_id, run_id, label, counts)
+        if state == "before":
+            return False
+        _fault("after-scorers")
+        done: dict[str, Any] = {**keys.run_batch_done(project_id, run_id, label), "at": round(time.time(), 3)}
+        if outcome is not None:
+            done["o"] = outcome
+        self.table.put(done)
+        return state == "now"
 
     # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
     def scorer_aggregates(self, project_id: str, run_id: int) -> list[ScorerAggregates]:
-        """Every scorer's aggregates of a run: one item, however many results and scorers."""
-        item = self.table.get(keys.run_scorers(project_id, run_id)) or {}
+        """Every scorer's aggregates of a run: its counter items merged (plus the scorers item of runs counted
+        before the counters were sharded), however many results the run has."""
         fields: dict[str, dict[str, Any]] = {}
-        for attr, value in item.items():
+        for attr, value in (self.table.get(keys.run_scorers(project_id, run_id)) or {}).items():
             if attr.startswith(SCORER_ATTR):
                 name, _, field = attr[len(SCORER_ATTR) :].rpartition("|")
                 fields.setdefault(name, {})[field] = value
+        for name, sharded in self.counters.read_scorers(project_id, run_id).items():
+            merged = fields.setdefault(name, {})
+            for field, value in sharded.items():
+                merged[field] = merged.get(field, 0) + value
         return [scorer_of(name, f) for name, f in sorted(fields.items())]
 
-    def case_outcomes(self, project_id: str, run_id: int) -> dict[str, list[tuple[str, float]]]:
-        """Per case key, the (status, score) of each of its results, from the markers of the batches the run
-        counted (read by key, projected: no result is read)."""
+    def iter_case_outcomes(self, project_id: str, run_id: int) -> Iterator[tuple[str, str, float]]:
+        """(case key, p/f/e, score) of every counted result, streamed page by page from the batch markers and
+        done items (a marker sorts right before its done item; no result is read)."""
         run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
         if run is None:
             raise NotFound(f"run {run_id} not found")
-        markers = [keys.run_batch_marker(project_id, run_id, b) for b in sorted(run.get("batchesDone") or ())]
+        legacy = set(run.get("batchesDone") or ())
+        pk, prefix = keys.run_batches_prefix(project_id, run_id)
+        held: tuple[str, str] | None = None  # (label, outcomes) of the marker read last
+        for item in self.table.query_all(pk, prefix, page_size=1000):
+            sk = str(item[keys.SK])[len(prefix) :]
+            if sk.endswith("#D"):
+                label = sk[:-2]
+                if item.get("o"):
+                    yield tuple(json.loads(item["o"]))  # type: ignore[misc]
+                elif held is not None and held[0] == label:
+                    yield from (tuple(o) for o in json.loads(held[1]))  # type: ignore[misc]
+                held = None
+                continue
+            if sk in legacy:
+                yield from (tuple(o) for o in json.loads(item.get("outcomes") or "[]"))  # type: ignore[misc]
+                held = None
+            else:
+                held = (sk, item.get("outcomes") or "[]")
+
+    def case_outcomes(self, project_id: str, run_id: int) -> dict[str, list[tuple[str, float]]]:
+        """Per case key, the (status, score) of each of its counted results."""
         out: dict[str, list[tuple[str, float]]] = {}
-        for item in self.table.batch_get(markers, attributes=["outcomes"]):
-            for key, status, score in json.loads(item.get("outcomes") or "[]"):
-                out.setdefault(key, []).append(({"p": "passed", "f": "failed"}.get(status, "errored"), score))
+        for key, status, score in self.iter_case_outcomes(project_id, run_id):
+            out.setdefault(key, []).append(({"p": "passed", "f": "failed"}.get(status, "errored"), score))
         return out
 
     # -- external results ---------------------------------------------------------------------------
@@ -399,15 +393,18 @@ class RunStore:
         batch_hash: str,
         results: Sequence[ExternalResult],
     ) -> bool:
-        """Store and count the results whose ids the run has not counted (the first counted report of an id wins).
+        """Store and count the results whose ids the run has not counted (the first claim of an id wins).
 
         Every number that will be aggregated is checked first (400 naming the field), so nothing is stored that
-        could not be counted. Then, under the run's ingest lock (one batch of a run at a time; a lease, so a
-        crashed holder blocks nobody for longer than a Lambda can live), ids are resolved against the stored
-        results: stored by a counted batch → known; stored by a batch that began counting (its marker exists)
-        but was interrupted → that batch is completed from its marker, whatever this batch holds; stored by a
-        batch that never began counting → stored again and counted here. Then this batch's results, its marker
-        (with what it adds) and the count (`_complete`). Returns False when nothing new was counted."""
+        could not be counted. No lock: each result id is claimed by a conditional put of its result item,
+        labelled with this attempt's counting unit (a fresh label per attempt). The claimed results are then
+        counted as one unit (their marker with what they add, the guarded counter updates, the done item; a
+        one-result batch keeps its counts in the result itself, no marker). Ids claimed by another unit are
+        that unit's: done → known; its marker (or a one-result claim) exists → that unit is completed here,
+        once; neither, and its claim older than the function lifetime (its writer was killed) → claimed again
+        and counted here; neither and younger → waited for (that writer counts before it waits on anyone, so
+        waits never form a cycle), up to INGEST_WAIT_SECONDS, then 429. Returns False when nothing new was
+        counted by this call."""
         check_aggregable(results)
         names = {str(name)[:200] for r in results for name in r.scorer_results}
         if len(names) > MAX_SCORERS_PER_BATCH:
@@ -415,70 +412,98 @@ class RunStore:
                 f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(names)}",
                 field="results",
             )
-        token = uuid.uuid4().hex
-        run = self.ingest_lock.acquire(project_id, run_id, token)
-        try:
-            return self._record_external(project_id, run_id, batch_hash, results, set(run.get("batchesDone") or ()))
-        finally:
-            self.ingest_lock.release(project_id, run_id, token)
-
-    def _record_external(
-        self, project_id: str, run_id: int, batch_hash: str, results: Sequence[ExternalResult], done: set[str]
-    ) -> bool:
-        bid = f"X#{batch_hash}"
-        if bid in done:
-            return False  # this very batch was counted before
-        if len(done) >= MAX_BATCHES_PER_RUN:
-            raise PayloadTooLarge(
-                f"a run holds at most {MAX_BATCHES_PER_RUN} result batches; send larger batches (up to 1,000 results)"
+        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone"])
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        if RunStatus(run["status"]) in TERMINAL:
+            raise Conflict(
+                f"run {run_id} has ended ({run['status']}); it takes no more results",
+                field="status",
+                details={"current": run["status"]},
             )
-        stored = self.table.batch_get(
-            [keys.run_result_by_id(project_id, run_id, r.id) for r in results], attributes=["resultId", "batch"]
-        )
-        known: set[str] = set()
-        interrupted: dict[str, list[str]] = {}
-        retried = False  # an earlier attempt of this very batch stored results (and may have begun counting)
-        for item in stored:
-            owner = item.get("batch")
-            if not owner or f"X#{owner}" in done:
-                known.add(str(item.get("resultId")))
-            elif owner == batch_hash:
-                retried = True
-            else:
-                interrupted.setdefault(str(owner), []).append(str(item.get("resultId")))
-        for owner, ids in sorted(interrupted.items()):
-            marker = self.table.get(keys.run_batch_marker(project_id, run_id, f"X#{owner}"))
-            if marker is not None and marker.get("counts"):
-                self._complete(project_id, run_id, f"X#{owner}", json.loads(marker["counts"]))
-                known.update(ids)
-        results = [r for r in results if r.id not in known]
-        if not results:
-            return False
-        marker = self.table.get(keys.run_batch_marker(project_id, run_id, bid)) if retried else None
-        if marker is not None and marker.get("counts"):  # a retry of this batch: its results and counts are fixed
-            return self._complete(project_id, run_id, bid, json.loads(marker["counts"]))
-        now = utcnow_iso()
-        items = []
+        legacy = set(run.get("batchesDone") or ())
+        unique: dict[str, ExternalResult] = {}
         for r in results:
-            body = r.model_dump(mode="json", exclude={"id"})
-            items.append(
-                {
-                    **keys.run_result_by_id(project_id, run_id, r.id),
-                    "type": "externalResult",
-                    "resultId": r.id,
-                    "status": external_status(r),
-                    "score": external_score(r),
-                    "body": json.dumps(body, separators=(",", ":")),
-                    "receivedAt": now,
-                    "batch": batch_hash,
-                }
-            )
+            unique.setdefault(r.id, r)
+        label = self._new_label()
+        items = {rid: self._external_item(project_id, run_id, r, label) for rid, r in unique.items()}
+        if len(items) == 1:  # a one-result unit: the result is its own marker (its counts follow from its body)
+            (only,) = items.values()
+            only["solo"] = True
+        mine, taken = self._claim(items, legacy)
+        _fault("after-results")
+        counted = False
+        if mine:
+            counted = self._count_unit(project_id, run_id, label, [unique[i] for i in mine], items)
+        if taken:
+            counted = self._settle(project_id, run_id, batch_hash, unique, taken, legacy) or counted
+        return counted
+
+    @staticmethod
+    def _new_label() -> str:
+        return f"X#{uuid.uuid4().hex[:16]}"  # a fresh label per attempt (short: guards are billed on every write)
+
+    def _external_item(self, project_id: str, run_id: int, r: ExternalResult, label: str) -> dict[str, Any]:
+        body = r.model_dump(mode="json", exclude={"id"})
+        return {
+            **keys.run_result_by_id(project_id, run_id, r.id),
+            "type": "externalResult",
+            "resultId": r.id,
+            "status": external_status(r),
+            "score": external_score(r),
+            "body": json.dumps(body, separators=(",", ":")),
+            "receivedAt": utcnow_iso(),
+            "claimedAt": round(time.time(), 3),
+            "batch": label,
+        }
+
+    def _claim(
+        self, items: dict[str, dict[str, Any]], legacy: set[str], *, owner: tuple[str, float] | None = None
+    ) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Put each result item unless its id is stored (or, with `owner`, only over that owner's claim): the ids
+        claimed, and the others' stored items (those of units known counted left out)."""
+        condition = "attribute_not_exists(PK)"
+        values: dict[str, Any] | None = None
+        if owner is not None:
+            condition, values = "#b = :ob AND claimedAt = :ot", {":ob": owner[0], ":ot": owner[1]}
+
+        def put(rid: str) -> bool:
+            try:
+                self.table.put(
+                    items[rid], condition=condition, names={"#b": "batch"} if owner else None, values=values
+                )
+                return True
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+                return False
+
+        ids = list(items)
+        if len(ids) > 4:
+            # lazy: threads only for batches worth it (each claim is one conditional PutItem)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(16, len(ids))) as pool:
+                won = list(pool.map(put, ids))
+        else:
+            won = [put(rid) for rid in ids]
+        mine = [rid for rid, ok in zip(ids, won, strict=True) if ok]
+        lost = [items[rid] for rid, ok in zip(ids, won, strict=True) if not ok]
+        taken: dict[str, dict[str, Any]] = {}
+        if lost:
+            for item in self.table.batch_get(
+                [{keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in lost],
+                attributes=["resultId", "batch", "claimedAt", "solo", "body"],
+            ):
+                if not known_by_legacy(item, legacy):
+                    taken[str(item["resultId"])] = item
+        return mine, taken
+
+    def _external_counts(self, results: Sequence[ExternalResult]) -> tuple[dict[str, Any], list[Any]]:
         scorers: dict[str, ScorerAdd] = {}
         for r in results:
             for name, raw in r.scorer_results.items():
                 scorers.setdefault(str(name)[:200], ScorerAdd()).add(*scorer_value(raw))
-        self.table.batch_write(puts=items)
-        _fault("after-results")
         add: dict[str, float] = dict.fromkeys(AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
         for r in results:
@@ -498,23 +523,115 @@ class RunStore:
             add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
             bins[score_bin(score)] += 1
         counts = batch_counts(add, bins, scorers)
-        outcomes = [(external_case_key(r), external_status(r), external_score(r)) for r in results]
-        self.table.put(marker_item(project_id, run_id, bid, outcomes, counts))
-        _fault("after-marker")
-        return self._complete(project_id, run_id, bid, counts)
+        outcomes = compact_outcomes(
+            [(external_case_key(r), external_status(r), external_score(r)) for r in results]
+        )
+        return counts, outcomes
 
-    def _counted_batches(self, project_id: str, run_id: int) -> set[str]:
+    def _count_unit(
+        self,
+        project_id: str,
+        run_id: int,
+        label: str,
+        results: Sequence[ExternalResult],
+        items: dict[str, dict[str, Any]],
+    ) -> bool:
+        """Count the results a unit claimed: from the one result's own counts, or through a marker."""
+        counts, outcomes = self._external_counts(results)
+        if len(results) == 1 and items[results[0].id].get("solo"):
+            _fault("after-marker")
+            return self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]))
+        self.table.put(marker_item(project_id, run_id, label, [], counts, compact=outcomes))
+        _fault("after-marker")
+        return self._complete(project_id, run_id, label, counts)
+
+    def _settle(
+        self,
+        project_id: str,
+        run_id: int,
+        batch_hash: str,
+        unique: dict[str, ExternalResult],
+        taken: dict[str, dict[str, Any]],
+        legacy: set[str],
+    ) -> bool:
+        """Make sure each id claimed by another unit ends up counted (see record_external_batch)."""
+        deadline = time.monotonic() + INGEST_WAIT_SECONDS
+        delay = 0.01
+        counted = False
+        pending = dict(taken)
+        while pending:
+            by_owner: dict[str, list[dict[str, Any]]] = {}
+            for item in pending.values():
+                by_owner.setdefault(str(item.get("batch")), []).append(item)
+            now = time.time()
+            stale: list[dict[str, Any]] = []
+            for owner, claims in sorted(by_owner.items()):
+                if self._finish_unit(project_id, run_id, owner, claims):
+                    for c in claims:
+                        pending.pop(str(c["resultId"]), None)
+                else:
+                    stale += [c for c in claims if float(c.get("claimedAt") or 0) + self.claim_lease_seconds < now]
+            if stale:
+                label = self._new_label()
+                items = {str(c["resultId"]): self._external_item(project_id, run_id, unique[str(c["resultId"])], label) for c in stale}
+                won: list[str] = []
+                for c in stale:
+                    rid = str(c["resultId"])
+                    got, _ = self._claim({rid: items[rid]}, legacy, owner=(str(c["batch"]), float(c["claimedAt"])))
+                    won += got
+                if won:
+                    counted = self._count_unit(project_id, run_id, label, [unique[i] for i in won], items) or counted
+                    for rid in won:
+                        pending.pop(rid, None)
+            if not pending:
+                break
+            if time.monotonic() >= deadline:
+                raise Throttled(f"another batch of run {run_id} holding these ids is being recorded; retry shortly")
+            time.sleep(delay * random.uniform(0.5, 1.5))  # jittered, so waiters do not poll in step
+            delay = min(0.2, delay * 2)
+            fresh = self.table.batch_get(
+                [keys.run_result_by_id(project_id, run_id, rid) for rid in pending],
+                attributes=["resultId", "batch", "claimedAt", "solo", "body"],
+            )
+            pending = {str(i["resultId"]): i for i in fresh if not known_by_legacy(i, legacy)}
+        return counted
+
+    def _finish_unit(self, project_id: str, run_id: int, owner: str, claims: list[dict[str, Any]]) -> bool:
+        """Whether the unit `owner` is counted, after completing it here if it began counting (True), or not
+        (False: it never wrote its counts; its writer may still be claiming)."""
+        if self.table.get(keys.run_batch_done(project_id, run_id, owner), attributes=["PK"]) is not None:
+            return True
+        marker = self.table.get(keys.run_batch_marker(project_id, run_id, owner), attributes=["counts"])
+        if marker is not None and marker.get("counts"):
+            self._complete(project_id, run_id, owner, json.loads(marker["counts"]))
+            return True
+        solo = next((c for c in claims if c.get("solo")), None)
+        if solo is not None:
+            counts, outcomes = self._external_counts([ExternalResult(id=solo["resultId"], **json.loads(solo["body"]))])
+            self._complete(project_id, run_id, owner, counts, outcome=_dumps(outcomes[0]))
+            return True
+        return False
+
+    def _counted_filter(self, project_id: str, run_id: int, items: Sequence[dict[str, Any]]) -> set[str]:
+        """The labels among these result items' batches that were counted (their done items; the run item's
+        set for batches counted before the counters were sharded)."""
         run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "batchesDone"])
         if run is None:
             raise NotFound(f"run {run_id} not found")
-        return set(run.get("batchesDone") or ())
+        counted = set(run.get("batchesDone") or ())
+        labels = {str(i["batch"]) for i in items if i.get("batch")}
+        asked = sorted(b for b in labels if b.startswith(("X#", "S#")) and b not in counted)
+        found = self.table.batch_get([keys.run_batch_done(project_id, run_id, b) for b in asked], attributes=["at"])
+        pk_prefix = len("BATCH#")
+        counted |= {str(d[keys.SK])[pk_prefix:-2] for d in found}
+        return counted
 
     def list_external_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
         """The run's counted results (a page may come back short: results of a batch that was not counted, e.g. one
         interrupted or refused by a cancelled run, are not listed, so listing and counting agree)."""
-        counted = self._counted_batches(project_id, run_id)
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
+        counted = self._counted_filter(project_id, run_id, items)
         out = []
         for item in items:
             if not is_counted(item, counted):
@@ -538,9 +655,9 @@ class RunStore:
 
     def list_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
         """The run's counted results (see list_external_results)."""
-        counted = self._counted_batches(project_id, run_id)
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
+        counted = self._counted_filter(project_id, run_id, items)
         return Page(items=[self._load_result(i) for i in items if is_counted(i, counted)], next_cursor=nxt)
 
     def _load_result(self, item: dict[str, Any]) -> RunResult:
@@ -554,4 +671,5 @@ class RunStore:
         self.table.delete_existing(keys.run(project_id, run_id), missing=f"run {run_id} not found")
         pk, _prefix = keys.run_results_prefix(project_id, run_id)
         self.table.delete_partition(pk)
+        self.counters.delete(project_id, run_id)
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")

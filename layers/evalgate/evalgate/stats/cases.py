@@ -1,0 +1,144 @@
+"""Per-case outcomes of one run in compact columns (issue 17): what the paired gate and comparison read.
+
+A dict of case key -> list of outcomes costs ~1.2 KB per case in Python objects (out of memory at 512 MB around
+350k results). Here a run's results are kept in `array` columns grouped by case, the cases sorted by key (the
+order the gate walks them in, so its figures are the same to the last bit): about 30 bytes per result plus the
+key's bytes, built in one pass over a stream of (case key, status, score) and a sort of the keys.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator
+
+_PASSED = frozenset({"p", "passed"})
+
+
+class CaseColumns:
+    """A run's results grouped by case key (cases sorted by key, a case's results in arrival order)."""
+
+    __slots__ = ("_keys", "_key_offsets", "_starts", "passed", "scores", "single")
+
+    def __init__(self, keys: bytes, key_offsets: array, starts: array, passed: array, scores: array) -> None:
+        self._keys = keys
+        self._key_offsets = key_offsets  # case i's key is _keys[_key_offsets[i]:_key_offsets[i + 1]] (UTF-8)
+        self._starts = starts  # case i's results are passed/scores[_starts[i]:_starts[i + 1]]
+        self.passed = passed  # 1 when the result passed
+        self.scores = scores
+        self.single = len(passed) == len(key_offsets) - 1  # one result per case: case i is result i
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[str, str, float]]) -> CaseColumns:
+        """From (case key, p/f/e or passed/failed/errored, score) rows, in any order."""
+        keys: list[str] = []
+        passed = array("b")
+        scores = array("d")
+        for key, status, score in rows:
+            keys.append(key)
+            passed.append(1 if status in _PASSED else 0)
+            scores.append(float(score))
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: repeats keep their arrival order
+        blob = bytearray()
+        key_offsets = array("q", [0])
+        starts = array("q", [0])
+        sorted_passed = array("b")
+        sorted_scores = array("d")
+        previous: str | None = None
+        for i in order:
+            key = keys[i]
+            if key != previous:
+                if previous is not None:
+                    starts.append(len(sorted_passed))
+                blob += key.encode()
+                key_offsets.append(len(blob))
+                previous = key
+            sorted_passed.append(passed[i])
+            sorted_scores.append(scores[i])
+        if previous is not None:
+            starts.append(len(sorted_passed))
+        del keys, order
+        return cls(bytes(blob), key_offsets, starts, sorted_passed, sorted_scores)
+
+    def __len__(self) -> int:
+        return len(self._key_offsets) - 1
+
+    @property
+    def results(self) -> int:
+        return len(self.passed)
+
+    def key(self, i: int) -> bytes:
+        return self._keys[self._key_offsets[i] : self._key_offsets[i + 1]]
+
+    def count(self, i: int) -> int:
+        return self._starts[i + 1] - self._starts[i]
+
+    def passes(self, i: int) -> int:
+        return sum(self.passed[self._starts[i] : self._starts[i + 1]])
+
+    def passes_first(self, i: int, n: int) -> int:
+        start = self._starts[i]
+        return sum(self.passed[start : min(start + n, self._starts[i + 1])])
+
+    def pairs(
+        self, other: CaseColumns, k_of_n: tuple[int, int] | None
+    ) -> tuple[tuple[array, array], tuple[array, array]]:
+        """Over the cases both runs share, in key order: (values here, values there), (mean scores here, there)."""
+        shared = list(self.shared(other))
+        if self.single and other.single and (k_of_n is None or (k_of_n[0] == 1 and k_of_n[1] >= 1)):
+            p, q, s, t = self.passed, other.passed, self.scores, other.scores
+            return (
+                (array("d", [float(p[i]) for i, _ in shared]), array("d", [float(q[j]) for _, j in shared])),
+                (array("d", [s[i] for i, _ in shared]), array("d", [t[j] for _, j in shared])),
+            )
+        return (
+            (array("d", [self.value(i, k_of_n) for i, _ in shared]), array("d", [other.value(j, k_of_n) for _, j in shared])),
+            (array("d", [self.score(i) for i, _ in shared]), array("d", [other.score(j) for _, j in shared])),
+        )
+
+    def value(self, i: int, k_of_n: tuple[int, int] | None) -> float:
+        """1/0 under k-of-n, else the fraction of the case's results that passed."""
+        if k_of_n is not None:
+            return 1.0 if self.passes_first(i, k_of_n[1]) >= k_of_n[0] else 0.0
+        n = self.count(i)
+        return self.passes(i) / n if n else 0.0
+
+    def score(self, i: int) -> float:
+        """The mean score of the case's results."""
+        start, end = self._starts[i], self._starts[i + 1]
+        return sum(self.scores[start:end]) / (end - start)
+
+    def shared(self, other: CaseColumns) -> Iterator[tuple[int, int]]:
+        """(case index here, case index there) of every case key both runs have, in key order."""
+        i, j = 0, 0
+        n, m = len(self), len(other)
+        if not n or not m:
+            return
+        a, b = self.key(0), other.key(0)
+        while True:
+            if a == b:
+                yield i, j
+                i, j = i + 1, j + 1
+                if i >= n or j >= m:
+                    return
+                a, b = self.key(i), other.key(j)
+            elif a < b:
+                i += 1
+                if i >= n:
+                    return
+                a = self.key(i)
+            else:
+                j += 1
+                if j >= m:
+                    return
+                b = other.key(j)
+
+    def as_dicts(self) -> tuple[dict[str, list[bool]], dict[str, float]]:
+        """The outcomes and mean scores by case key as plain dicts (small runs, tests)."""
+        outcomes: dict[str, list[bool]] = {}
+        means: dict[str, float] = {}
+        for i in range(len(self)):
+            key = self.key(i).decode()
+            start, end = self._starts[i], self._starts[i + 1]
+            outcomes[key] = [bool(p) for p in self.passed[start:end]]
+            means[key] = self.score(i)
+        return outcomes, means
