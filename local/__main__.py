@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 def _restored_text(runtime: LocalRuntime) -> str:
     if runtime.ephemeral:
         return "state: in memory only (EVALGATE_EPHEMERAL=1): nothing is kept after it stops\n"
-    lines = [f"state: {runtime.data_dir}"]
+    lines = [f"state: {runtime.store_dir}"]
     if runtime.restored:
         counts = ", ".join(f"{n} {name}" for name, n in sorted(runtime.restored.items()))
         lines.append(f"  restored {counts}")

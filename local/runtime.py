@@ -235,7 +235,7 @@ class LocalRuntime:
     host: str = "127.0.0.1"
     template: Path = cfn.TEMPLATE
     state_dir: Path = ROOT / ".local"
-    data_dir: Path = ROOT / ".local" / "state"  # the emulated services' durable state (EVALGATE_STATE_DIR)
+    data_dir: Path | None = None  # the emulated services' durable state: state_dir/state (EVALGATE_STATE_DIR)
     ephemeral: bool = False  # keep everything in memory only (EVALGATE_EPHEMERAL=1)
     admin_key: str | None = None
     tick_seconds: float = 1.0
@@ -243,6 +243,7 @@ class LocalRuntime:
     names: cfn.Names = field(default_factory=cfn.Names)
 
     def __post_init__(self) -> None:
+        self.store_dir: Path = self.data_dir or self.state_dir / "state"
         self.app = model.read(self.template)
         self.moto = MotoServer(self.host)
         self.pollers: list[SqsPoller] = []
@@ -345,13 +346,13 @@ class LocalRuntime:
         """Take the state directory (one runtime at a time), load it into moto, then journal every write."""
         import fcntl  # lazy: POSIX only, and only a durable runtime needs it
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = (self.data_dir / "lock").open("w")
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.store_dir / "lock").open("w")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise OSError(f"another local runtime is using {self.data_dir}") from None
-        self.durable = DurableState(self.data_dir, account=self.names.account, region=REGION)
+            raise OSError(f"another local runtime is using {self.store_dir}") from None
+        self.durable = DurableState(self.store_dir, account=self.names.account, region=REGION)
         self.restored = self.durable.restore(self.moto.dispatcher)
         self.moto.durable = self.durable
 
@@ -457,14 +458,14 @@ class LocalRuntime:
         if self.durable is not None and not self.admin_key:
             # the key is stored hashed; its one plain copy stays beside the state (owner-only), so the key
             # `make run` printed keeps working after a restart
-            path = self.data_dir / "admin-key"
+            path = self.store_dir / "admin-key"
             path.touch(mode=0o600)
             path.write_text(secret, encoding="utf-8")
 
     def _kept_admin_secret(self) -> str | None:
         if self.durable is None:
             return None
-        path = self.data_dir / "admin-key"
+        path = self.store_dir / "admin-key"
         return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
 
     @property
