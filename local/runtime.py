@@ -339,6 +339,7 @@ class LocalRuntime:
             region=REGION,
             account=self.names.account,
             interval=self.tick_seconds,
+            state_path=self.store_dir / "schedules.json" if self.durable is not None else None,
         )
         self.ticker.start()
 
