@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from local import cfn, durable, model, resources
 from local.durable import DurableState
 from local.http_front import HttpFront
+from local.janitor import Janitor
 from local.lambdas import DEFAULT_CONCURRENCY, FunctionSpec, LambdaPool
 from local.sqs_poller import SqsPoller
 from local.ticker import Ticker
@@ -248,6 +249,7 @@ class LocalRuntime:
         self.moto = MotoServer(self.host)
         self.pollers: list[SqsPoller] = []
         self.ticker: Ticker | None = None
+        self.janitor: Janitor | None = None
         self.front: HttpFront | None = None
         self.pool: LambdaPool | None = None
         self.admin_secret: str | None = None
@@ -342,6 +344,8 @@ class LocalRuntime:
             state_path=self.store_dir / "schedules.json" if self.durable is not None else None,
         )
         self.ticker.start()
+        self.janitor = Janitor(self.names.account, REGION)
+        self.janitor.start()
 
     def _restore(self) -> None:
         """Take the state directory (one runtime at a time), load it into moto, then journal every write."""
@@ -474,6 +478,8 @@ class LocalRuntime:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
+        if self.janitor:
+            self.janitor.stop()
         if self.ticker:
             self.ticker.stop()
         for poller in self.pollers:
