@@ -176,9 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
     from local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(
-        port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")), concurrency=args.concurrency + 2
-    )
+    # the runtime as `make run` starts it: durable (a fresh state directory), default worker caps
+    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
     runtime.start()
     try:
         base = runtime.base_url

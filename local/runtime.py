@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from local import cfn, durable, model, resources
+from local import cfn, durable, model, moto_index, resources
 from local.durable import DurableState
 from local.http_front import HttpFront
 from local.janitor import Janitor
@@ -286,6 +286,7 @@ class LocalRuntime:
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
         _memoize_botocore_models()
+        moto_index.install()
         # template parameters can be overridden from the environment, as `sam deploy --parameter-overrides`
         for name in self.app.doc.get("Parameters") or {}:
             if f"EVALGATE_PARAMETER_{name}" in os.environ:
