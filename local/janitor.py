@@ -84,10 +84,20 @@ def prune_receipt_handles(backend: Any, *, keep: int = KEEP_HANDLES) -> int:
 class Janitor:
     """Runs the pruning every ``interval`` seconds on the runtime's moto backends."""
 
-    def __init__(self, account: str, region: str, interval: float = 30.0) -> None:
+    def __init__(
+        self,
+        account: str,
+        region: str,
+        interval: float = 30.0,
+        *,
+        keep_executions: int = KEEP_EXECUTIONS,
+        grace_seconds: float = GRACE_SECONDS,
+    ) -> None:
         self.account = account
         self.region = region
         self.interval = interval
+        self.keep_executions = keep_executions
+        self.grace_seconds = grace_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="janitor", daemon=True)
         self.dropped = 0
@@ -102,7 +112,11 @@ class Janitor:
         from moto.sqs.models import sqs_backends  # lazy: moto is loaded by the runtime already
         from moto.stepfunctions.models import stepfunctions_backends  # lazy: as above
 
-        dropped = prune_executions(stepfunctions_backends[self.account][self.region])
+        dropped = prune_executions(
+            stepfunctions_backends[self.account][self.region],
+            keep=self.keep_executions,
+            grace_seconds=self.grace_seconds,
+        )
         dropped += prune_receipt_handles(sqs_backends[self.account][self.region])
         self.dropped += dropped
         return dropped
