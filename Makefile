@@ -17,7 +17,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help run demo test deps imports console-vendor browser lint format typecheck validate openapi openapi-check unit integration e2e rehearsal bench build deploy admin-key smoke clean
 
 help:
-	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY)"
+	@echo "make run       start the local runtime on 127.0.0.1:3000 (EVALGATE_PORT, EVALGATE_ADMIN_KEY); state kept in"
+	@echo "              .local/state (EVALGATE_STATE_DIR), or in memory only with EVALGATE_EPHEMERAL=1"
 	@echo "make demo      (with make run up) a prompt, dataset, suite and run, end to end"
 	@echo "make test      lint, type-check, sam validate --lint, OpenAPI snapshot, make build, unit + integration + e2e"
 	@echo "               tests, the deploy rehearsal (tests/deploy) and the browser tier (tests/browser, headless chromium)"
@@ -118,6 +119,7 @@ bench: deps
 	$(PY) -m bench.ingest_stats
 	$(PY) -m bench.auto_eval_drift
 	$(PY) -m bench.console_load
+	$(PY) -m bench.runtime_memory
 
 # the console's browser modules, vendored into functions/get_console/static from the pinned npm lockfile
 # (committed, so neither `make run` nor `make test` needs the network; run this after changing the pins)

@@ -3,12 +3,18 @@
 Prints, measured side by side in one run:
   * wall time of the run vs the ideal ceil(cases / MaxConcurrency) x model latency (goal <= 1.5x);
   * per-case overhead without the model (the same suite on the 0-latency echo provider);
-  * the identical run again: model calls made (goal: 0, all from the response cache);
+  * the identical run again: model calls made (goal: 0, all from the response cache) and its duration over
+    the first run's (goal <= 0.3);
+  * both again after --stored-results results and --stored-traces traces of another project are stored
+    (full store / empty store, goal <= 1.2): speed as data accumulates;
   * AWS operations per case (Lambda invocations and GB-s, DynamoDB reads and writes, Step Functions
     state transitions) and their cost per 1,000 cases at AWS list prices, model tokens excluded
     (goal <= $0.005).
 
 Run: .venv/bin/python -m bench.suite_run [--cases 200] [--concurrency 10] [--latency-ms 50]
+     [--stored-results 100000] [--stored-traces 10000]
+
+The runtime is started as `make run` starts it (durable, default worker caps).
 """
 
 from __future__ import annotations
@@ -144,6 +150,27 @@ def transitions(runtime: Any, execution_arn: str) -> int:
             return count
 
 
+def seed_store(runtime: Any, s: requests.Session, n_results: int, n_traces: int) -> float:
+    """Results (the items the store writes, by raw BatchWriteItem) and traces (through the API) of another
+    project: the data a durable runtime accumulates."""
+    from bench.ingest_stats import make_results, raw_items
+
+    started = time.perf_counter()
+    ddb = runtime.client("dynamodb")
+    table_name = runtime.names.refs["Table"]
+    for start in range(0, n_results, 5_000):
+        items = raw_items(table_name, "prj_bench_other", make_results(min(5_000, n_results - start), f"s{start}"))
+        for i in range(0, len(items), 25):
+            ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": it}} for it in items[i : i + 25]]})
+    for start in range(0, n_traces, 100):
+        traces: list[dict[str, Any]] = [
+            {"id": f"seed-{i}", "model": "seed-model", "input": {"q": str(i)}, "output": "ok", "environment": "prod"}
+            for i in range(start, min(n_traces, start + 100))
+        ]
+        s.post(f"{runtime.base_url}/api/v1/traces", json={"traces": traces}).raise_for_status()
+    return time.perf_counter() - started
+
+
 def run_suite(base: str, s: requests.Session, pid: int, suite_id: int) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     run = s.post(f"{base}/api/prompts/{pid}/eval/run", json={"suiteId": suite_id, "versionNo": 1}).json()
@@ -168,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--stored-results", type=int, default=100_000, help="stored before the second measurement")
+    parser.add_argument("--stored-traces", type=int, default=10_000)
     args = parser.parse_args(argv)
 
     stub = StubOpenAI(args.latency_ms)
@@ -176,9 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
     from local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(
-        port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")), concurrency=args.concurrency + 2
-    )
+    # the runtime as `make run` starts it: durable (a fresh state directory), default worker caps
+    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
     runtime.start()
     try:
         base = runtime.base_url
@@ -186,12 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
         cases = [{"name": f"case-{i:04d}", "variables": {"q": f"question {i}"}} for i in range(args.cases)]
 
-        def make(provider: str) -> tuple[int, int]:
+        def make(provider: str, tag: str = "") -> tuple[int, int]:
             prompt = s.post(
                 f"{base}/api/prompts",
                 json={
-                    "name": f"bench-{provider}",
-                    "template": "Answer briefly: {{q}}",
+                    "name": f"bench-{provider}{tag}",
+                    "template": f"Answer briefly{tag}: {{{{q}}}}",
                     "modelConfig": {"provider": provider, "model": "gpt-4o-mini"},
                 },
             ).json()
@@ -245,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         calls_before = stub.calls
         status2, wall2 = run_suite(base, s, model_pid, model_suite)
         cached_calls = stub.calls - calls_before
+        # 4. the same measurements after data accumulated: results and traces of another project stored
+        seed_s = seed_store(runtime, s, args.stored_results, args.stored_traces)
+        full_pid, full_suite = make("openai", " (full store)")
+        full_status, full_observed = run_suite(base, s, full_pid, full_suite)
+        full_wall = run_duration(base, s, full_pid, full_status["id"])
+        _, full_wall2 = run_suite(base, s, full_pid, full_suite)
     finally:
         runtime.stop()
         stub.stop()
@@ -274,6 +308,22 @@ def main(argv: list[str] | None = None) -> int:
                 ["per-case overhead without the model", f"{echo_wall / n * 1000:.1f} ms"],
                 ["model calls, first run", f"{first_calls}"],
                 ["model calls, identical re-run (goal 0)", f"{cached_calls} ({status2['status']}, {wall2:.2f} s)"],
+                ["identical re-run / first run, as a client sees them (goal <= 0.3)", f"{wall2 / observed:.2f}x"],
+            ],
+        )
+    )
+    print(
+        f"\nAfter storing {args.stored_results:,} results and {args.stored_traces:,} traces "
+        f"(seeded in {seed_s:.0f} s), the same kind of run:\n"
+    )
+    print(
+        table(
+            ["measure", "empty store", "full store", "full / empty (goal <= 1.2)"],
+            [
+                ["run duration, stub model", f"{wall:.2f} s", f"{full_wall:.2f} s", f"{full_wall / wall:.2f}x"],
+                ["ratio to ideal", f"{wall / ideal:.2f}x", f"{full_wall / ideal:.2f}x", ""],
+                ["identical re-run", f"{wall2:.2f} s", f"{full_wall2:.2f} s", f"{full_wall2 / wall2:.2f}x"],
+                ["re-run / first run", f"{wall2 / observed:.2f}x", f"{full_wall2 / full_observed:.2f}x", ""],
             ],
         )
     )
@@ -314,6 +364,15 @@ def main(argv: list[str] | None = None) -> int:
         "echo_wall_s": echo_wall,
         "first_run_model_calls": first_calls,
         "rerun_model_calls": cached_calls,
+        "rerun_s": wall2,
+        "rerun_over_first": wall2 / observed,
+        "full_store": {
+            "stored_results": args.stored_results,
+            "stored_traces": args.stored_traces,
+            "wall_s": full_wall,
+            "over_empty": full_wall / wall,
+            "rerun_s": full_wall2,
+        },
         "per_case": per_case,
         "cost_per_1000_usd": cost_1000,
         "total_cost_per_1000_usd": total_cost,
@@ -321,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     path = write_results("suite_run", results)
     print(
         f"\nSUMMARY ratio {wall / ideal:.2f}x (goal <= 1.5) | re-run model calls {cached_calls} (goal 0) | "
+        f"re-run/first {wall2 / observed:.2f}x (goal <= 0.3) | "
+        f"full/empty store {full_wall / wall:.2f}x (goal <= 1.2) | "
         f"${total_cost:.4f} per 1,000 cases (goal <= $0.005) | {path.relative_to(ROOT)}"
     )
     return 0

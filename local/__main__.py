@@ -9,8 +9,11 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
-from local.runtime import LocalRuntime, port_from_env
+from local.runtime import ROOT, LocalRuntime, port_from_env
+
+STOP_SECONDS = 8.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,13 +29,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-json", action="store_true", help="print one JSON line when ready (for tests)")
     args = parser.parse_args(argv)
 
+    ephemeral = os.environ.get("EVALGATE_EPHEMERAL", "").strip().lower() in ("1", "true", "yes")
     runtime = LocalRuntime(
-        port=args.port, host=args.host, admin_key=os.environ.get("EVALGATE_ADMIN_KEY") or None, tick_seconds=args.tick
+        port=args.port,
+        host=args.host,
+        admin_key=os.environ.get("EVALGATE_ADMIN_KEY") or None,
+        tick_seconds=args.tick,
+        data_dir=Path(os.environ.get("EVALGATE_STATE_DIR") or ROOT / ".local" / "state").resolve(),
+        ephemeral=ephemeral,
     )
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_signal(*_: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: leave now (everything acknowledged is already on disk)
+            os._exit(130)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         runtime.start()
     except OSError as exc:
@@ -62,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     else:
+        print(_restored_text(runtime), end="")
         print(
             "\nevalgate local runtime is up\n"
             f"  base URL     {runtime.base_url}\n"
@@ -76,9 +92,31 @@ def main(argv: list[str] | None = None) -> int:
         )
     stop.wait()
     print("stopping…", flush=True)
+    # whatever stop() waits for, the process ends within STOP_SECONDS: every acknowledged write is already
+    # journaled and fsynced, so nothing is lost by not waiting longer
+    watchdog = threading.Timer(STOP_SECONDS, lambda: os._exit(0))
+    watchdog.daemon = True
+    watchdog.start()
     runtime.stop()
     state_file.unlink(missing_ok=True)
-    return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # skip the interpreter's teardown: collecting a large heap object by object took minutes (issue 9.12)
+    os._exit(0)
+
+
+def _restored_text(runtime: LocalRuntime) -> str:
+    if runtime.ephemeral:
+        return "state: in memory only (EVALGATE_EPHEMERAL=1): nothing is kept after it stops\n"
+    lines = [f"state: {runtime.store_dir}"]
+    if runtime.restored:
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(runtime.restored.items()))
+        lines.append(f"  restored {counts}")
+    else:
+        lines.append("  nothing to restore (a fresh state directory)")
+    if runtime.interrupted:
+        lines.append(f"  {len(runtime.interrupted)} suite run(s) in flight ended as failed: interrupted by a restart")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 16  # per function; above a suite's default MaxConcurrency (10), as Lambda scales out
 _PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from local import cfn, model, resources
+from local import cfn, durable, model, moto_index, resources
+from local.durable import DurableState
 from local.http_front import HttpFront
+from local.janitor import Janitor
 from local.lambdas import DEFAULT_CONCURRENCY, FunctionSpec, LambdaPool
 from local.sqs_poller import SqsPoller
 from local.ticker import Ticker
@@ -65,7 +67,12 @@ class MotoServer:
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             count(environ)
-            if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if self.durable is not None and self.durable.journal is not None:
+                journaled = self._journaled(environ, target, start_response)
+                if journaled is not None:
+                    return journaled
+            if target.startswith("DynamoDB_"):
                 with ddb_lock:
                     return [b"".join(dispatcher(environ, start_response))]
             match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
@@ -77,8 +84,92 @@ class MotoServer:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return
 
+        self.dispatcher = dispatcher
+        self.ddb_lock = ddb_lock
+        self.s3_lock = threading.Lock()
+        self.durable: DurableState | None = None
         self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def _journaled(self, environ: dict[str, Any], target: str, start_response: Any) -> list[bytes] | None:
+        """A mutating request, answered and journaled (fsynced) before its reply leaves; None for the rest."""
+        assert self.durable is not None and self.durable.journal is not None
+        journal = self.durable.journal
+        method = environ.get("REQUEST_METHOD", "GET")
+        if target.startswith("DynamoDB_"):
+            if not target.endswith(durable.DDB_WRITES):
+                return None
+            lock = self.ddb_lock
+        elif target.startswith("AmazonSQS."):
+            if target in durable.SQS_SENDS or target in durable.SQS_DELETES:
+                return self._journaled_sqs(environ, target, start_response, journal)
+            return None
+        elif not target and method in ("PUT", "POST", "DELETE") and durable._service(environ) == "s3":
+            lock = self.s3_lock
+        else:
+            return None
+        body = _read_body(environ)
+        status: list[str] = []
+
+        def capture(value: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(value)
+            return start_response(value, headers, exc_info) if exc_info else start_response(value, headers)
+
+        seq = 0
+        with lock:
+            out = b"".join(self.dispatcher(environ, capture))
+            if status and status[0].startswith("2"):
+                seq = journal.append(durable.request_record(environ, body))
+        if seq:
+            journal.wait_durable(seq)
+        return [out]
+
+    def _journaled_sqs(
+        self, environ: dict[str, Any], target: str, start_response: Any, journal: durable.Journal
+    ) -> list[bytes]:
+        body = _read_body(environ)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return [b"".join(self.dispatcher(environ, start_response))]
+        queue = durable.sqs_queue_name(str(request.get("QueueUrl", "")))
+        handles: dict[str, str] = {}  # receipt handle -> message id, looked up before the delete
+        if target in ("AmazonSQS.DeleteMessage", "AmazonSQS.DeleteMessageBatch"):
+            wanted = [request.get("ReceiptHandle")] + [e.get("ReceiptHandle") for e in request.get("Entries") or []]
+            handles = self.durable.message_ids(queue, [h for h in wanted if h]) if self.durable else {}
+        status: list[str] = []
+
+        def capture(value: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(value)
+            return start_response(value, headers, exc_info) if exc_info else start_response(value, headers)
+
+        out = b"".join(self.dispatcher(environ, capture))
+        if not (status and status[0].startswith("2")):
+            return [out]
+        reply = json.loads(out or b"{}")
+        records: list[dict[str, Any]] = []
+        if target == "AmazonSQS.SendMessage":
+            records.append(_sqs_send(queue, request, reply.get("MessageId")))
+        elif target == "AmazonSQS.SendMessageBatch":
+            entries = {e.get("Id"): e for e in request.get("Entries") or []}
+            for done in reply.get("Successful") or []:
+                records.append(_sqs_send(queue, entries.get(done.get("Id")) or {}, done.get("MessageId")))
+        elif target == "AmazonSQS.DeleteMessage":
+            ids = [handles[h] for h in [request.get("ReceiptHandle")] if h in handles]
+            records.append({"t": "sqs-del", "queue": queue, "ids": ids})
+        elif target == "AmazonSQS.DeleteMessageBatch":
+            entries = {e.get("Id"): e.get("ReceiptHandle") for e in request.get("Entries") or []}
+            done_handles = [entries.get(d.get("Id")) for d in reply.get("Successful") or []]
+            ids = [handles[h] for h in done_handles if h in handles]
+            records.append({"t": "sqs-del", "queue": queue, "ids": ids})
+        else:
+            records.append({"t": "sqs-purge", "queue": queue})
+        seq = 0
+        for record in records:
+            seq = journal.append(record)
+        if seq:
+            journal.wait_durable(seq)
+        return [out]
 
     def _invoke(self, name: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         from local.lambdas import FunctionError
@@ -114,6 +205,18 @@ class MotoServer:
         except FunctionError as exc:
             print(f"evalgate: async invocation of {name} failed: {exc}", file=sys.stderr)
 
+    def ddb_items(self, table_name: str) -> list[dict[str, Any]]:
+        """Every item of a table as plain values (strings, numbers as text), straight from the backend."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        out = []
+        with self.ddb_lock:
+            table = dynamodb_backends[cfn.Names().account][REGION].get_table(table_name)
+            for item in table.all_items():
+                attrs = item.to_json()["Attributes"]
+                out.append({k: next(iter(v.values())) for k, v in attrs.items()})
+        return out
+
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
@@ -133,20 +236,28 @@ class LocalRuntime:
     host: str = "127.0.0.1"
     template: Path = cfn.TEMPLATE
     state_dir: Path = ROOT / ".local"
+    data_dir: Path | None = None  # the emulated services' durable state: state_dir/state (EVALGATE_STATE_DIR)
+    ephemeral: bool = False  # keep everything in memory only (EVALGATE_EPHEMERAL=1)
     admin_key: str | None = None
     tick_seconds: float = 1.0
     concurrency: int = DEFAULT_CONCURRENCY
     names: cfn.Names = field(default_factory=cfn.Names)
 
     def __post_init__(self) -> None:
+        self.store_dir: Path = self.data_dir or self.state_dir / "state"
         self.app = model.read(self.template)
         self.moto = MotoServer(self.host)
         self.pollers: list[SqsPoller] = []
         self.ticker: Ticker | None = None
+        self.janitor: Janitor | None = None
         self.front: HttpFront | None = None
         self.pool: LambdaPool | None = None
         self.admin_secret: str | None = None
         self.project_id: str | None = None
+        self.durable: DurableState | None = None
+        self.restored: Counter[str] = Counter()
+        self.interrupted: list[str] = []  # suite runs a restart ended ("interrupted by a restart")
+        self._lock_file: Any = None
 
     # -- clients for the runtime itself (never handed to functions) -----------------------------
     def aws_env(self) -> dict[str, str]:
@@ -175,6 +286,7 @@ class LocalRuntime:
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
         _memoize_botocore_models()
+        moto_index.install()
         # template parameters can be overridden from the environment, as `sam deploy --parameter-overrides`
         for name in self.app.doc.get("Parameters") or {}:
             if f"EVALGATE_PARAMETER_{name}" in os.environ:
@@ -183,6 +295,8 @@ class LocalRuntime:
         _enable_state_machine_execution(self.moto.url)
         resources.declare_names(self.app, self.names)
         resources.create(self.app, self.names, self.client)
+        if not self.ephemeral:
+            self._restore()
         specs = {}
         for logical_id, fn in self.app.functions.items():
             specs[logical_id] = FunctionSpec(
@@ -200,6 +314,8 @@ class LocalRuntime:
         self.pool = LambdaPool(specs, self.aws_env(), self.state_dir / "logs")
         self.moto.lambda_invoke = self.pool
         self._seed()
+        if self.durable is not None:
+            self.interrupted = self._interrupt_runs()
         self.front = HttpFront(self.app, self.pool.invoke, self.host, self.port)
         self.port = self.front.port
         self.front.start()
@@ -226,16 +342,91 @@ class LocalRuntime:
             region=REGION,
             account=self.names.account,
             interval=self.tick_seconds,
+            state_path=self.store_dir / "schedules.json" if self.durable is not None else None,
         )
         self.ticker.start()
+        self.janitor = Janitor(self.names.account, REGION)
+        self.janitor.start()
+
+    def _restore(self) -> None:
+        """Take the state directory (one runtime at a time), load it into moto, then journal every write."""
+        import fcntl  # lazy: POSIX only, and only a durable runtime needs it
+
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.store_dir / "lock").open("w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OSError(f"another local runtime is using {self.store_dir}") from None
+        self.durable = DurableState(self.store_dir, account=self.names.account, region=REGION)
+        self.restored = self.durable.restore(self.moto.dispatcher)
+        self.moto.durable = self.durable
+
+    def _interrupt_runs(self) -> list[str]:
+        """Suite runs whose workflow a restart ended (Step Functions executions are not kept) end as failed
+        with the reason "interrupted by a restart", never stuck in running. Auto-eval jobs need nothing: their
+        SQS messages are delivered again and the jobs resume."""
+        from datetime import UTC, datetime  # lazy: only after a restore
+
+        from evalgate.errors import Conflict
+        from evalgate.models.domain import RunStatus
+        from evalgate.store.blobs import Blobs
+        from evalgate.store.runs import RunStore
+        from evalgate.store.table import Table
+
+        table_name = self._main_table()
+        if table_name is None:
+            return []
+        live = {RunStatus.pending.value, RunStatus.queued.value, RunStatus.running.value}
+        stuck: list[tuple[str, int]] = []
+        for item in self.moto.ddb_items(table_name):
+            sk = str(item.get("SK", ""))
+            pk = str(item.get("PK", ""))
+            is_run = sk.startswith("RUN#") and sk.count("#") == 1 and pk.startswith("PROJECT#") and pk.count("#") == 1
+            if is_run and item.get("status") in live and item.get("kind", "suite") == "suite":
+                stuck.append((pk.split("#", 1)[1], int(sk.split("#", 1)[1])))
+        if not stuck:
+            return []
+        bucket = next(iter(self.app.resources_of("AWS::S3::Bucket")), None)
+        store = RunStore(
+            Table(table_name, self.client("dynamodb")),
+            Blobs(self.names.refs[bucket] if bucket else "", self.client("s3")),
+        )
+        ended = []
+        for project_id, run_id in stuck:
+            try:
+                store.transition(
+                    project_id,
+                    run_id,
+                    RunStatus.failed,
+                    allowed_from=[RunStatus(v) for v in sorted(live)],
+                    now=datetime.now(UTC),
+                    sets={"error": "interrupted by a restart"},
+                )
+                ended.append(f"{project_id}/{run_id}")
+            except Conflict:
+                continue
+        return ended
+
+    def _main_table(self) -> str | None:
+        table_id = next(
+            (
+                k
+                for k, v in self.app.resources_of("AWS::DynamoDB::Table").items()
+                if [a["AttributeName"] for a in (v.get("Properties") or {}).get("KeySchema", [])] == ["PK", "SK"]
+            ),
+            None,
+        )
+        return self.names.refs[table_id] if table_id else None
 
     def _seed(self) -> None:
         """A default project with an admin key: the given one, or a fresh one printed once."""
         layer = str(ROOT / "layers" / "evalgate")
         if layer not in sys.path:
             sys.path.insert(0, layer)
-        from evalgate import auth
-        from evalgate.services.projects import create_project
+        from evalgate import auth, keys
+        from evalgate.models.domain import Role
+        from evalgate.services.projects import create_project, issue_key
         from evalgate.store.projects import ProjectStore
         from evalgate.store.table import Table
 
@@ -251,10 +442,14 @@ class LocalRuntime:
             return  # not an evalgate template: nothing to seed
         table_name = self.names.refs[table_id]
         store = ProjectStore(Table(table_name, self.client("dynamodb")))
-        secret = self.admin_key or auth.generate_secret()
+        secret = self.admin_key or self._kept_admin_secret() or auth.generate_secret()
         existing = store.lookup_key(auth.hash_secret(secret))
         if existing:
             self.project_id = existing["projectId"]
+        elif self.durable is not None and not self.admin_key and store.table.get(keys.project("prj_default")):
+            # a kept default project whose plain admin key is not at hand: a new admin key for it
+            issue_key("prj_default", "local runtime admin key", Role.admin, secret=secret, store=store)
+            self.project_id = "prj_default"
         else:
             project, _key, _ = create_project(
                 None,
@@ -266,12 +461,26 @@ class LocalRuntime:
             )
             self.project_id = project.id
         self.admin_secret = secret
+        if self.durable is not None and not self.admin_key:
+            # the key is stored hashed; its one plain copy stays beside the state (owner-only), so the key
+            # `make run` printed keeps working after a restart
+            path = self.store_dir / "admin-key"
+            path.touch(mode=0o600)
+            path.write_text(secret, encoding="utf-8")
+
+    def _kept_admin_secret(self) -> str | None:
+        if self.durable is None:
+            return None
+        path = self.store_dir / "admin-key"
+        return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
+        if self.janitor:
+            self.janitor.stop()
         if self.ticker:
             self.ticker.stop()
         for poller in self.pollers:
@@ -283,6 +492,30 @@ class LocalRuntime:
         if self.pool:
             self.pool.close()
         self.moto.stop()
+        if self.durable is not None:
+            self.durable.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The request body, read once and put back for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _sqs_send(queue: str, request: dict[str, Any], message_id: Any) -> dict[str, Any]:
+    return {
+        "t": "sqs-send",
+        "queue": queue,
+        "id": str(message_id),
+        "body": request.get("MessageBody", ""),
+        "attrs": request.get("MessageAttributes") or {},
+        "dedup": request.get("MessageDeduplicationId"),
+        "group": request.get("MessageGroupId"),
+    }
 
 
 def _with_provider_settings(environment: dict[str, str]) -> dict[str, str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import sys
 import threading
@@ -27,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from evalgate import schedules
@@ -118,6 +120,7 @@ class Ticker:
         account: str,
         interval: float,
         clock: Clock = utc_now,
+        state_path: Path | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("the tick interval must be positive")
@@ -149,6 +152,17 @@ class Ticker:
                     due=schedule.next_after(now),
                 )
             )
+        # a durable runtime keeps each schedule's next fire time across restarts (one missed while stopped
+        # fires once at the first tick, as a ticker that fell behind does)
+        self.state_path = state_path
+        if state_path is not None:
+            saved = _load_dues(state_path)
+            for entry in self.entries:
+                key = _key(entry.source)
+                if key in saved and saved[key].get("expression") == entry.source.expression:
+                    due = saved[key].get("due")
+                    entry.due = datetime.fromisoformat(due) if due else None
+            self._save()
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -181,6 +195,8 @@ class Ticker:
                     continue
                 fired.append((entry, self.event(entry, entry.due)))
                 entry.due = entry.schedule.following(entry.due, now)
+            if fired:
+                self._save()
         for entry, event in fired:
             try:
                 self.invoke(entry.source.function, event)
@@ -189,6 +205,17 @@ class Ticker:
             except Exception as exc:
                 _log(f"{entry.source.name} -> {entry.source.function}: {type(exc).__name__}: {exc}")
         return [(entry.source.function, event) for entry, event in fired]
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        doc = {
+            _key(e.source): {"expression": e.source.expression, "due": e.due.isoformat() if e.due else None}
+            for e in self.entries
+        }
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        os.replace(tmp, self.state_path)
 
     def event(self, entry: _Entry, due: datetime) -> Any:
         if entry.has_input:
@@ -204,6 +231,18 @@ class Ticker:
             "resources": [entry.rule_arn],
             "detail": {},
         }
+
+
+def _key(source: ScheduleSource) -> str:
+    return f"{source.function}/{source.name}"
+
+
+def _load_dues(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def _decode_input(value: Any) -> Any:

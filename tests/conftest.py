@@ -58,6 +58,7 @@ class Runtime:
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.pop("EVALGATE_ADMIN_KEY", None)
+    env["EVALGATE_EPHEMERAL"] = "1"  # in memory: fast and isolated (durability has its own tests)
     # runs of more than 4 batches take the Distributed Map path (S3 manifest), so e2e covers both paths
     env["EVALGATE_PARAMETER_InlineMapMaxBatches"] = "4"
     log = tmp_path_factory.mktemp("runtime") / "runtime.log"

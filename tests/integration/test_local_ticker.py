@@ -296,3 +296,22 @@ def test_the_thread_ticks_on_its_own_and_stops_promptly(s3: Any) -> None:
     clock.advance(minutes=5)
     time.sleep(0.2)
     assert len(function.received()) == 1
+
+
+def test_a_restarted_ticker_keeps_each_schedules_next_fire_time(s3: Any, tmp_path: Any) -> None:
+    # Given a durable ticker with rate(1 hour) that fired once (next due 12:07:30), then stopped at 11:30
+    state = tmp_path / "schedules.json"
+    clock = Clock()
+    function = Function(s3)
+    first = ticker([schedule("rate(1 hour)")], function, clock, state_path=state)
+    clock.advance(hours=1)
+    assert len(first.tick()) == 1
+    clock.advance(minutes=20)
+    # When a new ticker starts from the same state (a restart), it does not start the hour over
+    second = ticker([schedule("rate(1 hour)")], function, clock, state_path=state)
+    assert second.entries[0].due == datetime(2024, 2, 29, 12, 7, 30, tzinfo=UTC)
+    clock.now = datetime(2024, 2, 29, 12, 7, 30, tzinfo=UTC)
+    assert len(second.tick()) == 1
+    # and a changed expression is a new schedule (its own first fire time)
+    third = ticker([schedule("rate(2 hours)")], function, clock, state_path=state)
+    assert third.entries[0].due == datetime(2024, 2, 29, 14, 7, 30, tzinfo=UTC)

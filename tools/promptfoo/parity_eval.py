@@ -53,6 +53,7 @@ def run_promptfoo(config: Path, out: Path) -> int:
 
 def start_local() -> tuple[subprocess.Popen[str], str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["EVALGATE_EPHEMERAL"] = "1"  # a throwaway runtime: never the user's .local/state (or its lock)
     proc = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", "0", "--ready-json"],
         cwd=ROOT,
