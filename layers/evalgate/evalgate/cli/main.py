@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from evalgate import __version__
 from evalgate.cli import gate, promptfoo, submit
+from evalgate.cli import run as run_cmd
 from evalgate.cli.client import ApiClient
 from evalgate.cli.context import CliError, Context, UsageError
 
@@ -32,6 +33,7 @@ exit codes: 0 success / gate passed, 1 gate failed, 2 gate inconclusive,
             3 usage, connection or server error, 130 interrupted
 
 examples:
+  evalgate run --prompt 12 --suite 3 --version 7 --markdown report.md --junit gate.xml
   evalgate gate check --prompt pr_123 --junit reports/gate.xml
   evalgate runs submit run_456 results.jsonl --batch-size 500
   evalgate import promptfoo promptfooconfig.yaml
@@ -149,6 +151,8 @@ def build_parser() -> Parser:
     ev.add_argument("--wait", type=float, default=1800.0, help="seconds to wait for the runs (default: 1800)")
     _connection_options(ev, top=False)
     ev.set_defaults(handler=promptfoo.eval_command)
+
+    run_cmd.add_parser(commands, formatter, _connection_options, Parser)
 
     parser.set_defaults(subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser})
     return parser
