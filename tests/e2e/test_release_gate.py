@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +113,6 @@ def test_dataset_versions_and_evalgate_run(runtime: Runtime, admin: requests.Ses
         "--markdown", str(tmp_path / "fail.md"), "--junit", str(tmp_path / "fail.xml"), "--interval", "0.2",
     )  # fmt: skip
     assert code == 1, out + err
-    Path("/tmp/eg16-fail-out.txt").write_text(out + "\n----\n" + err)
     assert "gate: FAILED" in out, out
     assert "failures (11)" in out and "contains" in out, out
     failed_md = (tmp_path / "fail.md").read_text()
@@ -125,3 +129,142 @@ def test_dataset_versions_and_evalgate_run(runtime: Runtime, admin: requests.Ses
     wait_for(admin, f"{base}/runs/{pinned['id']}/status")
     check = admin.post(f"{base}/gate/check", json={"runId": pinned["id"]}).json()
     assert check["verdict"] == "passed" and check["datasets"]["same"] is True
+
+
+# -- the GitHub Action's script, with a fake GITHUB_* environment and a stub GitHub API --------------------------
+class StubGitHub:
+    """Issue comments of one repository, in memory; every request recorded."""
+
+    def __init__(self) -> None:
+        self.comments: list[dict[str, Any]] = [{"id": 1, "body": "an unrelated comment"}]
+        self.requests: list[tuple[str, str, str]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: Any) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _record(self) -> Any:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                stub.requests.append((self.command, self.path, self.headers.get("Authorization", "")))
+                return body
+
+            def do_GET(self) -> None:
+                self._record()
+                page = int(self.path.split("page=")[1]) if "page=" in self.path else 1
+                self._answer(200, stub.comments[(page - 1) * 100 : page * 100])
+
+            def do_POST(self) -> None:
+                body = self._record()
+                comment = {"id": 100 + len(stub.comments), "body": body["body"]}
+                stub.comments.append(comment)
+                self._answer(201, comment)
+
+            def do_PATCH(self) -> None:
+                body = self._record()
+                comment_id = int(self.path.rsplit("/", 1)[1])
+                comment = next(c for c in stub.comments if c["id"] == comment_id)
+                comment["body"] = body["body"]
+                self._answer(200, comment)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_the_action_script_posts_then_updates_one_comment(
+    runtime: Runtime, admin: requests.Session, tmp_path: Path
+) -> None:
+    pid = admin.post(
+        runtime.url("/api/prompts"),
+        json={"name": "action", "template": "Hello {{name}}!", "modelConfig": {"provider": "scripted", "model": "s"}},
+    ).json()["id"]
+    base = runtime.url(f"/api/prompts/{pid}/eval")
+    cases = [{"name": f"c{i}", "variables": {"name": str(i)}} for i in range(12)]
+    ds = admin.post(f"{base}/datasets", json={"name": "d", "cases": cases}).json()
+    github = StubGitHub()
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}))
+    summary = tmp_path / "step_summary.md"
+    outputs = tmp_path / "github_output"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "EVALGATE_URL": runtime.base_url,
+        "EVALGATE_API_KEY": runtime.admin_key,
+        "INPUT_PROMPT": str(pid),
+        "INPUT_DATASET": str(ds["id"]),
+        "INPUT_SCORERS": "contains:Hello\nnot-contains:Bye",
+        "INPUT_VERSION": "1",
+        "INPUT_INTERVAL": "0.2",
+        "GITHUB_API_URL": github.url,
+        "GITHUB_TOKEN": "ghs_fake_token_value",
+        "GITHUB_REPOSITORY": "acme/app",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(outputs),
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    script = Path(__file__).resolve().parents[2] / "action" / "run.sh"
+    try:
+        first = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=300)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "comment posted on #7" in first.stderr
+        assert "verdict=passed" in outputs.read_text() and "exit-code=0" in outputs.read_text()
+        # a failing change: the same action again, the comment updated in place
+        bad = tmp_path / "bad.txt"
+        bad.write_text("Bye {{name}}")
+        second = subprocess.run(
+            ["bash", str(script)], env={**env, "INPUT_VERSION": "", "INPUT_TEMPLATE": str(bad)},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "comment 101 updated on #7" in second.stderr
+    finally:
+        github.server.shutdown()
+    ours = [c for c in github.comments if "evalgate-report" in c["body"]]
+    assert len(ours) == 1 and "**FAILED**" in ours[0]["body"] and "not-contains" in ours[0]["body"]
+    methods = [m for m, _, _ in github.requests]
+    assert methods == ["GET", "POST", "GET", "PATCH"]
+    assert all(auth == "Bearer ghs_fake_token_value" for _, _, auth in github.requests)
+    assert summary.read_text().count("evalgate-report") == 2  # the job summary got both reports
+    assert "ghs_fake_token_value" not in first.stderr + second.stderr
+
+
+# -- the Python SDK ------------------------------------------------------------------------------------------------
+def test_sdk_evaluate_uploads_200_cases_with_errors_and_gets_the_verdict(runtime: Runtime) -> None:
+    import evalgate
+
+    client = evalgate.Client(runtime.base_url, api_key=runtime.admin_key)
+    pid = client.create_prompt("sdk")["id"]
+    client.set_gate(pid, mode="threshold", threshold=0.8, minSamples=50)
+
+    def task(question: str) -> str:
+        n = int(question.split()[1])
+        if n % 17 == 0:
+            raise ConnectionError(f"backend hiccup on {n}")
+        return f"answer {n}"
+
+    data = [{"id": f"q{i}", "input": f"question {i}", "expected": str(i)} for i in range(200)]
+    result = evalgate.evaluate(
+        data, task, ["contains", lambda output: len(output) < 20], prompt_id=pid, client=client, progress=False
+    )
+    assert result.errors == 12 and result.passed == 188  # 0, 17, ..., 187 raised
+    assert result.run_id is not None
+    assert result.stats["count"] == 200 and result.stats["errors"] == 12 and result.stats["passed"] == 188
+    assert result.gate is not None and result.gate.verdict == "passed" and result.gate.run_id == result.run_id
+    stored = client.request("GET", "api", "v1", "evals", result.run_id)
+    assert stored["status"] == "failed" and stored["summary"]["total"] == 200  # not every case passed
+    errored = [r for r in client.pages("api", "v1", "evals", result.run_id, "results") if r.get("error")]
+    assert len(errored) == 12 and errored[0]["error"].startswith("ConnectionError: backend hiccup")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from evalgate import __version__
-from evalgate.cli import gate, promptfoo, submit
+from evalgate.cli import gate, github, promptfoo, submit
 from evalgate.cli import run as run_cmd
 from evalgate.cli.client import ApiClient
 from evalgate.cli.context import CliError, Context, UsageError
@@ -153,8 +153,11 @@ def build_parser() -> Parser:
     ev.set_defaults(handler=promptfoo.eval_command)
 
     run_cmd.add_parser(commands, formatter, _connection_options, Parser)
+    github_parser = github.add_parser(commands, formatter, Parser)
 
-    parser.set_defaults(subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser})
+    parser.set_defaults(
+        subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser, "github": github_parser}
+    )
     return parser
 
 
@@ -193,6 +196,8 @@ def run(argv: list[str], ctx: Context | None = None) -> int:
             shown = args.subparsers.get(args.command, parser)
             ctx.err(shown.format_help().rstrip())
             return EXIT_ERROR
+        if getattr(args, "offline", False):  # talks to GitHub, not to evalgate
+            return int(handler(ctx, args))
         client = connect(ctx, args)
         return int(handler(ctx, client, args))
     except UsageError as error:

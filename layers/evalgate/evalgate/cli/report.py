@@ -144,8 +144,8 @@ def render_junit(summary: Mapping[str, Any], *, timestamp: datetime | None = Non
     tests = 1 + len(failures)  # the gate, then each failing case (passing cases are not listed)
     counts = {
         "tests": tests,
-        "failures": (verdict == "failed") + len(failures),
-        "errors": int(verdict == "error"),
+        "failures": (verdict == "failed") + sum(f.get("status") != "errored" for f in failures),
+        "errors": (verdict == "error") + sum(f.get("status") == "errored" for f in failures),
         "skipped": int(verdict == "inconclusive"),
     }
     attrs = {k: str(v) for k, v in counts.items()}
