@@ -62,8 +62,10 @@ def service(stub: Stub, statuses: list[str], *, gate: dict[str, Any] | None = No
         if path == "/api/prompts/5/eval/runs/9/status":
             status = next(polls, statuses[-1])
             done = {"running": 2, "completed": 3, "failed": 1}.get(status, 0)
-            return Answer(200, {"id": 9, "status": status, "progress": {"done": done, "total": 3}, "configHash": "abc",
-                                "datasetVersions": {"4": 3}, "error": "the workflow failed" if status == "failed" else None})  # fmt: skip
+            body = {"id": 9, "status": status, "progress": {"done": done, "total": 3}, "configHash": "abc"}
+            body["datasetVersions"] = {"4": 3}
+            body["error"] = "the workflow failed" if status == "failed" else None
+            return Answer(200, body)
         if path == "/api/prompts/5/eval/runs/9/cancel":
             return Answer(200, {"id": 9, "status": "cancelled"})
         if path == "/api/prompts/5/eval/gate/check":
