@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -162,7 +163,8 @@ class StubGitHub:
 
             def do_GET(self) -> None:
                 self._record()
-                page = int(self.path.split("page=")[1]) if "page=" in self.path else 1
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                page = int(query.get("page", ["1"])[0])
                 self._answer(200, stub.comments[(page - 1) * 100 : page * 100])
 
             def do_POST(self) -> None:
@@ -234,7 +236,9 @@ def test_the_action_script_posts_then_updates_one_comment(
     finally:
         github.server.shutdown()
     ours = [c for c in github.comments if "evalgate-report" in c["body"]]
-    assert len(ours) == 1 and "**FAILED**" in ours[0]["body"] and "not-contains" in ours[0]["body"]
+    assert len(ours) == 1 and "**FAILED**" in ours[0]["body"]
+    assert "| c1 | failed | 0.00 | contains: The output does not contain 'Hello'. |" in ours[0]["body"]
+    Path("/tmp/eg16-comment.md").write_text(ours[0]["body"])  # DUMP
     methods = [m for m, _, _ in github.requests]
     assert methods == ["GET", "POST", "GET", "PATCH"]
     assert all(auth == "Bearer ghs_fake_token_value" for _, _, auth in github.requests)

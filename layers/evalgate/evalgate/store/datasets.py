@@ -16,7 +16,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from evalgate.store.table import Table, encode_cursor, list_binding
 
 _TX_CANCELLED = "TransactionCanceledException"
 _MOD = 2**256
+PER_CASE_REVISION_QUERIES = 3  # cases of an old version read by name: above this, one query of all revisions
 EMPTY_HASH = "sha256:" + "0" * 64
 
 
@@ -335,16 +336,25 @@ class DatasetStore:
         items = self.table.batch_get([keys.case(project_id, dataset_id, n) for n in unique])
         heads = {i["name"]: i for i in items}
         out: dict[str, DatasetCase] = {}
+        older: list[str] = []
         for name in unique:
             head = heads.get(name)
             if head is not None and (version is None or int(head.get("rev", 1)) <= version):
                 out[name] = self._load_case(head)
             elif version is not None:
-                pk, prefix = keys.case_revisions_prefix(project_id, dataset_id, name)
-                for rev in self.table.query_all(pk, prefix):
-                    if rev["name"] == name and int(rev["rev"]) <= version < int(rev["until"]):
-                        out[name] = self._load_case(rev)
-                        break
+                older.append(name)
+        if older:
+            wanted = set(older)
+            pk, prefix = keys.case_revisions_prefix(project_id, dataset_id)
+            revisions: Iterable[dict[str, Any]]
+            if len(older) <= PER_CASE_REVISION_QUERIES:  # a few: one query each; more: the dataset's revisions once
+                revisions = (r for n in older for r in self.table.query_all(pk, f"{prefix}{n}#"))
+            else:
+                revisions = self.table.query_all(pk, prefix)
+            for rev in revisions:
+                assert version is not None
+                if rev["name"] in wanted and int(rev["rev"]) <= version < int(rev["until"]):
+                    out[rev["name"]] = self._load_case(rev)
         return out
 
     def _items_at(self, project_id: str, dataset_id: int, version: int) -> dict[str, dict[str, Any]]:
