@@ -4,10 +4,12 @@ deterministic assertion types and Python scorers; and `import evalgate` staying 
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,25 @@ def test_importing_evalgate_does_not_load_the_sdk() -> None:
     code = "import sys, evalgate; print('evalgate.sdk' in sys.modules, 'evalgate.scoring' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_the_pytest_plugin_runs_an_eval_as_a_test(tmp_path: Path) -> None:
+    (tmp_path / "test_eval.py").write_text(
+        "def test_ok(evalgate_eval):\n"
+        "    result = evalgate_eval(['a', 'b'], task=str.upper, scorers=[lambda out: out.isupper()])\n"
+        "    assert result.verdict == 'passed' and result.run_id is None\n"
+        "def test_bad(evalgate_eval):\n"
+        "    result = evalgate_eval(['a'], task=str.lower, scorers=[lambda out: out.isupper()])\n"
+        "    assert result.verdict == 'passed', 'the eval failed'\n"
+        "def test_needs_the_service(evalgate_client):\n"
+        "    pass\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALGATE_")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the venv's other plugins take seconds to load; ours is named
+    plugin = ["-p", "evalgate.sdk.pytest_plugin", "-p", "no:cacheprovider", "-q", "-rs"]
+    local = subprocess.run(
+        [sys.executable, "-m", "pytest", *plugin, "--evalgate-local", str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert "1 failed, 1 passed, 1 skipped" in local.stdout, local.stdout + local.stderr
+    assert "the eval failed" in local.stdout and "no service URL" in local.stdout
