@@ -112,3 +112,29 @@ def test_a_run_reads_the_version_it_recorded_and_may_pin_one(stack: Stack, admin
     assert not check.same and changed == {"a", "b"} and "dataset versions differ" in check.message
     same, none = datasets_service.check_versions(project, run_a, run_a)
     assert same.same and none == set()
+
+
+def test_a_dataset_made_before_versions_gets_them_on_its_first_change(stack: Stack, admin: str) -> None:
+    pid = new_prompt(stack, admin)
+    ds = create(stack, admin, pid, "legacy", [{"name": "a", "variables": {"x": 1}}, {"name": "b"}])
+    fresh_hash = ds["contentHash"]
+    project = stack.call("GET", "/api/v1/projects", key=admin).json()["items"][0]["id"]
+    table = container().table
+    # as written before versions: no version, hash, rev or h, no version item
+    table.client.update_item(
+        TableName=table.name,
+        Key=table.codec.dump(keys.dataset(project, pid, ds["id"])),
+        UpdateExpression="REMOVE version, contentHash",
+    )
+    for name in ("a", "b"):
+        key = table.codec.dump(keys.case(project, ds["id"], name))
+        table.client.update_item(TableName=table.name, Key=key, UpdateExpression="REMOVE rev, h")
+    table.delete(keys.dataset_version(project, ds["id"], 1))
+    legacy = get(stack, admin, pid, ds["id"])
+    assert (legacy["version"], legacy["contentHash"]) == (1, "")
+    # When a case changes: version 2, and version 1 still reads back with the hash it had
+    ok(stack.call("PUT", f"{base(pid)}/{ds['id']}/cases/a", key=admin, body={"variables": {"x": 2}}))
+    assert get(stack, admin, pid, ds["id"])["version"] == 2
+    v1 = get(stack, admin, pid, ds["id"], "version=1")
+    assert v1["contentHash"] == fresh_hash and v1["caseCount"] == 2
+    assert {c["name"]: c["variables"] for c in v1["cases"]} == {"a": {"x": 1}, "b": {}}

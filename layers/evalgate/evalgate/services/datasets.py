@@ -92,10 +92,16 @@ def get_dataset(
         return ds, store.list_cases(principal.project_id, dataset_id, limit=limit, cursor=cursor)
     if version > ds.version:
         raise NotFound(f"dataset {dataset_id} has no version {version} (the latest is {ds.version})")
-    old = store.get_version(principal.project_id, dataset_id, version)
-    shown = ds.model_copy(
-        update={"version": old.version, "content_hash": old.content_hash, "case_count": old.case_count}
-    )
+    try:
+        old = store.get_version(principal.project_id, dataset_id, version)
+        content_hash, count = old.content_hash, old.case_count
+    except NotFound:
+        if version != 1:
+            raise
+        # a dataset made before versions has no item for its version 1: figure it out from its cases
+        hashes = store.case_hashes_at(principal.project_id, dataset_id, 1)
+        content_hash, count = combine(EMPTY_HASH, list(hashes.values())), len(hashes)
+    shown = ds.model_copy(update={"version": version, "content_hash": content_hash, "case_count": count})
     return shown, store.list_cases(principal.project_id, dataset_id, limit=limit, cursor=cursor, version=version)
 
 

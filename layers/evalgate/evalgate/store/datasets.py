@@ -255,7 +255,8 @@ class DatasetStore:
         """The head item of a case moved to history: same body (its blob stays, now shared), valid until `until`."""
         rev = int(head.get("rev", 1))
         item = {k: v for k, v in head.items() if k not in (keys.PK, keys.SK)}
-        return {**item, **keys.case_revision(project_id, dataset_id, head["name"], rev), "rev": rev, "until": until}
+        key = keys.case_revision(project_id, dataset_id, head["name"], rev)
+        return {**item, **key, "type": "caseRevision", "rev": rev, "until": until}
 
     def _raise_tx(self, exc: ClientError, version_index: int, ds: Dataset) -> None:
         codes = _cancelled(exc)
