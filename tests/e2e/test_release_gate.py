@@ -238,7 +238,6 @@ def test_the_action_script_posts_then_updates_one_comment(
     ours = [c for c in github.comments if "evalgate-report" in c["body"]]
     assert len(ours) == 1 and "**FAILED**" in ours[0]["body"]
     assert "| c1 | failed | 0.00 | contains: The output does not contain 'Hello'. |" in ours[0]["body"]
-    Path("/tmp/eg16-comment.md").write_text(ours[0]["body"])  # DUMP
     methods = [m for m, _, _ in github.requests]
     assert methods == ["GET", "POST", "GET", "PATCH"]
     assert all(auth == "Bearer ghs_fake_token_value" for _, _, auth in github.requests)
