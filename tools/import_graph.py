@@ -55,7 +55,13 @@ SAME_TIER = {
     ("promptfoo_config", "scoring"),  # a promptfoo config's assertion shorthands name evalgate's types
 }
 # units outside the tiers, with what they may import
-CLIENTS = {"cli": {"__init__", "promptfoo_config"}}  # the CLI reads promptfoo configs with the service's parser
+CLIENTS = {
+    "cli": {"__init__", "promptfoo_config"},  # the CLI reads promptfoo configs with the service's parser
+    # the Python SDK: an HTTP client on the CLI's, scoring outputs locally with the assertion types
+    "sdk": {"__init__", "cli", "scoring", "templating", "errors"},
+}
+# the package's lazy `evalgate.Client` / `evalgate.evaluate` (a function-level import, never at layer import)
+LAZY_FACADE = {("__init__", "sdk")}
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,8 @@ def edges() -> list[Edge]:
 
 
 def allowed(edge: Edge) -> bool:
+    if (edge.source, edge.target) in LAZY_FACADE:
+        return True
     if edge.source in CLIENTS:
         return edge.target in CLIENTS[edge.source]
     if edge.target in CLIENTS:

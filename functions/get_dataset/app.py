@@ -1,4 +1,5 @@
-"""GET /api/prompts/{promptId}/eval/datasets/{datasetId}: the dataset with a page of its cases."""
+"""GET /api/prompts/{promptId}/eval/datasets/{datasetId}: the dataset with a page of its cases (`?version=N`: as
+version N was)."""
 
 from typing import Annotated
 
@@ -22,8 +23,9 @@ def get_dataset(
     datasetId: NumericId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: Cursor = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31, description="an older version (default: the latest)")] = None,
 ) -> DatasetWithCases:
-    ds, page = datasets.get_dataset(app.principal, promptId, datasetId, limit=limit, cursor=cursor)
+    ds, page = datasets.get_dataset(app.principal, promptId, datasetId, limit=limit, cursor=cursor, version=version)
     return DatasetWithCases(
         **DatasetOut.of(ds).model_dump(),
         cases=[CaseOut.of(c) for c in page.items],

@@ -17,7 +17,15 @@ app = EvalgateResolver(role=Role.member)
 @app.post("/api/prompts/<promptId>/eval/run", tags=["runs"], security=BEARER, status_code=202)
 def run_suite(promptId: NumericId, body: RunRequest) -> Response[RunOut]:
     logger.info("run suite", prompt_id=promptId, suite_id=body.suite_id, version_no=body.version_no)
-    run = runs.start_run(app.principal, promptId, body.suite_id, body.version_no, body.model_config_, body.test_ids)
+    run = runs.start_run(
+        app.principal,
+        promptId,
+        body.suite_id,
+        body.version_no,
+        body.model_config_,
+        body.test_ids,
+        dataset_version=body.dataset_version,
+    )
     return json_response(202, RunOut.of(run))
 
 

@@ -83,6 +83,24 @@ def cases_prefix(project_id: str, dataset_id: int) -> tuple[str, str]:
     return f"PROJECT#{project_id}#DATASET#{dataset_id}", "CASE#"
 
 
+def dataset_version(project_id: str, dataset_id: int, version: int) -> dict[str, str]:
+    """One immutable version of a dataset (its number, content hash, case count and what changed)."""
+    return {PK: f"PROJECT#{project_id}#DATASET#{dataset_id}", SK: f"DSVERSION#{_n(version)}"}
+
+
+def dataset_versions_prefix(project_id: str, dataset_id: int) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#DATASET#{dataset_id}", "DSVERSION#"
+
+
+def case_revision(project_id: str, dataset_id: int, name: str, from_version: int) -> dict[str, str]:
+    """A superseded case: its content as it was from version `from_version` until the version that changed it."""
+    return {PK: f"PROJECT#{project_id}#DATASET#{dataset_id}", SK: f"CASEREV#{name}#{_n(from_version)}"}
+
+
+def case_revisions_prefix(project_id: str, dataset_id: int, name: str | None = None) -> tuple[str, str]:
+    return f"PROJECT#{project_id}#DATASET#{dataset_id}", "CASEREV#" + (f"{name}#" if name is not None else "")
+
+
 # --- suites and tests ---------------------------------------------------------------------------
 def suite(project_id: str, prompt_id: int, suite_id: int) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#PROMPT#{prompt_id}", SK: f"SUITE#{_n(suite_id)}"}

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from evalgate import __version__
-from evalgate.cli import gate, promptfoo, submit
+from evalgate.cli import gate, github, promptfoo, submit
+from evalgate.cli import run as run_cmd
 from evalgate.cli.client import ApiClient
 from evalgate.cli.context import CliError, Context, UsageError
 
@@ -32,6 +33,7 @@ exit codes: 0 success / gate passed, 1 gate failed, 2 gate inconclusive,
             3 usage, connection or server error, 130 interrupted
 
 examples:
+  evalgate run --prompt 12 --suite 3 --version 7 --markdown report.md --junit gate.xml
   evalgate gate check --prompt pr_123 --junit reports/gate.xml
   evalgate runs submit run_456 results.jsonl --batch-size 500
   evalgate import promptfoo promptfooconfig.yaml
@@ -163,7 +165,12 @@ def build_parser() -> Parser:
     _connection_options(exp, top=False)
     exp.set_defaults(handler=promptfoo.export_command)
 
-    parser.set_defaults(subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser})
+    run_cmd.add_parser(commands, formatter, _connection_options, Parser)
+    github_parser = github.add_parser(commands, formatter, Parser)
+
+    parser.set_defaults(
+        subparsers={"gate": gate_parser, "runs": runs_parser, "import": import_parser, "github": github_parser}
+    )
     return parser
 
 
@@ -202,6 +209,8 @@ def run(argv: list[str], ctx: Context | None = None) -> int:
             shown = args.subparsers.get(args.command, parser)
             ctx.err(shown.format_help().rstrip())
             return EXIT_ERROR
+        if getattr(args, "offline", False):  # talks to GitHub, not to evalgate
+            return int(handler(ctx, args))
         client = connect(ctx, args)
         return int(handler(ctx, client, args))
     except UsageError as error:

@@ -88,8 +88,21 @@ class Dataset(BaseModel):
     name: str
     description: str = ""
     case_count: int = 0
+    version: int = 1  # every change of its cases makes a new immutable version
+    content_hash: str = ""  # of the cases of `version` (order-independent; see store/datasets.py)
     created_at: datetime
     updated_at: datetime
+
+
+class DatasetVersion(BaseModel):
+    """One immutable version of a dataset's cases."""
+
+    dataset_id: int
+    version: int
+    content_hash: str
+    case_count: int
+    change: str = ""  # what made it: "created", "added case 'x'", "changed case 'x'", "removed case 'x'"
+    created_at: datetime
 
 
 class DatasetCase(BaseModel):
@@ -137,6 +150,7 @@ class SuiteTest(BaseModel):
     name: str
     variables: dict[str, Any] = Field(default_factory=dict)
     dataset_id: int | None = None
+    dataset_version: int | None = None  # the dataset version a run reads (set when the run starts)
     case_names: list[str] | None = None
     expected_output: str | None = None  # tests of a spec run (inline cases) carry their expected output
     assertions: list[dict[str, Any]] = Field(default_factory=list)
@@ -218,6 +232,7 @@ class Run(BaseModel):
     error: str | None = None
     execution_arn: str | None = None
     has_spec: bool = False  # a run without a suite carries its own version, config and tests (its "spec")
+    dataset_versions: dict[str, int] = Field(default_factory=dict)  # dataset id -> the version the run read
     aggregates: RunAggregates = Field(default_factory=RunAggregates)
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
@@ -277,3 +292,5 @@ class GateSettings(BaseModel):
     allow_inconclusive: bool = False
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     control_run_id: int | None = None
+    # when the run and the control read different dataset versions: pair only the unchanged cases, or refuse
+    on_dataset_change: Literal["compare_shared", "refuse"] = "compare_shared"

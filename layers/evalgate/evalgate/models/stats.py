@@ -60,6 +60,19 @@ class McNemar:
 
 
 @dataclass(frozen=True)
+class DatasetCheck:
+    """Whether a run and its control read the same dataset versions; when not, which cases changed between them
+    (those are left out of the pairing: only the cases both versions share unchanged are compared)."""
+
+    same: bool
+    run_versions: dict[str, int]
+    control_versions: dict[str, int]
+    changed_cases: int = 0  # cases added, removed or edited between the two versions
+    changed_sample: tuple[str, ...] = ()  # the first few of their names
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Comparison:
     """A run against a control run over the cases both share (paired)."""
 
@@ -71,6 +84,7 @@ class Comparison:
     mcnemar: McNemar
     score: RateDelta  # delta is the mean paired score delta; its ci a paired bootstrap interval
     confidence: float
+    datasets: DatasetCheck | None = None  # set by services.datasets.check_versions (kept apart from the figures)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from evalgate import importer, keys
 from evalgate.errors import InvalidInput, NotFound, PayloadTooLarge
-from evalgate.models.domain import Dataset, DatasetCase, Page, Principal
+from evalgate.models.domain import Dataset, DatasetCase, DatasetVersion, Page, Principal, Run
+from evalgate.models.stats import DatasetCheck
 from evalgate.services.container import container, utcnow
+from evalgate.store.datasets import EMPTY_HASH, VersionConflict, case_hash, combine
+
+if TYPE_CHECKING:  # annotations only: stats is loaded by the routes that compare (cold start)
+    from evalgate.stats.gate import RunFigures
+
+T = TypeVar("T")
+VERSION_ATTEMPTS = 8  # concurrent edits of one dataset each make their own version: re-read and retry
 
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -49,7 +59,8 @@ def create_dataset(
     try:
         if cases:
             store.write_cases(principal.project_id, ds.id, cases)
-        store.create_dataset(principal.project_id, ds, case_count=len(cases))
+        content_hash = combine(EMPTY_HASH, [case_hash(c) for c in cases])
+        store.create_dataset(principal.project_id, ds, case_count=len(cases), content_hash=content_hash)
     except Exception:
         if cases:
             store.drop_cases(principal.project_id, ds.id)
@@ -66,11 +77,55 @@ def _unique_names(names: list[str]) -> None:
 
 
 def get_dataset(
-    principal: Principal, prompt_id: int, dataset_id: int, *, limit: int, cursor: str | None
+    principal: Principal,
+    prompt_id: int,
+    dataset_id: int,
+    *,
+    limit: int,
+    cursor: str | None,
+    version: int | None = None,
 ) -> tuple[Dataset, Page]:
+    """The dataset with a page of its cases; with `version`, as that version was (its number, hash and count)."""
     ds = _dataset(principal, prompt_id, dataset_id)
-    cases = container().datasets.list_cases(principal.project_id, dataset_id, limit=limit, cursor=cursor)
-    return ds, cases
+    store = container().datasets
+    if version is None or version == ds.version:
+        return ds, store.list_cases(principal.project_id, dataset_id, limit=limit, cursor=cursor)
+    if version > ds.version:
+        raise NotFound(f"dataset {dataset_id} has no version {version} (the latest is {ds.version})")
+    try:
+        old = store.get_version(principal.project_id, dataset_id, version)
+        content_hash, count = old.content_hash, old.case_count
+    except NotFound:
+        if version != 1:
+            raise
+        # a dataset made before versions has no item for its version 1: figure it out from its cases
+        hashes = store.case_hashes_at(principal.project_id, dataset_id, 1)
+        content_hash, count = combine(EMPTY_HASH, list(hashes.values())), len(hashes)
+    shown = ds.model_copy(update={"version": version, "content_hash": content_hash, "case_count": count})
+    return shown, store.list_cases(principal.project_id, dataset_id, limit=limit, cursor=cursor, version=version)
+
+
+def list_versions(principal: Principal, prompt_id: int, dataset_id: int, *, limit: int, cursor: str | None) -> Page:
+    """The dataset's versions, newest first."""
+    _dataset(principal, prompt_id, dataset_id)
+    return container().datasets.list_versions(principal.project_id, dataset_id, limit=limit, cursor=cursor)
+
+
+def version_of(principal: Principal, prompt_id: int, dataset_id: int, version: int) -> DatasetVersion:
+    _dataset(principal, prompt_id, dataset_id)
+    return container().datasets.get_version(principal.project_id, dataset_id, version)
+
+
+def _versioned(principal: Principal, prompt_id: int, dataset_id: int, change: Callable[[Dataset], T]) -> T:
+    """Apply a change to the latest version; another change landing first makes it re-read and retry."""
+    for attempt in range(VERSION_ATTEMPTS):
+        ds = _dataset(principal, prompt_id, dataset_id)
+        try:
+            return change(ds)
+        except VersionConflict:
+            if attempt == VERSION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def update_dataset(
@@ -88,29 +143,40 @@ def delete_dataset(principal: Principal, prompt_id: int, dataset_id: int) -> Non
 
 
 def add_case(principal: Principal, prompt_id: int, dataset_id: int, case: DatasetCase) -> DatasetCase:
-    ds = _dataset(principal, prompt_id, dataset_id)
-    container().datasets.add_case(principal.project_id, ds, case, utcnow())
+    _versioned(
+        principal,
+        prompt_id,
+        dataset_id,
+        lambda ds: container().datasets.add_case(principal.project_id, ds, case, utcnow()),
+    )
     return case
 
 
 def update_case(
     principal: Principal, prompt_id: int, dataset_id: int, name: str, changes: dict[str, Any]
 ) -> DatasetCase:
-    """Replace the fields given; a new `name` renames the case (409 if taken)."""
-    ds = _dataset(principal, prompt_id, dataset_id)
+    """Replace the fields given; a new `name` renames the case (409 if taken). A change makes a new version."""
     store = container().datasets
-    current = store.get_case(principal.project_id, dataset_id, name)
     # null clears the expected output; for the other fields null means "leave as it is"
     changes = {k: v for k, v in changes.items() if v is not None or k == "expected_output"}
-    now = utcnow()
-    updated = current.model_copy(update={**changes, "updated_at": now})
-    store.replace_case(principal.project_id, ds, name, updated, now)
-    return updated
+
+    def change(ds: Dataset) -> DatasetCase:
+        current = store.get_case(principal.project_id, dataset_id, name)
+        now = utcnow()
+        updated = current.model_copy(update={**changes, "updated_at": now})
+        store.replace_case(principal.project_id, ds, name, updated, now)
+        return updated
+
+    return _versioned(principal, prompt_id, dataset_id, change)
 
 
 def delete_case(principal: Principal, prompt_id: int, dataset_id: int, name: str) -> None:
-    ds = _dataset(principal, prompt_id, dataset_id)
-    container().datasets.delete_case(principal.project_id, ds, name, utcnow())
+    _versioned(
+        principal,
+        prompt_id,
+        dataset_id,
+        lambda ds: container().datasets.delete_case(principal.project_id, ds, name, utcnow()),
+    )
 
 
 def create_upload(principal: Principal, prompt_id: int, content_type: str) -> dict[str, Any]:
@@ -196,3 +262,62 @@ def import_dataset(
     if upload_id is not None:
         container().blobs.delete(_upload_key(principal, upload_id))
     return ds
+
+
+# -- runs on different dataset versions ------------------------------------------------------------
+CHANGED_SAMPLE = 10
+
+
+def check_versions(project_id: str, run: Run, control: Run) -> tuple[DatasetCheck, set[str]]:
+    """Did the run and its control read the same dataset versions? If not, the names of the cases that differ
+    between the versions (added, removed or edited), for the comparison to leave out; and a plain sentence."""
+    store = container().datasets
+    changed: set[str] = set()
+    for dataset_id in sorted(set(run.dataset_versions) | set(control.dataset_versions), key=int):
+        a, b = run.dataset_versions.get(dataset_id), control.dataset_versions.get(dataset_id)
+        if a is None or b is None or a == b:
+            continue
+        try:
+            now = store.case_hashes_at(project_id, int(dataset_id), a)
+            before = store.case_hashes_at(project_id, int(dataset_id), b)
+        except NotFound:  # the dataset was deleted since: nothing to tell apart
+            continue
+        changed |= {n for n in now.keys() | before.keys() if now.get(n) != before.get(n)}
+    same = run.dataset_versions == control.dataset_versions
+    if same:
+        message = "the run and the control read the same dataset versions"
+    else:
+
+        def show(v: dict[str, int]) -> str:
+            return ", ".join(f"dataset {d} v{n}" for d, n in sorted(v.items())) or "no dataset"
+
+        message = (
+            f"dataset versions differ: the run read {show(run.dataset_versions)}, the control "
+            f"{show(control.dataset_versions)}; {len(changed)} changed case(s) are left out, "
+            "only the cases both versions share unchanged are compared"
+        )
+    check = DatasetCheck(
+        same=same,
+        run_versions=dict(run.dataset_versions),
+        control_versions=dict(control.dataset_versions),
+        changed_cases=len(changed),
+        changed_sample=tuple(sorted(changed)[:CHANGED_SAMPLE]),
+        message=message,
+    )
+    return check, changed
+
+
+def without_cases(figures: RunFigures, changed: set[str]) -> RunFigures:
+    """A run's per-case figures without the changed cases (case keys are the case name, or `<testId>:<name>`)."""
+    if not changed or figures.case_outcomes is None:
+        return figures
+
+    def keep(key: str) -> bool:
+        test_id, sep, name = key.partition(":")
+        return key not in changed and not (sep and test_id.isdigit() and name in changed)
+
+    return dataclasses.replace(
+        figures,
+        case_outcomes={k: v for k, v in figures.case_outcomes.items() if keep(k)},
+        case_scores={k: v for k, v in (figures.case_scores or {}).items() if keep(k)},
+    )

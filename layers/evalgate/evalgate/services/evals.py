@@ -119,6 +119,7 @@ def create_orchestrated_eval(principal: Principal, body: Any) -> Run:
         template=body.prompt_template,
         model=model or None,
         suite_config=config,
+        dataset_version=body.dataset_version,
     )
 
 
@@ -293,5 +294,11 @@ def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> Comp
         control = c.runs.get_run(principal.project_id, control_run_id)
     except NotFound as exc:
         raise InvalidInput(f"control run {control_run_id} not found", field="controlRunId") from exc
-    comparison = compare_paired(case_figures(principal, run), case_figures(principal, control))
-    return dataclasses.replace(comparison, control_run_id=control.id)
+    # lazy: a sibling service, loaded on the path that compares (cold start)
+    from evalgate.services.datasets import check_versions, without_cases
+
+    check, changed = check_versions(principal.project_id, run, control)
+    comparison = compare_paired(
+        without_cases(case_figures(principal, run), changed), without_cases(case_figures(principal, control), changed)
+    )
+    return dataclasses.replace(comparison, control_run_id=control.id, datasets=check)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evalgate.errors import InvalidInput, NotFound
+from evalgate.errors import Conflict, InvalidInput, NotFound
 from evalgate.models.domain import GateSettings, Principal, Run, RunStatus
-from evalgate.services import evals
+from evalgate.models.stats import DatasetCheck
+from evalgate.services import datasets, evals
 from evalgate.services.container import container
 
 LATEST_RUN_PAGES = 10
@@ -67,6 +68,16 @@ def _figures(principal: Principal, run: Run, *, per_case: bool) -> Any:
 
 
 def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any, GateSettings, Run]:
+    result, settings, run, _ = check_with_datasets(principal, prompt_id, run_id)
+    return result, settings, run
+
+
+def check_with_datasets(
+    principal: Principal, prompt_id: int, run_id: int | None
+) -> tuple[Any, GateSettings, Run, DatasetCheck | None]:
+    """The gate's verdict, plus (with a control run) whether both runs read the same dataset versions. When they
+    differ, the paired comparison covers only the cases both versions share unchanged, or, with
+    `onDatasetChange: refuse`, the check answers 409 with the reason."""
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats.gate import GateConfig, check_gate
 
@@ -79,10 +90,15 @@ def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any
     paired = settings.mode == "non-inferiority"
     per_case = paired or settings.k_of_n is not None
     control = None
-    if paired and settings.control_run_id is not None:
-        control = _figures(
-            principal, _run_of(principal, prompt_id, settings.control_run_id, field="controlRunId"), per_case=True
-        )
+    dataset_check: DatasetCheck | None = None
+    changed: set[str] = set()
+    if settings.control_run_id is not None:
+        control_run = _run_of(principal, prompt_id, settings.control_run_id, field="controlRunId")
+        dataset_check, changed = datasets.check_versions(principal.project_id, run, control_run)
+        if not dataset_check.same and settings.on_dataset_change == "refuse":
+            raise Conflict(f"the gate refuses to compare: {dataset_check.message.split(';')[0]}", field="runId")
+        if paired:
+            control = datasets.without_cases(_figures(principal, control_run, per_case=True), changed)
     config = GateConfig(
         metric=settings.metric,
         threshold=settings.threshold,
@@ -93,8 +109,11 @@ def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any
         allow_inconclusive=settings.allow_inconclusive,
         confidence=settings.confidence,
     )
-    result = check_gate(config, _figures(principal, run, per_case=per_case), control)
-    return result, settings, run
+    figures = _figures(principal, run, per_case=per_case)
+    if paired:
+        figures = datasets.without_cases(figures, changed)
+    result = check_gate(config, figures, control)
+    return result, settings, run, dataset_check
 
 
 def as_json(value: Any) -> Any:

@@ -56,6 +56,7 @@ def start_run(
     version_no: int,
     model_override: dict[str, Any] | None,
     test_ids: list[int] | None,
+    dataset_version: int | None = None,
 ) -> Run:
     c = container()
     c.prompts.get_prompt(principal.project_id, prompt_id)
@@ -76,6 +77,7 @@ def start_run(
         tests = [t for t in tests if t.id in set(test_ids)]
     if not tests:
         raise InvalidInput(f"suite {suite_id} has no tests to run", field="suiteId")
+    tests, dataset_versions = pin_dataset_versions(principal.project_id, prompt_id, tests, dataset_version)
     try:
         model = effective_model(version.settings, model_override)
     except ValueError as exc:
@@ -90,12 +92,47 @@ def start_run(
         config_hash=config_hash(version.template, model, tests),
         model_override=model_override,
         test_ids=test_ids,
+        dataset_versions=dataset_versions,
         created_at=utcnow(),
     )
     c.runs.create_run(run)
     _start_execution(principal.project_id, run)
     logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
     return c.runs.get_run(principal.project_id, run.id)
+
+
+def pin_dataset_versions(
+    project_id: str, prompt_id: int | None, tests: list[SuiteTest], pinned: int | None
+) -> tuple[list[SuiteTest], dict[str, int]]:
+    """The dataset version each test reads: the pinned one (`datasetVersion`, for a run over one dataset) or the
+    latest when the run starts. The run reads that version to the end, whatever changes meanwhile, and the
+    versions are part of its configHash."""
+    c = container()
+    ids = sorted({t.dataset_id for t in tests if t.dataset_id is not None})
+    if pinned is not None and len(ids) != 1:
+        raise InvalidInput(
+            f"datasetVersion pins the one dataset a run reads; this run reads {len(ids)} datasets",
+            field="datasetVersion",
+        )
+    versions: dict[str, int] = {}
+    for dataset_id in ids:
+        if prompt_id is None:
+            raise InvalidInput("a dataset belongs to a prompt: give the prompt too", field="dataset")
+        ds = c.datasets.get_dataset(project_id, prompt_id, dataset_id)
+        version = ds.version
+        if pinned is not None:
+            if not 1 <= pinned <= ds.version:
+                raise InvalidInput(
+                    f"dataset {dataset_id} has no version {pinned} (the latest is {ds.version})",
+                    field="datasetVersion",
+                )
+            version = pinned
+        versions[str(dataset_id)] = version
+    tests = [
+        t.model_copy(update={"dataset_version": versions[str(t.dataset_id)]}) if t.dataset_id is not None else t
+        for t in tests
+    ]
+    return tests, versions
 
 
 def _start_execution(project_id: str, run: Run) -> None:
@@ -140,6 +177,7 @@ def start_spec_run(
     template: str | None = None,
     model: dict[str, Any] | None = None,
     suite_config: dict[str, Any] | None = None,
+    dataset_version: int | None = None,
 ) -> Run:
     """A run without a suite: a dataset of the prompt (or inline cases) against a prompt version (or an inline
     template and model), scored by `assertions`, executed by the same workflow as suite runs."""
@@ -185,7 +223,7 @@ def start_spec_run(
             dataset = c.datasets.get_dataset(principal.project_id, prompt_id, dataset_id)
         except NotFound as exc:
             raise InvalidInput(f"dataset {dataset_id} not found under prompt {prompt_id}", field="dataset") from exc
-        if not dataset.case_count:
+        if not dataset.case_count and dataset_version is None:
             raise InvalidInput(f"dataset {dataset_id} has no cases to run", field="dataset")
         tests.append(
             SuiteTest(
@@ -204,6 +242,9 @@ def start_spec_run(
         raise InvalidInput("nothing to run: give cases or a dataset", field="cases")
     if len(tests) > MAX_SPEC_CASES:
         raise InvalidInput(f"a run takes at most {MAX_SPEC_CASES} inline cases", field="cases")
+    if dataset_version is not None and dataset_id is None:
+        raise InvalidInput("datasetVersion needs a dataset", field="datasetVersion")
+    tests, dataset_versions = pin_dataset_versions(principal.project_id, prompt_id, tests, dataset_version)
     suite = Suite(
         id=0, prompt_id=prompt_id or 0, name=name, config=config, test_count=len(tests), created_at=now, updated_at=now
     )
@@ -217,6 +258,7 @@ def start_spec_run(
         model=version.settings.model,
         config_hash=config_hash(version.template, version.settings, tests),
         has_spec=True,
+        dataset_versions=dataset_versions,
         metadata=metadata,
         created_at=now,
     )
@@ -301,12 +343,14 @@ def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[s
         return [(None, test.variables, None)]
     datasets = container().datasets
     if test.case_names is not None:
-        cases = [datasets.get_case(project_id, test.dataset_id, n) for n in test.case_names]
+        cases = [datasets.get_case(project_id, test.dataset_id, n, test.dataset_version) for n in test.case_names]
     else:
         cases = []
         cursor = None
         while True:
-            page = datasets.list_cases(project_id, test.dataset_id, limit=500, cursor=cursor)
+            page = datasets.list_cases(
+                project_id, test.dataset_id, limit=500, cursor=cursor, version=test.dataset_version
+            )
             cases += page.items
             cursor = page.next_cursor
             if not cursor:
@@ -335,7 +379,7 @@ def _case_names_of(project_id: str, test: SuiteTest) -> list[str | None]:
         return [None]
     if test.case_names is not None:
         return list(test.case_names)
-    return list(container().datasets.case_names(project_id, test.dataset_id))
+    return list(container().datasets.case_names(project_id, test.dataset_id, test.dataset_version))
 
 
 def prepare(project_id: str, run_id: int) -> dict[str, Any]:
@@ -444,6 +488,12 @@ def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[S
     tests = c.suites.list_tests(project_id, run.suite_id)
     if run.test_ids is not None:
         tests = [t for t in tests if t.id in set(run.test_ids)]
+    tests = [  # the dataset versions recorded when the run started (cases edited since do not leak in)
+        t.model_copy(update={"dataset_version": run.dataset_versions.get(str(t.dataset_id))})
+        if t.dataset_id is not None
+        else t
+        for t in tests
+    ]
     version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
     return version, suite, tests
 
@@ -479,7 +529,7 @@ def run_batch(
     for test_id, names in wanted.items():  # one round trip per test for all of the batch's cases
         dataset_id = tests[test_id].dataset_id
         assert dataset_id is not None
-        found = c.datasets.get_cases(project_id, dataset_id, names)
+        found = c.datasets.get_cases(project_id, dataset_id, names, tests[test_id].dataset_version)
         for name in names:
             case = found.get(name)
             case_cache[(test_id, name)] = (case.variables, case.expected_output) if case else ({}, None)

@@ -1,22 +1,61 @@
-"""Datasets and their cases. A case too big for an item lives in the artifacts bucket."""
+"""Datasets and their cases, in immutable numbered versions. A case too big for an item lives in the artifacts bucket.
+
+Versions share unchanged cases: the current cases are the `CASE#` items (each with `rev`, the version that wrote it,
+and `h`, its content hash); a change moves the case it replaces or removes to a `CASEREV#<name>#<from>` item valid
+until the new version (its blob, if any, is kept and shared), and writes one small `DSVERSION#` item. Storage grows
+with the changes, never with versions x cases. Reading version N takes the current cases written at or before N
+plus the revisions valid at N.
+
+A dataset's content hash is order-independent and kept incrementally: the sum modulo 2**256 of the SHA-256 of each
+case's canonical JSON (name, variables, expected output, metadata), so a change costs no read of the other cases.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import Conflict, NotFound
-from evalgate.models.domain import Dataset, DatasetCase, Page
+from evalgate.errors import Conflict, InvalidInput, NotFound
+from evalgate.models.domain import Dataset, DatasetCase, DatasetVersion, Page
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table, encode_cursor, list_binding
 
 _TX_CANCELLED = "TransactionCanceledException"
+_MOD = 2**256
+PER_CASE_REVISION_QUERIES = 3  # cases of an old version read by name: above this, one query of all revisions
+EMPTY_HASH = "sha256:" + "0" * 64
+
+
+class VersionConflict(Conflict):
+    """The dataset got a new version between the read and the write: read it again and retry."""
+
+
+def case_hash(case: DatasetCase) -> str:
+    body = {
+        "name": case.name,
+        "variables": case.variables,
+        "expectedOutput": case.expected_output,
+        "metadata": case.metadata,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def combine(content_hash: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> str:
+    """The dataset hash after adding and removing cases with these case hashes."""
+    total = int(content_hash.removeprefix("sha256:") or "0", 16)
+    for h in add:
+        total += int(h, 16)
+    for h in remove:
+        total -= int(h, 16)
+    return f"sha256:{total % _MOD:064x}"
 
 
 def _cancelled(exc: ClientError) -> list[str] | None:
@@ -35,9 +74,10 @@ class DatasetStore:
         return self.table.next_id("dataset")
 
     # -- datasets ---------------------------------------------------------------------------------
-    def create_dataset(self, project_id: str, ds: Dataset, case_count: int = 0) -> None:
-        """The dataset item and its name guard, in one transaction (409 on a taken name). Cases written before
-        (`write_cases`) become visible with it: until then no list reaches them and the name is free."""
+    def create_dataset(self, project_id: str, ds: Dataset, case_count: int = 0, content_hash: str = EMPTY_HASH) -> None:
+        """The dataset item (version 1), its version item and its name guard, in one transaction (409 on a taken
+        name). Cases written before (`write_cases`) become visible with it: until then no list reaches them and the
+        name is free."""
         item = {
             **keys.dataset(project_id, ds.prompt_id, ds.id),
             "type": "dataset",
@@ -46,15 +86,19 @@ class DatasetStore:
             "name": ds.name,
             "description": ds.description,
             "caseCount": case_count,
+            "version": 1,
+            "contentHash": content_hash,
             "createdAt": ds.created_at.isoformat(),
             "updatedAt": ds.updated_at.isoformat(),
         }
         guard = {**keys.dataset_name_guard(project_id, ds.prompt_id, ds.name), "datasetId": ds.id}
+        version = self._version_item(project_id, ds.id, 1, content_hash, case_count, "created", ds.created_at)
         try:
             self.table.transact(
                 [
                     {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
                     {"Put": {"Item": guard, "ConditionExpression": "attribute_not_exists(PK)"}},
+                    {"Put": {"Item": version}},
                 ]
             )
         except ClientError as exc:
@@ -132,16 +176,103 @@ class DatasetStore:
             if _cancelled(exc) is not None:
                 raise NotFound(f"dataset {ds.id} not found") from exc
             raise
-        pk, prefix = keys.cases_prefix(project_id, ds.id)
-        self.table.delete_partition(pk, prefix)
+        pk, _ = keys.cases_prefix(project_id, ds.id)
+        self.table.delete_partition(pk)  # cases, their revisions and the version items
         self.blobs.delete_prefix(keys.artifact(project_id, "datasets", str(ds.id)) + "/")
 
+    # -- versions ---------------------------------------------------------------------------------
+    def _version_item(
+        self, project_id: str, dataset_id: int, version: int, content_hash: str, count: int, change: str, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            **keys.dataset_version(project_id, dataset_id, version),
+            "type": "datasetVersion",
+            "datasetId": dataset_id,
+            "version": version,
+            "contentHash": content_hash,
+            "caseCount": count,
+            "change": change[:300],
+            "createdAt": now.isoformat(),
+        }
+
+    def get_version(self, project_id: str, dataset_id: int, version: int) -> DatasetVersion:
+        item = self.table.get(keys.dataset_version(project_id, dataset_id, version))
+        if not item:
+            raise NotFound(f"dataset {dataset_id} has no version {version}")
+        return _version(item)
+
+    def list_versions(self, project_id: str, dataset_id: int, *, limit: int, cursor: str | None) -> Page:
+        pk, prefix = keys.dataset_versions_prefix(project_id, dataset_id)
+        items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor, forward=False)
+        return Page(items=[_version(i) for i in items], next_cursor=nxt)
+
+    def _bump(
+        self,
+        project_id: str,
+        ds: Dataset,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        delta: int,
+        change: str,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """The two writes of a new version: the dataset item (only if still at `ds.version`) and the version item."""
+        new_hash = combine(self._hash_of(project_id, ds), add, remove)
+        new_version = ds.version + 1
+        cond = "attribute_exists(PK) AND (#v = :old" + (" OR attribute_not_exists(#v))" if ds.version == 1 else ")")
+        update = {
+            "Update": {
+                "Key": keys.dataset(project_id, ds.prompt_id, ds.id),
+                "UpdateExpression": "ADD caseCount :d SET updatedAt = :t, #v = :new, contentHash = :h",
+                "ConditionExpression": cond,
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {
+                    ":d": delta,
+                    ":t": now.isoformat(),
+                    ":old": ds.version,
+                    ":new": new_version,
+                    ":h": new_hash,
+                },
+            }
+        }
+        count = ds.case_count + delta
+        item = self._version_item(project_id, ds.id, new_version, new_hash, count, change, now)
+        return [update, {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}]
+
+    def _hash_of(self, project_id: str, ds: Dataset) -> str:
+        """The stored hash, or (a dataset written before versions) one computed from its cases."""
+        if ds.content_hash:
+            return ds.content_hash
+        pk, prefix = keys.cases_prefix(project_id, ds.id)
+        return combine(EMPTY_HASH, [self._item_hash(i) for i in self.table.query_all(pk, prefix)])
+
+    def _item_hash(self, item: dict[str, Any]) -> str:
+        return str(item["h"]) if item.get("h") else case_hash(self._load_case(item))
+
+    @staticmethod
+    def _revision_of(project_id: str, dataset_id: int, head: dict[str, Any], until: int) -> dict[str, Any]:
+        """The head item of a case moved to history: same body (its blob stays, now shared), valid until `until`."""
+        rev = int(head.get("rev", 1))
+        item = {k: v for k, v in head.items() if k not in (keys.PK, keys.SK)}
+        key = keys.case_revision(project_id, dataset_id, head["name"], rev)
+        return {**item, **key, "type": "caseRevision", "rev": rev, "until": until}
+
+    def _raise_tx(self, exc: ClientError, version_index: int, ds: Dataset) -> None:
+        codes = _cancelled(exc)
+        if codes is None:
+            raise exc
+        if len(codes) > version_index and codes[version_index] == "ConditionalCheckFailed":
+            raise VersionConflict(f"dataset {ds.id} changed at the same time; retry") from exc
+
     # -- cases ------------------------------------------------------------------------------------
-    def _case_item(self, project_id: str, dataset_id: int, case: DatasetCase) -> dict[str, Any]:
+    def _case_item(self, project_id: str, dataset_id: int, case: DatasetCase, rev: int = 1) -> dict[str, Any]:
         item: dict[str, Any] = {
             **keys.case(project_id, dataset_id, case.name),
             "type": "case",
             "name": case.name,
+            "rev": rev,
+            "h": case_hash(case),
             "createdAt": case.created_at.isoformat(),
             "updatedAt": case.updated_at.isoformat(),
         }
@@ -172,61 +303,97 @@ class DatasetStore:
         )
 
     def add_case(self, project_id: str, ds: Dataset, case: DatasetCase, now: datetime) -> None:
-        item = self._case_item(project_id, ds.id, case)
+        item = self._case_item(project_id, ds.id, case, rev=ds.version + 1)
+        change = f"added case {case.name!r}"
+        bump = self._bump(project_id, ds, add=[item["h"]], remove=[], delta=1, change=change, now=now)
         try:
-            self.table.transact(
-                [
-                    {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
-                    {
-                        "Update": {
-                            "Key": keys.dataset(project_id, ds.prompt_id, ds.id),
-                            "UpdateExpression": "ADD caseCount :one SET updatedAt = :t",
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":one": 1, ":t": now.isoformat()},
-                        }
-                    },
-                ]
-            )
+            self.table.transact([{"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}, *bump])
         except ClientError as exc:
-            codes = _cancelled(exc)
-            if codes is None:
-                raise
             self._drop_blob(item)
+            codes = _cancelled(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise Conflict(f"a case named {case.name!r} already exists", field="name") from exc
+            self._raise_tx(exc, 1, ds)
             raise NotFound(f"dataset {ds.id} not found") from exc
 
-    def get_case(self, project_id: str, dataset_id: int, name: str) -> DatasetCase:
-        item = self.table.get(keys.case(project_id, dataset_id, name))
-        if not item:
+    def get_case(self, project_id: str, dataset_id: int, name: str, version: int | None = None) -> DatasetCase:
+        found = self.get_cases(project_id, dataset_id, [name], version)
+        if name not in found:
             raise NotFound(f"case {name!r} not found")
-        return self._load_case(item)
+        return found[name]
 
-    def case_names(self, project_id: str, dataset_id: int) -> list[str]:
-        pk, prefix = keys.cases_prefix(project_id, dataset_id)
-        return [str(n) for n in self.table.query_attribute(pk, prefix, "name")]
+    def case_names(self, project_id: str, dataset_id: int, version: int | None = None) -> list[str]:
+        if version is None:
+            pk, prefix = keys.cases_prefix(project_id, dataset_id)
+            return [str(n) for n in self.table.query_attribute(pk, prefix, "name")]
+        return sorted(self._items_at(project_id, dataset_id, version))
 
-    def get_cases(self, project_id: str, dataset_id: int, names: Sequence[str]) -> dict[str, DatasetCase]:
-        """Many cases in one round trip (BatchGetItem); missing names are absent from the answer."""
+    def get_cases(
+        self, project_id: str, dataset_id: int, names: Sequence[str], version: int | None = None
+    ) -> dict[str, DatasetCase]:
+        """Many cases in one round trip (BatchGetItem); missing names are absent from the answer. At a `version`, a
+        case changed or removed since is read from its revision (one query per such case)."""
         unique = list(dict.fromkeys(names))
         items = self.table.batch_get([keys.case(project_id, dataset_id, n) for n in unique])
-        return {case.name: case for case in (self._load_case(i) for i in items)}
+        heads = {i["name"]: i for i in items}
+        out: dict[str, DatasetCase] = {}
+        older: list[str] = []
+        for name in unique:
+            head = heads.get(name)
+            if head is not None and (version is None or int(head.get("rev", 1)) <= version):
+                out[name] = self._load_case(head)
+            elif version is not None:
+                older.append(name)
+        if older:
+            wanted = set(older)
+            pk, prefix = keys.case_revisions_prefix(project_id, dataset_id)
+            revisions: Iterable[dict[str, Any]]
+            if len(older) <= PER_CASE_REVISION_QUERIES:  # a few: one query each; more: the dataset's revisions once
+                revisions = (r for n in older for r in self.table.query_all(pk, f"{prefix}{n}#"))
+            else:
+                revisions = self.table.query_all(pk, prefix)
+            for rev in revisions:
+                assert version is not None
+                if rev["name"] in wanted and int(rev["rev"]) <= version < int(rev["until"]):
+                    out[rev["name"]] = self._load_case(rev)
+        return out
+
+    def _items_at(self, project_id: str, dataset_id: int, version: int) -> dict[str, dict[str, Any]]:
+        """The items (current or revision) holding each case of a version, by name: O(cases + changes)."""
+        pk, prefix = keys.cases_prefix(project_id, dataset_id)
+        out = {i["name"]: i for i in self.table.query_all(pk, prefix) if int(i.get("rev", 1)) <= version}
+        _, rev_prefix = keys.case_revisions_prefix(project_id, dataset_id)
+        for rev in self.table.query_all(pk, rev_prefix):
+            if int(rev["rev"]) <= version < int(rev["until"]):
+                out[rev["name"]] = rev
+        return out
+
+    def case_hashes_at(self, project_id: str, dataset_id: int, version: int) -> dict[str, str]:
+        """Each case's content hash at a version (to tell which cases two versions share unchanged)."""
+        return {name: self._item_hash(i) for name, i in self._items_at(project_id, dataset_id, version).items()}
 
     def replace_case(self, project_id: str, ds: Dataset, old_name: str, case: DatasetCase, now: datetime) -> None:
         old = self.table.get(keys.case(project_id, ds.id, old_name))
         if not old:
             raise NotFound(f"case {old_name!r} not found")
-        item = self._case_item(project_id, ds.id, case)
-        touch = {
-            "Update": {
-                "Key": keys.dataset(project_id, ds.prompt_id, ds.id),
-                "UpdateExpression": "SET updatedAt = :t",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":t": now.isoformat()},
-            }
-        }
+        new_version = ds.version + 1
+        item = self._case_item(project_id, ds.id, case, rev=new_version)
+        old_h = self._item_hash(old)
+        if case.name == old_name and item["h"] == old_h:
+            self._drop_blob(item)  # nothing changed: no new version
+            return
+        change = (
+            f"changed case {old_name!r}" if case.name == old_name else f"renamed case {old_name!r} to {case.name!r}"
+        )
+        bump = self._bump(project_id, ds, add=[item["h"]], remove=[old_h], delta=0, change=change, now=now)
+        history = {"Put": {"Item": self._revision_of(project_id, ds.id, old, new_version)}}
         if case.name == old_name:
-            ops = [{"Put": {"Item": item, "ConditionExpression": "attribute_exists(PK)"}}, touch]
+            head_cond = "attribute_exists(PK) AND rev = :r" if old.get("rev") else "attribute_exists(PK)"
+            put: dict[str, Any] = {"Item": item, "ConditionExpression": head_cond}
+            if old.get("rev"):
+                put["ExpressionAttributeValues"] = {":r": old["rev"]}
+            ops = [{"Put": put}, *bump, history]
+            version_index = 1
         else:
             ops = [
                 {
@@ -236,54 +403,53 @@ class DatasetStore:
                     }
                 },
                 {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
-                touch,
+                *bump,
+                history,
             ]
+            version_index = 2
         try:
             self.table.transact(ops)
         except ClientError as exc:
-            codes = _cancelled(exc)
-            if codes is None:
-                raise
             self._drop_blob(item)
-            if case.name != old_name and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            codes = _cancelled(exc)
+            if case.name != old_name and codes and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise Conflict(f"a case named {case.name!r} already exists", field="name") from exc
+            self._raise_tx(exc, version_index, ds)
             raise NotFound(f"case {old_name!r} not found") from exc
-        self._drop_blob(old)
+        # the old body (and its blob) now belongs to the revision: nothing to delete
 
     def delete_case(self, project_id: str, ds: Dataset, name: str, now: datetime) -> None:
         old = self.table.get(keys.case(project_id, ds.id, name))
         if not old:
             raise NotFound(f"case {name!r} not found")
+        bump = self._bump(
+            project_id, ds, add=[], remove=[self._item_hash(old)], delta=-1, change=f"removed case {name!r}", now=now
+        )
+        ops = [
+            {"Delete": {"Key": keys.case(project_id, ds.id, name), "ConditionExpression": "attribute_exists(PK)"}},
+            *bump,
+            {"Put": {"Item": self._revision_of(project_id, ds.id, old, ds.version + 1)}},
+        ]
         try:
-            self.table.transact(
-                [
-                    {
-                        "Delete": {
-                            "Key": keys.case(project_id, ds.id, name),
-                            "ConditionExpression": "attribute_exists(PK)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "Key": keys.dataset(project_id, ds.prompt_id, ds.id),
-                            "UpdateExpression": "ADD caseCount :minus SET updatedAt = :t",
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":minus": -1, ":t": now.isoformat()},
-                        }
-                    },
-                ]
-            )
+            self.table.transact(ops)
         except ClientError as exc:
-            if _cancelled(exc) is not None:
-                raise NotFound(f"case {name!r} not found") from exc
-            raise
-        self._drop_blob(old)
+            self._raise_tx(exc, 1, ds)
+            raise NotFound(f"case {name!r} not found") from exc
 
     def list_cases(
-        self, project_id: str, dataset_id: int, *, limit: int, cursor: str | None, max_bytes: int = 4_000_000
+        self,
+        project_id: str,
+        dataset_id: int,
+        *,
+        limit: int,
+        cursor: str | None,
+        max_bytes: int = 4_000_000,
+        version: int | None = None,
     ) -> Page:
         """A page of cases, cut short (with a cursor) before it would pass `max_bytes` of case data,
-        so a page of big cases still fits in a Lambda response."""
+        so a page of big cases still fits in a Lambda response. `version` reads an older version."""
+        if version is not None:
+            return self._list_cases_at(project_id, dataset_id, version, limit=limit, cursor=cursor, max_bytes=max_bytes)
         pk, prefix = keys.cases_prefix(project_id, dataset_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
         cases: list[DatasetCase] = []
@@ -301,6 +467,23 @@ class DatasetStore:
             cases.append(case)
         return Page(items=cases, next_cursor=nxt)
 
+    def _list_cases_at(
+        self, project_id: str, dataset_id: int, version: int, *, limit: int, cursor: str | None, max_bytes: int
+    ) -> Page:
+        after = _decode_after(cursor)
+        items = self._items_at(project_id, dataset_id, version)
+        names = [n for n in sorted(items) if after is None or n > after]
+        cases: list[DatasetCase] = []
+        size = 0
+        for name in names[:limit]:
+            case = self._load_case(items[name])
+            size += len(case.model_dump_json())
+            if cases and size > max_bytes:
+                break
+            cases.append(case)
+        more = len(cases) < len(names)
+        return Page(items=cases, next_cursor=_encode_after(cases[-1].name) if more and cases else None)
+
     def write_cases(self, project_id: str, dataset_id: int, cases: Sequence[DatasetCase]) -> int:
         """Write the cases of a dataset that does not exist yet (names already checked unique): an import that dies
         midway leaves only unreachable items under a dataset id that was never created, no dataset, no name."""
@@ -317,6 +500,34 @@ class DatasetStore:
             self.blobs.delete(item["blobKey"])
 
 
+def _encode_after(name: str) -> str:
+    return "v1." + base64.urlsafe_b64encode(json.dumps({"after": name}).encode()).decode().rstrip("=")
+
+
+def _decode_after(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        raw = cursor.removeprefix("v1.")
+        after = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["after"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("the cursor is not valid", field="cursor") from exc
+    if not isinstance(after, str):
+        raise InvalidInput("the cursor is not valid", field="cursor")
+    return after
+
+
+def _version(item: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        dataset_id=item["datasetId"],
+        version=item["version"],
+        content_hash=item["contentHash"],
+        case_count=item.get("caseCount", 0),
+        change=item.get("change", ""),
+        created_at=datetime.fromisoformat(item["createdAt"]),
+    )
+
+
 def _dataset(item: dict[str, Any]) -> Dataset:
     return Dataset(
         id=item["id"],
@@ -324,6 +535,8 @@ def _dataset(item: dict[str, Any]) -> Dataset:
         name=item["name"],
         description=item.get("description", ""),
         case_count=item.get("caseCount", 0),
+        version=int(item.get("version", 1)),
+        content_hash=item.get("contentHash", ""),
         created_at=datetime.fromisoformat(item["createdAt"]),
         updated_at=datetime.fromisoformat(item["updatedAt"]),
     )

@@ -293,6 +293,7 @@ def run_of_item(item: dict[str, Any]) -> Run:
         error=item.get("error"),
         execution_arn=item.get("executionArn"),
         has_spec=bool(item.get("hasSpec")),
+        dataset_versions=json.loads(item["datasetVersions"]) if item.get("datasetVersions") else {},
         aggregates=agg,
         metadata=json.loads(item.get("metadata") or "{}"),
         created_at=datetime.fromisoformat(item["createdAt"]),

@@ -108,6 +108,7 @@ class RunStore:
             "createdAt": run.created_at.isoformat(),
             "aggTotal": run.aggregates.total,
             "hasSpec": run.has_spec,
+            "datasetVersions": json.dumps(run.dataset_versions) if run.dataset_versions else None,
         }
         if run.prompt_id is not None:
             item[keys.GSI1PK] = keys.prompt_runs_gsi(run.project_id, run.prompt_id)

@@ -62,6 +62,8 @@ class DatasetOut(ApiModel):
     name: str
     description: str
     case_count: int
+    version: int = Field(description="the dataset version shown: every change of its cases makes a new one")
+    content_hash: str = Field(description="order-independent hash of the version's cases (sha256:…)")
     created_at: datetime
     updated_at: datetime
 
@@ -73,6 +75,8 @@ class DatasetOut(ApiModel):
             name=d.name,
             description=d.description,
             case_count=d.case_count,
+            version=d.version,
+            content_hash=d.content_hash,
             created_at=d.created_at,
             updated_at=d.updated_at,
         )

@@ -28,6 +28,9 @@ class EvalCreate(RequestModel):
     dataset_id: int | None = Field(
         default=None, ge=1, le=2**53, description="orchestrated eval: run a dataset of the prompt instead of cases"
     )
+    dataset_version: int | None = Field(
+        default=None, ge=1, le=2**31, description="orchestrated eval: pin the dataset's version (default: latest)"
+    )
     prompt_template: str | None = Field(
         default=None, max_length=200_000, description="orchestrated eval: the template (else the prompt version's)"
     )
@@ -74,6 +77,7 @@ class EvalRunOut(ApiModel):
     model: str
     prompt_id: int | None
     prompt_version: int | None
+    dataset_versions: dict[str, int] = Field(description="dataset id -> the version the run read")
     status: str
     summary: EvalSummary
     metadata: dict[str, Any]
@@ -90,6 +94,7 @@ class EvalRunOut(ApiModel):
             model=r.model,
             prompt_id=r.prompt_id,
             prompt_version=r.version_no,
+            dataset_versions=r.dataset_versions,
             status=status,
             summary=EvalSummary(
                 score=r.score,
@@ -210,6 +215,30 @@ class McNemarOut(ApiModel):
     p_value: float | None
 
 
+class DatasetCheckOut(ApiModel):
+    """Whether the run and the control read the same dataset versions (when not, changed cases are left out)."""
+
+    same: bool
+    run_versions: dict[str, int]
+    control_versions: dict[str, int]
+    changed_cases: int
+    changed_sample: list[str]
+    message: str
+
+    @classmethod
+    def of(cls, d: stats.DatasetCheck | None) -> DatasetCheckOut | None:
+        if d is None:
+            return None
+        return cls(
+            same=d.same,
+            run_versions=d.run_versions,
+            control_versions=d.control_versions,
+            changed_cases=d.changed_cases,
+            changed_sample=list(d.changed_sample),
+            message=d.message,
+        )
+
+
 class ComparisonOut(ApiModel):
     """The run against a control run, paired over the cases both share."""
 
@@ -221,6 +250,7 @@ class ComparisonOut(ApiModel):
     mcnemar: McNemarOut
     score: ScoreDeltaOut
     confidence: float
+    datasets: DatasetCheckOut | None = None
 
     @classmethod
     def of(cls, c: stats.Comparison) -> ComparisonOut:
@@ -249,6 +279,7 @@ class ComparisonOut(ApiModel):
                 ci_method=c.score.ci_method,
             ),
             confidence=c.confidence,
+            datasets=DatasetCheckOut.of(c.datasets),
         )
 
 

@@ -25,6 +25,11 @@ class GateIn(RequestModel):
     allow_inconclusive: bool = False
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     control_run_id: int | None = Field(default=None, ge=1, le=2**53)
+    on_dataset_change: Literal["compare_shared", "refuse"] = Field(
+        default="compare_shared",
+        description="when the run and the control read different dataset versions: compare the cases they share "
+        "unchanged, or refuse (409)",
+    )
 
     def to_domain(self) -> domain.GateSettings:
         data = self.model_dump()
@@ -47,6 +52,7 @@ class GateOut(ApiModel):
     allow_inconclusive: bool
     confidence: float
     control_run_id: int | None
+    on_dataset_change: str
 
     @classmethod
     def of(cls, g: domain.GateSettings) -> GateOut:
@@ -59,9 +65,21 @@ class GateCheckIn(RequestModel):
     run_id: int | None = Field(default=None, ge=1, le=2**53, description="default: the latest completed run")
 
 
+class GateDatasetsOut(ApiModel):
+    """With a control run: did both runs read the same dataset versions (else changed cases were left out)."""
+
+    same: bool
+    run_versions: dict[str, int]
+    control_versions: dict[str, int]
+    changed_cases: int
+    changed_sample: list[str]
+    message: str
+
+
 class GateCheckOut(ApiModel):
     passed: bool
     verdict: Literal["passed", "failed", "inconclusive"]
     reason: str
     run_id: int
     figures: dict[str, Any]
+    datasets: GateDatasetsOut | None = None

@@ -22,6 +22,9 @@ class RunRequest(RequestModel):
     test_ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(
         default=None, max_length=500, description="run a subset of tests"
     )
+    dataset_version: int | None = Field(
+        default=None, ge=1, le=2**31, description="pin the version of the (one) dataset the tests read"
+    )
 
 
 class RunSummary(ApiModel):
@@ -42,6 +45,7 @@ class RunOut(ApiModel):
     suite_id: int | None
     version_no: int | None
     config_hash: str
+    dataset_versions: dict[str, int] = Field(description="dataset id -> the version the run read")
     status: str
     verdict: str | None
     summary: RunSummary
@@ -62,6 +66,7 @@ class RunOut(ApiModel):
             suite_id=r.suite_id,
             version_no=r.version_no,
             config_hash=r.config_hash,
+            dataset_versions=r.dataset_versions,
             status=r.status.value,
             verdict=r.verdict,
             summary=RunSummary(total=a.total, passed=a.passed, failed=a.failed, errored=a.errored),
