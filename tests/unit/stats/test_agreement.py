@@ -127,7 +127,7 @@ def test_too_few_items_is_inconclusive_without_numbers() -> None:
     got = categorical_agreement(["pass", "fail"] * 4, ["pass", "fail"] * 4)
     assert got.status == "inconclusive" and got.kappa is None and got.kappa_interval is None
     assert got.n == 8 and "at least 10" in (got.reason or "")
-    assert got.to_dict()["confusionMatrix"] == [[4, 0], [0, 4]]
+    assert got.to_dict()["confusion_matrix"] == [[4, 0], [0, 4]]
 
 
 def test_unequal_lengths_and_unknown_labels_are_errors() -> None:

@@ -10,13 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Role(StrEnum):
+    """Ordered: each role may do what the ones before it may. A reviewer reads like a viewer and may also take
+    and label annotation-queue items (issue 15); member and up review too."""
+
     viewer = "viewer"
+    reviewer = "reviewer"
     member = "member"
     admin = "admin"
 
     @property
     def rank(self) -> int:
-        return {"viewer": 0, "member": 1, "admin": 2}[self.value]
+        return {"viewer": 0, "reviewer": 1, "member": 2, "admin": 3}[self.value]
 
     def allows(self, required: Role) -> bool:
         return self.rank >= required.rank
