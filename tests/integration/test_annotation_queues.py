@@ -18,7 +18,7 @@ from evalgate.services.container import container, utcnow
 from evalgate.stats.agreement import categorical_agreement
 from tests.integration.conftest import Stack, key_for
 
-N_ITEMS = 24
+N_ITEMS = 12
 
 
 def _queue(stack: Stack, key: str, **extra: Any) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def _label(stack: Stack, key: str, queue_id: str, item_id: str, values: dict[str
 
 
 def test_two_reviewers_label_a_sampled_run_and_agreement_matches_the_stats(stack: Stack, admin: str) -> None:
-    run_id, verdicts = _judged_run(stack, admin, 40)
+    run_id, verdicts = _judged_run(stack, admin, 20)
     queue = _queue(stack, admin, reviewers_per_item=2)
     qid = queue["id"]
     # a seeded sample of the run: the same seed picks the same items, adding them again adds nothing

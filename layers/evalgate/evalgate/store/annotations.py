@@ -151,6 +151,8 @@ class AnnotationStore:
         else:
             del names["#skip"]
         conditions.append("attribute_exists(PK)")
+        if not any(":me" in c for c in conditions):
+            del values[":me"]  # DynamoDB refuses a value no expression uses
         try:
             self.table.update(
                 keys.annotation_item(project_id, queue.id, item.id),
