@@ -304,3 +304,52 @@ def test_queue_validation_and_tenant_isolation(stack: Stack, admin: str) -> None
     ):
         assert stack.call(method, path, key=other).status == 404, path
     assert stack.call("GET", "/api/v1/annotation-queues", key=other).json()["items"] == []
+
+
+def _labelled_queue(stack: Stack, admin: str, agree: list[bool]) -> str:
+    """A queue whose judge said pass on every even item; the reviewer agrees on the items where `agree` says so.
+    Labels go through the service (the HTTP path is covered above)."""
+    from evalgate.models.domain import Principal, Role
+
+    qid = _queue(stack, admin)["id"]
+    ids = _manual_items(stack, admin, qid, len(agree))
+    project = _project(stack, admin)
+    reviewer = Principal(project_id=project, key_id="key_reviewer", role=Role.reviewer)
+    for _ in ids:
+        claim = annotation_service.claim_next(reviewer, qid)
+        assert claim.item is not None
+        n = int(claim.item.content["input"][1:])
+        judge_pass = n % 2 == 0
+        human_pass = judge_pass if agree[n] else not judge_pass
+        annotation_service.submit_labels(
+            reviewer, qid, claim.item.id, {"correct": "pass" if human_pass else "fail", "quality": 3}
+        )
+    return qid
+
+
+def test_gate_counts_the_judge_only_when_it_agrees_with_people(stack: Stack, admin: str) -> None:
+    pid = stack.call("POST", "/api/prompts", key=admin, body={"name": "judged gate"}).json()["id"]
+    run = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "r", "promptId": pid}).json()
+    rows = [{"id": f"c{i}", "passed": True, "score": 1.0} for i in range(10)]
+    assert stack.call("POST", f"/api/v1/evals/{run['id']}/results", key=admin, body={"results": rows}).status == 200
+    trusted = _labelled_queue(stack, admin, [True] * 12)
+    doubtful = _labelled_queue(stack, admin, [i % 3 != 0 for i in range(12)])
+
+    def gate_with(queue_id: str, min_kappa: float) -> dict[str, Any]:
+        settings = {"minSamples": 5, "judgeAgreement": {"queueId": queue_id, "minKappa": min_kappa}}
+        saved = stack.call("PUT", f"/api/prompts/{pid}/eval/gate", key=admin, body=settings)
+        assert saved.status == 200, saved.text
+        assert saved.json()["judgeAgreement"]["criterion"] is None
+        reply = stack.call("POST", f"/api/prompts/{pid}/eval/gate/check", key=admin, body={"runId": int(run["id"])})
+        assert reply.status == 200, reply.text
+        return dict(reply.json())
+
+    ok = gate_with(trusted, 0.5)
+    assert ok["verdict"] == "passed" and ok["figures"]["judgeAgreement"]["met"] is True
+    assert ok["figures"]["judgeAgreement"]["kappa"] == pytest.approx(1.0)
+    distrusted = gate_with(doubtful, 0.5)
+    assert distrusted["verdict"] == "inconclusive" and distrusted["passed"] is False
+    assert "do not count" in distrusted["reason"] and distrusted["figures"]["judgeAgreement"]["met"] is False
+    # a rule on a queue that does not exist (or another project's) is refused when saved
+    bad = stack.call("PUT", f"/api/prompts/{pid}/eval/gate", key=admin, body={"judgeAgreement": {"queueId": "aq_nope"}})
+    assert bad.status == 400 and bad.json()["error"]["field"] == "judgeAgreement.queueId"

@@ -267,6 +267,18 @@ class ExternalResult(BaseModel):
     cost: float | None = None
 
 
+class JudgeAgreementRule(BaseModel):
+    """A gate's condition on its judge (issue 15): the judge's verdicts count only when its Cohen's kappa against
+    the reviewers of an annotation queue reaches `min_kappa` (its interval's lower bound, by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue_id: str
+    criterion: str | None = None  # default: the queue's first judged pass/fail (or label) criterion
+    min_kappa: float = Field(default=0.6, ge=-1, le=1)
+    bound: Literal["lower", "estimate"] = "lower"
+
+
 class GateSettings(BaseModel):
     """A prompt's quality gate: what a run must show to pass (Echostash GET/PUT /eval/gate)."""
 
@@ -281,3 +293,4 @@ class GateSettings(BaseModel):
     allow_inconclusive: bool = False
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     control_run_id: int | None = None
+    judge_agreement: JudgeAgreementRule | None = None

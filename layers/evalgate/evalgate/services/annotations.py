@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from evalgate.errors import Conflict, InvalidInput, NotFound
-from evalgate.models.annotations import AnnotationItem, AnnotationQueue, Criterion, Label
+from evalgate.models.annotations import AnnotationItem, AnnotationQueue, Criterion, Label, Slot
 from evalgate.models.domain import ExternalResult, Page, Principal, RunResult
 from evalgate.services.container import container, utcnow
 
@@ -432,7 +432,7 @@ def claim_next(principal: Principal, queue_id: str) -> Claim:
             if slot.done:
                 continue
             if store.extend_claim(principal.project_id, queue_id, item.id, mine, me, until):
-                return _claimed(queue, item, mine, until)
+                return _claimed(queue, item, mine, until, me)
             continue
         if me in item.skipped_by:
             continue
@@ -446,7 +446,7 @@ def claim_next(principal: Principal, queue_id: str) -> Claim:
                     store.close_if_complete(principal.project_id, queue, item.id)  # heal an interrupted submit
                 break
             if store.claim(principal.project_id, queue, item, place, me, until):
-                return _claimed(queue, item, place, until)
+                return _claimed(queue, item, place, until, me)
             try:
                 item = store.get_item(principal.project_id, queue_id, item.id)  # someone was faster: read again
             except NotFound:
@@ -456,9 +456,12 @@ def claim_next(principal: Principal, queue_id: str) -> Claim:
     return Claim(queue=queue, item=None)
 
 
-def _claimed(queue: AnnotationQueue, item: AnnotationItem, place: int, until: float) -> Claim:
-    fresh = container().annotations.get_item(queue.project_id, queue.id, item.id)
-    return Claim(queue=queue, item=fresh, place=place, until=datetime.fromtimestamp(until, tz=utcnow().tzinfo))
+def _claimed(queue: AnnotationQueue, item: AnnotationItem, place: int, until: float, me: str) -> Claim:
+    """The claim as written (the place is ours now: no need to read the item again)."""
+    slots = list(item.slots) + [None] * max(0, place + 1 - len(item.slots))
+    slots[place] = Slot(by=me, until=until)
+    held = item.model_copy(update={"slots": slots})
+    return Claim(queue=queue, item=held, place=place, until=datetime.fromtimestamp(until, tz=utcnow().tzinfo))
 
 
 def check_values(queue: AnnotationQueue, values: Mapping[str, Any]) -> dict[str, Any]:

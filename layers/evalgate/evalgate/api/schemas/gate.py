@@ -15,6 +15,15 @@ class KOfN(RequestModel):
     n: int = Field(ge=1, le=100)
 
 
+class JudgeAgreementIn(RequestModel):
+    queue_id: str = Field(min_length=1, max_length=64, description="the annotation queue whose reviewers decide")
+    criterion: str | None = Field(default=None, min_length=1, max_length=100, description="default: the first judged")
+    min_kappa: float = Field(default=0.6, ge=-1, le=1, description="Cohen's kappa the judge must reach")
+    bound: Literal["lower", "estimate"] = Field(
+        default="lower", description="lower: the kappa interval's lower bound must reach min_kappa"
+    )
+
+
 class GateIn(RequestModel):
     metric: Literal["pass_rate", "score"] = "pass_rate"
     threshold: float = Field(default=0.9, ge=0, le=1, description="pass rate or mean score (0-1) to reach")
@@ -25,6 +34,9 @@ class GateIn(RequestModel):
     allow_inconclusive: bool = False
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     control_run_id: int | None = Field(default=None, ge=1, le=2**53)
+    judge_agreement: JudgeAgreementIn | None = Field(
+        default=None, description="the judge's verdicts count only when it agrees with people this well (issue 15)"
+    )
 
     def to_domain(self) -> domain.GateSettings:
         data = self.model_dump()
@@ -37,6 +49,13 @@ class KOfNOut(ApiModel):
     n: int
 
 
+class JudgeAgreementOut(ApiModel):
+    queue_id: str
+    criterion: str | None
+    min_kappa: float
+    bound: str
+
+
 class GateOut(ApiModel):
     metric: str
     threshold: float
@@ -47,11 +66,13 @@ class GateOut(ApiModel):
     allow_inconclusive: bool
     confidence: float
     control_run_id: int | None
+    judge_agreement: JudgeAgreementOut | None = None
 
     @classmethod
     def of(cls, g: domain.GateSettings) -> GateOut:
         data = g.model_dump()
         data["k_of_n"] = KOfNOut(k=g.k_of_n[0], n=g.k_of_n[1]) if g.k_of_n else None
+        data["judge_agreement"] = JudgeAgreementOut(**g.judge_agreement.model_dump()) if g.judge_agreement else None
         return cls(**data)
 
 
