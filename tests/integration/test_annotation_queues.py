@@ -353,3 +353,57 @@ def test_gate_counts_the_judge_only_when_it_agrees_with_people(stack: Stack, adm
     # a rule on a queue that does not exist (or another project's) is refused when saved
     bad = stack.call("PUT", f"/api/prompts/{pid}/eval/gate", key=admin, body={"judgeAgreement": {"queueId": "aq_nope"}})
     assert bad.status == 400 and bad.json()["error"]["field"] == "judgeAgreement.queueId"
+
+
+def test_items_from_traces_and_auto_eval_and_report_agreement(stack: Stack, admin: str) -> None:
+    """Auto-eval samples (with the judge's criteria) and traces become items; an auto-eval report shows each
+    criterion's agreement from the newest queue that compares it."""
+    from evalgate.models.domain import Principal, Role
+    from evalgate.models.jobs import AutoEvalJob, SampleRecord
+    from evalgate.models.traces import Trace
+    from evalgate.services.annotation_agreement import annotate_report
+
+    project = _project(stack, admin)
+    c = container()
+    now = utcnow()
+    traces = [
+        Trace(id=f"t{i}", project_id=project, model="m", input={"q": i}, output=f"o{i}", context="ctx", timestamp=now)
+        for i in range(3)
+    ]
+    c.traces.put_new(traces, ttl={t.id: int(now.timestamp()) + 86_400 for t in traces}, received_at=now)
+    job = AutoEvalJob(
+        id="00000000-0000-4000-8000-0000000000aa",
+        project_id=project,
+        status="running",
+        target={"model": "m"},
+        sample_count=3,
+        config={},
+        created_at=now,
+        requested_by="k",
+    )
+    c.jobs.create_job(job)
+    for i in range(3):
+        record = SampleRecord(
+            trace_id=f"t{i}", status="scored", scores={"rubric": 0.2 + 0.3 * i}, passed={"rubric": i > 0}
+        )
+        c.jobs.record_sample(job, record, judged_scope=None, now=now)
+
+    qid = _queue(stack, admin)["id"]
+    failed_only = {"from_auto_eval": {"job_id": job.id, "failed_criterion": "rubric"}}
+    added = stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=failed_only)
+    assert added.status == 201 and added.json()["added"] == 1, added.text
+    singly = {"items": [{"kind": "trace", "trace_id": "t2"}, {"kind": "auto_eval", "job_id": job.id, "trace_id": "t1"}]}
+    assert stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=singly).json()["added"] == 2
+    items = {(i["source"]["kind"], i["source"]["trace_id"]): i for i in _all_items(stack, admin, qid)}
+    assert items["auto_eval", "t0"]["judge"]["rubric"] == {"passed": False, "score": 0.2, "label": None}
+    assert items["trace", "t2"]["judge"] == {} and items["trace", "t2"]["context"] == "ctx"
+    missing = {"items": [{"kind": "trace", "trace_id": "nope"}]}
+    assert stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=missing).status == 404
+
+    labelled = _labelled_queue(stack, admin, [True] * 12)
+    principal = Principal(project_id=project, key_id="k", role=Role.viewer)
+    report = annotate_report(principal, {"metric_deltas": [{"metric": "rubric"}, {"metric": "relevance"}]})
+    assert report is not None
+    rubric, relevance = report["metric_deltas"]
+    assert rubric["agreement"]["queue_id"] == labelled and rubric["agreement"]["kappa"] == pytest.approx(1.0)
+    assert relevance["agreement"] is None

@@ -247,3 +247,48 @@ def export_golden_set(
 
     description = description or f"golden set from annotation queue {data.queue.name} ({queue_id})"
     return datasets.create_dataset(principal, prompt_id, name, description, cases), chosen
+
+
+# -- auto-eval reports ---------------------------------------------------------------------------------
+MAX_QUEUES_FOR_REPORT = 20  # the newest queues looked at for a report's judge criteria
+
+
+def latest_by_judge(principal: Principal, judges: list[str]) -> dict[str, dict[str, Any]]:
+    """For each judge name (an auto-eval criterion), the judge-vs-humans figures of the newest annotation queue
+    that compares it (a short summary), computed now from that queue's labels."""
+    wanted = set(judges)
+    found: dict[str, dict[str, Any]] = {}
+    page = container().annotations.list_queues(principal.project_id, limit=MAX_QUEUES_FOR_REPORT, cursor=None)
+    for queue in page.items:
+        names = {c.judge for c in queue.criteria if c.judge in wanted and c.judge not in found and c.type != "comment"}
+        if not names:
+            continue
+        figures = agreement(principal, queue.id)
+        for entry in figures["criteria"]:
+            judge = entry.get("judge")
+            if judge in names and judge not in found and "judge_vs_humans" in entry:
+                f = entry["judge_vs_humans"]
+                found[judge] = {
+                    "queue_id": queue.id,
+                    "criterion": entry["name"],
+                    "status": f["status"],
+                    "n": f["n"],
+                    "kappa": f.get("kappa"),
+                    "kappa_interval": f.get("kappa_interval"),
+                    "spearman": f.get("spearman"),
+                    "mean_abs_diff": f.get("mean_abs_diff"),
+                    "reason": f.get("reason"),
+                }
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def annotate_report(principal: Principal, report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An auto-eval report with each judge criterion's latest agreement with people beside its drift row
+    (`agreement`: null when no annotation queue compares that criterion)."""
+    if not report or not report.get("metric_deltas"):
+        return report
+    rows = report["metric_deltas"]
+    latest = latest_by_judge(principal, [str(row.get("metric")) for row in rows])
+    return {**report, "metric_deltas": [{**row, "agreement": latest.get(str(row.get("metric")))} for row in rows]}
