@@ -283,6 +283,9 @@ def test_queue_validation_and_tenant_isolation(stack: Stack, admin: str) -> None
     )
     assert no_run.status == 404
     assert stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body={}).status == 422
+    huge = {"items": [{"kind": "manual", "ref": "big", "output": "x" * 310_000}]}
+    too_big = stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=huge)
+    assert too_big.status == 400 and too_big.json()["error"]["field"] == "items[0]", too_big.text
     few = _manual_items(stack, admin, qid, 3)
     empty_export = stack.call(
         "POST", f"/api/v1/annotation-queues/{qid}/golden-set", key=admin, body={"prompt_id": 1, "name": "g"}

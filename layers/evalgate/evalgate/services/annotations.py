@@ -12,7 +12,7 @@ import random
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from evalgate.errors import Conflict, InvalidInput, NotFound
@@ -23,6 +23,8 @@ from evalgate.services.container import container, utcnow
 MAX_ITEMS_PER_ADD = 500  # items one request adds (singly, by filter or sampled)
 MAX_SOURCE_RESULTS = 20_000  # results of a run (or samples of a job) a filter or a sample reads
 MAX_COMMENT = 10_000
+MAX_CONTENT_BYTES = 300_000  # an item's copied content (a DynamoDB item holds at most 400 KB)
+TRUNCATED_TEXT = 50_000  # a long field of a sourced item is cut to this many characters
 CLAIM_SCAN_LIMIT = 2_000  # open items a claim-next looks at before answering "nothing for you now"
 
 
@@ -254,14 +256,21 @@ def _from_traces(principal: Principal, trace_ids: list[str]) -> list[Candidate]:
     return [Candidate({"kind": "trace", "trace_id": t}, _trace_content(found[t])) for t in dict.fromkeys(trace_ids)]
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _trace_filter(principal: Principal, spec: Mapping[str, Any]) -> list[Candidate]:
     page = container().traces.list_page(
         principal.project_id,
         model=spec.get("model"),
         prompt_id=spec.get("prompt_id"),
         environment=spec.get("environment"),
-        since=spec.get("since"),
-        until=spec.get("until"),
+        since=_utc(spec.get("since")),
+        until=_utc(spec.get("until")),
         limit=min(MAX_SOURCE_RESULTS, 1000),
         cursor=None,
     )
@@ -320,6 +329,32 @@ def _sampled(candidates: list[Candidate], sample: Mapping[str, Any] | None) -> l
     return random.Random(int(sample.get("seed", 0))).sample(ordered, size)
 
 
+def _fit(cand: Candidate, where: str) -> Candidate:
+    """Content small enough for one item: a sourced item's long fields are cut (and marked); a manual item that
+    is too big is refused."""
+
+    def size(value: Any) -> int:
+        return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+    if size(cand.content) + size(cand.judge) <= MAX_CONTENT_BYTES:
+        return cand
+    if cand.source.get("kind") == "manual":
+        raise InvalidInput(
+            f"an item's input, output, context, expected and metadata are at most {MAX_CONTENT_BYTES} bytes of JSON",
+            field=where,
+        )
+    content = dict(cand.content)
+    for name in ("output", "input", "context", "expected", "metadata"):
+        value = content.get(name)
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if len(text) > TRUNCATED_TEXT:
+            content[name] = text[:TRUNCATED_TEXT] + " …[truncated]"
+            content["truncated"] = True
+    if size(content) + size(cand.judge) > MAX_CONTENT_BYTES:
+        raise InvalidInput(f"the source's content is too large to review ({where})", field=where)
+    return Candidate(cand.source, content, cand.judge)
+
+
 @dataclass(frozen=True)
 class AddOutcome:
     added: list[str]
@@ -360,6 +395,7 @@ def add_items(principal: Principal, queue_id: str, body: Mapping[str, Any]) -> A
     added: list[str] = []
     present: list[str] = []
     for i, cand in enumerate(candidates):
+        cand = _fit(cand, f"items[{i}]")
         item = AnnotationItem(
             id=_item_id(cand.source),
             queue_id=queue.id,
