@@ -121,6 +121,7 @@ bench: deps
 	$(PY) -m bench.console_load
 	$(PY) -m bench.runtime_memory
 	$(PY) -m bench.dataset_versions
+	$(PY) -m bench.agreement_coverage
 
 # the console's browser modules, vendored into functions/get_console/static from the pinned npm lockfile
 # (committed, so neither `make run` nor `make test` needs the network; run this after changing the pins)

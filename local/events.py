@@ -32,8 +32,31 @@ IDS = {
     "monitorId": "mon_sample",  # seeded by the replay test
     "jobId": "00000000-0000-4000-8000-000000000001",  # seeded by the replay test
     "proxy": "index.html",  # the console's files
+    "queueId": "aq_sample",  # an annotation queue (seeded by the replay test)
+    "itemId": "ai_59aad6284709f6452410",  # the item AddAnnotationItemsFunction's sample adds (manual, ref item-1)
 }
 BODIES: dict[str, Any] = {
+    "CreateAnnotationQueueFunction": {
+        "name": "correctness review",
+        "criteria": [
+            {"name": "correct", "type": "pass_fail", "judge": "llm-rubric"},
+            {"name": "note", "type": "comment", "required": False},
+        ],
+        "reviewers_per_item": 2,
+    },
+    "AddAnnotationItemsFunction": {
+        "items": [
+            {
+                "kind": "manual",
+                "ref": "item-1",
+                "input": {"question": "2+2?"},
+                "output": "4",
+                "judge": {"llm-rubric": True},
+            }
+        ]
+    },
+    "SubmitAnnotationLabelsFunction": {"values": {"correct": "pass", "note": "right"}},
+    "ExportGoldenSetFunction": {"prompt_id": 1, "name": "golden"},
     "CreateProjectFunction": {"name": "team-b", "description": "a second project"},
     "CreateApiKeyFunction": {"name": "ci", "role": "member"},
     "CreatePromptFunction": {"name": "greeting", "template": "Hello {{name}}!", "modelConfig": {"model": "gpt-4o"}},

@@ -31,6 +31,10 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "IngestTracesFunction", "ListTracesFunction", "CreateMonitorFunction", "ListMonitorsFunction",
     "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction",
     "DeleteMonitorFunction",
+    "CreateAnnotationQueueFunction", "ListAnnotationQueuesFunction", "GetAnnotationQueueFunction",
+    "AddAnnotationItemsFunction", "ListAnnotationItemsFunction", "ClaimAnnotationItemFunction",
+    "SkipAnnotationItemFunction", "SubmitAnnotationLabelsFunction", "GetAnnotationAgreementFunction",
+    "ExportGoldenSetFunction",
     "DeleteEvalFunction",
     "DeleteSuiteTestFunction", "DeleteSuiteFunction", "DeleteDatasetCaseFunction", "DeleteDatasetFunction",
     "DeletePromptFunction",
@@ -100,9 +104,10 @@ def test_sample_events_replay(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> 
 
 def _seed_named_resources() -> None:
     """What the samples name by a fixed id that the API would have drawn at random: an evaluation, a monitor,
-    an auto-eval job."""
+    an auto-eval job, an annotation queue."""
     from datetime import timedelta
 
+    from evalgate.models.annotations import AnnotationQueue, Criterion
     from evalgate.models.evaluations import Evaluation
     from evalgate.models.jobs import AutoEvalJob
     from evalgate.models.monitors import Monitor, MonitorTarget
@@ -138,6 +143,19 @@ def _seed_named_resources() -> None:
             config={},
             created_at=now,
             requested_by="key_sample",
+        )
+    )
+    c.annotations.create_queue(
+        AnnotationQueue(
+            id=IDS["queueId"],
+            project_id="prj_sample",
+            name="sample",
+            criteria=[
+                Criterion(name="correct", type="pass_fail", judge="llm-rubric"),
+                Criterion(name="note", type="comment", required=False),
+            ],
+            created_at=now,
+            created_by="key_sample",
         )
     )
 

@@ -5,6 +5,7 @@ import { html, api, all, session, describe, parseHash, link, fmt, Diff, Sparklin
 import { useLoad, ErrorBox, Loading, Badge, canWrite, Card } from "./ui.js";
 import { PromptScreen } from "./prompt.js";
 import { ProductionScreen, JobScreen } from "./production.js";
+import { QueuesScreen, QueueScreen, ReviewScreen, AgreementScreen } from "./review.js";
 
 
 // -- sign-in --------------------------------------------------------------------------------------------
@@ -444,7 +445,8 @@ function Nav({ route, me, signOut }) {
   const item = (href, label, key) => html`<a href=${href} aria-current=${at === key ? "page" : undefined}>${label}</a>`;
   return html`<header class="top"><span class="brand">evalgate</span><nav aria-label="main">
     ${item(link("/"), "Overview", "")} ${item(link("/evals"), "External runs", "evals")} ${item(link("/humanloop"), "Humanloop", "humanloop")}
-    ${item(link("/compare"), "Compare", "compare")} ${item(link("/production"), "Production", "production")}</nav>
+    ${item(link("/compare"), "Compare", "compare")} ${item(link("/production"), "Production", "production")}
+    ${item(link("/review"), "Review", "review")}</nav>
     <span class="who">project ${me.projectId} · role ${me.role}</span><button onClick=${signOut}>Sign out</button></header>`;
 }
 
@@ -462,6 +464,10 @@ function Screen({ route, me }) {
   if (a === "humanloop") return html`<${Humanloop} id=${b} key=${b || ""} />`;
   if (a === "production" && b === "jobs" && c) return html`<${JobScreen} me=${me} jobId=${c} key=${c} />`;
   if (a === "production") return html`<${ProductionScreen} me=${me} query=${q} />`;
+  if (a === "review" && b && c === "label") return html`<${ReviewScreen} me=${me} queueId=${b} key=${"l" + b} />`;
+  if (a === "review" && b && c === "agreement") return html`<${AgreementScreen} queueId=${b} query=${q} key=${"a" + b + (q.run || "")} />`;
+  if (a === "review" && b) return html`<${QueueScreen} me=${me} queueId=${b} key=${b} />`;
+  if (a === "review") return html`<${QueuesScreen} me=${me} />`;
   return html`<main><h1>Not found</h1><p>No screen at this address. <a href=${link("/")}>Overview</a></p></main>`;
 }
 

@@ -320,3 +320,30 @@ def evaluation_run(project_id: str, evaluation_id: str, run_id: int) -> dict[str
 
 def evaluation_runs_prefix(project_id: str, evaluation_id: str) -> tuple[str, str]:
     return f"PROJECT#{project_id}#EVALUATION#{evaluation_id}", "RUN#"
+
+
+# --- annotation queues (human review, issue 15) -------------------------------------------------
+def annotation_queue(project_id: str, queue_id: str) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}", SK: f"AQUEUE#{queue_id}"}
+
+
+def annotation_queues_prefix(project_id: str) -> tuple[str, str]:
+    return f"PROJECT#{project_id}", "AQUEUE#"
+
+
+def annotation_partition(project_id: str, queue_id: str) -> str:
+    """A queue's items and labels share one partition (ITEM#..., LABEL#...)."""
+    return f"PROJECT#{project_id}#AQUEUE#{queue_id}"
+
+
+def annotation_item(project_id: str, queue_id: str, item_id: str) -> dict[str, str]:
+    return {PK: annotation_partition(project_id, queue_id), SK: f"ITEM#{item_id}"}
+
+
+def annotation_label(project_id: str, queue_id: str, item_id: str, reviewer: str) -> dict[str, str]:
+    return {PK: annotation_partition(project_id, queue_id), SK: f"LABEL#{item_id}#{reviewer}"}
+
+
+def annotation_open_gsi(project_id: str, queue_id: str) -> str:
+    """GSI1 partition of a queue's items that still need a reviewer (sparse: removed once complete)."""
+    return f"PROJECT#{project_id}#AQUEUE#{queue_id}#OPEN"

@@ -79,6 +79,8 @@ class Settings(BaseModel):
     # the functions' Timeout: no invocation outlives it, so leases taken by a request (an Idempotency-Key in
     # progress, a run's ingest lock) expire this long (+2 s) after it started, even if its worker was killed
     function_timeout_seconds: int = Field(default=28, ge=1, le=900, alias="EVALGATE_FUNCTION_TIMEOUT")
+    # how long a reviewer holds an annotation-queue item before another may take it (a queue may set its own)
+    annotation_claim_seconds: int = Field(default=600, ge=10, le=86_400, alias="EVALGATE_ANNOTATION_CLAIM_SECONDS")
     # --- set only on the functions that use them ---
     state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
     trace_retention_days: int | None = Field(

@@ -10,13 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Role(StrEnum):
+    """Ordered: each role may do what the ones before it may. A reviewer reads like a viewer and may also take
+    and label annotation-queue items (issue 15); member and up review too."""
+
     viewer = "viewer"
+    reviewer = "reviewer"
     member = "member"
     admin = "admin"
 
     @property
     def rank(self) -> int:
-        return {"viewer": 0, "member": 1, "admin": 2}[self.value]
+        return {"viewer": 0, "reviewer": 1, "member": 2, "admin": 3}[self.value]
 
     def allows(self, required: Role) -> bool:
         return self.rank >= required.rank
@@ -278,6 +282,18 @@ class ExternalResult(BaseModel):
     cost: float | None = None
 
 
+class JudgeAgreementRule(BaseModel):
+    """A gate's condition on its judge (issue 15): the judge's verdicts count only when its Cohen's kappa against
+    the reviewers of an annotation queue reaches `min_kappa` (its interval's lower bound, by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue_id: str
+    criterion: str | None = None  # default: the queue's first judged pass/fail (or label) criterion
+    min_kappa: float = Field(default=0.6, ge=-1, le=1)
+    bound: Literal["lower", "estimate"] = "lower"
+
+
 class GateSettings(BaseModel):
     """A prompt's quality gate: what a run must show to pass (Echostash GET/PUT /eval/gate)."""
 
@@ -294,3 +310,4 @@ class GateSettings(BaseModel):
     control_run_id: int | None = None
     # when the run and the control read different dataset versions: pair only the unchanged cases, or refuse
     on_dataset_change: Literal["compare_shared", "refuse"] = "compare_shared"
+    judge_agreement: JudgeAgreementRule | None = None

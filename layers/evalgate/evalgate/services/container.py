@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from evalgate.providers.base import Provider
     from evalgate.providers.config import ProviderSettings
     from evalgate.providers.gateway import ModelGateway
+    from evalgate.store.annotations import AnnotationStore
     from evalgate.store.evaluations import EvaluationStore
     from evalgate.store.jobs import JobStore
     from evalgate.store.model_cache import ModelCache
@@ -162,6 +163,14 @@ class Container:
         from evalgate.store.jobs import JobStore
 
         return JobStore(self.table, self.blobs)
+
+    @cached_property
+    def annotations(self) -> AnnotationStore:
+        """Annotation queues, their items, claims and labels (human review)."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.annotations import AnnotationStore
+
+        return AnnotationStore(self.table)
 
 
 def _offline_judge() -> Provider:

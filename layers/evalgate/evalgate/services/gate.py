@@ -29,6 +29,11 @@ def put_settings(principal: Principal, prompt_id: int, settings: GateSettings) -
             raise InvalidInput("kOfN needs 1 <= k <= n", field="kOfN")
     if settings.control_run_id is not None:
         _run_of(principal, prompt_id, settings.control_run_id, field="controlRunId")
+    if settings.judge_agreement is not None:
+        # lazy: only gates with a judge-agreement rule load the annotation code (cold start)
+        from evalgate.services import gate_agreement
+
+        gate_agreement.check_rule(principal, settings.judge_agreement)
     c.gates.put(principal.project_id, prompt_id, settings)
     return settings
 
@@ -113,6 +118,11 @@ def check_with_datasets(
     if paired:
         figures = datasets.without_cases(figures, changed)
     result = check_gate(config, figures, control)
+    if settings.judge_agreement is not None:
+        # lazy: only gates with a judge-agreement rule load the annotation code (cold start)
+        from evalgate.services import gate_agreement
+
+        result = gate_agreement.apply(principal, settings.judge_agreement, result)
     return result, settings, run, dataset_check
 
 

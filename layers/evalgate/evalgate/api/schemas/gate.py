@@ -15,6 +15,15 @@ class KOfN(RequestModel):
     n: int = Field(ge=1, le=100)
 
 
+class JudgeAgreementIn(RequestModel):
+    queue_id: str = Field(min_length=1, max_length=64, description="the annotation queue whose reviewers decide")
+    criterion: str | None = Field(default=None, min_length=1, max_length=100, description="default: the first judged")
+    min_kappa: float = Field(default=0.6, ge=-1, le=1, description="Cohen's kappa the judge must reach")
+    bound: Literal["lower", "estimate"] = Field(
+        default="lower", description="lower: the kappa interval's lower bound must reach min_kappa"
+    )
+
+
 class GateIn(RequestModel):
     metric: Literal["pass_rate", "score"] = "pass_rate"
     threshold: float = Field(default=0.9, ge=0, le=1, description="pass rate or mean score (0-1) to reach")
@@ -30,6 +39,9 @@ class GateIn(RequestModel):
         description="when the run and the control read different dataset versions: compare the cases they share "
         "unchanged, or refuse (409)",
     )
+    judge_agreement: JudgeAgreementIn | None = Field(
+        default=None, description="the judge's verdicts count only when it agrees with people this well (issue 15)"
+    )
 
     def to_domain(self) -> domain.GateSettings:
         data = self.model_dump()
@@ -40,6 +52,13 @@ class GateIn(RequestModel):
 class KOfNOut(ApiModel):
     k: int
     n: int
+
+
+class JudgeAgreementOut(ApiModel):
+    queue_id: str
+    criterion: str | None
+    min_kappa: float
+    bound: str
 
 
 class GateOut(ApiModel):
@@ -53,11 +72,13 @@ class GateOut(ApiModel):
     confidence: float
     control_run_id: int | None
     on_dataset_change: str
+    judge_agreement: JudgeAgreementOut | None = None
 
     @classmethod
     def of(cls, g: domain.GateSettings) -> GateOut:
         data = g.model_dump()
         data["k_of_n"] = KOfNOut(k=g.k_of_n[0], n=g.k_of_n[1]) if g.k_of_n else None
+        data["judge_agreement"] = JudgeAgreementOut(**g.judge_agreement.model_dump()) if g.judge_agreement else None
         return cls(**data)
 
 

@@ -110,4 +110,9 @@ def get_job(principal: Principal, job_id: str) -> tuple[AutoEvalJob, dict[str, A
         raise NotFound(f"auto-eval job {job_id} not found")
     store = job_store()
     job = store.get_job(principal.project_id, job_id)
-    return job, store.report(job) if job.status == "completed" else None
+    if job.status != "completed":
+        return job, None
+    # lazy: the annotation code loads only for a completed report (cold start)
+    from evalgate.services.annotation_agreement import annotate_report
+
+    return job, annotate_report(principal, store.report(job))
