@@ -82,7 +82,8 @@ class EvalgateResolver(APIGatewayHttpResolver):
         response = _domain_error(exc)
         if self._family == "humanloop":
             if isinstance(exc, SchemaViolation):
-                loc = ["body", *(exc.field.split(".") if exc.field else [])]
+                where = "header" if exc.field == "Idempotency-Key" else "body"
+                loc = [where, *(exc.field.split(".") if exc.field else [])]
                 return _humanloop_validation_error([{"loc": loc, "msg": exc.message, "type": "value_error"}])
             # Humanloop's errors carry `detail`; evalgate's own `error` object stays beside it
             body = json.loads(str(response.body))

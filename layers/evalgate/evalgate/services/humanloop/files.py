@@ -244,27 +244,33 @@ def get_dataset(
 
 
 def dataset_version(principal: Principal, ref: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """A run's `dataset` when it names a /v5 dataset (version_id `dsv_…`, id `ds_…`, or a path of one); None
-    when it names one of evalgate's own datasets."""
+    """A run's `dataset` when it names a /v5 dataset (version_id `dsv_…`, id `ds_…`, or the path of one): its
+    file and version; None when it names one of evalgate's own datasets (by number or name)."""
     c = container()
-    version_id = ref.get("version_id")
-    file_id = ref.get("id")
-    if file_id is None and ref.get("path"):
-        file_id = file_id_of("ds", str(ref["path"]))
-    if file_id is None and not str(version_id or "").startswith("dsv_"):
-        return None
-    if file_id is None:
+    version_id, file_id, path = ref.get("version_id"), ref.get("id"), ref.get("path")
+    if file_id is None and path:
+        try:
+            file = c.humanloop.get_file(principal.project_id, file_id_of("ds", str(path)))
+        except NotFound:
+            return None
+    elif file_id is not None:
+        if not str(file_id).startswith("ds_"):
+            return None
+        try:
+            file = c.humanloop.get_file(principal.project_id, str(file_id))
+        except NotFound as exc:
+            raise InvalidInput(f"dataset {file_id} not found", field="dataset.id") from exc
+    elif str(version_id or "").startswith("dsv_"):
         found = c.humanloop.find_dataset_version(principal.project_id, str(version_id))
         if found is None:
             raise InvalidInput(f"dataset version {version_id} not found", field="dataset.version_id")
         return c.humanloop.get_file(principal.project_id, found[0]), found[1]
+    else:
+        return None
     try:
-        file = c.humanloop.get_file(principal.project_id, str(file_id))
         version = c.humanloop.get_dataset_version(principal.project_id, file["id"], version_id or file["version_id"])
     except NotFound as exc:
-        if not str(file_id).startswith("ds_") and ref.get("path") is None:
-            return None
-        raise InvalidInput(f"dataset {ref.get('path') or file_id} {exc.message}", field="dataset") from exc
+        raise InvalidInput(f"dataset {file['path']!r} has no version {version_id}", field="dataset.version_id") from exc
     return file, version
 
 
