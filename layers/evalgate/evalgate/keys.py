@@ -347,3 +347,18 @@ def annotation_label(project_id: str, queue_id: str, item_id: str, reviewer: str
 def annotation_open_gsi(project_id: str, queue_id: str) -> str:
     """GSI1 partition of a queue's items that still need a reviewer (sparse: removed once complete)."""
     return f"PROJECT#{project_id}#AQUEUE#{queue_id}#OPEN"
+
+
+# --- Humanloop (/v5) files and logs --------------------------------------------------------------
+def hl_file(project_id: str, file_id: str) -> dict[str, str]:
+    """A /v5 dataset or evaluator file (prompts are evalgate's own prompts); the id derives from the path."""
+    return {PK: f"PROJECT#{project_id}#HLFILE", SK: f"FILE#{file_id}"}
+
+
+def hl_dataset_version(project_id: str, file_id: str, version_id: str) -> dict[str, str]:
+    return {PK: f"PROJECT#{project_id}#HLFILE", SK: f"VERSION#{file_id}#{version_id}"}
+
+
+def hl_log(project_id: str, log_id: str) -> dict[str, str]:
+    """A /v5 log (prompts/log, evaluators/log), with the judgments posted on it."""
+    return {PK: f"PROJECT#{project_id}#HLLOG", SK: f"LOG#{log_id}"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,19 +37,23 @@ class EvalgateResolver(APIGatewayHttpResolver):
         )
         self.required_role = role
         self._parsed: tuple[str, Any] | None = None
+        self._family = "evalgate"
         self.exception_handler(ResponseValidationError)(_response_invalid)
-        self.exception_handler(RequestValidationError)(_validation_error)
-        self.exception_handler(EvalgateError)(_domain_error)
+        self.exception_handler(RequestValidationError)(self._validation_error)
+        self.exception_handler(EvalgateError)(self._domain_error)
         self.exception_handler(Exception)(_unexpected_error)
         self.not_found(_route_not_found)
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Size, authentication and role are checked before the body is parsed or validated,
         # so a caller without a key learns nothing about the schema.
+        self._family = family_of(str(event.get("rawPath") or ""), _method_of(event))
         try:
             _check_body_size(event)
             if self.json_only:
                 event = _json_by_default(event)
+                if self._family in ("humanloop", "echostash-gate"):
+                    event = _empty_body_is_empty_object(event)
             if self.required_role is not None:
                 # lazy: a sibling service, loaded on the path that calls it (cold start)
                 from evalgate.services.projects import authenticate
@@ -65,6 +70,28 @@ class EvalgateResolver(APIGatewayHttpResolver):
             return raw_error_response(exc)
         return super().resolve(event, context)
 
+    def _validation_error(self, exc: RequestValidationError) -> Response:
+        if self._family == "humanloop":
+            return _humanloop_validation_error(exc.errors())
+        response = _validation_error(exc)
+        if self._family == "evalguard-400":
+            response.status_code = 400
+        return response
+
+    def _domain_error(self, exc: EvalgateError) -> Response:
+        response = _domain_error(exc)
+        if self._family == "humanloop":
+            if isinstance(exc, SchemaViolation):
+                where = "header" if exc.field == "Idempotency-Key" else "body"
+                loc = [where, *(exc.field.split(".") if exc.field else [])]
+                return _humanloop_validation_error([{"loc": loc, "msg": exc.message, "type": "value_error"}])
+            # Humanloop's errors carry `detail`; evalgate's own `error` object stays beside it
+            body = json.loads(str(response.body))
+            response.body = json.dumps({"detail": exc.message, **body})
+        elif self._family == "evalguard-400" and isinstance(exc, SchemaViolation):
+            response.status_code = 400
+        return response
+
     def _json_body(self, text: str) -> Any:
         """The body as parsed (strictly) at the edge; parsed again only if it is not the one seen there."""
         if self._parsed is not None and self._parsed[0] == text:
@@ -77,6 +104,50 @@ class EvalgateResolver(APIGatewayHttpResolver):
         if not isinstance(principal, Principal):
             raise RuntimeError("route needs a principal but the function is public")
         return principal
+
+
+# EvalGuard's documents answer 400 to a bad body on these two routes (their other routes follow evalgate's 422)
+_EVALGUARD_400 = re.compile(r"^/api/v1/(evals/[^/]+/results|auto-eval)$")
+_ECHOSTASH_GATE = re.compile(r"^/api/prompts/[^/]+/eval/gate/check$")
+
+
+def _method_of(event: Mapping[str, Any]) -> str:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return str(http.get("method") or "").upper()
+
+
+def family_of(path: str, method: str) -> str:
+    """Which API family's conventions answer this request: Humanloop's on /v5 (FastAPI's 422 `detail`, an
+    empty body is `{}`), EvalGuard's 400 on two routes, Echostash's body-less gate check; evalgate's elsewhere."""
+    if path == "/v5" or path.startswith("/v5/"):
+        return "humanloop"
+    if method == "POST" and _EVALGUARD_400.match(path):
+        return "evalguard-400"
+    if method == "POST" and _ECHOSTASH_GATE.match(path):
+        return "echostash-gate"
+    return "evalgate"
+
+
+def _empty_body_is_empty_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A POST/PUT/PATCH without a body is the empty object (Humanloop's SDK sends none when every field is
+    optional)."""
+    if _method_of(event) not in ("POST", "PUT", "PATCH") or (event.get("body") or "").strip():
+        return event
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    return {**event, "body": "{}", "isBase64Encoded": False, "headers": {**headers, "content-type": "application/json"}}
+
+
+def _humanloop_validation_error(errors: Any) -> Response:
+    """FastAPI's shape, which Humanloop's SDK reads into UnprocessableEntityError.body.detail."""
+    detail = []
+    for err in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())] or ["body"]
+        detail.append({"loc": loc, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", "value_error"))})
+    return Response(
+        status_code=VALIDATION_STATUS,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"detail": detail}),
+    )
 
 
 def _json_by_default(event: Mapping[str, Any]) -> Mapping[str, Any]:

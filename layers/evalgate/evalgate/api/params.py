@@ -15,12 +15,14 @@ TextId = Annotated[str, Path(min_length=1, max_length=64)]  # projects, keys, Ev
 VersionNo = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 CaseName = Annotated[str, Path(min_length=1, max_length=600)]
 EvaluationId = Annotated[str, Path(min_length=1, max_length=64, description="evaluation id (evr_...)")]
+HlFileId = Annotated[str, Path(min_length=1, max_length=64, description="a /v5 file or log id")]
 EvaluationRunId = Annotated[str, Path(min_length=1, max_length=64, description="run id")]
 
 # query parameters
 Cursor = Annotated[str | None, Query(max_length=2048)]  # the opaque cursor a list returned
 Limit = Annotated[int, Query(ge=1, le=100)]  # page size of the /api lists (default 50)
 OptionalNumericId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+HlQuery = Annotated[str | None, Query(max_length=200)]  # Humanloop's version_id / environment
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]  # Humanloop's 1-based page
 
 # headers

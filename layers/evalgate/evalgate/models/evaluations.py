@@ -20,6 +20,9 @@ class Evaluator(BaseModel):
     orchestrated: bool
     assertion: dict[str, Any] | None = None
     added_at: datetime
+    # Humanloop's evaluator_type of an evaluator file upserted through /v5/evaluators ("human" judgments are
+    # never waited for); None for evaluators named only by path
+    evaluator_type: str | None = None
 
 
 class Evaluation(BaseModel):

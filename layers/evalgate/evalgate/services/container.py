@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from evalgate.providers.gateway import ModelGateway
     from evalgate.store.annotations import AnnotationStore
     from evalgate.store.evaluations import EvaluationStore
+    from evalgate.store.hl_files import HumanloopStore
     from evalgate.store.jobs import JobStore
     from evalgate.store.model_cache import ModelCache
     from evalgate.store.monitors import MonitorStore
@@ -139,6 +140,14 @@ class Container:
         from evalgate.store.evaluations import EvaluationStore
 
         return EvaluationStore(self.table)
+
+    @cached_property
+    def humanloop(self) -> HumanloopStore:
+        """/v5 dataset and evaluator files and logs (prompts and runs are evalgate's own)."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.hl_files import HumanloopStore
+
+        return HumanloopStore(self.table)
 
     @cached_property
     def traces(self) -> TraceStore:

@@ -166,6 +166,13 @@ _TARGET_TYPES = frozenset(
 )  # assertions that compare with the expected output when they have no value of their own
 
 
+def _evaluator_type(e: Evaluator) -> str:
+    # lazy: the service's mapping, loaded when an evaluator is shown (cold start)
+    from evalgate.services.humanloop.files import humanloop_evaluator_type
+
+    return humanloop_evaluator_type(e)
+
+
 class EvaluationEvaluatorOut(HlModel):
     version: EvaluatorVersionOut
     orchestrated: bool
@@ -184,7 +191,7 @@ class EvaluationEvaluatorOut(HlModel):
                 spec=EvaluatorSpecOut(
                     arguments_type="target_required" if needs_target else "target_free",
                     return_type="number",
-                    evaluator_type="evalgate" if e.assertion else "external",
+                    evaluator_type=_evaluator_type(e),
                     assertion=e.assertion,
                 ),
                 created_at=e.added_at,
@@ -218,6 +225,8 @@ class EvaluationOut(HlModel):
             created_at=ev.created_at,
             created_by=_user(ev.created_by),
             updated_at=ev.updated_at,
+            # relative to the API's base (the console shows the prompt's runs); the SDK prints it
+            url=f"/console/#/prompts/{ev.prompt_id}/evaluations/{ev.id}",
         )
 
 
@@ -440,9 +449,37 @@ class EvaluationStatsOut(HlModel):
             run_stats=entries,
             status=_overall_status(statuses),
             progress=f"{finished} of {len(statuses)} runs finished; {sum(e.num_logs for e in entries)} logs",
-            report=None,
+            report=_report(figures, entries),
             control_run_id=str(control) if control is not None else None,
         )
+
+
+def _report(figures: stats.EvaluationStats, entries: list[EvaluationRunStatsOut]) -> str:
+    """A plain-text summary like the one Humanloop's SDK prints after `evaluations.run()`: per run its status,
+    logs, errors and each evaluator's score (pass rate for pass/fail evaluators, else the mean)."""
+    names = [e.path for e in figures.evaluation.evaluators]
+    header = ["Run", "Version", "Status", "Logs", "Errors", *names]
+    rows = [header]
+    for entry, s in zip(entries, figures.runs, strict=True):
+        cells = [entry.run_id + (" (control)" if entry.control else ""), entry.version_id or "-", entry.status]
+        cells += [str(entry.num_logs), str(s.errors)]
+        for es in entry.evaluator_stats:
+            if es.num_true is not None and es.num_judgments:
+                cells.append(f"{es.num_true}/{es.num_true + (es.num_false or 0)} passed")
+            elif es.mean is not None:
+                cells.append(f"{es.mean:.3f}")
+            else:
+                cells.append("-")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [line]
+    for i, r in enumerate(rows):
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+        if i == 0:
+            out.append(line)
+    out.append(line)
+    return "\n" + "\n".join(out) + "\n"
 
 
 def _overall_status(statuses: Sequence[str]) -> Literal["pending", "running", "completed", "cancelled"]:
@@ -458,6 +495,8 @@ def _overall_status(statuses: Sequence[str]) -> Literal["pending", "running", "c
 
 
 class EvaluatorLogOut(HlModel):
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
     id: str
     parent_id: str
     evaluator: dict[str, Any]
@@ -489,3 +528,102 @@ class EvaluationLogsPage(HlModel):
     page: int
     size: int
     total: int
+
+
+# -- the file API the SDK's evaluations.run() uses (prompts, datasets, evaluators, logs) ----------------------
+class HlOpenRequest(BaseModel):
+    """A Humanloop file or log request: the fields evalgate maps are checked; Humanloop's others (tools,
+    reasoning effort, provider request bodies...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class HlOpenOut(BaseModel):
+    """A Humanloop response (PromptResponse, DatasetResponse, EvaluatorResponse, log responses): built by the
+    service in Humanloop's shape, checked against the SDK's own models in the tests."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class RetrieveByPath(HlRequest):
+    path: FilePath
+    environment: Ident | None = None
+
+
+class PromptUpsert(HlOpenRequest):
+    path: FilePath | None = None
+    id: Ident | None = None
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    template: str | list[dict[str, Any]] | None = None
+    provider: Ident | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=-1)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    version_description: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> PromptUpsert:
+        if self.id is None and self.path is None:
+            raise ValueError("give path or id")
+        return self
+
+
+class PromptLogCreate(HlOpenRequest):
+    path: FilePath | None = None
+    id: Ident | None = None
+    run_id: Ident | None = None
+    source_datapoint_id: Ident | None = None
+    inputs: dict[str, Any] | None = None
+    output: str | None = Field(default=None, max_length=1_000_000)
+    error: str | None = Field(default=None, max_length=100_000)
+    prompt_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    prompt_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    output_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    provider_latency: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    created_at: datetime | None = None
+    log_status: Literal["complete", "incomplete"] | None = None
+
+
+class DatapointIn(HlOpenRequest):
+    inputs: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] | None = None
+    target: dict[str, Any] | None = None
+
+
+class DatasetUpsert(HlOpenRequest):
+    path: FilePath | None = None
+    id: Ident | None = None
+    datapoints: list[DatapointIn] = Field(default_factory=list, max_length=1000)
+    action: Literal["set", "add", "remove"] | None = None
+    version_name: str | None = Field(default=None, max_length=200)
+    version_description: str | None = Field(default=None, max_length=10_000)
+
+
+class EvaluatorSpecIn(HlOpenRequest):
+    arguments_type: Literal["target_free", "target_required"]
+    return_type: Literal["boolean", "number", "select", "multi_select", "text"]
+    evaluator_type: Literal["llm", "python", "human", "external"]
+    assertion: dict[str, Any] | None = Field(
+        default=None, description='evalgate extension: the assertion evalgate runs, e.g. {"type": "contains"}'
+    )
+
+
+class EvaluatorUpsert(HlOpenRequest):
+    path: FilePath | None = None
+    id: Ident | None = None
+    spec: EvaluatorSpecIn
+
+
+class EvaluatorLogCreate(HlOpenRequest):
+    parent_id: Ident
+    path: FilePath | None = None
+    id: Ident | None = None
+    judgment: bool | float | str | list[str] | None = None
+    error: str | None = Field(default=None, max_length=100_000)
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    created_at: datetime | None = None
+    marked_completed: bool | None = None

@@ -29,7 +29,7 @@ def create_evaluation(
     c = container()
     prompt = prompt_of_file(principal, file)
     now = utcnow()
-    resolved = _merge_evaluators([], evaluators, now)
+    resolved = _merge_evaluators([], [_with_file(principal, r) for r in evaluators], now)
     ev = Evaluation(
         id=new_evaluation_id(),
         project_id=principal.project_id,
@@ -75,7 +75,7 @@ def add_evaluators(principal: Principal, evaluation_id: str, evaluators: list[di
     evaluation_id = parse_evaluation_id(evaluation_id)
     for _ in range(3):  # optimistic: re-read when another request changed the evaluators meanwhile
         ev = c.evaluations.get(principal.project_id, evaluation_id)
-        merged = _merge_evaluators(ev.evaluators, evaluators, utcnow())
+        merged = _merge_evaluators(ev.evaluators, [_with_file(principal, r) for r in evaluators], utcnow())
         try:
             return c.evaluations.set_evaluators(ev, merged, utcnow())
         except Conflict:
@@ -130,6 +130,27 @@ def _merge_evaluators(current: list[Evaluator], refs: list[dict[str, Any]], now:
     return merged
 
 
+def _with_file(principal: Principal, ref: dict[str, Any]) -> dict[str, Any]:
+    """A reference to an evaluator file upserted through /v5/evaluators takes the file's spec: its evalgate
+    assertion (evalgate runs it), or none (external and human evaluators are judged through evaluators/log)."""
+    # lazy: a sibling module, loaded on the path that calls it (cold start)
+    from evalgate.services.humanloop.files import stored_evaluator
+
+    if ref.get("assertion") is not None:
+        return ref
+    stored = stored_evaluator(principal, ref)
+    if stored is None:
+        return ref
+    spec = stored["spec"]
+    out = {**ref, "path": stored["path"], "version_id": stored["version_id"], "id": stored["id"]}
+    if spec.get("assertion") is not None:
+        out["assertion"] = spec["assertion"]
+    else:
+        out["orchestrated"] = False
+        out["evaluator_type"] = spec.get("evaluator_type")
+    return out
+
+
 def builtin_type(name: str) -> bool:
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import resolve_type
@@ -179,4 +200,5 @@ def _evaluator(ref: dict[str, Any], field: str, now: Any) -> Evaluator:
         orchestrated=assertion is not None,
         assertion=assertion,
         added_at=now,
+        evaluator_type=ref.get("evaluator_type") if assertion is None else None,
     )

@@ -67,15 +67,27 @@ def create_run(
     except NotFound as exc:
         raise Conflict(f"the evaluation's prompt {ev.prompt_id} was deleted; it takes no new runs") from exc
     version_obj = version_of(principal, prompt, version) if version is not None else None
-    dataset_obj = dataset_of(principal, prompt, dataset) if dataset is not None else None
-    if use_existing_logs and (dataset_obj is None or version_obj is None):
+    # lazy: a sibling module, loaded on the path that calls it (cold start)
+    from evalgate.services.humanloop.files import dataset_version
+
+    hl_dataset = dataset_version(principal, dataset) if dataset is not None else None
+    dataset_obj = dataset_of(principal, prompt, dataset) if dataset is not None and hl_dataset is None else None
+    if use_existing_logs and ((dataset_obj is None and hl_dataset is None) or version_obj is None):
         raise InvalidInput("use_existing_logs needs both a dataset and a version", field="use_existing_logs")
     metadata: dict[str, Any] = {"humanloop": {"evaluationId": ev.id}}
     if dataset_obj is not None:
         metadata["humanloop"]["datasetId"] = dataset_obj.id
+    cases = None
+    if hl_dataset is not None:  # a /v5 dataset: its datapoints are the run's cases (named by datapoint id)
+        file, hl_version = hl_dataset
+        points = hl_version["datapoints"]
+        metadata["humanloop"].update(
+            {"hlDatasetId": file["id"], "hlDatasetVersionId": hl_version["version_id"], "datapoints": len(points)}
+        )
+        cases = [{"name": d["id"], "variables": d.get("inputs") or {}, "expectedOutput": _expected(d)} for d in points]
     name = f"{ev.name or ev.id}"
     if orchestrated:
-        if dataset_obj is None or version_obj is None:
+        if (dataset_obj is None and cases is None) or version_obj is None:
             missing = "dataset" if dataset_obj is None else "version"
             raise InvalidInput(
                 f"an orchestrated run needs a dataset and a version; {missing} is missing", field=missing
@@ -90,8 +102,8 @@ def create_run(
             name=name,
             prompt_id=prompt.id,
             version_no=version_obj.version_no,
-            dataset_id=dataset_obj.id,
-            cases=None,
+            dataset_id=dataset_obj.id if dataset_obj else None,
+            cases=cases,
             assertions=[e.assertion for e in ev.evaluators if e.assertion is not None],
             kind="orchestrated",
             metadata=metadata,
@@ -186,6 +198,19 @@ def update_run(
     if control is not None:
         ev = c.evaluations.get(principal.project_id, ev.id)
     return Lookups(principal).view(ev, member, run)
+
+
+def _expected(datapoint: dict[str, Any]) -> Any:
+    """A datapoint's target as a case's expected output: {"output": x} is x (Humanloop's usual target)."""
+    target = datapoint.get("target")
+    if isinstance(target, dict) and set(target) == {"output"}:
+        return target["output"]
+    return target or None
+
+
+def finish(principal: Principal, run: Run, word: str) -> Run:
+    """Complete or cancel a pending or running run (409 from any other status)."""
+    return _finish(principal, run, RunStatus.completed if word == "completed" else RunStatus.cancelled)
 
 
 def _finish(principal: Principal, run: Run, to: RunStatus) -> Run:
