@@ -26,6 +26,7 @@ IDS = {
     "suiteId": "1",
     "testId": "1",
     "runId": "1",
+    "importId": "0" * 32,  # a background dataset import (seeded by the replay test)
     "id": "evr_00000000000000000001",  # a Humanloop evaluation (seeded by the replay test)
     "run_id": "2",  # the EvalGuard run CreateEvalFunction's sample creates (the suite run is 1)
     "evaluator_version_id": "evv_sample",

@@ -17,6 +17,7 @@ from tests.integration.conftest import APP, FakeContext, Stack, load_function
 ORDER = [  # creates before reads, deletes last, so each sample finds what it names
     "CreatePromptFunction", "CreatePromptVersionFunction", "GetPromptFunction", "ListPromptsFunction",
     "UpdatePromptFunction", "ListPromptVersionsFunction", "GetPromptVersionFunction", "ImportDatasetFunction",
+    "GetDatasetImportFunction",
     "ListDatasetsFunction", "GetDatasetFunction", "UpdateDatasetFunction", "AddDatasetCaseFunction",
     "CreateDatasetUploadFunction", "CreateDatasetFunction", "UpdateDatasetCaseFunction",
     "CreateSuiteFunction", "AddSuiteTestFunction", "UpdateSuiteTestFunction", "GetSuiteFunction",
@@ -104,7 +105,7 @@ def test_sample_events_replay(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> 
 
 def _seed_named_resources() -> None:
     """What the samples name by a fixed id that the API would have drawn at random: an evaluation, a monitor,
-    an auto-eval job, an annotation queue."""
+    an auto-eval job, an annotation queue, a background dataset import."""
     from datetime import timedelta
 
     from evalgate.models.annotations import AnnotationQueue, Criterion
@@ -115,6 +116,9 @@ def _seed_named_resources() -> None:
 
     now = utcnow()
     c = container()
+    job = {"id": IDS["importId"], "promptId": 1, "datasetId": 99, "name": "big", "status": "completed",
+           "total": 3000, "done": 3000, "attempts": 1, "createdAt": now.isoformat()}  # fmt: skip
+    c.dataset_imports.create("prj_sample", job, {"content": "", "options": {}})
     c.evaluations.create(
         Evaluation(id=IDS["id"], project_id="prj_sample", name="sample", prompt_id=1, created_at=now, updated_at=now)
     )

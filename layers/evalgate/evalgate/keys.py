@@ -148,6 +148,16 @@ def artifact(project_id: str, *parts: str) -> str:
     return "/".join(["projects", project_id, *parts])
 
 
+def dataset_import(project_id: str, import_id: str) -> dict[str, str]:
+    """A background dataset import (a job with its progress)."""
+    return {PK: f"PROJECT#{project_id}", SK: f"DSIMPORT#{import_id}"}
+
+
+def dataset_import_spec(project_id: str, import_id: str) -> str:
+    """The content and options of a background import, kept until the job ends."""
+    return f"imports/{project_id}/{import_id}.json"
+
+
 def upload(project_id: str, upload_id: str) -> str:
     """Uploads live under one prefix so a lifecycle rule can expire the ones never imported."""
     return f"uploads/{project_id}/{upload_id}"

@@ -71,6 +71,10 @@ class Settings(BaseModel):
     # Dataset imports larger than this must go through an S3 upload.
     import_inline_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, alias="EVALGATE_IMPORT_INLINE_MAX_BYTES")
     import_max_cases: int = Field(default=100_000, ge=1, alias="EVALGATE_IMPORT_MAX_CASES")
+    # imports with more cases than this run as a background job (202 + a status to poll) where the function has
+    # the imports queue: one dataset's cases share a partition (1,000 writes/s), so 100,000 need minutes
+    import_sync_max_cases: int = Field(default=2_000, ge=1, alias="EVALGATE_IMPORT_SYNC_MAX_CASES")
+    dataset_imports_queue_url: str | None = Field(default=None, alias="DATASET_IMPORTS_QUEUE_URL")
     upload_url_ttl_seconds: int = 900
     # suite runs with more batches than this go to S3 and a Distributed Map
     inline_max_batches: int = Field(default=100, ge=1, alias="EVALGATE_INLINE_MAX_BATCHES")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from evalgate.providers.config import ProviderSettings
     from evalgate.providers.gateway import ModelGateway
     from evalgate.store.annotations import AnnotationStore
+    from evalgate.store.dataset_imports import DatasetImportStore
     from evalgate.store.evaluations import EvaluationStore
     from evalgate.store.hl_files import HumanloopStore
     from evalgate.store.jobs import JobStore
@@ -172,6 +173,21 @@ class Container:
         from evalgate.store.jobs import JobStore
 
         return JobStore(self.table, self.blobs)
+
+    @cached_property
+    def dataset_imports(self) -> DatasetImportStore:
+        """Background dataset imports (large files): the job items and their specs."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.dataset_imports import DatasetImportStore
+
+        return DatasetImportStore(self.table, self.blobs)
+
+    @cached_property
+    def imports_queue(self) -> Queue:
+        """The background dataset-import queue (DATASET_IMPORTS_QUEUE_URL)."""
+        from evalgate.adapters.queue import Queue  # lazy: only the import functions
+
+        return Queue(self.settings.required("dataset_imports_queue_url"), aws.client("sqs"))
 
     @cached_property
     def annotations(self) -> AnnotationStore:

@@ -214,7 +214,9 @@ def import_dataset(
     upload_id: str | None,
     expected_column: str | None,
     name_column: str | None,
-) -> Dataset:
+) -> Dataset | dict[str, Any]:
+    """The new dataset; or, for a file with more than EVALGATE_IMPORT_SYNC_MAX_CASES cases (where the function
+    has the imports queue), the queued background job (services/dataset_imports)."""
     _prompt(principal, prompt_id)
     settings = container().settings
     if (content is None) == (upload_id is None):
@@ -246,6 +248,23 @@ def import_dataset(
         name_column=name_column,
         max_cases=settings.import_max_cases,
     )
+    if len(parsed) > settings.import_sync_max_cases and settings.dataset_imports_queue_url:
+        # lazy: only big imports load the background-job code
+        from evalgate.services import dataset_imports
+
+        _unique_names([p.name for p in parsed])
+        job = dataset_imports.start(
+            principal,
+            prompt_id,
+            name=name,
+            description=description,
+            content=content,
+            options={"format": fmt, "expectedColumn": expected_column, "nameColumn": name_column},
+            total=len(parsed),
+        )
+        if upload_id is not None:
+            container().blobs.delete(_upload_key(principal, upload_id))
+        return job
     now = utcnow()
     cases = [
         DatasetCase(

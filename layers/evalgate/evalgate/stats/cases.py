@@ -91,7 +91,10 @@ class CaseColumns:
                 (array("d", [s[i] for i, _ in shared]), array("d", [t[j] for _, j in shared])),
             )
         return (
-            (array("d", [self.value(i, k_of_n) for i, _ in shared]), array("d", [other.value(j, k_of_n) for _, j in shared])),
+            (
+                array("d", [self.value(i, k_of_n) for i, _ in shared]),
+                array("d", [other.value(j, k_of_n) for _, j in shared]),
+            ),
             (array("d", [self.score(i) for i, _ in shared]), array("d", [other.score(j) for _, j in shared])),
         )
 

@@ -112,3 +112,35 @@ class UploadOut(ApiModel):
 
 class DatasetPage(Paged[DatasetOut]):
     pass
+
+
+class DatasetImportJobOut(ApiModel):
+    """A background import (a file with more cases than one request writes in time): poll its status URL."""
+
+    import_id: str = Field(description="poll GET …/eval/datasets/imports/{importId}")
+    prompt_id: int
+    dataset_id: int = Field(description="the dataset the import creates (it exists once the status is completed)")
+    name: str
+    status: Literal["queued", "running", "completed", "failed"]
+    total: int = Field(description="cases in the file")
+    done: int = Field(description="cases written so far")
+    error: str | None = Field(default=None, description="why the import failed (nothing of it was kept)")
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def of(cls, job: dict[str, Any]) -> DatasetImportJobOut:
+        return cls(
+            import_id=job["id"],
+            prompt_id=int(job["promptId"]),
+            dataset_id=int(job["datasetId"]),
+            name=job["name"],
+            status=job["status"],
+            total=int(job["total"]),
+            done=int(job.get("done", 0)),
+            error=job.get("error"),
+            created_at=job["createdAt"],
+            started_at=job.get("startedAt"),
+            finished_at=job.get("finishedAt"),
+        )
