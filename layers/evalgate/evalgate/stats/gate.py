@@ -332,9 +332,7 @@ def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Pa
             lo, hi = paired_bootstrap_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
             mean_delta = sum(deltas) / len(deltas)
             figures.update(score_delta_mean=mean_delta, score_delta_ci_low=lo, score_delta_ci_high=hi)
-            result.score = _Paired(
-                shared, {}, (lo, hi), mean_delta, sum(cur_s) / shared, sum(ctl_s) / shared
-            )
+            result.score = _Paired(shared, {}, (lo, hi), mean_delta, sum(cur_s) / shared, sum(ctl_s) / shared)
             if config.metric == "score":
                 result.shared = shared
                 result.interval = (lo, hi)

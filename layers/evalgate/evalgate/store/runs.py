@@ -367,13 +367,13 @@ class RunStore:
             if sk.endswith("#D"):
                 label = sk[:-2]
                 if item.get("o"):
-                    yield tuple(json.loads(item["o"]))  # type: ignore[misc]
+                    yield tuple(json.loads(item["o"]))
                 elif held is not None and held[0] == label:
-                    yield from (tuple(o) for o in json.loads(held[1]))  # type: ignore[misc]
+                    yield from (tuple(o) for o in json.loads(held[1]))
                 held = None
                 continue
             if sk in legacy:
-                yield from (tuple(o) for o in json.loads(item.get("outcomes") or "[]"))  # type: ignore[misc]
+                yield from (tuple(o) for o in json.loads(item.get("outcomes") or "[]"))
                 held = None
             else:
                 held = (sk, item.get("outcomes") or "[]")
@@ -469,9 +469,7 @@ class RunStore:
 
         def put(rid: str) -> bool:
             try:
-                self.table.put(
-                    items[rid], condition=condition, names={"#b": "batch"} if owner else None, values=values
-                )
+                self.table.put(items[rid], condition=condition, names={"#b": "batch"} if owner else None, values=values)
                 return True
             except ClientError as exc:
                 if not Table.is_condition_failure(exc):
@@ -523,9 +521,7 @@ class RunStore:
             add["aggCost"] += float(r.cost or r.token_usage.get("cost") or 0.0)
             bins[score_bin(score)] += 1
         counts = batch_counts(add, bins, scorers)
-        outcomes = compact_outcomes(
-            [(external_case_key(r), external_status(r), external_score(r)) for r in results]
-        )
+        outcomes = compact_outcomes([(external_case_key(r), external_status(r), external_score(r)) for r in results])
         return counts, outcomes
 
     def _count_unit(
@@ -573,7 +569,10 @@ class RunStore:
                     stale += [c for c in claims if float(c.get("claimedAt") or 0) + self.claim_lease_seconds < now]
             if stale:
                 label = self._new_label()
-                items = {str(c["resultId"]): self._external_item(project_id, run_id, unique[str(c["resultId"])], label) for c in stale}
+                items = {
+                    str(c["resultId"]): self._external_item(project_id, run_id, unique[str(c["resultId"])], label)
+                    for c in stale
+                }
                 won: list[str] = []
                 for c in stale:
                     rid = str(c["resultId"])
