@@ -52,23 +52,46 @@ def results_rows() -> list[dict[str, Any]]:
     thousand = run_cliff(2, 1000, 0)
     fifty = run_cliff(16, 1, 50, steady=True)
     out = [
-        row("results: WCU/result at 1 per batch", f"{one.per_result():.2f} (1 scorer: {one_s.per_result():.2f})",
-            "<= 3", one.per_result() <= 3, "claim + counter update + done item"),
-        row("results: WCU/result at 100 per batch", f"{hundred.per_result():.2f} (5 scorers: "
-            f"{hundred_5.per_result():.2f})", "<= 1.1", hundred.per_result() <= 1.1,
-            "claims + marker + counter + done"),
-        row("results: WCU/result at 1,000 per batch", f"{thousand.per_result():.2f}", "<= 1.1",
-            thousand.per_result() <= 1.1),
-        row("results: 50 scorers, single-result batch", f"{statistics.median(fifty.units_per_batch):.0f} WCU/batch",
-            "near-independent of scorers", False,
+        row(
+            "results: WCU/result at 1 per batch",
+            f"{one.per_result():.2f} (1 scorer: {one_s.per_result():.2f})",
+            "<= 3",
+            one.per_result() <= 3,
+            "claim + counter update + done item",
+        ),
+        row(
+            "results: WCU/result at 100 per batch",
+            f"{hundred.per_result():.2f} (5 scorers: {hundred_5.per_result():.2f})",
+            "<= 1.1",
+            hundred.per_result() <= 1.1,
+            "claims + marker + counter + done",
+        ),
+        row(
+            "results: WCU/result at 1,000 per batch",
+            f"{thousand.per_result():.2f}",
+            "<= 1.1",
+            thousand.per_result() <= 1.1,
+        ),
+        row(
+            "results: 50 scorers, single-result batch",
+            f"{statistics.median(fifty.units_per_batch):.0f} WCU/batch",
+            "near-independent of scorers",
+            False,
             f"every scorer's figures are updated per batch: ~{statistics.median(fifty.units_per_batch) / 50:.2f}"
-            " WCU per scorer"),
+            " WCU per scorer",
+        ),
     ]
     # a batch's cost does not depend on the run's size: no item grows with the number of batches
-    out.append(row("results: 10M per run (item sizes bounded)",
-                   f"largest item written {max(f.largest_item for f in (one, hundred, thousand, fifty)):,} B, "
-                   "independent of the batch count", f"< {LIMIT['item_bytes']:,} B", True,
-                   "counter items: figures + scorers of a part + <= PRUNE_AT-ish guards"))
+    out.append(
+        row(
+            "results: 10M per run (item sizes bounded)",
+            f"largest item written {max(f.largest_item for f in (one, hundred, thousand, fifty)):,} B, "
+            "independent of the batch count",
+            f"< {LIMIT['item_bytes']:,} B",
+            True,
+            "counter items: figures + scorers of a part + <= PRUNE_AT-ish guards",
+        )
+    )
     # 5,000 results/s into one run: writes per counter item per second
     for size in (1, 10, 100):
         batches_s = 5000 / size
@@ -76,12 +99,17 @@ def results_rows() -> list[dict[str, Any]]:
         guards = per_item * PRUNE_AGE + PRUNE_AT
         item_kb = (600 + guards * 30) / 1024
         wcu_s = per_item * math.ceil(max(1.0, item_kb))
-        out.append(row(f"results: 5,000/s into one run at {size}/batch",
-                       f"{per_item:,.0f} updates/s per counter item, ~{guards:,.0f} guards (~{item_kb:.1f} KB), "
-                       f"{wcu_s:,.0f} WCU/s", f"< {LIMIT['partition_wcu_s']} WCU/s per partition",
-                       wcu_s < LIMIT["partition_wcu_s"] and item_kb <= 2,
-                       f"{AGG_SHARDS} shards x {SCORER_PARTS} parts, each its own partition key; results spread by "
-                       "id (sort key), relying on DynamoDB's split for heat"))
+        out.append(
+            row(
+                f"results: 5,000/s into one run at {size}/batch",
+                f"{per_item:,.0f} updates/s per counter item, ~{guards:,.0f} guards (~{item_kb:.1f} KB), "
+                f"{wcu_s:,.0f} WCU/s",
+                f"< {LIMIT['partition_wcu_s']} WCU/s per partition",
+                wcu_s < LIMIT["partition_wcu_s"] and item_kb <= 2,
+                f"{AGG_SHARDS} shards x {SCORER_PARTS} parts, each its own partition key; results spread by "
+                "id (sort key), relying on DynamoDB's split for heat",
+            )
+        )
     return out
 
 
@@ -91,14 +119,20 @@ def gate_rows() -> list[dict[str, Any]]:
 
     out = []
     for n, seconds_goal in ((100_000, 0.5), (1_000_000, 10.0)):
-        raw = subprocess.run([sys.executable, "-m", "bench.paired_gate", "--one", str(n)], capture_output=True,
-                             text=True, check=True).stdout
+        raw = subprocess.run(
+            [sys.executable, "-m", "bench.paired_gate", "--one", str(n)], capture_output=True, text=True, check=True
+        ).stdout
         f = json.loads(raw)
         total = float(f["build_s"]) + float(f["compare_gate_s"])
-        out.append(row(f"paired gate + comparison, {n:,} results/run",
-                       f"{total:.1f} s wall ({f['cpu_s']} s CPU), {f['peak_rss_mb']} MB peak",
-                       f"<= {seconds_goal} s, <= 512 MB", float(f["peak_rss_mb"]) <= 512 and total <= seconds_goal,
-                       "wall time on this (shared, loaded) machine; reading the markers is extra I/O"))
+        out.append(
+            row(
+                f"paired gate + comparison, {n:,} results/run",
+                f"{total:.1f} s wall ({f['cpu_s']} s CPU), {f['peak_rss_mb']} MB peak",
+                f"<= {seconds_goal} s, <= 512 MB",
+                float(f["peak_rss_mb"]) <= 512 and total <= seconds_goal,
+                "wall time on this (shared, loaded) machine; reading the markers is extra I/O",
+            )
+        )
     return out
 
 
@@ -107,16 +141,32 @@ def suite_rows() -> list[dict[str, Any]]:
 
     bound = INLINE_PAYLOAD_MAX + CONFIG_PAYLOAD_MAX + 2_000
     out = [
-        row("suite: state payload", f"<= {bound:,} B whatever the names", f"< {LIMIT['state_payload_bytes']:,} B",
-            bound < LIMIT["state_payload_bytes"], "batches inline only under 64 KB, else the S3 manifest"),
-        row("suite: cases per run", f"{MAX_CASES_PER_RUN:,} (manifest in S3)", "100,000 (1M streamed)",
-            MAX_CASES_PER_RUN >= 100_000, "1M needs a streamed manifest writer: not done"),
+        row(
+            "suite: state payload",
+            f"<= {bound:,} B whatever the names",
+            f"< {LIMIT['state_payload_bytes']:,} B",
+            bound < LIMIT["state_payload_bytes"],
+            "batches inline only under 64 KB, else the S3 manifest",
+        ),
+        row(
+            "suite: cases per run",
+            f"{MAX_CASES_PER_RUN:,} (manifest in S3)",
+            "100,000 (1M streamed)",
+            MAX_CASES_PER_RUN >= 100_000,
+            "1M needs a streamed manifest writer: not done",
+        ),
     ]
     for latency in (2.0, 11.6, 30.0):
         batch_s = MAX_BATCH * latency
-        out.append(row(f"suite: batch time at {latency:g} s per case", f"{batch_s:,.0f} s ({MAX_BATCH} cases in turn)",
-                       "<= 240 s p95", batch_s <= 240,
-                       "cases run one after another in a batch; no time-budget sizing yet"))
+        out.append(
+            row(
+                f"suite: batch time at {latency:g} s per case",
+                f"{batch_s:,.0f} s ({MAX_BATCH} cases in turn)",
+                "<= 240 s p95",
+                batch_s <= 240,
+                "cases run one after another in a batch; no time-budget sizing yet",
+            )
+        )
     return out
 
 
@@ -126,15 +176,20 @@ def cost_rows() -> list[dict[str, Any]]:
     hundred = run_cliff(4, 100, 0).per_result()
     mem = 0.5
     per_million_100 = 1e6 * (hundred * p["ddb_write_unit"]) + 1e4 * (
-        p["http_api_request"] + p["lambda_request"] + 0.4 * mem * p["lambda_gb_s"])
-    per_million_1 = 1e6 * (one * p["ddb_write_unit"] + p["http_api_request"] + p["lambda_request"]
-                           + 0.1 * mem * p["lambda_gb_s"])
+        p["http_api_request"] + p["lambda_request"] + 0.4 * mem * p["lambda_gb_s"]
+    )
+    per_million_1 = 1e6 * (
+        one * p["ddb_write_unit"] + p["http_api_request"] + p["lambda_request"] + 0.1 * mem * p["lambda_gb_s"]
+    )
     cases = 1000
-    suite = (cases * 2.5 * p["ddb_write_unit"]  # result (~2 KB with output) + marker share
-             + cases * 2.0 * mem * p["lambda_gb_s"]  # 2 s of model wait per case
-             + (cases / 25) * (p["lambda_request"] + 3 * p["sfn_standard_transition"]))
-    traces = 1e6 * (7 * p["ddb_write_unit"]) + 1e4 * (p["http_api_request"] + p["lambda_request"]
-                                                      + 0.3 * mem * p["lambda_gb_s"])
+    suite = (
+        cases * 2.5 * p["ddb_write_unit"]  # result (~2 KB with output) + marker share
+        + cases * 2.0 * mem * p["lambda_gb_s"]  # 2 s of model wait per case
+        + (cases / 25) * (p["lambda_request"] + 3 * p["sfn_standard_transition"])
+    )
+    traces = 1e6 * (7 * p["ddb_write_unit"]) + 1e4 * (
+        p["http_api_request"] + p["lambda_request"] + 0.3 * mem * p["lambda_gb_s"]
+    )
     sample = 5 * p["ddb_write_unit"] + 1.0 * mem * p["lambda_gb_s"] + 3 * p["lambda_request"]
     return [
         row("cost: 1M results (100/batch)", f"${per_million_100:.2f}", "", None, "DynamoDB writes dominate"),
@@ -147,12 +202,27 @@ def cost_rows() -> list[dict[str, Any]]:
 
 def static_rows() -> list[dict[str, Any]]:
     return [
-        row("traces: 2,000/s per target", "~330/s (the target index copies whole traces)", "2,000/s", False,
-            "not changed by issue 17's branch"),
-        row("auto-eval: 5,000 samples < 10 min", "job item rewritten per sample (transaction)", "no per-sample txn",
-            False, "not changed"),
-        row("tenancy: reserved API concurrency, id counters, monitors", "none / one counter per entity / 200 per tick",
-            "reserved; no global hot item; no global cap", False, "not changed"),
+        row(
+            "traces: 2,000/s per target",
+            "~330/s (the target index copies whole traces)",
+            "2,000/s",
+            False,
+            "not changed by issue 17's branch",
+        ),
+        row(
+            "auto-eval: 5,000 samples < 10 min",
+            "job item rewritten per sample (transaction)",
+            "no per-sample txn",
+            False,
+            "not changed",
+        ),
+        row(
+            "tenancy: reserved API concurrency, id counters, monitors",
+            "none / one counter per entity / 200 per tick",
+            "reserved; no global hot item; no global cap",
+            False,
+            "not changed",
+        ),
     ]
 
 

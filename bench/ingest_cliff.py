@@ -109,8 +109,13 @@ def run_cliff(batches: int, batch_size: int, scorers: int, *, resend_every: int 
 
     with metered_store() as (store, meter):
         project = "p-cliff"
-        run = Run(id=store.new_run_id(), project_id=project, kind="external", status=RunStatus.running,
-                  created_at=datetime.now(UTC))
+        run = Run(
+            id=store.new_run_id(),
+            project_id=project,
+            kind="external",
+            status=RunStatus.running,
+            created_at=datetime.now(UTC),
+        )
         store.create_run(run)
         per_batch: list[float] = []
         errors = 0
@@ -147,17 +152,20 @@ def main() -> None:
     cliff = 500 if args.quick else 10_000
     configs = [(cliff, 1, 50), (cliff // 5, 1, 0), (cliff // 5, 1, 1), (cliff // 5, 1, 5)]
     configs += [(max(10, cliff // 100), 100, 0), (max(10, cliff // 100), 100, 5), (max(5, cliff // 500), 1000, 0)]
-    print(f"{'batches':>8} {'size':>5} {'scorers':>7} {'WCU/result':>10} {'first 10%':>9} {'last 10%':>9} "
-          f"{'WCU/batch p50':>13} {'largest item':>12} {'errors':>6} {'exact':>5} {'batches/s':>9}")
+    print(
+        f"{'batches':>8} {'size':>5} {'scorers':>7} {'WCU/result':>10} {'first 10%':>9} {'last 10%':>9} "
+        f"{'WCU/batch p50':>13} {'largest item':>12} {'errors':>6} {'exact':>5} {'batches/s':>9}"
+    )
     for batches, size, scorers in configs:
         f = run_cliff(batches, size, scorers)
         print(
             f"{batches:>8} {size:>5} {scorers:>7} {f.per_result():>10.2f} {f.first_tenth:>9.2f} {f.last_tenth:>9.2f} "
-            f"{statistics.median(f.units_per_batch):>13.1f} {f.largest_item:>12,} {f.errors:>6} {str(f.exact):>5} "
+            f"{statistics.median(f.units_per_batch):>13.1f} {f.largest_item:>12,} {f.errors:>6} {f.exact!s:>5} "
             f"{batches / f.seconds:>9.0f}"
         )
-    print("goals: <= 1.1 WCU/result at 100 per batch, <= 3 at 1 per batch; last 10% == first 10% (flat);"
-          " no errors; exact")
+    print(
+        "goals: <= 1.1 WCU/result at 100 per batch, <= 3 at 1 per batch; last 10% == first 10% (flat); no errors; exact"
+    )
 
 
 if __name__ == "__main__":

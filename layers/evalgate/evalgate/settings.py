@@ -81,7 +81,7 @@ class Settings(BaseModel):
     # requests per minute and API key (fixed one-minute windows); 0 = no limit
     rate_limit_per_minute: int = Field(default=0, ge=0, alias="EVALGATE_RATE_LIMIT_PER_MINUTE")
     # the functions' Timeout: no invocation outlives it, so leases taken by a request (an Idempotency-Key in
-    # progress, a run's ingest lock) expire this long (+2 s) after it started, even if its worker was killed
+    # progress, a result claim of a batch) expire this long (+2 s) after it started, even if its worker was killed
     function_timeout_seconds: int = Field(default=28, ge=1, le=900, alias="EVALGATE_FUNCTION_TIMEOUT")
     # how long a reviewer holds an annotation-queue item before another may take it (a queue may set its own)
     annotation_claim_seconds: int = Field(default=600, ge=10, le=86_400, alias="EVALGATE_ANNOTATION_CLAIM_SECONDS")

@@ -17,7 +17,7 @@ _PASSED = frozenset({"p", "passed"})
 class CaseColumns:
     """A run's results grouped by case key (cases sorted by key, a case's results in arrival order)."""
 
-    __slots__ = ("_keys", "_key_offsets", "_starts", "passed", "scores", "single")
+    __slots__ = ("_key_offsets", "_keys", "_starts", "passed", "scores", "single")
 
     def __init__(self, keys: bytes, key_offsets: array, starts: array, passed: array, scores: array) -> None:
         self._keys = keys
@@ -90,12 +90,11 @@ class CaseColumns:
                 (array("d", [float(p[i]) for i, _ in shared]), array("d", [float(q[j]) for _, j in shared])),
                 (array("d", [s[i] for i, _ in shared]), array("d", [t[j] for _, j in shared])),
             )
-        return (
-            (
-                array("d", [self.value(i, k_of_n) for i, _ in shared]),
-                array("d", [other.value(j, k_of_n) for _, j in shared]),
-            ),
-            (array("d", [self.score(i) for i, _ in shared]), array("d", [other.score(j) for _, j in shared])),
+        here = array("d", [self.value(i, k_of_n) for i, _ in shared])
+        there = array("d", [other.value(j, k_of_n) for _, j in shared])
+        return (here, there), (
+            array("d", [self.score(i) for i, _ in shared]),
+            array("d", [other.score(j) for _, j in shared]),
         )
 
     def value(self, i: int, k_of_n: tuple[int, int] | None) -> float:

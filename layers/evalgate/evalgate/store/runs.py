@@ -368,13 +368,13 @@ class RunStore:
             if sk.endswith("#D"):
                 label = sk[:-2]
                 if item.get("o"):
-                    yield tuple(json.loads(item["o"]))  # type: ignore[misc]
+                    yield tuple(json.loads(item["o"]))
                 elif held is not None and held[0] == label:
-                    yield from (tuple(o) for o in json.loads(held[1]))  # type: ignore[misc]
+                    yield from (tuple(o) for o in json.loads(held[1]))
                 held = None
                 continue
             if sk in legacy:
-                yield from (tuple(o) for o in json.loads(item.get("outcomes") or "[]"))  # type: ignore[misc]
+                yield from (tuple(o) for o in json.loads(item.get("outcomes") or "[]"))
                 held = None
             else:
                 held = (sk, item.get("outcomes") or "[]")
@@ -459,13 +459,15 @@ class RunStore:
         }
 
     def _claim(
-        self, items: dict[str, dict[str, Any]], legacy: set[str], *, owner: tuple[str, float] | None = None
+        self, items: dict[str, dict[str, Any]], legacy: set[str], *, owner: tuple[str, float | None] | None = None
     ) -> tuple[list[str], dict[str, dict[str, Any]]]:
         """Put each result item unless its id is stored (or, with `owner`, only over that owner's claim): the ids
         claimed, and the others' stored items (those of units known counted left out)."""
         condition = "attribute_not_exists(PK)"
         values: dict[str, Any] | None = None
-        if owner is not None:
+        if owner is not None and owner[1] is None:  # stored before claims carried a time
+            condition, values = "#b = :ob AND attribute_not_exists(claimedAt)", {":ob": owner[0]}
+        elif owner is not None:
             condition, values = "#b = :ob AND claimedAt = :ot", {":ob": owner[0], ":ot": owner[1]}
 
         def put(rid: str) -> bool:
@@ -577,7 +579,8 @@ class RunStore:
                 won: list[str] = []
                 for c in stale:
                     rid = str(c["resultId"])
-                    got, _ = self._claim({rid: items[rid]}, legacy, owner=(str(c["batch"]), float(c["claimedAt"])))
+                    at = float(c["claimedAt"]) if c.get("claimedAt") is not None else None
+                    got, _ = self._claim({rid: items[rid]}, legacy, owner=(str(c["batch"]), at))
                     won += got
                 if won:
                     counted = self._count_unit(project_id, run_id, label, [unique[i] for i in won], items) or counted
