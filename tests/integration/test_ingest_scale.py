@@ -11,7 +11,7 @@ from bench.ingest_cliff import run_cliff
 def test_fifty_scorers_single_result_batches_no_cliff_counted_once_flat_cost() -> None:
     # every 4th batch is sent twice (a client retry); each scorer keeps to one histogram bin, so an item's
     # attributes are all there after its first write and any growth would come from the run's length
-    f = run_cliff(10, 1, 50, resend_every=4, steady=True)
+    f = run_cliff(8, 1, 50, resend_every=4, steady=True)
     assert f.errors == 0
     assert f.exact, (f.counted, f.scorer_counts, f.listed)
     plain = [u for b, u in enumerate(f.units_per_batch) if b % 4]
@@ -20,7 +20,7 @@ def test_fifty_scorers_single_result_batches_no_cliff_counted_once_flat_cost() -
 
 
 def test_write_units_per_result_small_and_large_batches() -> None:
-    one = run_cliff(30, 1, 0)
+    one = run_cliff(20, 1, 0)
     hundred = run_cliff(3, 100, 0)
     assert one.exact and hundred.exact
     assert one.per_result() <= 3.0, one.units_per_batch
