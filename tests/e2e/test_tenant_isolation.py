@@ -62,6 +62,14 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
     assert traces.status_code in (200, 201), traces.text
     job = admin.post(runtime.url("/api/v1/auto-eval"), json={"target": {"model": "tenant-a-model"}, "sample_count": 1})
     assert job.status_code == 202, job.text
+    queue = admin.post(
+        runtime.url("/api/v1/annotation-queues"),
+        json={"name": "tenant-a", "criteria": [{"name": "ok", "type": "pass_fail"}]},
+    ).json()
+    item = admin.post(
+        runtime.url(f"/api/v1/annotation-queues/{queue['id']}/items"),
+        json={"items": [{"kind": "manual", "ref": "tenant-a", "output": "tenant-a"}]},
+    ).json()
     return {
         "promptId": str(pid),
         "datasetId": str(ds["id"]),
@@ -77,6 +85,8 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
         "evaluator_version_id": evaluation["evaluators"][0]["version"]["version_id"],
         "monitorId": monitor.json()["id"],
         "jobId": job.json()["job_id"],
+        "queueId": queue["id"],
+        "itemId": item["item_ids"][0],
     }
 
 
@@ -151,6 +161,14 @@ def test_writes_to_other_tenants_are_404(
             body = {"control": True} if route.method == "PATCH" else None
         if route.path == "/v5/evaluations/{id}/runs/{run_id}/logs":
             body = {"logs": [{"id": "hijack", "judgments": {"a-judge": 1}}]}
+        if route.path == "/api/v1/annotation-queues/{queueId}/items":
+            body = {"items": [{"kind": "manual", "ref": "hijack", "output": "hijack"}]}
+        if route.path.endswith("/labels"):
+            body = {"values": {"ok": "pass"}}
+        if route.path.endswith("/claims") or route.path.endswith("/skip"):
+            body = None
+        if route.path.endswith("/golden-set"):
+            body = {"prompt_id": int(owned["promptId"]), "name": "hijack"}
     reply = intruder.request(route.method, url, json=body)
     assert reply.status_code == 404, (route.route_key, reply.status_code, reply.text)
     # and nothing changed for the owner

@@ -117,9 +117,14 @@ def test_no_or_mismatched_lookup_is_unauthorized(item: dict | None) -> None:
 
 
 # -- roles ------------------------------------------------------------------------------------------
-def test_roles_are_ordered_viewer_member_admin() -> None:
-    # Given the roles / When ranked / Then viewer < member < admin
-    assert [r.rank for r in (Role.viewer, Role.member, Role.admin)] == [0, 1, 2]
+def test_roles_are_ordered_viewer_reviewer_member_admin() -> None:
+    # Given the roles / When ranked / Then viewer < reviewer < member < admin
+    ranks = [r.rank for r in (Role.viewer, Role.reviewer, Role.member, Role.admin)]
+    assert ranks == sorted(ranks) and len(set(ranks)) == 4
+    # a reviewer reads and labels, but writes nothing else
+    assert Role.reviewer.allows(Role.viewer) and Role.reviewer.allows(Role.reviewer)
+    assert not Role.reviewer.allows(Role.member) and not Role.viewer.allows(Role.reviewer)
+    assert Role.member.allows(Role.reviewer) and Role.admin.allows(Role.reviewer)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -227,7 +227,7 @@ class ItemOut(SnakeModel):
                 SlotOut(
                     reviewer=s.by,
                     done=s.done,
-                    claimed_until=None if s.done else datetime.fromtimestamp(s.until).astimezone(),
+                    claimed_until=None if s.done else datetime.fromtimestamp(s.until, tz=UTC),
                 )
                 for s in item.slots
                 if s is not None
