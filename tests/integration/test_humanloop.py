@@ -12,7 +12,6 @@ from tests.integration.conftest import Reply, Stack, key_for
 V5 = "/v5/evaluations"
 
 
-
 def field_of(reply: Any) -> str | None:
     """The field an error names: /v5 answers 422 in FastAPI's shape ({"detail": [{loc, msg, type}]}, the
     location after "body"/"header"), other errors carry evalgate's error object beside Humanloop's detail."""
@@ -21,6 +20,7 @@ def field_of(reply: Any) -> str | None:
         assert set(body) == {"detail"} and all(set(d) == {"loc", "msg", "type"} for d in body["detail"]), body
         return ".".join(str(p) for p in body["detail"][0]["loc"][1:])
     return body["error"]["field"]
+
 
 def call(stack: Stack, method: str, path: str, key: str | None, body: Any = None, **kw: Any) -> Reply:
     return stack.call(method, path, key=key, body=body, **kw)
@@ -461,7 +461,8 @@ def test_log_bodies_that_cannot_be_taken(stack: Stack, admin: str) -> None:
     assert by_ids.status == 404 and "log_abc" in by_ids.json()["detail"], by_ids.text
     nothing = call(stack, "POST", url, admin, {})
     assert nothing.status == 422
-    assert nothing.json()["detail"] == [{"loc": ["body", "log_ids"], "msg": nothing.json()["detail"][0]["msg"], "type": "value_error"}]
+    detail = nothing.json()["detail"]
+    assert detail == [{"loc": ["body", "log_ids"], "msg": detail[0]["msg"], "type": "value_error"}]
     assert call(stack, "POST", url, admin, {"logs": []}).status == 422
     unknown = call(stack, "POST", url, admin, {"logs": [{"id": "a", "judgments": {"nope": 1}}]})
     assert unknown.status == 400 and unknown.json()["error"]["field"] == "logs[0].judgments.nope"
