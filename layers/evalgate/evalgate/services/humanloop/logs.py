@@ -264,7 +264,7 @@ def _log_record(
     judgments: list[tuple[str, Any, str | None]] = []
     if isinstance(item, RunResult):
         log_id = f"{run.id}-{item.index}"
-        datapoint_id = item.case_name if item.case_name is not None else item.name
+        datapoint_id: Any = item.case_name if item.case_name is not None else item.name
         point = datapoints.get(str(datapoint_id)) or {}
         inputs: Any = item.variables or point.get("inputs") or {}
         target: Any = item.expected if item.expected is not None else point.get("target")
