@@ -137,6 +137,14 @@ def _upload_key(principal: Principal, upload_id: str) -> str:
     return keys.upload(principal.project_id, upload_id)
 
 
+def _template_variables(principal: Principal, prompt: Any) -> frozenset[str]:
+    """The variables the prompt's latest template uses (none before its first version)."""
+    if not getattr(prompt, "latest_version", 0):
+        return frozenset()
+    version = container().prompts.get_version(principal.project_id, prompt.id, prompt.latest_version)
+    return frozenset(version.variables)
+
+
 def import_dataset(
     principal: Principal,
     prompt_id: int,
@@ -149,7 +157,7 @@ def import_dataset(
     expected_column: str | None,
     name_column: str | None,
 ) -> Dataset:
-    _prompt(principal, prompt_id)
+    prompt = container().prompts.get_prompt(principal.project_id, prompt_id)
     settings = container().settings
     if (content is None) == (upload_id is None):
         raise InvalidInput("give exactly one of 'content' or 'uploadId'", field="content")
@@ -179,6 +187,7 @@ def import_dataset(
         expected_column=expected_column,
         name_column=name_column,
         max_cases=settings.import_max_cases,
+        template_variables=_template_variables(principal, prompt),
     )
     now = utcnow()
     cases = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -94,6 +95,15 @@ def check(principal: Principal, prompt_id: int, run_id: int | None) -> tuple[Any
         confidence=settings.confidence,
     )
     result = check_gate(config, _figures(principal, run, per_case=per_case), control)
+    errored = run.aggregates.errored
+    if errored and result.passed:  # a case that errored was never evaluated: the gate does not pass the run
+        result = dataclasses.replace(
+            result,
+            passed=False,
+            verdict="failed",
+            reason=f"{errored} of {run.aggregates.total} cases errored in run {run.id}: the gate never passes a "
+            f"run with errored cases ({result.reason})",
+        )
     return result, settings, run
 
 
