@@ -92,8 +92,8 @@ class EvaluationRunCreate(HlRequest):
     version: VersionRef | None = None
     orchestrated: bool | None = Field(
         default=None,
-        description="default: true when a dataset and a version are given (evalgate generates the logs), else "
-        "false (a run that takes logs)",
+        description="default: true when a dataset or a version is given (evalgate generates the logs; both are "
+        "needed), false for an empty body (a run that takes logs)",
     )
     use_existing_logs: bool = False
 
