@@ -30,6 +30,9 @@ IDS = {
     "id": "evr_00000000000000000001",  # a Humanloop evaluation (seeded by the replay test)
     "run_id": "2",  # the EvalGuard run CreateEvalFunction's sample creates (the suite run is 1)
     "evaluator_version_id": "evv_sample",
+    "prompt_id": "1",  # /v5 prompts are evalgate prompts
+    "dataset_id": "ds_2785a3ea3b6100ec",  # the /v5 dataset at path samples/set (ids derive from paths)
+    "log_id": "log_sample",  # seeded by the replay test
     "monitorId": "mon_sample",  # seeded by the replay test
     "jobId": "00000000-0000-4000-8000-000000000001",  # seeded by the replay test
     "proxy": "index.html",  # the console's files
@@ -58,6 +61,15 @@ BODIES: dict[str, Any] = {
     },
     "SubmitAnnotationLabelsFunction": {"values": {"correct": "pass", "note": "right"}},
     "ExportGoldenSetFunction": {"prompt_id": 1, "name": "golden"},
+    "RetrieveFileByPathFunction": {"path": "seed"},
+    "UpsertHlPromptFunction": {"path": "seed", "model": "gpt-4o", "template": "{{name}}"},
+    "LogHlPromptFunction": {"path": "seed", "inputs": {"name": "Ada"}, "output": "Ada"},
+    "UpsertHlDatasetFunction": {"path": "samples/set", "datapoints": [{"inputs": {"name": "Ada"}}]},
+    "UpsertHlEvaluatorFunction": {
+        "path": "samples/judge",
+        "spec": {"arguments_type": "target_free", "return_type": "boolean", "evaluator_type": "external"},
+    },
+    "LogHlEvaluatorFunction": {"parent_id": "log_sample", "path": "samples/judge", "judgment": True},
     "CreateProjectFunction": {"name": "team-b", "description": "a second project"},
     "CreateApiKeyFunction": {"name": "ci", "role": "member"},
     "CreatePromptFunction": {"name": "greeting", "template": "Hello {{name}}!", "modelConfig": {"model": "gpt-4o"}},

@@ -30,7 +30,9 @@ def create_evaluation_run(
             id,
             dataset=body.dataset.model_dump(exclude_none=True) if body.dataset else None,
             version=body.version.model_dump(exclude_none=True) if body.version else None,
-            orchestrated=body.orchestrated,
+            orchestrated=body.orchestrated
+            if body.orchestrated is not None
+            else (body.dataset is not None or body.version is not None),
             use_existing_logs=body.use_existing_logs,
         )
         return 200, EvaluationRunOut.of(view).model_dump(mode="json")

@@ -13,14 +13,14 @@ from evalgate.services.humanloop import files
 app = EvalgateResolver(role=Role.viewer)
 
 
-@app.get("/v5/datasets/<id>", tags=["files"], security=API_KEY)
+@app.get("/v5/datasets/<dataset_id>", tags=["files"], security=API_KEY)
 def get_hl_dataset(
-    id: HlFileId,
+    dataset_id: HlFileId,
     version_id: HlQuery = None,
     environment: HlQuery = None,
     include_datapoints: bool = False,
 ) -> HlOpenOut:
-    out = files.get_dataset(app.principal, id, version_id, include_datapoints)
+    out = files.get_dataset(app.principal, dataset_id, version_id, include_datapoints)
     return HlOpenOut.model_validate(out)
 
 

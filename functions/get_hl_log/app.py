@@ -13,9 +13,9 @@ from evalgate.services.humanloop import log_store
 app = EvalgateResolver(role=Role.viewer)
 
 
-@app.get("/v5/logs/<id>", tags=["files"], security=API_KEY)
-def get_hl_log(id: HlFileId) -> HlOpenOut:
-    return HlOpenOut.model_validate(log_store.get_log(app.principal, id))
+@app.get("/v5/logs/<log_id>", tags=["files"], security=API_KEY)
+def get_hl_log(log_id: HlFileId) -> HlOpenOut:
+    return HlOpenOut.model_validate(log_store.get_log(app.principal, log_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -13,9 +13,9 @@ from evalgate.services.humanloop import files
 app = EvalgateResolver(role=Role.viewer)
 
 
-@app.get("/v5/prompts/<id>", tags=["files"], security=API_KEY)
-def get_hl_prompt(id: HlFileId, version_id: HlQuery = None, environment: HlQuery = None) -> HlOpenOut:
-    return HlOpenOut.model_validate(files.get_prompt(app.principal, id, version_id))
+@app.get("/v5/prompts/<prompt_id>", tags=["files"], security=API_KEY)
+def get_hl_prompt(prompt_id: HlFileId, version_id: HlQuery = None, environment: HlQuery = None) -> HlOpenOut:
+    return HlOpenOut.model_validate(files.get_prompt(app.principal, prompt_id, version_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

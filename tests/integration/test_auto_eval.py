@@ -194,12 +194,12 @@ def test_post_checks_the_target_the_body_and_the_role(stack: Stack, admin: str) 
         reply = start(stack, admin, target)
         assert reply.status == 400, (target, reply.text)
         assert reply.json()["error"]["field"] == field, (target, reply.text)
-    # schema errors keep the project's 422
+    # schema errors are 400 here, as EvalGuard's document lists (same error body)
     for body in ({"target": {"model": MODEL}, "sample_count": 0}, {"target": {"model": MODEL}, "sample_count": 5001}):
-        assert stack.call("POST", "/api/v1/auto-eval", key=admin, body=body).status == 422
-    assert stack.call("POST", "/api/v1/auto-eval", key=admin, body={"sample_count": 5}).status == 422
+        assert stack.call("POST", "/api/v1/auto-eval", key=admin, body=body).status == 400
+    assert stack.call("POST", "/api/v1/auto-eval", key=admin, body={"sample_count": 5}).status == 400
     extra = stack.call("POST", "/api/v1/auto-eval", key=admin, body={"target": {"model": MODEL}, "x": 1})
-    assert extra.status == 422
+    assert extra.status == 400 and extra.json()["error"]["code"] == "validation_error"
     # nothing was queued by any refused request
     assert counts(stack, WORKER) == 0 and active_jobs(stack, admin) == 0
 

@@ -176,3 +176,23 @@ def test_another_projects_import_is_not_found(small_sync_limit: Stack, admin: st
 
 def _project(stack: Stack, key: str) -> str:
     return str(stack.call("GET", "/api/v1/me", key=key).json()["projectId"])
+
+
+def test_a_background_import_keeps_the_templates_columns_as_variables(small_sync_limit: Stack, admin: str) -> None:
+    stack = small_sync_limit
+    # Given a prompt whose template uses {{name}} (the quick start's case)
+    reply = stack.call("POST", "/api/prompts", key=admin, body={"name": "hello", "template": "Hello {{name}}!"})
+    pid = int(reply.json()["id"])
+    content = "name,expected\n" + "\n".join(f"person{i},Hello person{i}!" for i in range(30))
+    job = stack.call(
+        "POST",
+        f"/api/prompts/{pid}/eval/datasets/import",
+        key=admin,
+        body={"name": "people", "format": "csv", "content": content},
+    ).json()
+    [message] = _queue_messages(stack)
+    assert _deliver(message["Body"]) == set()
+    # Then the job parsed as the request did: `name` stayed a variable of every case
+    page = stack.call("GET", f"/api/prompts/{pid}/eval/datasets/{job['datasetId']}", key=admin, query="limit=100")
+    cases = page.json()["cases"]
+    assert len(cases) == 30 and all(c["variables"]["name"].startswith("person") for c in cases), cases[:2]

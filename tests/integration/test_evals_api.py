@@ -98,7 +98,7 @@ def test_results_limits_and_errors(stack: Stack, admin: str) -> None:
     too_many = stack.call("POST", url, key=admin, body={"results": [{"id": str(i)} for i in range(1001)]})
     assert too_many.status == 413 and "1000" in too_many.json()["error"]["message"]
     assert stack.call("POST", url, key=admin, body={"results": []}).status == 400
-    assert stack.call("POST", url, key=admin, body={"nope": []}).status == 422
+    assert stack.call("POST", url, key=admin, body={"nope": []}).status == 400  # EvalGuard's document: 400
     assert stack.call("POST", "/api/v1/evals/424242424/results", key=admin, body={"results": results(1)}).status == 404
     viewer = key_for(admin, stack, "viewer")
     denied = stack.call("POST", url, key=viewer, body={"results": results(1)})

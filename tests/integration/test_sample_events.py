@@ -28,6 +28,9 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "CreateEvaluationFunction", "ListEvaluationsFunction", "GetEvaluationFunction", "AddEvaluatorsFunction",
     "CreateEvaluationRunFunction", "AddExistingRunFunction", "UpdateEvaluationRunFunction", "AddRunLogsFunction",
     "ListEvaluationRunsFunction", "GetEvaluationStatsFunction", "GetEvaluationLogsFunction",
+    "UpsertHlPromptFunction", "GetHlPromptFunction", "RetrieveFileByPathFunction", "UpsertHlDatasetFunction",
+    "GetHlDatasetFunction", "UpsertHlEvaluatorFunction", "LogHlPromptFunction", "GetHlLogFunction",
+    "LogHlEvaluatorFunction",
     "RemoveEvaluatorFunction", "RemoveEvaluationRunFunction", "DeleteEvaluationFunction",
     "IngestTracesFunction", "ListTracesFunction", "CreateMonitorFunction", "ListMonitorsFunction",
     "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction",
@@ -121,6 +124,11 @@ def _seed_named_resources() -> None:
     c.dataset_imports.create("prj_sample", job, {"content": "", "options": {}})
     c.evaluations.create(
         Evaluation(id=IDS["id"], project_id="prj_sample", name="sample", prompt_id=1, created_at=now, updated_at=now)
+    )
+    c.humanloop.put_log(  # a /v5 log (prompts/log draws its ids at random)
+        "prj_sample",
+        IDS["log_id"],
+        {"id": IDS["log_id"], "kind": "prompt", "prompt_id": "1", "version_id": "1", "output": "Ada"},
     )
     c.monitors.create(
         Monitor(

@@ -53,12 +53,15 @@ def parse(
     expected_column: str | None = None,
     name_column: str | None = None,
     max_cases: int = 100_000,
+    template_variables: frozenset[str] = frozenset(),
 ) -> list[ParsedCase]:
+    """`template_variables`: the variables the prompt's template uses; a column among them stays a variable
+    even when it also names the case (the quick start's `Hello {{name}}!` with a `name` column)."""
     if not content.strip():
         raise InvalidInput("the file is empty", field="content")
     fmt = fmt or guess_format(content)
     if fmt == "csv":
-        cases = _parse_csv(content, expected_column, name_column, max_cases)
+        cases = _parse_csv(content, expected_column, name_column, max_cases, template_variables)
     elif fmt == "jsonl":
         cases = _parse_jsonl(content, max_cases)
     else:
@@ -85,7 +88,13 @@ def _check_names(cases: list[ParsedCase]) -> None:
 
 
 # -- CSV ------------------------------------------------------------------------------------------
-def _parse_csv(content: str, expected_column: str | None, name_column: str | None, max_cases: int) -> list[ParsedCase]:
+def _parse_csv(
+    content: str,
+    expected_column: str | None,
+    name_column: str | None,
+    max_cases: int,
+    template_variables: frozenset[str] = frozenset(),
+) -> list[ParsedCase]:
     reader = csv.reader(io.StringIO(content), strict=True)
     try:
         header = next(reader)
@@ -119,7 +128,10 @@ def _parse_csv(content: str, expected_column: str | None, name_column: str | Non
                 field="content",
             )
         values = dict(zip(header, row, strict=True))
-        name = values.pop(name_col, "").strip() if name_col else ""
+        if name_col in template_variables:  # the template uses it: a variable that also names the case
+            name = values.get(name_col, "").strip()
+        else:
+            name = values.pop(name_col, "").strip() if name_col else ""
         expected_value = values.pop(expected, None) if expected else None
         cases.append(
             ParsedCase(

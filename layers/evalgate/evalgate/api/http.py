@@ -88,8 +88,6 @@ class EvalgateResolver(APIGatewayHttpResolver):
             # Humanloop's errors carry `detail`; evalgate's own `error` object stays beside it
             body = json.loads(str(response.body))
             response.body = json.dumps({"detail": exc.message, **body})
-        elif self._family == "evalguard-400" and isinstance(exc, SchemaViolation):
-            response.status_code = 400
         return response
 
     def _json_body(self, text: str) -> Any:

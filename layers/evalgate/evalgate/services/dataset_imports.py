@@ -102,6 +102,7 @@ def _run(project_id: str, job: dict[str, Any]) -> None:
         expected_column=opts.get("expectedColumn"),
         name_column=opts.get("nameColumn"),
         max_cases=container().settings.import_max_cases,
+        template_variables=frozenset(opts.get("templateVariables") or ()),
     )
     now = utcnow()
     cases = [

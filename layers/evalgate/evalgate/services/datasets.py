@@ -203,6 +203,14 @@ def _upload_key(principal: Principal, upload_id: str) -> str:
     return keys.upload(principal.project_id, upload_id)
 
 
+def _template_variables(principal: Principal, prompt: Any) -> frozenset[str]:
+    """The variables the prompt's latest template uses (none before its first version)."""
+    if not getattr(prompt, "latest_version", 0):
+        return frozenset()
+    version = container().prompts.get_version(principal.project_id, prompt.id, prompt.latest_version)
+    return frozenset(version.variables)
+
+
 def import_dataset(
     principal: Principal,
     prompt_id: int,
@@ -217,7 +225,7 @@ def import_dataset(
 ) -> Dataset | dict[str, Any]:
     """The new dataset; or, for a file with more than EVALGATE_IMPORT_SYNC_MAX_CASES cases (where the function
     has the imports queue), the queued background job (services/dataset_imports)."""
-    _prompt(principal, prompt_id)
+    prompt = container().prompts.get_prompt(principal.project_id, prompt_id)
     settings = container().settings
     if (content is None) == (upload_id is None):
         raise InvalidInput("give exactly one of 'content' or 'uploadId'", field="content")
@@ -241,12 +249,14 @@ def import_dataset(
                 f"inline content is limited to {settings.import_inline_max_bytes} bytes; "
                 "use POST …/eval/datasets/uploads and import with uploadId"
             )
+    template_variables = _template_variables(principal, prompt)
     parsed = importer.parse(
         content,
         fmt,
         expected_column=expected_column,
         name_column=name_column,
         max_cases=settings.import_max_cases,
+        template_variables=template_variables,
     )
     if len(parsed) > settings.import_sync_max_cases and settings.dataset_imports_queue_url:
         # lazy: only big imports load the background-job code
@@ -259,7 +269,13 @@ def import_dataset(
             name=name,
             description=description,
             content=content,
-            options={"format": fmt, "expectedColumn": expected_column, "nameColumn": name_column},
+            options={
+                "format": fmt,
+                "expectedColumn": expected_column,
+                "nameColumn": name_column,
+                # the job parses as this request did, whatever versions the prompt gets meanwhile
+                "templateVariables": sorted(template_variables),
+            },
             total=len(parsed),
         )
         if upload_id is not None:

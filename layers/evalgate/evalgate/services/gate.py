@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -123,6 +124,15 @@ def check_with_datasets(
         from evalgate.services import gate_agreement
 
         result = gate_agreement.apply(principal, settings.judge_agreement, result)
+    errored = run.aggregates.errored
+    if errored and result.passed:  # a case that errored was never evaluated: the gate does not pass the run
+        result = dataclasses.replace(
+            result,
+            passed=False,
+            verdict="failed",
+            reason=f"{errored} of {run.aggregates.total} cases errored in run {run.id}: the gate never passes a "
+            f"run with errored cases ({result.reason})",
+        )
     return result, settings, run, dataset_check
 
 

@@ -613,13 +613,21 @@ def finalize(project_id: str, run_id: int) -> dict[str, Any]:
     now = utcnow()
     started = run.started_at or run.created_at
     duration = int((now - started).total_seconds() * 1000)
+    sets: dict[str, Any] = {"score": score, "verdict": verdict, "durationMs": duration, "finishedAt": now.isoformat()}
+    status = RunStatus.completed
+    if agg.errored:  # say so plainly: the reason names how many cases errored; none evaluated is a failed run
+        sets["error"] = f"{agg.errored} of {agg.total} cases errored (see each result's error): " + (
+            "no case was evaluated" if agg.errored >= agg.total else "the verdict cannot be passed"
+        )
+        if agg.errored >= agg.total:
+            status = RunStatus.failed
     done = c.runs.transition(
         project_id,
         run_id,
-        RunStatus.completed,
+        status,
         allowed_from=[RunStatus.running],
         now=now,
-        sets={"score": score, "verdict": verdict, "durationMs": duration, "finishedAt": now.isoformat()},
+        sets=sets,
     )
     logger.info("run finished", run_id=run_id, score=score, verdict=verdict)
     return {"status": done.status.value, "score": score, "verdict": verdict}

@@ -90,7 +90,11 @@ class VersionRef(_OneOf):
 class EvaluationRunCreate(HlRequest):
     dataset: DatasetRef | None = None
     version: VersionRef | None = None
-    orchestrated: bool = True
+    orchestrated: bool | None = Field(
+        default=None,
+        description="default: true when a dataset or a version is given (evalgate generates the logs; both are "
+        "needed), false for an empty body (a run that takes logs)",
+    )
     use_existing_logs: bool = False
 
 
@@ -142,6 +146,7 @@ class EvaluatorSpecOut(HlModel):
     arguments_type: str
     return_type: str
     evaluator_type: str
+    code: str | None = Field(default=None, description="python evaluators: evalgate runs the assertion instead")
     assertion: dict[str, Any] | None = None
 
 
@@ -192,6 +197,7 @@ class EvaluationEvaluatorOut(HlModel):
                     arguments_type="target_required" if needs_target else "target_free",
                     return_type="number",
                     evaluator_type=_evaluator_type(e),
+                    code="" if _evaluator_type(e) == "python" else None,
                     assertion=e.assertion,
                 ),
                 created_at=e.added_at,

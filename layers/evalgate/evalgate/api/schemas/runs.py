@@ -50,7 +50,7 @@ class RunOut(ApiModel):
     verdict: str | None
     summary: RunSummary
     progress: RunProgress
-    score: float | None
+    score: int | None = Field(description="0-100, an integer as Echostash's document shows (the pass rate in %)")
     duration_ms: int | None
     error: str | None
     created_at: datetime
@@ -71,8 +71,8 @@ class RunOut(ApiModel):
             verdict=r.verdict,
             summary=RunSummary(total=a.total, passed=a.passed, failed=a.failed, errored=a.errored),
             progress=RunProgress(done=a.done, total=a.total),
-            score=r.score,
-            duration_ms=r.duration_ms,
+            score=None if r.score is None else round(r.score),
+            duration_ms=None if r.duration_ms is None else round(r.duration_ms),
             error=r.error,
             created_at=r.created_at,
             started_at=r.started_at,
@@ -93,7 +93,7 @@ class AssertionOut(ApiModel):
 class ResultOut(ApiModel):
     name: str
     status: str
-    duration_ms: float
+    duration_ms: int = Field(description="milliseconds, an integer (Echostash)")
     score: float
     assertions: list[AssertionOut]
     output: str | None
@@ -117,7 +117,7 @@ class ResultOut(ApiModel):
         return cls(
             name=r.name,
             status=r.status,
-            duration_ms=round(r.duration_ms, 1),
+            duration_ms=round(r.duration_ms),
             score=r.score,
             assertions=[AssertionOut.model_validate(a) for a in r.assertions],
             output=r.output,

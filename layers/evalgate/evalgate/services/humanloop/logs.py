@@ -180,7 +180,8 @@ def list_logs(
         items, skipped = _read_logs(principal, run, skip, size - len(records))
         skip -= skipped
         prompt = _prompt_of(principal, run)
-        records += [_log_record(ev, run, item, prompt) for item in items]
+        datapoints = _datapoints_of(principal, run)
+        records += [_log_record(ev, run, item, prompt, datapoints) for item in items]
     return records, total
 
 
@@ -195,6 +196,21 @@ def _prompt_of(principal: Principal, run: Run) -> dict[str, Any]:
         with contextlib.suppress(NotFound):
             return get_prompt(principal, str(run.prompt_id), version)
     return prompt_response_stub()
+
+
+def _datapoints_of(principal: Principal, run: Run) -> dict[str, dict[str, Any]]:
+    """The datapoints of the /v5 dataset version a run executed, by id (a result keeps a copy of its case's
+    inputs only while they are small)."""
+    hl = run.metadata.get("humanloop")
+    if not isinstance(hl, dict) or not hl.get("hlDatasetId"):
+        return {}
+    try:
+        version = container().humanloop.get_dataset_version(
+            principal.project_id, str(hl["hlDatasetId"]), str(hl["hlDatasetVersionId"])
+        )
+    except NotFound:
+        return {}
+    return {str(d["id"]): d for d in version["datapoints"]}
 
 
 def _read_logs(principal: Principal, run: Run, skip: int, take: int) -> tuple[list[Any], int]:
@@ -237,14 +253,21 @@ def evaluator_ref(ev: Evaluation, name: str) -> dict[str, Any]:
     return evaluator_out(e) if e is not None else stub_evaluator(name)
 
 
-def _log_record(ev: Evaluation, run: Run, item: ExternalResult | RunResult, prompt: dict[str, Any]) -> dict[str, Any]:
+def _log_record(
+    ev: Evaluation,
+    run: Run,
+    item: ExternalResult | RunResult,
+    prompt: dict[str, Any],
+    datapoints: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
     """One log of a run in Humanloop's EvaluationLogResponse shape: the log, its datapoint, its judgments."""
     judgments: list[tuple[str, Any, str | None]] = []
     if isinstance(item, RunResult):
         log_id = f"{run.id}-{item.index}"
-        datapoint_id = item.case_name
-        inputs: Any = item.variables or {}
-        target: Any = item.expected
+        datapoint_id: Any = item.case_name if item.case_name is not None else item.name
+        point = datapoints.get(str(datapoint_id)) or {}
+        inputs: Any = item.variables or point.get("inputs") or {}
+        target: Any = item.expected if item.expected is not None else point.get("target")
         log = {
             "output": item.output,
             "error": item.error,
