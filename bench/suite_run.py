@@ -164,7 +164,7 @@ def seed_store(runtime: Any, s: requests.Session, n_results: int, n_traces: int)
             ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": it}} for it in items[i : i + 25]]})
     for start in range(0, n_traces, 100):
         traces: list[dict[str, Any]] = [
-            {"id": f"seed-{i}", "model": "seed-model", "input": {"q": str(i)}, "output": "ok", "environment": "production"}
+            {"id": f"seed-{i}", "model": "seed", "input": {"q": str(i)}, "output": "ok", "environment": "production"}
             for i in range(start, min(n_traces, start + 100))
         ]
         s.post(f"{runtime.base_url}/api/v1/traces", json={"traces": traces}).raise_for_status()
