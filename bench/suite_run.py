@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         cached_calls = stub.calls - calls_before
         # 4. the same measurements after data accumulated: results and traces of another project stored
         seed_s = seed_store(runtime, s, args.stored_results, args.stored_traces)
-        full_pid, full_suite = make("openai", " (full store)")
+        full_pid, full_suite = make("openai", "-full")
         full_status, full_observed = run_suite(base, s, full_pid, full_suite)
         full_wall = run_duration(base, s, full_pid, full_status["id"])
         _, full_wall2 = run_suite(base, s, full_pid, full_suite)
