@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     assert runtime.janitor is not None
     runtime.janitor.stop()
     # the same janitor, tighter so that a bench of minutes shows the bound (the runtime: 200 kept, 5 min grace)
-    janitor = Janitor(runtime.names.account, REGION, keep_executions=20, grace_seconds=0)
+    janitor = Janitor(runtime.names.account, REGION, keep_executions=5, grace_seconds=0)
     rows: list[list[Any]] = []
     try:
         base = runtime.base_url
