@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bench._common import ROOT, table, write_results
 
@@ -222,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         base = runtime.base_url
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        # the client polls a run's status every 50 ms: past the per-key rate limit, wait as told (429)
+        retry = Retry(total=60, status_forcelist=[429], allowed_methods=None, respect_retry_after_header=True)
+        s.mount("http://", HTTPAdapter(max_retries=retry))
         cases = [{"name": f"case-{i:04d}", "variables": {"q": f"question {i}"}} for i in range(args.cases)]
 
         def make(provider: str, tag: str = "") -> tuple[int, int]:
