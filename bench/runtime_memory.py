@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
     from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     from local.janitor import Janitor
     from local.runtime import REGION, LocalRuntime
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     assert runtime.janitor is not None
     runtime.janitor.stop()
     # the same janitor, tighter so that a bench of minutes shows the bound (the runtime: 200 kept, 5 min grace)
-    janitor = Janitor(runtime.names.account, REGION, keep_executions=20, grace_seconds=0)
+    janitor = Janitor(runtime.names.account, REGION, keep_executions=5, grace_seconds=0)
     rows: list[list[Any]] = []
     try:
         base = runtime.base_url
@@ -91,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.1)
             requests_made += 2 + args.batches
             dropped = janitor.sweep()
-            backend = stepfunctions_backends[runtime.names.account][REGION]
-            kept = sum(len(m.executions) for m in backend.state_machines)
+            kept = sum(
+                len(m.executions)
+                for backends in (stepfunctions_parser_backends, stepfunctions_backends)
+                for m in backends[runtime.names.account][REGION].state_machines
+            )
             workers = [w.proc.pid for ws in (runtime.pool._idle.values() if runtime.pool else []) for w in ws]
             rows.append(
                 [

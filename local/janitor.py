@@ -111,12 +111,14 @@ class Janitor:
     def sweep(self) -> int:
         from moto.sqs.models import sqs_backends  # lazy: moto is loaded by the runtime already
         from moto.stepfunctions.models import stepfunctions_backends  # lazy: as above
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # lazy: as above
 
-        dropped = prune_executions(
-            stepfunctions_backends[self.account][self.region],
-            keep=self.keep_executions,
-            grace_seconds=self.grace_seconds,
-        )
+        dropped = 0
+        # the parser backend is the one that executes state machines (execute_state_machine is on locally)
+        for backends in (stepfunctions_parser_backends, stepfunctions_backends):
+            dropped += prune_executions(
+                backends[self.account][self.region], keep=self.keep_executions, grace_seconds=self.grace_seconds
+            )
         dropped += prune_receipt_handles(sqs_backends[self.account][self.region])
         self.dropped += dropped
         return dropped
