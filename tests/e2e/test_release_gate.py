@@ -266,7 +266,9 @@ def test_sdk_evaluate_uploads_200_cases_with_errors_and_gets_the_verdict(runtime
     assert result.errors == 12 and result.passed == 188  # 0, 17, ..., 187 raised
     assert result.run_id is not None
     assert result.stats["count"] == 200 and result.stats["errors"] == 12 and result.stats["passed"] == 188
-    assert result.gate is not None and result.gate.verdict == "passed" and result.gate.run_id == result.run_id
+    # the pass rate clears the threshold, but a run with errored cases never passes the gate (issue 10), and says so
+    assert result.gate is not None and result.gate.run_id == result.run_id
+    assert result.gate.verdict == "failed" and "12 of 200 cases errored" in result.gate.reason, result.gate.reason
     stored = client.request("GET", "api", "v1", "evals", result.run_id)
     assert stored["status"] == "failed" and stored["summary"]["total"] == 200  # not every case passed
     errored = [r for r in client.pages("api", "v1", "evals", result.run_id, "results") if r.get("error")]

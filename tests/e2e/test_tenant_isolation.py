@@ -70,7 +70,23 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
         runtime.url(f"/api/v1/annotation-queues/{queue['id']}/items"),
         json={"items": [{"kind": "manual", "ref": "tenant-a", "output": "tenant-a"}]},
     ).json()
+    rows = "q\n" + "\n".join(f"q{i}" for i in range(2_001))  # over the synchronous limit: a background import
+    imported = admin.post(
+        runtime.url(f"/api/prompts/{pid}/eval/datasets/import"),
+        json={"name": "a-big", "format": "csv", "content": rows},
+    )
+    assert imported.status_code == 202, imported.text
+    hl_prompt = hl.post(runtime.url("/v5/prompts"), json={"path": "tenant-a-hl", "model": "gpt-4o", "template": "x"})
+    assert hl_prompt.status_code == 200, hl_prompt.text
+    hl_dataset = hl.post(runtime.url("/v5/datasets"), json={"path": "tenant-a-set", "datapoints": [{"inputs": {}}]})
+    assert hl_dataset.status_code == 200, hl_dataset.text
+    hl_log = hl.post(runtime.url("/v5/prompts/log"), json={"path": "tenant-a-hl", "inputs": {}, "output": "x"})
+    assert hl_log.status_code == 200, hl_log.text
     return {
+        "importId": imported.json()["importId"],
+        "prompt_id": hl_prompt.json()["id"],
+        "dataset_id": hl_dataset.json()["id"],
+        "log_id": hl_log.json()["id"],
         "promptId": str(pid),
         "datasetId": str(ds["id"]),
         "versionNo": "1",

@@ -85,3 +85,11 @@ def test_memory_per_result_fits_a_million_results_per_run_in_512_mb() -> None:
         tracemalloc.stop()
     assert len(va) == len(vb) == len(deltas) == n
     assert peak / (2 * n) < 150, f"{peak / (2 * n):.0f} bytes per result"
+
+
+def test_where_keeps_only_the_accepted_cases_in_order() -> None:
+    rows = [("b", "p", 1.0), ("a", "f", 0.0), ("c", "p", 0.5), ("a", "p", 1.0)]
+    cols = CaseColumns.build(rows).where(lambda key: key != "b")
+    assert [cols.key(i) for i in range(len(cols))] == [b"a", b"c"]
+    assert [cols.count(i) for i in range(len(cols))] == [2, 1]
+    assert cols.results == 3 and list(cols.passed) == [0, 1, 1] and list(cols.scores) == [0.0, 1.0, 0.5]

@@ -344,13 +344,17 @@ def check_versions(project_id: str, run: Run, control: Run) -> tuple[DatasetChec
 
 def without_cases(figures: RunFigures, changed: set[str]) -> RunFigures:
     """A run's per-case figures without the changed cases (case keys are the case name, or `<testId>:<name>`)."""
-    if not changed or figures.case_outcomes is None:
+    if not changed or (figures.case_outcomes is None and figures.cases is None):
         return figures
 
     def keep(key: str) -> bool:
         test_id, sep, name = key.partition(":")
         return key not in changed and not (sep and test_id.isdigit() and name in changed)
 
+    if figures.cases is not None:  # the compact columns (issue 17) the comparison and the gate read
+        figures = dataclasses.replace(figures, cases=figures.cases.where(keep))
+    if figures.case_outcomes is None:
+        return figures
     return dataclasses.replace(
         figures,
         case_outcomes={k: v for k, v in figures.case_outcomes.items() if keep(k)},

@@ -130,7 +130,8 @@ def check_with_datasets(
             result,
             passed=False,
             verdict="failed",
-            reason=f"{errored} of {run.aggregates.total} cases errored in run {run.id}: the gate never passes a "
+            reason=f"{errored} of {run.aggregates.total or run.aggregates.done} cases errored in run {run.id}: "
+            "the gate never passes a "
             f"run with errored cases ({result.reason})",
         )
     return result, settings, run, dataset_check

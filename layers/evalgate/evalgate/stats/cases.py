@@ -9,7 +9,7 @@ key's bytes, built in one pass over a stream of (case key, status, score) and a 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 _PASSED = frozenset({"p", "passed"})
 
@@ -61,6 +61,25 @@ class CaseColumns:
 
     def __len__(self) -> int:
         return len(self._key_offsets) - 1
+
+    def where(self, keep: Callable[[str], bool]) -> CaseColumns:
+        """The same columns with only the cases whose key `keep` accepts (the order stays sorted)."""
+        blob = bytearray()
+        key_offsets = array("q", [0])
+        starts = array("q", [0])
+        passed = array("b")
+        scores = array("d")
+        for i in range(len(self)):
+            key = self.key(i)
+            if not keep(key.decode()):
+                continue
+            blob += key
+            key_offsets.append(len(blob))
+            start, end = self._starts[i], self._starts[i + 1]
+            passed.extend(self.passed[start:end])
+            scores.extend(self.scores[start:end])
+            starts.append(len(passed))
+        return CaseColumns(bytes(blob), key_offsets, starts, passed, scores)
 
     @property
     def results(self) -> int:
