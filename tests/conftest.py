@@ -18,6 +18,27 @@ import requests
 
 from local import cfn
 
+# The files that call every route: each cold-starts every function of the runtime it talks to (about a second of
+# CPU per function on this machine). On one pytest-xdist worker they share one warm runtime instead of paying
+# that three times over.
+ALL_ROUTES = ("tests/e2e/test_auth_walk.py", "tests/e2e/test_tenant_isolation.py", "tests/e2e/test_schemathesis.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, except that the ALL_ROUTES files are one unit (pytest-xdist's own `loadgroup` cannot
+    be used: it renames items through an attribute pytest 9 no longer reads)."""
+    if getattr(config.option, "dist", None) != "loadfile":
+        return None
+    # lazy: pytest-xdist is loaded only when the suite runs in several processes
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduler(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "all-routes" if path in ALL_ROUTES else path
+
+    return Scheduler(config, log)
+
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
