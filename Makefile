@@ -101,7 +101,7 @@ browser: deps $(CHROMIUM)
 # session, bounded (a wedged browser must not hold up the suite), and so do the slower static checks (mypy, sam
 # validate --lint, the OpenAPI snapshot): the suite leaves a third of the two cores idle while it waits. Their
 # output is printed when all are done, and any failure fails `make test`.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 test: lint $(SAM_VENV)/.installed build $(CHROMIUM)
 	@mkdir -p .local
 	$(MAKE) --no-print-directory typecheck validate openapi-check > .local/checks.log 2>&1 & checks=$$!; \

@@ -31,6 +31,13 @@ _TEXT_TYPES = (
 Invoke = Callable[[str, Any], Any]
 
 
+class _Server(ThreadingHTTPServer):
+    # the listen backlog: socketserver's default of 5 resets connections when twenty clients connect at once on a
+    # busy machine (API Gateway takes thousands); each connection gets its own thread once accepted
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def build_event(
     method: str,
     raw_path: str,
@@ -145,8 +152,7 @@ class HttpFront:
                     return self._handle
                 raise AttributeError(name)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), Handler)
         self._thread: threading.Thread | None = None
 
     @property
