@@ -75,15 +75,9 @@ class Runtime:
         return self.base_url + path
 
 
-@pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.pop("EVALGATE_ADMIN_KEY", None)
-    env["EVALGATE_EPHEMERAL"] = "1"  # in memory: fast and isolated (durability has its own tests)
-    # runs of more than 4 batches take the Distributed Map path (S3 manifest), so e2e covers both paths
-    env["EVALGATE_PARAMETER_InlineMapMaxBatches"] = "4"
-    log = tmp_path_factory.mktemp("runtime") / "runtime.log"
-    with log.open("w") as err:
+def start_runtime(env: dict[str, str], log: Any, *, timeout: float) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """`python -m local` on a free port with `env`, its stderr appended to `log`; (process, its ready line)."""
+    with log.open("a") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", "0", "--ready-json", "--tick", "0.2"],
             cwd=cfn.ROOT,
@@ -92,25 +86,35 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
             stderr=err,
             text=True,
         )
-        assert proc.stdout is not None
-        deadline = time.time() + 60
-        line = ""
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith("{") or proc.poll() is not None:
-                break
-        if not line.startswith("{"):
-            proc.kill()
-            raise RuntimeError(f"the local runtime did not start: {log.read_text()[-2000:]}")
-        info: dict[str, Any] = json.loads(line)
+    assert proc.stdout is not None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("{"):
+            return proc, dict(json.loads(line))
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError(f"the local runtime did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.pop("EVALGATE_ADMIN_KEY", None)
+    env["EVALGATE_EPHEMERAL"] = "1"  # in memory: fast and isolated (durability has its own tests)
+    # runs of more than 4 batches take the Distributed Map path (S3 manifest), so e2e covers both paths
+    env["EVALGATE_PARAMETER_InlineMapMaxBatches"] = "4"
+    log = tmp_path_factory.mktemp("runtime") / "runtime.log"
+    proc, info = start_runtime(env, log, timeout=60)
+    try:
+        yield Runtime(info["baseUrl"], info["adminKey"], info["projectId"], info["motoUrl"])
+    finally:
+        proc.terminate()
         try:
-            yield Runtime(info["baseUrl"], info["adminKey"], info["projectId"], info["motoUrl"])
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="session")

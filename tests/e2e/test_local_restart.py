@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,31 +16,13 @@ from typing import Any
 
 import requests
 
-from local import cfn
+from tests.conftest import start_runtime
 
 
 def _start(state: Path, log: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EVALGATE_"))}
     env["EVALGATE_STATE_DIR"] = str(state)
-    with log.open("a") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", "0", "--ready-json", "--tick", "0.2"],
-            cwd=cfn.ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
-    assert proc.stdout is not None
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("{"):
-            return proc, json.loads(line)
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"the runtime did not start: {log.read_text()[-2000:]}")
+    return start_runtime(env, log, timeout=90)
 
 
 def _listed(s: requests.Session, url: str) -> list[str]:

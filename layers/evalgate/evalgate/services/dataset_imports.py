@@ -15,9 +15,10 @@ from typing import Any
 
 from evalgate import importer
 from evalgate.errors import Conflict, InvalidInput, NotFound
-from evalgate.models.domain import Dataset, DatasetCase, Principal
+from evalgate.models.domain import Dataset, Principal
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
+from evalgate.services.datasets import cases_of
 from evalgate.store.dataset_imports import COMPLETED, FAILED, QUEUED
 from evalgate.store.datasets import EMPTY_HASH, case_hash, combine
 
@@ -104,18 +105,8 @@ def _run(project_id: str, job: dict[str, Any]) -> None:
         max_cases=container().settings.import_max_cases,
         template_variables=frozenset(opts.get("templateVariables") or ()),
     )
+    cases = cases_of(parsed)
     now = utcnow()
-    cases = [
-        DatasetCase(
-            name=p.name,
-            variables=p.variables,
-            expected_output=p.expected_output,
-            metadata=p.metadata,
-            created_at=now,
-            updated_at=now,
-        )
-        for p in parsed
-    ]
     for start in range(0, len(cases), CHUNK):
         datasets.write_cases(project_id, dataset_id, cases[start : start + CHUNK])
         container().dataset_imports.progress(project_id, str(job["id"]), min(start + CHUNK, len(cases)))

@@ -281,8 +281,16 @@ def import_dataset(
         if upload_id is not None:
             container().blobs.delete(_upload_key(principal, upload_id))
         return job
+    ds = create_dataset(principal, prompt_id, name, description, cases_of(parsed))
+    if upload_id is not None:
+        container().blobs.delete(_upload_key(principal, upload_id))
+    return ds
+
+
+def cases_of(parsed: list[Any]) -> list[DatasetCase]:
+    """The cases of a parsed import file (`importer.parse`), stamped now."""
     now = utcnow()
-    cases = [
+    return [
         DatasetCase(
             name=p.name,
             variables=p.variables,
@@ -293,10 +301,6 @@ def import_dataset(
         )
         for p in parsed
     ]
-    ds = create_dataset(principal, prompt_id, name, description, cases)
-    if upload_id is not None:
-        container().blobs.delete(_upload_key(principal, upload_id))
-    return ds
 
 
 # -- runs on different dataset versions ------------------------------------------------------------
