@@ -196,3 +196,11 @@ def test_a_background_import_keeps_the_templates_columns_as_variables(small_sync
     page = stack.call("GET", f"/api/prompts/{pid}/eval/datasets/{job['datasetId']}", key=admin, query="limit=100")
     cases = page.json()["cases"]
     assert len(cases) == 30 and all(c["variables"]["name"].startswith("person") for c in cases), cases[:2]
+
+
+def test_a_malformed_or_huge_import_id_is_not_found(small_sync_limit: Stack, admin: str) -> None:
+    pid = _prompt(small_sync_limit, admin)
+    for bad in ("nothex", "f" * 2000, "0" * 31):
+        reply = small_sync_limit.call("GET", f"/api/prompts/{pid}/eval/datasets/imports/{bad}", key=admin)
+        assert reply.status == 404, reply.text
+        assert len(reply.text) < 400

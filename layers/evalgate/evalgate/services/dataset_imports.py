@@ -10,6 +10,7 @@ leaves nothing half-written. A redelivered job finds the dataset already created
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -57,8 +58,13 @@ def start(
     return job
 
 
+IMPORT_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def get(principal: Principal, prompt_id: int, import_id: str) -> dict[str, Any]:
     container().prompts.get_prompt(principal.project_id, prompt_id)
+    if not IMPORT_ID.fullmatch(import_id):  # never a key DynamoDB would refuse (a sort key holds 1,024 bytes)
+        raise NotFound(f"import {import_id[:64]} not found")
     job = container().dataset_imports.get(principal.project_id, import_id)
     if job.get("promptId") != prompt_id:
         raise NotFound(f"import {import_id} not found")
