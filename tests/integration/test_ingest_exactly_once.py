@@ -185,3 +185,34 @@ def test_a_key_left_in_progress_by_a_killed_worker_is_free_after_the_function_ti
     retry = stack.call("POST", url, key=admin, body=body, headers={"Idempotency-Key": "k-crash"})
     assert retry.status == 200, retry.text
     assert stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).json()["summary"]["total"] == 3
+
+
+@pytest.mark.parametrize("size", [1, 12])
+def test_a_batch_killed_after_it_began_counting_and_never_retried_is_finished_when_its_run_ends(
+    stack: Stack, admin: str, crash_at: Any, size: int
+) -> None:
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}/results"
+    assert stack.call("POST", url, key=admin, body={"results": results(4, start=100)}).status == 200
+    # the worker dies between its counter updates and its done item (a one-result batch has no marker)
+    crash_at("after-scorers")
+    assert stack.call("POST", url, key=admin, body={"results": results(size)}).status == 500
+    # no retry comes: while the run is open the interrupted batch is counted but not yet listed
+    total, _, _, listed = _figures(stack, admin, run["id"])
+    assert (total, listed) == (4 + size, 4)
+    # ending the run finishes it: counted once, and listed
+    assert stack.call("PATCH", f"/api/v1/evals/{run['id']}", key=admin, body={"status": "passed"}).status == 200
+    passed = 2 + (size + 1) // 2
+    assert _figures(stack, admin, run["id"]) == (4 + size, passed, 4 + size, 4 + size)
+
+
+def test_a_batch_killed_before_it_began_counting_stays_out_when_its_run_ends(
+    stack: Stack, admin: str, crash_at: Any
+) -> None:
+    run = new_run(stack, admin)
+    url = f"/api/v1/evals/{run['id']}/results"
+    crash_at("after-marker")
+    assert stack.call("POST", url, key=admin, body={"results": results(6)}).status == 500
+    assert stack.call("PATCH", f"/api/v1/evals/{run['id']}", key=admin, body={"status": "passed"}).status == 200
+    assert stack.call("GET", f"/api/v1/evals/{run['id']}", key=admin).json()["summary"]["total"] == 0
+    assert stack.call("GET", url, key=admin).json()["items"] == []

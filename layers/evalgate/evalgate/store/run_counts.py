@@ -49,6 +49,10 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
 
 
+def _guard_time(value: Any) -> float:
+    return float(str(value).partition("|")[0])
+
+
 def shard_of(label: str) -> int:
     return _digest(label) % AGG_SHARDS
 
@@ -82,9 +86,10 @@ class Counters:
         return [keys.run_counter(project_id, run_id, s, p) for s in range(AGG_SHARDS) for p in wanted]
 
     # -- writing ----------------------------------------------------------------------------------
-    def apply(self, project_id: str, run_id: int, label: str, counts: dict[str, Any]) -> str:
+    def apply(self, project_id: str, run_id: int, label: str, counts: dict[str, Any], *, solo: str = "") -> str:
         """Add a batch's counts once: "now" (this call added all that was missing), "guarded" (an earlier attempt
-        had added everything, its done item is missing) or "before" (the batch is done)."""
+        had added everything, its done item is missing) or "before" (the batch is done). `solo`: the result id of
+        a one-result unit (it has no marker), kept in its guards so that `unfinished` can find what it adds."""
         done_key = keys.run_batch_done(project_id, run_id, label)
         shard = shard_of(label)
         start = time.time()
@@ -95,7 +100,7 @@ class Counters:
             key = keys.run_counter(project_id, run_id, shard, part)
             guard = f"{GUARD}{label}.{i}"
             while True:
-                state = self._apply_one(key, guard, clauses, start)
+                state = self._apply_one(key, guard, clauses, start, solo)
                 if state != "fenced":
                     moved = moved or state == "now"
                     break
@@ -104,10 +109,13 @@ class Counters:
                     return "before"
         return "now" if moved else "guarded"
 
-    def _apply_one(self, key: dict[str, str], guard: str, clauses: list[tuple[str, float]], start: float) -> str:
+    def _apply_one(
+        self, key: dict[str, str], guard: str, clauses: list[tuple[str, float]], start: float, solo: str
+    ) -> str:
         names = {"#g": guard, "#f": FLOOR}
         now = time.time()
-        values: dict[str, Any] = {":now": round(now, 3), ":start": start}
+        # a guard's value is the time it was set, and for a one-result unit "<time>|<result id>"
+        values: dict[str, Any] = {":now": f"{round(now, 3)}|{solo}" if solo else round(now, 3), ":start": start}
         adds = []
         for j, (attr, value) in enumerate(clauses):
             names[f"#a{j}"] = attr
@@ -137,7 +145,7 @@ class Counters:
         if len(guards) < PRUNE_AT:
             return
         now = time.time()
-        old = [a for a, t in guards.items() if float(t) < now - PRUNE_AGE]
+        old = [a for a, t in guards.items() if _guard_time(t) < now - PRUNE_AGE]
         if not old:
             return
         pk = str(key[keys.PK])
@@ -166,6 +174,28 @@ class Counters:
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise  # a prune that raced a newer one leaves it to the next writer
+
+    def unfinished(self, project_id: str, run_id: int) -> dict[str, str]:
+        """The units that began adding their counts and have no done item (their writer was killed between the
+        first counter update and the done item, and nobody retried): label -> the result id of a one-result unit,
+        or "" for a unit whose counts are in its marker. Their guards stay on the counter items until they are
+        done (only done units' guards are pruned), so reading the run's counter items finds them all."""
+        found: dict[str, str] = {}
+        for item in self.table.batch_get(self.keys(project_id, run_id)):
+            for attr, value in item.items():
+                if attr.startswith(GUARD):
+                    label = attr[len(GUARD) :].rpartition(".")[0]
+                    solo = str(value).partition("|")[2]
+                    found[label] = found.get(label) or solo
+        if not found:
+            return {}
+        done = {
+            str(d[keys.SK])[len("BATCH#") : -len("#D")]
+            for d in self.table.batch_get(
+                [keys.run_batch_done(project_id, run_id, label) for label in sorted(found)], attributes=["at"]
+            )
+        }
+        return {label: solo for label, solo in found.items() if label not in done}
 
     # -- reading ----------------------------------------------------------------------------------
     def read_run(self, project_id: str, run_id: int) -> dict[str, float]:

@@ -197,6 +197,8 @@ class RunStore:
                 field="status",
                 details={"current": current.status.value},
             ) from exc
+        if to in TERMINAL:
+            self.finish_begun_units(project_id, run_id)  # before the figures are read for the reply
         return self._with_counts(project_id, run_id, item)
 
     def put_spec(self, project_id: str, run_id: int, spec: dict[str, Any]) -> None:
@@ -314,6 +316,7 @@ class RunStore:
         *,
         only_while: RunStatus | None = None,
         outcome: str | None = None,
+        solo: str = "",
     ) -> bool:
         """Count a batch whose results and counts are stored (in its marker, or for a one-result batch in the
         result itself): its counts go to the run's counter items once (`Counters.apply`, guarded per item),
@@ -329,7 +332,7 @@ class RunStore:
                 return False  # counted before the counters were sharded
             if run["status"] != only_while.value:
                 return False
-        state = self.counters.apply(project_id, run_id, label, counts)
+        state = self.counters.apply(project_id, run_id, label, counts, solo=solo)
         if state == "before":
             return False
         _fault("after-scorers")
@@ -539,7 +542,7 @@ class RunStore:
         counts, outcomes = self._external_counts(results)
         if len(results) == 1 and items[results[0].id].get("solo"):
             _fault("after-marker")
-            return self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]))
+            return self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=results[0].id)
         self.table.put(marker_item(project_id, run_id, label, [], counts, compact=outcomes))
         _fault("after-marker")
         return self._complete(project_id, run_id, label, counts)
@@ -611,9 +614,28 @@ class RunStore:
         solo = next((c for c in claims if c.get("solo")), None)
         if solo is not None:
             counts, outcomes = self._external_counts([ExternalResult(id=solo["resultId"], **json.loads(solo["body"]))])
-            self._complete(project_id, run_id, owner, counts, outcome=_dumps(outcomes[0]))
+            self._complete(project_id, run_id, owner, counts, outcome=_dumps(outcomes[0]), solo=str(solo["resultId"]))
             return True
         return False
+
+    def finish_begun_units(self, project_id: str, run_id: int) -> int:
+        """Complete every counting unit that began adding its counts but has no done item (its writer was killed
+        after its first counter update and no retry came): it is counted in full, once, and its results are
+        listed. Called when a run ends, so that an ended run's listing and counting agree even when a client
+        never retried. Units that never began adding stay uncounted and unlisted. Returns how many were done."""
+        finished = 0
+        for label, solo in sorted(self.counters.unfinished(project_id, run_id).items()):
+            marker = self.table.get(keys.run_batch_marker(project_id, run_id, label), attributes=["counts"])
+            if marker is not None and marker.get("counts"):
+                self._complete(project_id, run_id, label, json.loads(marker["counts"]))
+                finished += 1
+                continue
+            item = self.table.get(keys.run_result_by_id(project_id, run_id, solo)) if solo else None
+            if item is not None and item.get("batch") == label and item.get("body"):
+                counts, outcomes = self._external_counts([ExternalResult(id=solo, **json.loads(item["body"]))])
+                self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=solo)
+                finished += 1
+        return finished
 
     def _counted_filter(self, project_id: str, run_id: int, items: Sequence[dict[str, Any]]) -> set[str]:
         """The labels among these result items' batches that were counted (their done items; the run item's
