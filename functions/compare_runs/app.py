@@ -10,7 +10,7 @@ from evalgate.api.schemas.runs import (
     ComparedOutputOut,
     CompareOut,
     CompareRequest,
-    ComparisonOut,
+    OutputComparisonOut,
 )
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -37,7 +37,7 @@ def compare_runs(promptId: NumericId, body: CompareRequest) -> CompareOut:
                         status=o.status,
                         score=o.score,
                         reason=o.reason,
-                        comparisons=[ComparisonOut.model_validate(c) for c in o.comparisons],
+                        comparisons=[OutputComparisonOut.model_validate(c) for c in o.comparisons],
                     )
                     for o in case.outputs
                 ],

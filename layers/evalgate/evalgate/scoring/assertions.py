@@ -557,7 +557,9 @@ def _max_score(value: Any, field: str) -> dict[str, Any]:
         raise InvalidInput("method must be 'average' or 'sum'", field=f"{field}.method")
     weights = value.get("weights") or {}
     if not isinstance(weights, dict) or len(weights) > MAX_ITEMS:
-        raise InvalidInput(f"weights must map assertion types to numbers (at most {MAX_ITEMS})", field=f"{field}.weights")
+        raise InvalidInput(
+            f"weights must map assertion types to numbers (at most {MAX_ITEMS})", field=f"{field}.weights"
+        )
     for name, weight in weights.items():
         if not _is_number(weight) or weight < 0:
             raise InvalidInput("a weight must be a number, 0 or more", field=f"{field}.weights.{name}")

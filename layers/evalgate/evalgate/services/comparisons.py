@@ -132,9 +132,7 @@ def compare_runs(
         if test is None:
             continue
         case = ComparedCase(index=index, name=first.name, case_name=first.case_name)
-        case.outputs = [
-            ComparedOutput(run.id, r.status, r.score, None, []) for run, r in present
-        ]
+        case.outputs = [ComparedOutput(run.id, r.status, r.score, None, []) for run, r in present]
         cases.append((case, test, [r for _, r in present]))
 
     judged = [(case, test, results) for case, test, results in cases if _spec(test, "select-best") is not None]

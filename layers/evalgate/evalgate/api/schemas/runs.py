@@ -171,7 +171,7 @@ class CompareRequest(RequestModel):
     limit: int = Field(default=25, ge=1, le=50, description="cases read per page")
 
 
-class ComparisonOut(ApiModel):
+class OutputComparisonOut(ApiModel):
     operator: str = Field(description="select-best or max-score")
     status: str = Field(description="passed or failed")
     score: float
@@ -186,7 +186,7 @@ class ComparedOutputOut(ApiModel):
     status: str = Field(description="the output's verdict with the comparisons folded in (promptfoo's rules)")
     score: float
     reason: str | None = Field(default=None, description="why a comparison failed an output that had passed")
-    comparisons: list[ComparisonOut]
+    comparisons: list[OutputComparisonOut]
 
 
 class ComparedCaseOut(ApiModel):
