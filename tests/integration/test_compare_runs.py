@@ -54,12 +54,11 @@ def _finished_run(
     for test in done["suiteTests"]:
         for case in test["caseNames"]:
             verdict, score, assertions = outputs[case]
-            results.append(
-                RunResult(
-                    index=len(results), name=f"{test['name']} [{case}]", test_id=test["id"], case_name=case,
-                    status=verdict, score=score, duration_ms=1, output=f"v{version_no} {case}", assertions=assertions,
-                )  # fmt: skip
-            )
+            result = RunResult(
+                index=len(results), name=f"{test['name']} [{case}]", test_id=test["id"], case_name=case,
+                status=verdict, score=score, duration_ms=1, output=f"v{version_no} {case}", assertions=assertions,
+            )  # fmt: skip
+            results.append(result)
     store.set_total(project_id, run.id, len(results))
     assert store.record_batch(project_id, run.id, "b0", results)
     if status != RunStatus.running:

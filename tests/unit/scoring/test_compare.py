@@ -96,7 +96,8 @@ def test_select_best_asks_one_judge_call_with_every_output() -> None:
     [prompt] = judge.prompts
     assert "<criteria>\nthe friendliest greeting\n</criteria>" in prompt
     assert '<output index="0">\nHello Flo\n</output>' in prompt and '<output index="1">\nBonjour Flo' in prompt
-    assert "from 0 to 1" in prompt and prompt == select_best_prompt("the friendliest greeting", ["Hello Flo", "Bonjour Flo"])
+    assert "from 0 to 1" in prompt
+    assert prompt == select_best_prompt("the friendliest greeting", ["Hello Flo", "Bonjour Flo"])
 
 
 def test_a_failing_or_silent_judge_fails_every_output() -> None:
