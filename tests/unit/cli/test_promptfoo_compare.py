@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalgate.cli.promptfoo import apply_comparisons, promptfoo_order
+from evalgate.cli.promptfoo import apply_comparisons, promptfoo_order, promptfoo_results
 from evalgate.promptfoo_config import build_plan
 
 CONFIG = {
@@ -55,3 +55,24 @@ def test_runs_are_compared_in_promptfoos_order_and_every_page_is_folded_in() -> 
         ("passed", 1.0), ("failed", 0.0), ("failed", 0.0), ("failed", 0.0)
     ]  # fmt: skip
     assert [a["operator"] for a in by_target[0]["001"]["assertions"]] == ["contains", "max-score"]
+
+
+def test_the_results_file_numbers_prompts_as_promptfoo_does() -> None:
+    # Given two prompts on two providers (evalgate's versions are prompt-major)
+    plan = build_plan(CONFIG, None)
+    pairs = [(p, q) for p in plan.prompts for q in plan.providers]
+    done = {"targets": [{"prompt": p, "provider": q, "label": f"[{q.label}] {p.label}"} for p, q in pairs]}
+    result = {"status": "passed", "score": 1.0, "assertions": []}
+    by_target = [{plan.tests[0].name: dict(result, output=f"out {i}")} for i in range(4)]
+    rows = promptfoo_results(plan, done, [{"id": i} for i in range(4)], by_target)["results"]
+    # Then promptIdx counts each provider's prompts in turn, and the prompts list follows it
+    got = [(r["promptIdx"], r["prompt"]["raw"], r["provider"]["id"], r["response"]["output"]) for r in rows["results"]]
+    assert got == [
+        (0, "A {{n}}", "echo", "out 0"),
+        (1, "B {{n}}", "echo", "out 2"),
+        (2, "A {{n}}", "evalgate:scripted:x", "out 1"),
+        (3, "B {{n}}", "evalgate:scripted:x", "out 3"),
+    ]
+    assert [(p["raw"], p["provider"]) for p in rows["prompts"]] == [
+        ("A {{n}}", "echo"), ("B {{n}}", "echo"), ("A {{n}}", "evalgate:scripted:x"), ("B {{n}}", "evalgate:scripted:x")
+    ]  # fmt: skip

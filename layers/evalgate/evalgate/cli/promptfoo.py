@@ -115,8 +115,9 @@ def _cell(result: dict[str, Any] | None) -> str:
 
 
 def _table(ctx: Context, plan: Plan, targets: list[dict[str, Any]], by_target: list[dict[str, dict]]) -> None:
-    headers = ["test", *(t["label"][:40] for t in targets)]
-    rows = [[t.name[:40], *(_cell(results.get(t.name)) for results in by_target)] for t in plan.tests]
+    order = promptfoo_order(plan)  # columns as promptfoo shows them: each provider's prompts in turn
+    headers = ["test", *(targets[i]["label"][:40] for i in order)]
+    rows = [[t.name[:40], *(_cell(by_target[i].get(t.name)) for i in order)] for t in plan.tests]
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
     ctx.out(line)
@@ -304,7 +305,9 @@ def promptfoo_results(
     testIdx, promptIdx; stats; the prompts."""
     rows: list[dict[str, Any]] = []
     stats = _empty_stats()
-    for prompt_idx, (target, results) in enumerate(zip(done["targets"], by_target, strict=True)):
+    order = promptfoo_order(plan)  # promptIdx as promptfoo numbers them: each provider's prompts in turn
+    for prompt_idx, i in enumerate(order):
+        target, results = done["targets"][i], by_target[i]
         prompt = {"raw": target["prompt"].template, "label": target["prompt"].label}
         for test_idx, test in enumerate(plan.tests):
             r = results.get(test.name)
@@ -324,7 +327,7 @@ def promptfoo_results(
             )
     prompts = [
         {"raw": t["prompt"].template, "label": t["prompt"].label, "provider": t["provider"].label}
-        for t in done["targets"]
+        for t in (done["targets"][i] for i in order)
     ]
     return _results_file(
         f"evalgate-runs-{'-'.join(str(r['id']) for r in runs)}", prompts, rows, stats, plan.description
