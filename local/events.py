@@ -202,6 +202,7 @@ BODIES: dict[str, Any] = {
     },
     "UpdateMonitorFunction": {"sample_count": 100},
     "StartAutoEvalFunction": {"target": {"model": "gpt-4o", "prompt_id": 1}, "sample_count": 100},
+    "CompareRunsFunction": {"runIds": [9001, 9002], "limit": 25},
     "ExploreFunction": {
         "versionNo": 1,
         "modelConfig": {"provider": "echo"},

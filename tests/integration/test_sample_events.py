@@ -24,6 +24,7 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "ListSuitesFunction", "UpdateSuiteFunction", "RunSuiteFunction", "ListRunsFunction", "GetRunFunction",
     "GetRunStatusFunction", "CreateEvalFunction", "UpdateEvalFunction", "SubmitEvalResultsFunction",
     "ListEvalResultsFunction", "GetEvalFunction", "ListEvalsFunction", "CancelRunFunction", "ExploreFunction",
+    "CompareRunsFunction",
     "GetGateFunction", "UpdateGateFunction", "CheckGateFunction", "GetEvalStatsFunction",
     "CreateEvaluationFunction", "ListEvaluationsFunction", "GetEvaluationFunction", "AddEvaluatorsFunction",
     "CreateEvaluationRunFunction", "AddExistingRunFunction", "UpdateEvaluationRunFunction", "AddRunLogsFunction",
@@ -112,6 +113,7 @@ def _seed_named_resources() -> None:
     from datetime import timedelta
 
     from evalgate.models.annotations import AnnotationQueue, Criterion
+    from evalgate.models.domain import Run, RunStatus
     from evalgate.models.evaluations import Evaluation
     from evalgate.models.jobs import AutoEvalJob
     from evalgate.models.monitors import Monitor, MonitorTarget
@@ -157,6 +159,11 @@ def _seed_named_resources() -> None:
             requested_by="key_sample",
         )
     )
+    for run_id in (9001, 9002):  # the compare sample's two finished suite runs
+        c.runs.create_run(
+            Run(id=run_id, project_id="prj_sample", prompt_id=1, suite_id=1, version_no=1,
+                status=RunStatus.completed, created_at=now)
+        )  # fmt: skip
     c.annotations.create_queue(
         AnnotationQueue(
             id=IDS["queueId"],

@@ -1,7 +1,10 @@
 """Run one promptfoo config through the real promptfoo CLI and through `evalgate eval -c`, and print how many
 verdicts (per test x prompt x provider) agree.
 
-    python tools/promptfoo/parity_eval.py [CONFIG]      # default: tests/e2e/data/promptfoo/promptfooconfig.yaml
+    python tools/promptfoo/parity_eval.py [CONFIG [GRADER]]   # default: tests/e2e/data/promptfoo/promptfooconfig.yaml
+
+GRADER (e.g. `exec:echo 1`) replaces `defaultTest.options.provider` in promptfoo's copy only, for a config whose
+grader is one of evalgate's offline providers (which promptfoo does not have).
 
 Needs promptfoo (`npm install promptfoo@0.123.1`) and a Node it accepts (>= 22.22; `npm install node@22` works):
 PROMPTFOO_ENTRY (default /tmp/pf13/node_modules/promptfoo/dist/src/entrypoint.js) and PROMPTFOO_NODE (default
@@ -19,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 if __name__ == "__main__":
@@ -83,7 +88,13 @@ def main() -> int:
         work = Path(tmp) / "config"
         shutil.copytree(source.parent, work)
         config = work / source.name
-        pf_code = run_promptfoo(config, Path(tmp) / "promptfoo.json")
+        if len(sys.argv) > 2:
+            theirs_config = yaml.safe_load(config.read_text())
+            theirs_config.setdefault("defaultTest", {}).setdefault("options", {})["provider"] = sys.argv[2]
+            (work / "promptfoo-side.yaml").write_text(yaml.safe_dump(theirs_config, sort_keys=False))
+            pf_code = run_promptfoo(work / "promptfoo-side.yaml", Path(tmp) / "promptfoo.json")
+        else:
+            pf_code = run_promptfoo(config, Path(tmp) / "promptfoo.json")
         url, key = os.environ.get("EVALGATE_URL"), os.environ.get("EVALGATE_API_KEY")
         proc = None
         if not (url and key):

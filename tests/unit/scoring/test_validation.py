@@ -18,7 +18,7 @@ def test_assertion_types_lists_every_canonical_name_and_alias_without_not_prefix
         "answer-relevance", "context-faithfulness", "llm-judge", "sentiment", "gleu", "meteor", "is-xml",
         "contains-xml", "is-html", "contains-html", "is-refusal", "finish-reason", "perplexity", "perplexity-score",
         "is-valid-openai-tools-call", "is-valid-openai-function-call", "model-graded-closedqa", "context-recall",
-        "context-relevance", "is-sql", "contains-sql",
+        "context-relevance", "is-sql", "contains-sql", "select-best", "max-score",
     }  # fmt: skip
     expected_aliases = {
         "not_contains", "matches", "starts_with", "ends_with", "json_valid", "word_count", "llm_judge",
@@ -445,15 +445,15 @@ def test_good_configs_are_accepted(raw: dict[str, Any]) -> None:
     assert spec["type"] == raw["type"]
 
 
-@pytest.mark.parametrize(
-    ("name", "why"),
-    [("select-best", "one output per case"), ("max-score", "one output per case")],
-)
-def test_promptfoo_types_evalgate_refuses_say_why(name: str, why: str) -> None:
+@pytest.mark.parametrize("name", ["select-best", "max-score"])
+def test_comparison_types_are_refused_where_a_case_has_one_output(name: str) -> None:
+    # Given a comparison type where each case has one output (explore, eval scorers, monitors, the SDK)
+    compared = {"type": name, "value": "x" if name == "select-best" else {}}
     with pytest.raises(InvalidInput) as caught:
-        validate_assertions([{"type": name, "value": "x"}])
-    assert caught.value.field == "assertions[0].type"
-    assert why in caught.value.message
+        validate_assertions([{"type": "contains", "value": "a"}, compared])
+    # Then saving says why and where to use it instead
+    assert caught.value.field == "assertions[1].type"
+    assert "several prompts or providers" in caught.value.message and "/eval/compare" in caught.value.message
 
 
 @pytest.mark.parametrize(

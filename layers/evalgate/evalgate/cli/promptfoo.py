@@ -26,6 +26,7 @@ from evalgate.promptfoo_config import Plan, PromptfooConfigError, build_plan, in
 POLL_SECONDS = 0.5
 DEFAULT_WAIT_S = 1800.0
 TERMINAL = {"completed", "failed", "cancelled", "error"}
+COMPARISON_TYPES = ("select-best", "max-score")
 
 
 def _load(ctx: Context, args: argparse.Namespace) -> tuple[dict[str, Any], Plan]:
@@ -114,8 +115,9 @@ def _cell(result: dict[str, Any] | None) -> str:
 
 
 def _table(ctx: Context, plan: Plan, targets: list[dict[str, Any]], by_target: list[dict[str, dict]]) -> None:
-    headers = ["test", *(t["label"][:40] for t in targets)]
-    rows = [[t.name[:40], *(_cell(results.get(t.name)) for results in by_target)] for t in plan.tests]
+    order = promptfoo_order(plan)  # columns as promptfoo shows them: each provider's prompts in turn
+    headers = ["test", *(targets[i]["label"][:40] for i in order)]
+    rows = [[t.name[:40], *(_cell(by_target[i].get(t.name)) for i in order)] for t in plan.tests]
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
     ctx.out(line)
@@ -145,6 +147,8 @@ def eval_command(ctx: Context, client: ApiClient, args: argparse.Namespace) -> i
     for run in runs:
         results = _results(client, pid, run["id"])
         by_target.append({r["caseName"]: r for r in results if r.get("caseName")})
+    if any(_compares(t.assertions) for t in plan.tests) and len(runs) >= 2:
+        apply_comparisons(client, pid, plan, runs, by_target)
     _table(ctx, plan, done["targets"], by_target)
     counts = {"passed": 0, "failed": 0, "errored": 0}
     for by_case in by_target:
@@ -171,6 +175,43 @@ def eval_command(ctx: Context, client: ApiClient, args: argparse.Namespace) -> i
             ctx.err(f"Pass rate {pass_rate:.2f}% is below the threshold of {threshold:g}%")
         return failed_code
     return 0
+
+
+def _compares(assertions: list[dict[str, Any]]) -> bool:
+    return any(str(a.get("type", "")) in COMPARISON_TYPES for a in assertions if isinstance(a, dict))
+
+
+def promptfoo_order(plan: Plan) -> list[int]:
+    """The targets (prompt-major: prompt x provider) in promptfoo's output order: each provider's prompts in turn
+    (promptIdx 0 = the first prompt on the first provider, 1 = the second prompt on it, ...)."""
+    n_prov = len(plan.providers)
+    return [p * n_prov + q for q in range(n_prov) for p in range(len(plan.prompts))]
+
+
+def apply_comparisons(
+    client: ApiClient, pid: str, plan: Plan, runs: list[dict[str, Any]], by_target: list[dict[str, dict]]
+) -> None:
+    """promptfoo's comparison pass: POST …/eval/compare over every run (page by page) and fold each output's
+    select-best / max-score results into its result (status, score, assertions)."""
+    order = promptfoo_order(plan)
+    run_ids = [runs[i]["id"] for i in order]
+    target_of = {runs[i]["id"]: i for i in order}
+    cursor: str | None = None
+    while True:
+        body: dict[str, Any] = {"runIds": run_ids, "limit": 50, **({"cursor": cursor} if cursor else {})}
+        page = client.call("POST", client.url("api", "prompts", pid, "eval", "compare"), body) or {}
+        for case in page.get("cases", []):
+            for out in case["outputs"]:
+                r = by_target[target_of[out["runId"]]].get(case.get("caseName") or "")
+                if r is None:
+                    continue
+                r["status"], r["score"] = out["status"], out["score"]
+                r.setdefault("assertions", []).extend(
+                    {**c, "expected": None, "weight": 1.0} for c in out["comparisons"]
+                )
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return
 
 
 def _env_float(ctx: Context, name: str, default: float) -> float:
@@ -264,7 +305,9 @@ def promptfoo_results(
     testIdx, promptIdx; stats; the prompts."""
     rows: list[dict[str, Any]] = []
     stats = _empty_stats()
-    for prompt_idx, (target, results) in enumerate(zip(done["targets"], by_target, strict=True)):
+    order = promptfoo_order(plan)  # promptIdx as promptfoo numbers them: each provider's prompts in turn
+    for prompt_idx, i in enumerate(order):
+        target, results = done["targets"][i], by_target[i]
         prompt = {"raw": target["prompt"].template, "label": target["prompt"].label}
         for test_idx, test in enumerate(plan.tests):
             r = results.get(test.name)
@@ -284,7 +327,7 @@ def promptfoo_results(
             )
     prompts = [
         {"raw": t["prompt"].template, "label": t["prompt"].label, "provider": t["provider"].label}
-        for t in done["targets"]
+        for t in (done["targets"][i] for i in order)
     ]
     return _results_file(
         f"evalgate-runs-{'-'.join(str(r['id']) for r in runs)}", prompts, rows, stats, plan.description

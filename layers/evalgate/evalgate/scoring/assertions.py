@@ -26,6 +26,7 @@ from typing import Any
 from evalgate.errors import InvalidInput
 from evalgate.scoring import schema as json_schema
 from evalgate.scoring.base import compile_pattern
+from evalgate.scoring.compare import COMPARISON_TYPES
 from evalgate.scoring.sql import DIALECTS
 from evalgate.templating import VARIABLE
 
@@ -88,6 +89,9 @@ TYPES: dict[str, TypeSpec] = {
     "is-valid-openai-function-call": TypeSpec("tools"),
     "llm-judge": TypeSpec("text", judge=True),
     "sentiment": TypeSpec("sentiment", judge=True),
+    # comparisons: rank one test's outputs across the runs of a suite (scoring/compare.py), never run alone
+    "select-best": TypeSpec("text", judge=True),
+    "max-score": TypeSpec("max_score"),
 }
 
 # Echostash names -> (canonical type, negated)
@@ -112,9 +116,6 @@ ASSERTION_TYPES: frozenset[str] = frozenset(TYPES) | frozenset(ALIASES)
 _CODE_TYPES = frozenset({"javascript", "python", "ruby", "webhook"})
 # promptfoo types evalgate refuses, with the reason (see README: promptfoo compatibility)
 _REFUSED: dict[str, str] = {
-    "select-best": "it compares several outputs of one test side by side, and an evalgate run has one output per "
-    "case (compare runs with /api/v1/evals/{runId}/stats?controlRunId= instead)",
-    "max-score": "it compares several outputs of one test side by side, and an evalgate run has one output per case",
     "moderation": "it needs OpenAI's moderation endpoint; use llm-rubric with a safety rubric",
     "classifier": "it needs a HuggingFace classifier model; use llm-rubric",
     "pi": "it needs the Pi Labs scoring service; use llm-rubric or g-eval",
@@ -178,17 +179,47 @@ def resolve_type(name: Any, field: str) -> tuple[str, bool]:
     )
 
 
-def validate_assertions(raw: Any, *, field: str = "assertions") -> list[dict[str, Any]]:
+def validate_assertions(raw: Any, *, field: str = "assertions", comparisons: bool = False) -> list[dict[str, Any]]:
     """Normalize and validate assertion configs when a suite/test is saved.
 
     Raises InvalidInput whose `field` names the offending spot (e.g. 'assertions[2].value') for an unknown
     type, a missing or ill-typed value, a bad regex or JSON schema, a negative weight, a threshold outside
-    its range, an unknown key. Returns the normalized dicts `evaluate` accepts."""
+    its range, an unknown key. Returns the normalized dicts `evaluate` accepts.
+
+    `select-best` / `max-score` compare a test's outputs across several runs: accepted only where such runs
+    exist (`comparisons=True`: suite tests, promptfoo imports), at most one of each per test, never negated,
+    and max-score only beside another assertion whose scores it can aggregate."""
     if not isinstance(raw, list):
         raise InvalidInput("assertions must be a list", field=field)
     if len(raw) > MAX_ASSERTIONS:
         raise InvalidInput(f"at most {MAX_ASSERTIONS} assertions are allowed", field=field)
-    return [normalize_assertion(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+    out = [normalize_assertion(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+    seen: set[str] = set()
+    for i, spec in enumerate(out):
+        kind = spec["type"]
+        if kind not in COMPARISON_TYPES:
+            continue
+        where = f"{field}[{i}].type"
+        if not comparisons:
+            raise InvalidInput(
+                f"'{kind}' compares the outputs of one test across several prompts or providers, and here each "
+                "case has one output: use it in a suite test and compare the suite's runs "
+                "(POST /api/prompts/{promptId}/eval/compare), or in a promptfoo config with several prompts "
+                "or providers",
+                field=where,
+            )
+        if spec["negate"]:
+            raise InvalidInput(f"'{kind}' cannot be negated", field=where)
+        if kind in seen:
+            raise InvalidInput(f"a test takes at most one '{kind}' assertion", field=where)
+        seen.add(kind)
+        if kind == "max-score" and all(s["type"] in COMPARISON_TYPES for s in out):
+            raise InvalidInput(
+                "max-score needs at least one other assertion (besides max-score or select-best) whose scores "
+                "it aggregates",
+                field=where,
+            )
+    return out
 
 
 def normalize_assertion(item: Any, field: str) -> dict[str, Any]:
@@ -512,6 +543,36 @@ def _tools(value: Any, field: str) -> list[dict[str, Any]] | None:
     return value
 
 
+def _max_score(value: Any, field: str) -> dict[str, Any]:
+    """max-score: none, or {method: average|sum, weights: {assertion type: weight}, threshold: number}."""
+    if value is None or value == "":
+        value = {}
+    if not isinstance(value, dict):
+        raise InvalidInput("value must be an object: {method, weights, threshold}", field=field)
+    extra = sorted(set(value) - {"method", "weights", "threshold"})
+    if extra:
+        raise InvalidInput(f"unknown key '{extra[0]}'; use method, weights or threshold", field=f"{field}.{extra[0]}")
+    method = value.get("method") or "average"
+    if method not in ("average", "sum"):
+        raise InvalidInput("method must be 'average' or 'sum'", field=f"{field}.method")
+    weights = value.get("weights") or {}
+    if not isinstance(weights, dict) or len(weights) > MAX_ITEMS:
+        raise InvalidInput(
+            f"weights must map assertion types to numbers (at most {MAX_ITEMS})", field=f"{field}.weights"
+        )
+    for name, weight in weights.items():
+        if not _is_number(weight) or weight < 0:
+            raise InvalidInput("a weight must be a number, 0 or more", field=f"{field}.weights.{name}")
+    threshold = value.get("threshold")
+    if threshold is not None and not _is_number(threshold):
+        raise InvalidInput("threshold must be a number", field=f"{field}.threshold")
+    return {
+        "method": method,
+        "weights": {str(k): float(v) for k, v in weights.items()},
+        "threshold": None if threshold is None else float(threshold),
+    }
+
+
 def _regex(value: Any, field: str) -> str:
     pattern = _text(value, field)
     try:
@@ -554,6 +615,8 @@ def _validate_value(base: str, spec: TypeSpec, value: Any, field: str) -> Any:
         return _tools(value, field)
     if kind == "sql":
         return _sql(value, field)
+    if kind == "max_score":
+        return _max_score(value, field)
     if kind in ("text_ref", "texts_ref") and value is None:
         return None  # falls back to the case's expected output at run time
     if value is None:

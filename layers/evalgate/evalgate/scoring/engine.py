@@ -6,6 +6,8 @@
   and errors do not count).
 - With a test threshold the test passes iff the weighted score >= threshold; without one it passes iff every
   counted assertion passed. Any counted errored assertion makes the verdict errored.
+- `select-best` and `max-score` are skipped: they compare a test's outputs across runs (scoring/compare.py),
+  as promptfoo's runAssertions skips them until every output of the test exists.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from evalgate.errors import InvalidInput
 from evalgate.scoring import graded, metrics, sql, structured, text
 from evalgate.scoring.assertions import normalize_assertion
 from evalgate.scoring.base import Check, CheckError, Outcome
+from evalgate.scoring.compare import is_comparison
 from evalgate.scoring.types import ERRORED, FAILED, PASSED, AssertionResult, CaseOutput, Embedder, Judge, Verdict
 
 CHECKS: dict[str, Callable[[Check], Outcome]] = {
@@ -105,6 +108,11 @@ def run_assertion(
         return AssertionResult(
             _raw_operator(raw), ERRORED, None, None, 0.0, _raw_weight(raw), f"Invalid assertion{where}: {err.message}"
         )
+    if spec["type"] not in CHECKS:  # select-best / max-score: only across a test's outputs (scoring/compare.py)
+        return AssertionResult(
+            spec["operator"], ERRORED, None, None, 0.0, spec["weight"],
+            f"'{spec['type']}' compares several outputs of one test; it does not run on one output",
+        )  # fmt: skip
     check = Check(spec=spec, out=out, judge=judge, embedder=embedder)
     try:
         outcome = CHECKS[spec["type"]](check)
@@ -142,7 +150,9 @@ def evaluate(
     ):
         raise InvalidInput("the test threshold must be a number between 0 and 1", field="threshold")
     results = [
-        run_assertion(raw, out, judge=judge, embedder=embedder, index=i) for i, raw in enumerate(assertions or [])
+        run_assertion(raw, out, judge=judge, embedder=embedder, index=i)
+        for i, raw in enumerate(assertions or [])
+        if not is_comparison(raw)
     ]
     counted = [r for r in results if r.weight > 0]
     total_weight = sum(r.weight for r in counted)

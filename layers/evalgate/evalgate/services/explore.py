@@ -63,7 +63,7 @@ def explore(
         if test_ids is not None:
             chosen = [t for t in chosen if t.id in set(test_ids)]
     for i, raw in enumerate(tests):
-        checked = suite_service.check_test(principal, prompt_id, raw, f"tests[{i}]")
+        checked = suite_service.check_test(principal, prompt_id, raw, f"tests[{i}]", comparisons=False)
         chosen.append(SuiteTest(id=-(i + 1), suite_id=0, created_at=now, updated_at=now, **checked))
     if not chosen:
         raise InvalidInput("nothing to explore: give suiteId or tests", field="tests")

@@ -61,8 +61,17 @@ def import_config(principal: Principal, config: Any, name: str | None) -> Import
     except PromptfooConfigError as err:
         raise InvalidInput(str(err), field="config") from err
     normalized = {}
+    targets = len(plan.prompts) * len(plan.providers)
     for t in plan.tests:  # every assertion checked before anything is written
-        normalized[t.name] = validate_assertions(t.assertions, field=f"config.tests[{t.name!r}].assert")
+        where = f"config.tests[{t.name!r}].assert"
+        normalized[t.name] = validate_assertions(t.assertions, field=where, comparisons=True)
+        compared = [a["type"] for a in normalized[t.name] if a["type"] in ("select-best", "max-score")]
+        if compared and targets < 2:  # promptfoo aborts the eval at its comparison step; refused when saved
+            raise InvalidInput(
+                f"'{compared[0]}' compares a test's outputs across prompts and providers, and this config has one "
+                "prompt and one provider (one output per test)",
+                field=where,
+            )
     try:
         models = [ModelConfig(**p.model_config) for p in plan.providers]
     except ValueError as err:
@@ -109,8 +118,11 @@ def import_config(principal: Principal, config: Any, name: str | None) -> Import
         groups.setdefault(key, {"assertions": t.assertions, "threshold": t.threshold, "cases": []})["cases"].append(
             t.name
         )
+    judge = dict(plan.judge or {})
     suite_config = SuiteConfig(
-        judge_provider=(plan.judge or {}).get("provider"), judge_model=(plan.judge or {}).get("model")
+        judge_provider=judge.pop("provider", None),
+        judge_model=judge.pop("model", None),
+        judge_params=judge,  # the grader's config (temperature, ...; the offline providers' scripts)
     )
 
     suite = next(

@@ -20,14 +20,17 @@ def _suite(principal: Principal, prompt_id: int, suite_id: int) -> Suite:
     return container().suites.get_suite(principal.project_id, prompt_id, suite_id)
 
 
-def check_test(principal: Principal, prompt_id: int, test: dict[str, Any], field: str) -> dict[str, Any]:
-    """Validate a test's references and assertions when it is saved (never at run time)."""
+def check_test(
+    principal: Principal, prompt_id: int, test: dict[str, Any], field: str, *, comparisons: bool = True
+) -> dict[str, Any]:
+    """Validate a test's references and assertions when it is saved (never at run time). `comparisons`:
+    select-best / max-score are accepted (a suite's runs over several versions are compared afterwards)."""
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.scoring import validate_assertions
 
     out = dict(test)
     try:
-        out["assertions"] = validate_assertions(list(test.get("assertions") or []))
+        out["assertions"] = validate_assertions(list(test.get("assertions") or []), comparisons=comparisons)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, field=f"{field}.{exc.field}" if exc.field else field) from exc
     dataset_id = test.get("dataset_id")

@@ -685,6 +685,12 @@ class RunStore:
         counted = self._counted_filter(project_id, run_id, items)
         return Page(items=[self._load_result(i) for i in items if is_counted(i, counted)], next_cursor=nxt)
 
+    def get_results(self, project_id: str, run_id: int, indices: Sequence[int]) -> dict[int, RunResult]:
+        """The run's counted results at these case indices (one BatchGetItem per 100; missing ones absent)."""
+        items = self.table.batch_get([keys.run_result(project_id, run_id, i) for i in indices])
+        counted = self._counted_filter(project_id, run_id, items)
+        return {int(i["index"]): self._load_result(i) for i in items if is_counted(i, counted)}
+
     def _load_result(self, item: dict[str, Any]) -> RunResult:
         body = json.loads(item["body"])
         if item.get("outputKey"):

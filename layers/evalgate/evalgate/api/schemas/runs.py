@@ -158,3 +158,46 @@ class ExploreOut(ApiModel):
     score: float
     duration_ms: int
     results: list[ResultOut]
+
+
+class CompareRequest(RequestModel):
+    run_ids: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(
+        min_length=2,
+        max_length=10,
+        description="finished runs of one suite (one per prompt version or provider), in the order the outputs "
+        "are compared: the judge sees them in this order and max-score's ties go to the earlier one",
+    )
+    cursor: str | None = Field(default=None, max_length=20, description="nextCursor of the previous page")
+    limit: int = Field(default=25, ge=1, le=50, description="cases read per page")
+
+
+class OutputComparisonOut(ApiModel):
+    operator: str = Field(description="select-best or max-score")
+    status: str = Field(description="passed or failed")
+    score: float
+    reason: str
+    named_scores: dict[str, float] | None = Field(
+        default=None, description="max-score: maxScore (the output's aggregate), assertionCount, totalWeight"
+    )
+
+
+class ComparedOutputOut(ApiModel):
+    run_id: int
+    status: str = Field(description="the output's verdict with the comparisons folded in (promptfoo's rules)")
+    score: float
+    reason: str | None = Field(default=None, description="why a comparison failed an output that had passed")
+    comparisons: list[OutputComparisonOut]
+
+
+class ComparedCaseOut(ApiModel):
+    index: int
+    name: str
+    case_name: str | None = None
+    outputs: list[ComparedOutputOut] = Field(description="one per run, in the order of runIds")
+
+
+class CompareOut(ApiModel):
+    cases: list[ComparedCaseOut] = Field(
+        description="the page's cases whose test has a comparison assertion (a page may hold none)"
+    )
+    next_cursor: str | None = None
