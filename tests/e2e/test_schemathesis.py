@@ -1,7 +1,10 @@
-"""Property-based run of schemathesis against /openapi.json on the local runtime: no input gives a 5xx."""
+"""Property-based run of schemathesis against /openapi.json on the local runtime: no input gives a 5xx, including
+the hostile bodies and queries that tests/e2e/schemathesis_hooks.py adds to every operation (JSON nested
+thousands deep, integers and query values of thousands of digits)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +21,7 @@ HALVES = [
     ["--include-path-regex", "^/api/prompts"],
     ["--exclude-path-regex", "^/api/prompts|api-keys|/api/v1/projects$"],
 ]
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
 
 def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: requests.Session, tmp_path: Path) -> None:
@@ -61,7 +65,11 @@ def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: reque
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-                env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+                env={
+                    **os.environ,
+                    "SCHEMATHESIS_HOOKS": str(HOOKS),
+                    "EVALGATE_ST_HOSTILE_COUNTS": str(tmp_path / f"hostile-{n}.json"),
+                },
             )
         )
     outputs = [proc.communicate(timeout=600) for proc in procs]
@@ -69,3 +77,7 @@ def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: reque
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out[-6000:] + err[-2000:]
         assert "generated" in out and " 0 generated" not in out, out[-2000:]
+    # And the hostile values were really among what was sent, in each half
+    for n in range(len(HALVES)):
+        sent = json.loads((tmp_path / f"hostile-{n}.json").read_text())
+        assert all(sent.get(kind, 0) >= 10 for kind in ("deep-object", "deep-array", "huge-number", "huge-query")), sent
