@@ -19,6 +19,7 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "UpdatePromptFunction", "ListPromptVersionsFunction", "GetPromptVersionFunction", "ImportDatasetFunction",
     "GetDatasetImportFunction",
     "ListDatasetsFunction", "GetDatasetFunction", "UpdateDatasetFunction", "AddDatasetCaseFunction",
+    "ListDatasetVersionsFunction",
     "CreateDatasetUploadFunction", "CreateDatasetFunction", "UpdateDatasetCaseFunction",
     "CreateSuiteFunction", "AddSuiteTestFunction", "UpdateSuiteTestFunction", "GetSuiteFunction",
     "ListSuitesFunction", "UpdateSuiteFunction", "RunSuiteFunction", "ListRunsFunction", "GetRunFunction",

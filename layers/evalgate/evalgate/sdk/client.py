@@ -142,6 +142,10 @@ class Client:
             cursor = page.get("nextCursor")
         return {**first, "cases": cases, "nextCursor": None}
 
+    def list_dataset_versions(self, prompt_id: int, dataset_id: int) -> Iterator[dict[str, Any]]:
+        """The dataset's versions, newest first: `version`, `contentHash`, `caseCount`, `change`, `createdAt`."""
+        return self.pages("api", "prompts", prompt_id, "eval", "datasets", dataset_id, "versions")
+
     def add_case(self, prompt_id: int, dataset_id: int, case: Mapping[str, Any]) -> dict[str, Any]:
         segments = ("api", "prompts", prompt_id, "eval", "datasets", dataset_id, "cases")
         return dict(self.request("POST", *segments, body=dict(case)))
