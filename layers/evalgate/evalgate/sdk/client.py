@@ -19,6 +19,7 @@ __all__ = ["ApiError", "Client", "ConnectionFailed", "EvalgateError", "GateResul
 
 EvalgateError = CliError  # every error the client raises is one (ApiError: the server said no)
 RESULTS_PER_REQUEST = 500
+SCORE_ITEMS_PER_REQUEST = 50  # the most POST /api/v1/scores takes at once
 TERMINAL = frozenset({"completed", "failed", "cancelled", "error"})
 
 
@@ -211,6 +212,31 @@ class Client:
 
     def eval_stats(self, run_id: int | str, control_run_id: int | None = None) -> dict[str, Any]:
         return dict(self.request("GET", "api", "v1", "evals", run_id, "stats", query={"controlRunId": control_run_id}))
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def score(
+        self,
+        assertions: Sequence[Mapping[str, Any]],
+        items: Sequence[Mapping[str, Any]],
+        *,
+        judge: Mapping[str, Any] | None = None,
+        threshold: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Score outputs made elsewhere on the server, model-graded assertions included (`judge`: its provider,
+        model and params), `SCORE_ITEMS_PER_REQUEST` items per request. Each item is {id, output, expectedOutput?,
+        variables?, prompt?, context?, latencyMs?}; the answer is each item's {id, status, score, assertions}."""
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(items), SCORE_ITEMS_PER_REQUEST):
+            body: dict[str, Any] = {
+                "assertions": [dict(a) for a in assertions],
+                "items": [dict(i) for i in items[start : start + SCORE_ITEMS_PER_REQUEST]],
+            }
+            if judge is not None:
+                body["judge"] = dict(judge)
+            if threshold is not None:
+                body["threshold"] = threshold
+            out += self.request("POST", "api", "v1", "scores", body=body)["results"]
+        return out
 
     # -- the gate -----------------------------------------------------------------------------------
     def get_gate(self, prompt_id: int) -> dict[str, Any]:
