@@ -171,3 +171,42 @@ def test_a_dataset_made_before_versions_gets_them_on_its_first_change(stack: Sta
         )
     )
     assert [v["version"] for v in first_page["items"] + last_page["items"]] == [2, 1]
+
+
+def test_a_run_over_several_datasets_pins_them_with_a_map(stack: Stack, admin: str) -> None:
+    pid = ok(stack.call("POST", "/api/prompts", key=admin, body={"name": "two sets", "template": "{{x}}"}), 201)["id"]
+    one = create(stack, admin, pid, "one", [{"name": "a", "variables": {"x": 1}}])
+    two = create(stack, admin, pid, "two", [{"name": "b", "variables": {"x": 2}}])
+    for ds in (one, two):
+        ok(
+            stack.call(
+                "PUT",
+                f"{base(pid)}/{ds['id']}/cases/{'a' if ds is one else 'b'}",
+                key=admin,
+                body={"variables": {"x": 9}},
+            )
+        )
+    tests = [{"name": f"t{ds['id']}", "datasetId": ds["id"], "assertions": [{"type": "is-json"}]} for ds in (one, two)]
+    suite = ok(
+        stack.call("POST", f"/api/prompts/{pid}/eval/suites", key=admin, body={"name": "s", "tests": tests}), 201
+    )
+
+    def start(pin: Any) -> Any:
+        return stack.call(
+            "POST",
+            f"/api/prompts/{pid}/eval/run",
+            key=admin,
+            body={"suiteId": suite["id"], "versionNo": 1, "datasetVersion": pin},
+        )
+
+    a, b = str(one["id"]), str(two["id"])
+    run = ok(start({a: 1}), 202)
+    assert run["datasetVersions"] == {a: 1, b: 2}  # the one not named: its latest
+    both = ok(start({a: 1, b: 1}), 202)
+    assert both["datasetVersions"] == {a: 1, b: 1} and both["configHash"] != run["configHash"]
+    assert ok(start(None), 202)["datasetVersions"] == {a: 2, b: 2}
+    # a number is ambiguous over two datasets; a dataset the run does not read, or a version it lacks, is a 400
+    assert "give {datasetId: version}" in err(start(1), 400)["message"]
+    assert err(start({"424242": 1}), 400)["field"] == "datasetVersion.424242"
+    assert err(start({b: 3}), 400)["field"] == f"datasetVersion.{b}"
+    assert start({a: 0}).status == 422 and start({"x": 1}).status == 422

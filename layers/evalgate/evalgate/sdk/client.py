@@ -153,10 +153,19 @@ class Client:
 
     # -- suite runs ---------------------------------------------------------------------------------
     def start_run(
-        self, prompt_id: int, suite_id: int, version_no: int, *, dataset_version: int | None = None
+        self,
+        prompt_id: int,
+        suite_id: int,
+        version_no: int,
+        *,
+        dataset_version: int | Mapping[int | str, int] | None = None,
     ) -> dict[str, Any]:
+        """Start a suite run; `dataset_version` pins the version of the one dataset it reads (a number), or of some
+        of several ({dataset_id: version}; the others read their latest)."""
         body: dict[str, Any] = {"suiteId": suite_id, "versionNo": version_no}
-        if dataset_version is not None:
+        if isinstance(dataset_version, Mapping):
+            body["datasetVersion"] = {str(k): int(v) for k, v in dataset_version.items()}
+        elif dataset_version is not None:
             body["datasetVersion"] = dataset_version
         return dict(self.request("POST", "api", "prompts", prompt_id, "eval", "run", body=body))
 
