@@ -203,6 +203,11 @@ BODIES: dict[str, Any] = {
     "UpdateMonitorFunction": {"sample_count": 100},
     "StartAutoEvalFunction": {"target": {"model": "gpt-4o", "prompt_id": 1}, "sample_count": 100},
     "CompareRunsFunction": {"runIds": [9001, 9002], "limit": 25},
+    "ScoreOutputsFunction": {
+        "assertions": [{"type": "icontains", "value": "paris"}, {"type": "llm-rubric", "value": "names a city"}],
+        "items": [{"id": "q1", "prompt": "What is the capital of France?", "output": "Paris."}],
+        "judge": {"provider": "scripted", "model": "judge-1", "params": {"default": '{"pass": true, "score": 1}'}},
+    },
     "ExploreFunction": {
         "versionNo": 1,
         "modelConfig": {"provider": "echo"},

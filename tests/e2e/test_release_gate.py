@@ -1,6 +1,7 @@
 """The release gate in CI (issue 16) on the local runtime: a dataset edited between two runs (versions differ, the
 comparison says so and pairs only the unchanged cases), `evalgate run` with a passing and a failing change (exit
-codes, JUnit, Markdown), and the gate refusing to compare when told to."""
+codes, JUnit, Markdown), the gate refusing to compare when told to, and the SDK's `evaluate()` (200 cases with
+errors; model-graded scorers scored on the server)."""
 
 from __future__ import annotations
 
@@ -273,3 +274,52 @@ def test_sdk_evaluate_uploads_200_cases_with_errors_and_gets_the_verdict(runtime
     assert stored["status"] == "failed" and stored["summary"]["total"] == 200  # not every case passed
     errored = [r for r in client.pages("api", "v1", "evals", result.run_id, "results") if r.get("error")]
     assert len(errored) == 12 and errored[0]["error"].startswith("ConnectionError: backend hiccup")
+
+
+# model-graded scorers: scored on the server (POST /api/v1/scores) by a scripted stub judge; this follows the
+# 200-case test in this file so the eval routes it shares are warm on this runtime
+SCRIPTED_JUDGE = {
+    "provider": "scripted",
+    "model": "judge-1",
+    "params": {
+        "responses": [
+            {"match": "(?s)<output>\\nmumble", "output": "I would rather not say"},
+            {"match": "(?s)<output>\\nPolite", "output": '{"reason": "kind", "score": 0.9, "pass": true}'},
+        ],
+        "default": '{"reason": "rude", "score": 0.1, "pass": false}',
+    },
+}
+
+
+def test_evaluate_scores_llm_rubric_on_the_server_and_uploads_the_scores(runtime: Runtime) -> None:
+    import evalgate
+
+    client = evalgate.Client(runtime.base_url, api_key=runtime.admin_key)
+
+    def task(question: str) -> str:
+        n = int(question.split()[1])
+        if n == 7:
+            raise TimeoutError("the app timed out")
+        if n == 5:
+            return "mumble"
+        return f"Polite answer {n}" if n % 3 else f"Go away {n}"
+
+    data = [{"id": f"q{i}", "input": f"question {i}", "expected": str(i)} for i in range(12)]
+    scorers = [{"type": "llm-rubric", "value": "The answer is polite", "metric": "polite"}, "contains"]
+    result = evalgate.evaluate(data, task, scorers, client=client, judge=SCRIPTED_JUDGE, progress=False)
+    by_id = {c.id: c for c in result.cases}
+    rude = {"q0", "q3", "q6", "q9"}
+    assert {c.id for c in result.cases if c.status == "errored"} == {"q5", "q7"}
+    assert {c.id for c in result.cases if c.status == "failed"} == rude
+    assert by_id["q1"].status == "passed" and by_id["q1"].scorers["polite"]["score"] == 0.9
+    assert by_id["q1"].scorers["contains"]["passed"] is True  # the deterministic assertion, graded with it
+    assert "not JSON" in (by_id["q5"].error or "") and by_id["q7"].error == "TimeoutError: the app timed out"
+
+    # the external run carries the judge's scores per case, and its statistics count them
+    assert result.run_id is not None
+    stored = {r["id"]: r for r in client.pages("api", "v1", "evals", result.run_id, "results")}
+    assert len(stored) == 12
+    assert stored["q1"]["scorerResults"]["polite"] == {"score": 0.9, "passed": True, "reason": "kind"}
+    assert stored["q0"]["passed"] is False and stored["q0"]["scorerResults"]["polite"]["score"] == 0.1
+    assert "not JSON" in stored["q5"]["error"] and stored["q5"].get("passed") is None
+    assert result.stats["count"] == 12 and result.stats["errors"] == 2 and result.stats["passed"] == 6

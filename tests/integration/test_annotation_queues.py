@@ -411,3 +411,47 @@ def test_items_from_traces_and_auto_eval(stack: Stack, admin: str) -> None:
     assert items["trace", "t2"]["judge"] == {} and items["trace", "t2"]["context"] == "ctx"
     missing = {"items": [{"kind": "trace", "trace_id": "nope"}]}
     assert stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=missing).status == 404
+
+
+def test_humanloop_logs_are_a_queue_source(stack: Stack, admin: str) -> None:
+    """A Humanloop evaluation run's logs (with their evaluators' judgments) become items, judged by name."""
+    from tests.integration.test_humanloop import V5, logs, new_evaluation, new_run, setup_prompt
+
+    pid, _ = setup_prompt(stack, admin)
+    ev = new_evaluation(stack, admin, pid)
+    run = new_run(stack, admin, ev["id"])
+    posted = stack.call("POST", f"{V5}/{ev['id']}/runs/{run['id']}/logs", key=admin, body={"logs": logs(12)})
+    assert posted.status == 200, posted.text
+    queue = {
+        "name": "hl review",
+        "criteria": [
+            {"name": "polite", "type": "pass_fail", "judge": "polite"},
+            {"name": "helpful", "type": "score", "scale_min": 0, "scale_max": 10, "judge": "helpfulness"},
+        ],
+    }
+    qid = _queue(stack, admin, **queue)["id"]
+    body = {"from_run": {"run_id": run["id"], "judge_failed": "polite"}}
+    added = stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=body)
+    assert added.status == 201 and added.json()["added"] == 6, added.text  # the odd logs: polite said false
+    body = {"from_run": {"run_id": run["id"]}}
+    assert stack.call("POST", f"/api/v1/annotation-queues/{qid}/items", key=admin, body=body).json()["added"] == 6
+    items = _all_items(stack, admin, qid)
+    by_log = {i["source"]["result_id"]: i for i in items}
+    assert len(by_log) == 12
+    three = by_log["log3"]
+    assert three["output"] == "it is city 3" and three["input"] == {"q": "capital 3"} and three["expected"] == "city 3"
+    assert three["judge"]["polite"]["passed"] is False and three["judge"]["helpfulness"]["score"] == pytest.approx(0.3)
+    # labelled, the logs' evaluator judgments are compared with the humans like any judge's
+    for log_id, item in by_log.items():
+        n = int(log_id[3:])
+        polite = (n % 2 == 0) != (n in (1, 2))  # the humans disagree with the evaluator on two logs
+        _label(stack, admin, qid, item["id"], {"polite": "pass" if polite else "fail", "helpful": n % 10})
+    figures = stack.call("GET", f"/api/v1/annotation-queues/{qid}/agreement", key=admin).json()
+    polite_fig = next(c for c in figures["criteria"] if c["name"] == "polite")["judge_vs_humans"]
+    assert (
+        polite_fig["status"] == "ok"
+        and polite_fig["n"] == 12
+        and polite_fig["observed_agreement"] == pytest.approx(10 / 12)
+    )
+    helpful_fig = next(c for c in figures["criteria"] if c["name"] == "helpful")["judge_vs_humans"]
+    assert helpful_fig["status"] == "ok" and helpful_fig["spearman"] == pytest.approx(1.0)

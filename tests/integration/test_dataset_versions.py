@@ -13,7 +13,7 @@ from evalgate.models.domain import ModelConfig, Run, SuiteTest
 from evalgate.services import datasets as datasets_service
 from evalgate.services import runs as runs_service
 from evalgate.services.container import container, utcnow
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, key_for
 from tests.integration.test_datasets_api import base, create, err, get, new_prompt, ok
 
 
@@ -57,6 +57,28 @@ def test_every_change_makes_a_version_that_reads_back_as_it_was(stack: Stack, ad
     assert seven["version"] == 7
     v5_hash = get(stack, admin, pid, ds["id"], "version=5")["contentHash"]
     assert seven["contentHash"] == v5_hash
+
+    # the versions route: newest first, paged, what made each one; viewers read it, other projects get a 404
+    viewer = key_for(admin, stack, "viewer")
+    listed = stack.call("GET", f"{url}/versions", key=viewer, query="limit=4")
+    assert listed.status == 200, listed.text
+    page = listed.json()
+    assert [v["version"] for v in page["items"]] == [7, 6, 5, 4] and page["nextCursor"]
+    rest_page = ok(stack.call("GET", f"{url}/versions", key=viewer, query=f"limit=4&cursor={page['nextCursor']}"))
+    assert [v["version"] for v in rest_page["items"]] == [3, 2, 1] and rest_page["nextCursor"] is None
+    by_no = {v["version"]: v for v in page["items"] + rest_page["items"]}
+    assert by_no[1]["change"] == "created" and by_no[1]["caseCount"] == 20 and by_no[1]["datasetId"] == ds["id"]
+    assert by_no[2]["change"] == "added case 'new'" and by_no[2]["caseCount"] == 21
+    assert by_no[7]["contentHash"] == seven["contentHash"] == by_no[5]["contentHash"]
+    assert by_no[3]["contentHash"] == hashes[3] and by_no[4]["caseCount"] == 20
+    from evalgate.services.projects import create_project
+
+    _, _, stranger = create_project(None, "stranger")
+    assert stack.call("GET", f"{url}/versions", key=stranger).status == 404
+    assert stack.call("GET", f"{url}/versions").status == 401
+    assert stack.call("GET", f"{base(pid)}/999999/versions", key=admin).status == 404
+    assert err(stack.call("GET", f"{url}/versions", key=admin, query="cursor=zzz"), 400)["field"] == "cursor"
+    assert stack.call("GET", f"{url}/versions", key=admin, query="limit=0").status == 422
 
     # paging an old version
     first = get(stack, admin, pid, ds["id"], "version=1&limit=7")
@@ -138,3 +160,53 @@ def test_a_dataset_made_before_versions_gets_them_on_its_first_change(stack: Sta
     v1 = get(stack, admin, pid, ds["id"], "version=1")
     assert v1["contentHash"] == fresh_hash and v1["caseCount"] == 2
     assert {c["name"]: c["variables"] for c in v1["cases"]} == {"a": {"x": 1}, "b": {}}
+    # its versions list ends with that version 1, figured out from its cases
+    listed = ok(stack.call("GET", f"{base(pid)}/{ds['id']}/versions", key=admin))
+    assert [(v["version"], v["caseCount"]) for v in listed["items"]] == [(2, 2), (1, 2)]
+    assert listed["items"][1]["contentHash"] == fresh_hash and listed["items"][1]["change"].startswith("created")
+    first_page = ok(stack.call("GET", f"{base(pid)}/{ds['id']}/versions", key=admin, query="limit=1"))
+    last_page = ok(
+        stack.call(
+            "GET", f"{base(pid)}/{ds['id']}/versions", key=admin, query=f"limit=1&cursor={first_page['nextCursor']}"
+        )
+    )
+    assert [v["version"] for v in first_page["items"] + last_page["items"]] == [2, 1]
+
+
+def test_a_run_over_several_datasets_pins_them_with_a_map(stack: Stack, admin: str) -> None:
+    pid = ok(stack.call("POST", "/api/prompts", key=admin, body={"name": "two sets", "template": "{{x}}"}), 201)["id"]
+    one = create(stack, admin, pid, "one", [{"name": "a", "variables": {"x": 1}}])
+    two = create(stack, admin, pid, "two", [{"name": "b", "variables": {"x": 2}}])
+    for ds in (one, two):
+        ok(
+            stack.call(
+                "PUT",
+                f"{base(pid)}/{ds['id']}/cases/{'a' if ds is one else 'b'}",
+                key=admin,
+                body={"variables": {"x": 9}},
+            )
+        )
+    tests = [{"name": f"t{ds['id']}", "datasetId": ds["id"], "assertions": [{"type": "is-json"}]} for ds in (one, two)]
+    suite = ok(
+        stack.call("POST", f"/api/prompts/{pid}/eval/suites", key=admin, body={"name": "s", "tests": tests}), 201
+    )
+
+    def start(pin: Any) -> Any:
+        return stack.call(
+            "POST",
+            f"/api/prompts/{pid}/eval/run",
+            key=admin,
+            body={"suiteId": suite["id"], "versionNo": 1, "datasetVersion": pin},
+        )
+
+    a, b = str(one["id"]), str(two["id"])
+    run = ok(start({a: 1}), 202)
+    assert run["datasetVersions"] == {a: 1, b: 2}  # the one not named: its latest
+    both = ok(start({a: 1, b: 1}), 202)
+    assert both["datasetVersions"] == {a: 1, b: 1} and both["configHash"] != run["configHash"]
+    assert ok(start(None), 202)["datasetVersions"] == {a: 2, b: 2}
+    # a number is ambiguous over two datasets; a dataset the run does not read, or a version it lacks, is a 400
+    assert "give {datasetId: version}" in err(start(1), 400)["message"]
+    assert err(start({"424242": 1}), 400)["field"] == "datasetVersion.424242"
+    assert err(start({b: 3}), 400)["field"] == f"datasetVersion.{b}"
+    assert start({a: 0}).status == 422 and start({"x": 1}).status == 422

@@ -113,3 +113,83 @@ def test_the_pytest_plugin_runs_an_eval_as_a_test(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "1 failed, 1 passed, 1 skipped" in local.stdout, local.stdout + local.stderr
     assert "the eval failed" in local.stdout and "no service URL" in local.stdout
+
+
+class _ScoringClient:
+    """Stands in for `Client.score` (no service): grades `llm-rubric` by a word, refuses the request with case c4."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[list[dict], list[dict], dict | None]] = []
+
+    def score(self, assertions: list[dict], items: list[dict], *, judge: dict | None = None) -> list[dict]:
+        self.requests.append((assertions, items, judge))  # list.append is atomic: requests come from threads
+        if any(item["id"] == "c4" for item in items):
+            raise EvalgateError("the service said 503")
+        out = []
+        for item in items:
+            ok = "good" in item["output"]
+            rubric = {
+                "operator": "llm-rubric",
+                "metric": "tone",
+                "status": "passed" if ok else "failed",
+                "score": 0.8 if ok else 0.1,
+                "reason": "r",
+            }
+            contains = {"operator": "contains", "status": "passed", "score": 1.0, "reason": "c"}
+            if item["output"].endswith("3"):
+                rubric = {**rubric, "status": "errored", "score": 0.0, "reason": "The judge's reply is not JSON"}
+            statuses = [rubric["status"], contains["status"]]
+            status = "errored" if "errored" in statuses else ("failed" if "failed" in statuses else "passed")
+            out.append(
+                {
+                    "id": item["id"],
+                    "status": status,
+                    "score": (rubric["score"] + 1.0) / 2,
+                    "assertions": [rubric, contains],
+                }
+            )
+        return out
+
+
+def test_model_graded_scorers_are_scored_on_the_server_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalgate.sdk import evaluation
+
+    monkeypatch.setattr(evaluation, "SCORE_ITEMS_PER_REQUEST", 4)
+    client = _ScoringClient()
+    data = [{"id": f"c{i}", "input": f"q{i}", "expected": "x"} for i in range(10)]
+
+    def task(question: str) -> str:
+        n = int(question[1:])
+        if n == 9:
+            raise RuntimeError("task broke")
+        return f"{'good' if n % 2 == 0 else 'bad'} answer {n}"
+
+    scorers = [{"type": "llm-rubric", "value": "polite", "metric": "tone"}, "contains", lambda out: len(out) < 100]
+    judge = {"provider": "scripted", "model": "j"}
+    result = evalgate.evaluate(data, task, scorers, upload=False, client=client, judge=judge, progress=False)  # type: ignore[arg-type]
+    # every assertion went to the server (the deterministic one too), in batches of 4 of the 9 answered cases
+    assert sorted(len(items) for _, items, _ in client.requests) == [1, 4, 4]
+    assert all(j == judge and [a["type"] for a in a_] == ["llm-rubric", "contains"] for a_, _, j in client.requests)
+    first = next(items[0] for _, items, _ in client.requests if items[0]["id"] == "c0")
+    assert first == {
+        "id": "c0",
+        "output": "good answer 0",
+        "variables": {"input": "q0"},
+        "latencyMs": first["latencyMs"],
+        "expectedOutput": "x",
+        "prompt": "q0",
+    }
+    by_id = {c.id: c for c in result.cases}
+    assert by_id["c0"].status == "passed" and by_id["c0"].scorers["tone"] == {
+        "score": 0.8,
+        "passed": True,
+        "reason": "r",
+    }
+    assert by_id["c0"].score == pytest.approx((0.9 + 1.0) / 2)  # the server's verdict and the Python scorer, averaged
+    assert by_id["c1"].status == "failed" and by_id["c1"].scorers["tone"]["passed"] is False
+    assert by_id["c3"].status == "errored" and "not JSON" in (by_id["c3"].error or "")  # the judge's failure, per item
+    # the refused request errors its four cases, with the reason; the others are untouched
+    for cid in ("c4", "c5", "c6", "c7"):
+        assert by_id[cid].status == "errored" and "503" in (by_id[cid].error or ""), by_id[cid]
+    assert by_id["c8"].status == "passed" and by_id["c9"].error == "RuntimeError: task broke"
+    assert by_id["c3"].to_result()["error"] and "passed" not in by_id["c3"].to_result()

@@ -170,3 +170,14 @@ def test_usage_errors(cli: Cli) -> None:
 def test_markdown_without_a_control_or_figures_still_renders() -> None:
     text = render_markdown({"prompt": 1, "run": {"id": 2}, "gate": {"verdict": "error", "reason": "boom"}})
     assert "gate **ERROR**" in text and "| pass rate | n/a (None/None) |" in text and "boom" in text
+
+
+def test_dataset_version_pins_one_dataset_or_several() -> None:
+    from evalgate.cli.context import UsageError
+    from evalgate.cli.run import _dataset_versions
+
+    assert _dataset_versions(["3"]) == 3
+    assert _dataset_versions(["4=3", " 7 = 1"]) == {"4": 3, "7": 1}
+    for bad in (["3", "4"], ["x=1"], ["4=v2"], ["=2"]):
+        with pytest.raises(UsageError, match="DATASET_ID=N"):
+            _dataset_versions(bad)

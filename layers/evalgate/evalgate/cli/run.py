@@ -74,8 +74,8 @@ def start(ctx: Context, client: ApiClient, args: argparse.Namespace) -> tuple[in
         if version is None:
             raise UsageError("give --version N or --template FILE: the prompt version to run")
         body = {"suiteId": int(args.suite), "versionNo": int(version)}
-        if args.dataset_version is not None:
-            body["datasetVersion"] = args.dataset_version
+        if args.dataset_version:
+            body["datasetVersion"] = _dataset_versions(args.dataset_version)
         run = client.call("POST", client.url("api", "prompts", prompt, "eval", "run"), body)
         return int(run["id"]), version
     scorers: list[Any] = [_scorer(s) for s in args.scorer or []]
@@ -85,10 +85,26 @@ def start(ctx: Context, client: ApiClient, args: argparse.Namespace) -> tuple[in
     body["scorers"] = scorers
     if version is not None:
         body["promptVersion"] = int(version)
-    if args.dataset_version is not None:
-        body["datasetVersion"] = args.dataset_version
+    if args.dataset_version:
+        pinned = _dataset_versions(args.dataset_version)
+        if not isinstance(pinned, int):
+            raise UsageError("with --dataset, --dataset-version is one number N (the eval reads one dataset)")
+        body["datasetVersion"] = pinned
     run = client.call("POST", client.url("api", "v1", "evals"), body)
     return int(run["id"]), version
+
+
+def _dataset_versions(values: list[str]) -> int | dict[str, int]:
+    """`--dataset-version N` (the one dataset the run reads) or `--dataset-version ID=N` repeated (several)."""
+    if len(values) == 1 and values[0].strip().isdigit():
+        return int(values[0])
+    pins: dict[str, int] = {}
+    for value in values:
+        dataset, _, number = value.partition("=")
+        if not (dataset.strip().isdigit() and number.strip().isdigit()):
+            raise UsageError(f"--dataset-version {value!r}: give N, or DATASET_ID=N for each of several datasets")
+        pins[dataset.strip()] = int(number)
+    return pins
 
 
 def _scorer(text: str) -> Any:
@@ -311,7 +327,12 @@ def add_parser(commands: Any, formatter: Any, connection_options: Any, parser_cl
     p.add_argument("--version", type=int, metavar="N", help="prompt version to test")
     p.add_argument("--template", metavar="FILE", help="create a new prompt version from this template file and test it")
     p.add_argument("--message", help="with --template: the new version's message")
-    p.add_argument("--dataset-version", type=int, metavar="N", help="pin the dataset version (default: the latest)")
+    p.add_argument(
+        "--dataset-version",
+        action="append",
+        metavar="N|ID=N",
+        help="pin the dataset version (default: the latest); over several datasets, ID=N per dataset (repeat)",
+    )
     p.add_argument("--control", type=int, metavar="RUN_ID", help="compare with this run (default: the gate's control)")
     p.add_argument("--name", help="with --dataset: the eval's name")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")

@@ -19,6 +19,7 @@ __all__ = ["ApiError", "Client", "ConnectionFailed", "EvalgateError", "GateResul
 
 EvalgateError = CliError  # every error the client raises is one (ApiError: the server said no)
 RESULTS_PER_REQUEST = 500
+SCORE_ITEMS_PER_REQUEST = 50  # the most POST /api/v1/scores takes at once
 TERMINAL = frozenset({"completed", "failed", "cancelled", "error"})
 
 
@@ -142,16 +143,29 @@ class Client:
             cursor = page.get("nextCursor")
         return {**first, "cases": cases, "nextCursor": None}
 
+    def list_dataset_versions(self, prompt_id: int, dataset_id: int) -> Iterator[dict[str, Any]]:
+        """The dataset's versions, newest first: `version`, `contentHash`, `caseCount`, `change`, `createdAt`."""
+        return self.pages("api", "prompts", prompt_id, "eval", "datasets", dataset_id, "versions")
+
     def add_case(self, prompt_id: int, dataset_id: int, case: Mapping[str, Any]) -> dict[str, Any]:
         segments = ("api", "prompts", prompt_id, "eval", "datasets", dataset_id, "cases")
         return dict(self.request("POST", *segments, body=dict(case)))
 
     # -- suite runs ---------------------------------------------------------------------------------
     def start_run(
-        self, prompt_id: int, suite_id: int, version_no: int, *, dataset_version: int | None = None
+        self,
+        prompt_id: int,
+        suite_id: int,
+        version_no: int,
+        *,
+        dataset_version: int | Mapping[int | str, int] | None = None,
     ) -> dict[str, Any]:
+        """Start a suite run; `dataset_version` pins the version of the one dataset it reads (a number), or of some
+        of several ({dataset_id: version}; the others read their latest)."""
         body: dict[str, Any] = {"suiteId": suite_id, "versionNo": version_no}
-        if dataset_version is not None:
+        if isinstance(dataset_version, Mapping):
+            body["datasetVersion"] = {str(k): int(v) for k, v in dataset_version.items()}
+        elif dataset_version is not None:
             body["datasetVersion"] = dataset_version
         return dict(self.request("POST", "api", "prompts", prompt_id, "eval", "run", body=body))
 
@@ -207,6 +221,31 @@ class Client:
 
     def eval_stats(self, run_id: int | str, control_run_id: int | None = None) -> dict[str, Any]:
         return dict(self.request("GET", "api", "v1", "evals", run_id, "stats", query={"controlRunId": control_run_id}))
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def score(
+        self,
+        assertions: Sequence[Mapping[str, Any]],
+        items: Sequence[Mapping[str, Any]],
+        *,
+        judge: Mapping[str, Any] | None = None,
+        threshold: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Score outputs made elsewhere on the server, model-graded assertions included (`judge`: its provider,
+        model and params), `SCORE_ITEMS_PER_REQUEST` items per request. Each item is {id, output, expectedOutput?,
+        variables?, prompt?, context?, latencyMs?}; the answer is each item's {id, status, score, assertions}."""
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(items), SCORE_ITEMS_PER_REQUEST):
+            body: dict[str, Any] = {
+                "assertions": [dict(a) for a in assertions],
+                "items": [dict(i) for i in items[start : start + SCORE_ITEMS_PER_REQUEST]],
+            }
+            if judge is not None:
+                body["judge"] = dict(judge)
+            if threshold is not None:
+                body["threshold"] = threshold
+            out += self.request("POST", "api", "v1", "scores", body=body)["results"]
+        return out
 
     # -- the gate -----------------------------------------------------------------------------------
     def get_gate(self, prompt_id: int) -> dict[str, Any]:

@@ -106,9 +106,27 @@ def get_dataset(
 
 
 def list_versions(principal: Principal, prompt_id: int, dataset_id: int, *, limit: int, cursor: str | None) -> Page:
-    """The dataset's versions, newest first."""
-    _dataset(principal, prompt_id, dataset_id)
-    return container().datasets.list_versions(principal.project_id, dataset_id, limit=limit, cursor=cursor)
+    """The dataset's versions, newest first. A dataset made before versions has no item for its version 1: the last
+    page then ends with one figured out from its cases (as `?version=1` reads it)."""
+    ds = _dataset(principal, prompt_id, dataset_id)
+    store = container().datasets
+    page = store.list_versions(principal.project_id, dataset_id, limit=limit, cursor=cursor)
+    if page.next_cursor is not None or any(v.version == 1 for v in page.items):
+        return page
+    try:
+        store.get_version(principal.project_id, dataset_id, 1)  # listed on an earlier page
+        return page
+    except NotFound:
+        hashes = store.case_hashes_at(principal.project_id, dataset_id, 1)
+    first = DatasetVersion(
+        dataset_id=dataset_id,
+        version=1,
+        content_hash=combine(EMPTY_HASH, list(hashes.values())),
+        case_count=len(hashes),
+        change="created (before dataset versions)",
+        created_at=ds.created_at,
+    )
+    return Page(items=[*page.items, first], next_cursor=None)
 
 
 def version_of(principal: Principal, prompt_id: int, dataset_id: int, version: int) -> DatasetVersion:

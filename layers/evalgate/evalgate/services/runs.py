@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from evalgate import keys
@@ -56,7 +56,7 @@ def start_run(
     version_no: int,
     model_override: dict[str, Any] | None,
     test_ids: list[int] | None,
-    dataset_version: int | None = None,
+    dataset_version: int | Mapping[str, int] | None = None,
 ) -> Run:
     c = container()
     c.prompts.get_prompt(principal.project_id, prompt_id)
@@ -102,31 +102,37 @@ def start_run(
 
 
 def pin_dataset_versions(
-    project_id: str, prompt_id: int | None, tests: list[SuiteTest], pinned: int | None
+    project_id: str, prompt_id: int | None, tests: list[SuiteTest], pinned: int | Mapping[str, int] | None
 ) -> tuple[list[SuiteTest], dict[str, int]]:
-    """The dataset version each test reads: the pinned one (`datasetVersion`, for a run over one dataset) or the
-    latest when the run starts. The run reads that version to the end, whatever changes meanwhile, and the
-    versions are part of its configHash."""
+    """The dataset version each test reads: the pinned one (`datasetVersion`: a number for a run over one dataset,
+    or {datasetId: version} for any of several) or the latest when the run starts. The run reads that version to
+    the end, whatever changes meanwhile, and the versions are part of its configHash."""
     c = container()
     ids = sorted({t.dataset_id for t in tests if t.dataset_id is not None})
-    if pinned is not None and len(ids) != 1:
+    if isinstance(pinned, int) and len(ids) != 1:
         raise InvalidInput(
-            f"datasetVersion pins the one dataset a run reads; this run reads {len(ids)} datasets",
+            f"datasetVersion as a number pins the one dataset a run reads; this run reads {len(ids)} datasets: "
+            "give {datasetId: version}",
             field="datasetVersion",
         )
+    by_dataset: dict[str, int] = {str(ids[0]): pinned} if isinstance(pinned, int) else dict(pinned or {})
+    for key in by_dataset:
+        if not key.isdigit() or int(key) not in ids:
+            raise InvalidInput(f"the run reads no dataset {key}", field=f"datasetVersion.{key}")
     versions: dict[str, int] = {}
     for dataset_id in ids:
         if prompt_id is None:
             raise InvalidInput("a dataset belongs to a prompt: give the prompt too", field="dataset")
         ds = c.datasets.get_dataset(project_id, prompt_id, dataset_id)
         version = ds.version
-        if pinned is not None:
-            if not 1 <= pinned <= ds.version:
+        wanted = by_dataset.get(str(dataset_id))
+        if wanted is not None:
+            if not 1 <= wanted <= ds.version:
+                where = "datasetVersion" if isinstance(pinned, int) else f"datasetVersion.{dataset_id}"
                 raise InvalidInput(
-                    f"dataset {dataset_id} has no version {pinned} (the latest is {ds.version})",
-                    field="datasetVersion",
+                    f"dataset {dataset_id} has no version {wanted} (the latest is {ds.version})", field=where
                 )
-            version = pinned
+            version = wanted
         versions[str(dataset_id)] = version
     tests = [
         t.model_copy(update={"dataset_version": versions[str(t.dataset_id)]}) if t.dataset_id is not None else t

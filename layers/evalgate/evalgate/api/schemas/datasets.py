@@ -114,6 +114,32 @@ class DatasetPage(Paged[DatasetOut]):
     pass
 
 
+class DatasetVersionOut(ApiModel):
+    """One immutable version of a dataset's cases (read it with GET …/datasets/{datasetId}?version=N)."""
+
+    dataset_id: int
+    version: int
+    content_hash: str = Field(description="order-independent hash of the version's cases (sha256:…)")
+    case_count: int
+    change: str = Field(description="what made it: created, added/changed/removed case 'name', …")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, v: domain.DatasetVersion) -> DatasetVersionOut:
+        return cls(
+            dataset_id=v.dataset_id,
+            version=v.version,
+            content_hash=v.content_hash,
+            case_count=v.case_count,
+            change=v.change,
+            created_at=v.created_at,
+        )
+
+
+class DatasetVersionPage(Paged[DatasetVersionOut]):
+    """A dataset's versions, newest first."""
+
+
 class DatasetImportJobOut(ApiModel):
     """A background import (a file with more cases than one request writes in time): poll its status URL."""
 

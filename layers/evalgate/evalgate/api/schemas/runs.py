@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from evalgate.api.schemas.base import ApiModel, Paged, RequestModel, Template
 from evalgate.api.schemas.suites import TestIn
 from evalgate.models import domain
 
-
 # -- runs ------------------------------------------------------------------------------------------
+DatasetVersionNo = Annotated[int, Field(ge=1, le=2**31)]
+DatasetIdKey = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,15}$")]
+
+
 class RunRequest(RequestModel):
     suite_id: int = Field(ge=1, le=2**53, description="which suite to run")
     version_no: int = Field(ge=1, le=2**31, description="prompt version to test")
@@ -22,8 +25,10 @@ class RunRequest(RequestModel):
     test_ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(
         default=None, max_length=500, description="run a subset of tests"
     )
-    dataset_version: int | None = Field(
-        default=None, ge=1, le=2**31, description="pin the version of the (one) dataset the tests read"
+    dataset_version: DatasetVersionNo | dict[DatasetIdKey, DatasetVersionNo] | None = Field(
+        default=None,
+        description="pin dataset versions: a number for the one dataset the tests read, or {datasetId: version} "
+        "for some of several (the others: their latest)",
     )
 
 
