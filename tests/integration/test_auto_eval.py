@@ -46,7 +46,7 @@ def new_prompt(stack: Stack, key: str) -> int:
     return int(reply.json()["id"])
 
 
-def traces(n: int, prompt_id: int | None, *, start: int = 0, fail_every: int = 0, model: str = MODEL) -> list[dict]:
+def traces(n: int, prompt_id: int | str | None, *, start: int = 0, fail_every: int = 0, model: str = MODEL) -> list[dict]:
     """n production traces, newest last; every `fail_every`-th output carries the offline judge's [[fail]]."""
     now = datetime.now(UTC)
     out = []
@@ -184,8 +184,10 @@ def test_post_checks_the_target_the_body_and_the_role(stack: Stack, admin: str) 
         ({}, "target.model"),
         ({"prompt_id": prompt_id}, "target.model"),
         ({"model": "   "}, "target.model"),
-        ({"model": MODEL, "prompt_id": 99_999_999}, "target.prompt_id"),
-        ({"model": MODEL, "prompt_id": "abc"}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": 0}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": "has space"}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": "x" * 129}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": True}, "target.prompt_id"),
         ({"model": MODEL, "project_id": "prj_someone_else"}, "target.project_id"),
         ({"model": MODEL, "dataset": 1}, "target.dataset"),
         ({"model": MODEL, "environment": "prod uction"}, "target.environment"),
@@ -211,7 +213,7 @@ def test_post_checks_the_target_the_body_and_the_role(stack: Stack, admin: str) 
     assert got["status"] == "queued" and got["sample_count"] == 100
     assert got["target"] == {
         "model": MODEL,
-        "prompt_id": prompt_id,
+        "prompt_id": str(prompt_id),
         "project_id": project_of(stack, admin),
         "environment": "production",
     }
@@ -295,8 +297,9 @@ def test_a_lost_job_gives_its_slot_back_when_the_project_is_full(
 
 # -- the pipeline ----------------------------------------------------------------------------------------
 def test_pipeline_samples_judges_and_reports(stack: Stack, admin: str) -> None:
-    prompt_id = new_prompt(stack, admin)
-    ingest(stack, admin, traces(60, prompt_id))
+    # the app names its prompt its own way (no evalgate prompt has this id); another prompt's traffic is not sampled
+    prompt_id = "checkout/answer@v3"
+    ingest(stack, admin, traces(60, prompt_id) + traces(30, "checkout/answer@v4"))
     job_id = start(stack, admin, {"model": MODEL, "prompt_id": prompt_id}, 45).json()["job_id"]
 
     drain(stack, only=[WORKER])
@@ -321,6 +324,7 @@ def test_pipeline_samples_judges_and_reports(stack: Stack, admin: str) -> None:
 
     samples = container().jobs.samples(project_of(stack, admin), job_id)
     assert len(samples) == 45 and len({s.trace_id for s in samples}) == 45
+    assert all(s.trace_id.startswith("tr-checkout/answer@v3-") for s in samples)
     assert all(s.status == "scored" and set(s.scores) >= {"rubric", "hallucination"} for s in samples)
 
 
@@ -331,9 +335,9 @@ def test_second_job_uses_unjudged_traces_and_compares_with_the_first(stack: Stac
     baseline = start(stack, admin, target, 40).json()["job_id"]
     drain(stack)
     assert job(stack, admin, baseline)["progress"]["scored"] == 40
-    # newer traffic, half of it failing
-    ingest(stack, admin, traces(60, prompt_id, start=1000, fail_every=2))
-    current = start(stack, admin, target, 40).json()["job_id"]
+    # newer traffic, half of it failing, sent with the id's string form: the same identifier as the integer
+    ingest(stack, admin, traces(60, str(prompt_id), start=1000, fail_every=2))
+    current = start(stack, admin, {**target, "prompt_id": str(prompt_id)}, 40).json()["job_id"]
     drain(stack)
     done = job(stack, admin, current)
     assert done["status"] == "completed" and done["baseline_job_id"] == baseline

@@ -14,7 +14,7 @@ function Traces({ query }) {
   return html`<section aria-labelledby="traces-h"><h2 id="traces-h">Traces</h2>
     <form class="toolbar" onSubmit=${(e) => e.preventDefault()} aria-label="trace filters">
       <label>Model <input value=${f.model} onChange=${set("model")} size="14" /></label>
-      <label>Prompt id <input type="number" min="1" value=${f.prompt_id} onChange=${set("prompt_id")} size="6" /></label>
+      <label>Prompt id <input value=${f.prompt_id} onChange=${set("prompt_id")} size="6" /></label>
       <label>Environment <select value=${f.environment} onChange=${set("environment")}>${["", "production", "staging", "development"].map((x) => html`<option value=${x}>${x || "any"}</option>`)}</select></label></form>
     <${ErrorBox} error=${page.error} />${page.loading && !page.data ? html`<${Loading} what="traces" />` : null}
     <table aria-label="traces"><thead><tr><th>Trace</th><th>Time</th><th>Model</th><th>Prompt</th><th>Input</th><th>Output</th><th class="num">Latency</th></tr></thead>

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from evalgate import keys
+from evalgate.models.prompt_ref import legacy_number
 from evalgate.models.traces import Trace, TracePage
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table, decode_cursor, encode_cursor
@@ -123,7 +124,7 @@ class TraceStore:
         project_id: str,
         *,
         model: str,
-        prompt_id: int | None,
+        prompt_id: str | None,
         environment: str = "production",
         limit: int,
         before: datetime | None = None,
@@ -137,7 +138,7 @@ class TraceStore:
         project_id: str,
         *,
         model: str,
-        prompt_id: int | None,
+        prompt_id: str | None,
         environment: str = "production",
         limit: int,
         before: datetime | None = None,
@@ -149,7 +150,7 @@ class TraceStore:
         self,
         project_id: str,
         model: str,
-        prompt_id: int | None,
+        prompt_id: str | None,
         environment: str,
         limit: int,
         before: datetime | None,
@@ -175,7 +176,7 @@ class TraceStore:
         project_id: str,
         *,
         model: str | None,
-        prompt_id: int | None,
+        prompt_id: str | None,
         environment: str | None,
         since: datetime | None,
         until: datetime | None,
@@ -196,7 +197,13 @@ class TraceStore:
             items, nxt = self._query(partition, index=GSI1, low=low, high=high, limit=limit, cursor=cursor)
             return self._budgeted(items, nxt, byte_budget, index=GSI1, partition=partition)
         partition = keys.trace_index_partition(project_id)
-        filters = {"model": model, "promptId": prompt_id, "environment": environment}
+        # a digit identifier also matches the index items written when identifiers were stored as numbers
+        legacy = legacy_number(prompt_id)
+        filters: dict[str, Any] = {
+            "model": model,
+            "promptId": (prompt_id, legacy) if legacy is not None else prompt_id,
+            "environment": environment,
+        }
         refs, nxt = self._query(
             partition,
             low=low,
@@ -265,8 +272,12 @@ class TraceStore:
         clauses = ["#ttl > :now"]
         for n, (name, value) in enumerate((filters or {}).items()):
             names[f"#f{n}"] = name
-            values[f":f{n}"] = self.table.codec.value(value)
-            clauses.append(f"#f{n} = :f{n}")
+            alternatives = value if isinstance(value, tuple) else (value,)  # a tuple: any of these values
+            either = []
+            for m, one in enumerate(alternatives):
+                values[f":f{n}_{m}"] = self.table.codec.value(one)
+                either.append(f"#f{n} = :f{n}_{m}")
+            clauses.append(either[0] if len(either) == 1 else "(" + " OR ".join(either) + ")")
         kwargs: dict[str, Any] = {
             "TableName": self.table.name,
             "KeyConditionExpression": condition,

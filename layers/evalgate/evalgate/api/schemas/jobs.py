@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalgate.models.jobs import AutoEvalJob
+from evalgate.models.prompt_ref import prompt_ref
 
 
 class _Snake(BaseModel):
@@ -33,7 +34,7 @@ class AutoEvalQueued(_Snake):
 
 class AutoEvalTargetOut(_Snake):
     model: str
-    prompt_id: int | None
+    prompt_id: str | None
     project_id: str
     environment: str
 
@@ -76,7 +77,7 @@ class AutoEvalJobOut(_Snake):
             status=job.status,  # type: ignore[arg-type]
             target=AutoEvalTargetOut(
                 model=str(job.target.get("model", "")),
-                prompt_id=job.target.get("prompt_id"),
+                prompt_id=prompt_ref(job.target.get("prompt_id")),
                 project_id=str(job.target.get("project_id") or job.project_id),
                 environment=str(job.target.get("environment") or "production"),
             ),

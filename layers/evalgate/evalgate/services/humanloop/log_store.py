@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from evalgate.errors import Conflict, NotFound, SchemaViolation
+from evalgate.errors import Conflict, InvalidInput, NotFound, SchemaViolation
 from evalgate.models.domain import Principal, Run
 from evalgate.models.evaluations import Evaluation, Evaluator
 from evalgate.observability import logger
@@ -131,6 +131,7 @@ def create_evaluator_log(principal: Principal, body: dict[str, Any], version_id:
     c.humanloop.put_log(principal.project_id, log["id"], log)
     c.humanloop.add_judgment(principal.project_id, parent["id"], evaluator["version_id"], log)
     count_log(principal, parent["id"])
+    count_late_judgments(principal, parent["id"])
     return {"id": log["id"], "parent_id": parent["id"], "version_id": evaluator["version_id"], "session_id": None}
 
 
@@ -229,6 +230,38 @@ def count_log(principal: Principal, log_id: str) -> None:
     if isinstance(expected, int) and run.aggregates.done >= expected and run.status in OPEN:
         with contextlib.suppress(Conflict):  # another log completed it meanwhile
             runs.finish(principal, run, "completed")
+
+
+def count_late_judgments(principal: Principal, log_id: str) -> int:
+    """Judgments of a counted log that its counted result does not carry (they arrived after it was counted:
+    a person's, typically) go to the run's per-scorer figures, each (log, evaluator) pair once
+    (`RunStore.count_late_judgment`). Safe to call again: a retry adds nothing. Returns how many moved now."""
+    c = container()
+    log, judgments = c.humanloop.get_log(principal.project_id, log_id)
+    if not judgments or not log.get("counted") or log.get("run_id") is None or log.get("evaluation_id") is None:
+        return 0
+    try:
+        ev = c.evaluations.get(principal.project_id, log["evaluation_id"])
+    except NotFound:
+        return 0
+    # lazy: a sibling module, loaded on the path that calls it (cold start)
+    from evalgate.services.humanloop.evaluations import find_evaluator
+
+    moved = 0
+    for version_id, j in sorted(judgments.items()):
+        evaluator = find_evaluator(ev, version_id)
+        if evaluator is None:  # an evaluator the evaluation does not have: no scorer of its runs
+            continue
+        value = {"error": j["error"]} if j.get("error") else j.get("judgment")
+        try:
+            moved += c.runs.count_late_judgment(
+                principal.project_id, int(log["run_id"]), str(log["id"]), evaluator.name, value
+            )
+        except InvalidInput as exc:  # a number the aggregates cannot hold: kept on the log, not counted
+            logger.warning("late judgment not counted", log_id=log_id, reason=exc.message)
+        except NotFound:
+            return moved
+    return moved
 
 
 def resolve_logs(principal: Principal, ev: Evaluation, run: Run, log_ids: list[str]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evalgate.models.jobs import AutoEvalJob
+from evalgate.models.prompt_ref import prompt_ref
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.jobs.common import (
@@ -66,7 +67,7 @@ def sample_traces(job: AutoEvalJob) -> list[str]:
     window = max(n, min(WINDOW_FACTOR * n, MAX_WINDOW))
     query = {
         "model": job.target["model"],
-        "prompt_id": job.target.get("prompt_id"),
+        "prompt_id": prompt_ref(job.target.get("prompt_id")),
         "environment": job.target.get("environment") or "production",
     }
     ids = c.traces.recent_ids(job.project_id, limit=window, **query)
