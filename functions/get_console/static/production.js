@@ -62,7 +62,7 @@ export function JobScreen({ jobId }) {
     <nav class="toolbar"><a href=${link("/production")}>Production</a>${j && j.baseline_job_id ? html` · <a href=${link(`/production/jobs/${j.baseline_job_id}`)}>baseline job</a>` : null}</nav>
     <${ErrorBox} error=${job.error} />${job.loading && !j ? html`<${Loading} what="the job" />` : null}
     ${j ? html`<div class="cards">
-      <${Card} k="target" v=${`${j.target.model}${j.target.prompt_id ? " · prompt " + j.target.prompt_id : ""}`} />
+      <${Card} k="target" v=${`${j.target.model || "every model"}${j.target.prompt_id ? " · prompt " + j.target.prompt_id : ""}`} />
       <${Card} k="progress (scored / total)" v=${html`${j.progress.scored}/${j.progress.total ?? "?"} <div class="bar" role="progressbar" aria-label="job progress" aria-valuemin="0" aria-valuemax=${j.progress.total || 0} aria-valuenow=${j.progress.scored}><span style=${`width:${j.progress.total ? (100 * j.progress.scored) / j.progress.total : 0}%`}></span></div>`} />
       <${Card} k="judge calls · cost" v=${`${j.judge_calls} · ${fmt.usd(j.judge_cost_usd)}`} />
       ${r ? html`<${Card} k="verdict" v=${html`<${Badge} v=${r.verdict} />`} /><${Card} k="overall delta" v=${fmt.signedPct(r.overall_delta)} />

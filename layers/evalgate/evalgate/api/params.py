@@ -25,9 +25,7 @@ Cursor = Annotated[str | None, Query(max_length=2048)]  # the opaque cursor a li
 Limit = Annotated[int, Query(ge=1, le=100)]  # page size of the /api lists (default 50)
 OptionalNumericId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 # a production app's prompt identifier (traces' prompt_id; `7` and the stored number 7 are the same)
-OptionalPromptRef = Annotated[
-    str | None, Query(min_length=1, max_length=PROMPT_REF_MAX, pattern=PROMPT_REF_RE.pattern)
-]
+OptionalPromptRef = Annotated[str | None, Query(min_length=1, max_length=PROMPT_REF_MAX, pattern=PROMPT_REF_RE.pattern)]
 HlQuery = Annotated[str | None, Query(max_length=200)]  # Humanloop's version_id / environment
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]  # Humanloop's 1-based page
 

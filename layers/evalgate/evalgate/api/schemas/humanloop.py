@@ -593,6 +593,28 @@ class PromptLogCreate(HlOpenRequest):
     log_status: Literal["complete", "incomplete"] | None = None
 
 
+class FlowUpsert(HlOpenRequest):
+    """Humanloop's flow upsert: a flow is an evalgate prompt whose versions hold the flow's attributes."""
+
+    path: FilePath | None = None
+    id: Ident | None = None
+    attributes: dict[str, Any] = Field(
+        description="the flow's version: any JSON object (a new version when it changes)"
+    )
+    version_name: str | None = Field(default=None, max_length=200)
+    version_description: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> FlowUpsert:
+        if self.id is None and self.path is None:
+            raise ValueError("give path or id")
+        return self
+
+
+class FlowLogCreate(PromptLogCreate):
+    """A flow's log (the SDK's runner logs a local callable's output on the flow it evaluates)."""
+
+
 class DatapointIn(HlOpenRequest):
     inputs: dict[str, Any] | None = None
     messages: list[dict[str, Any]] | None = None

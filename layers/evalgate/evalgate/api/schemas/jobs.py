@@ -23,7 +23,8 @@ class AutoEvalCreate(_Snake):
 
     target: dict[str, Any] = Field(
         description="{ model, prompt_id, project_id } (+ optional environment, default production): the deployed "
-        "model and prompt whose recent production traces to judge; project_id, when given, must be the key's project"
+        "model and prompt whose recent production traces to judge, each optional ({} judges all of the project's "
+        "production traffic); project_id, when given, must be the key's project"
     )
     sample_count: int = Field(default=100, ge=1, le=5000, description="how many recent traces to sample and judge")
 
@@ -33,7 +34,7 @@ class AutoEvalQueued(_Snake):
 
 
 class AutoEvalTargetOut(_Snake):
-    model: str
+    model: str | None = Field(description="null: every model's traffic of the project (the target was {})")
     prompt_id: str | None
     project_id: str
     environment: str
@@ -76,7 +77,7 @@ class AutoEvalJobOut(_Snake):
             job_id=job.id,
             status=job.status,  # type: ignore[arg-type]
             target=AutoEvalTargetOut(
-                model=str(job.target.get("model", "")),
+                model=str(job.target["model"]) if job.target.get("model") else None,
                 prompt_id=prompt_ref(job.target.get("prompt_id")),
                 project_id=str(job.target.get("project_id") or job.project_id),
                 environment=str(job.target.get("environment") or "production"),

@@ -19,6 +19,7 @@ from evalgate.services.humanloop.files import (
     evaluator_out,
     evaluator_response,
     file_id_of,
+    file_key,
     get_prompt,
     new_log_id,
     prompt_response,
@@ -53,16 +54,21 @@ def _evaluation_of(principal: Principal, run: Run) -> Evaluation | None:
         return None
 
 
-def create_prompt_log(principal: Principal, body: dict[str, Any], version_id: str | None) -> dict[str, Any]:
-    """A prompt's log (Humanloop's CreatePromptLogResponse). The prompt is `id` or `path` (one of ours), at
+def create_prompt_log(
+    principal: Principal, body: dict[str, Any], version_id: str | None, *, kind: str = "prompt"
+) -> dict[str, Any]:
+    """A prompt's log (Humanloop's CreatePromptLogResponse), or with `kind` "flow" a flow's (its
+    CreateFlowLogResponse: a flow is a prompt that holds a flow). The file is `id` or `path` (one of ours), at
     `version_id` (a version number) or its latest version."""
     c = container()
     prompt_id = body.get("id")
     if prompt_id is None and body.get("path"):
-        prompt_id = prompt_by_path_id(principal, str(body["path"]))
+        prompt_id = prompt_by_path_id(principal, str(body["path"]), kind)
     if prompt_id is None:
-        raise SchemaViolation("give the prompt's id or path", field="id")
+        raise SchemaViolation(f"give the {kind}'s id or path", field="id")
     prompt = get_prompt(principal, str(prompt_id), version_id)
+    if prompt.get("type") != kind:
+        raise NotFound(f"{kind} {prompt_id} not found")
     run_id: int | None = None
     evaluation_id: str | None = None
     if body.get("run_id") is not None:
@@ -76,7 +82,7 @@ def create_prompt_log(principal: Principal, body: dict[str, Any], version_id: st
         cost = float(body.get("prompt_cost") or 0) + float(body.get("output_cost") or 0)
     log = {
         "id": new_log_id(),
-        "kind": "prompt",
+        "kind": kind,
         "prompt_id": prompt["id"],
         "version_id": prompt["version_id"],
         "run_id": run_id,
@@ -91,16 +97,19 @@ def create_prompt_log(principal: Principal, body: dict[str, Any], version_id: st
     c.humanloop.put_log(principal.project_id, log["id"], log)
     if run_id is not None and evaluation_id is not None:
         count_log(principal, log["id"])
+    if kind == "flow":
+        out = {"id": log["id"], "flow_id": prompt["id"], "version_id": prompt["version_id"]}
+        return {**out, "log_status": log["log_status"]}
     return {"id": log["id"], "prompt_id": prompt["id"], "version_id": prompt["version_id"], "session_id": None}
 
 
-def prompt_by_path_id(principal: Principal, path: str) -> str:
+def prompt_by_path_id(principal: Principal, path: str, kind: str = "prompt") -> str:
     # lazy: a sibling module's helper, loaded on the path that calls it (cold start)
     from evalgate.services.humanloop.files import retrieve_by_path
 
     found = retrieve_by_path(principal, path)
-    if found.get("type") != "prompt":
-        raise NotFound(f"no prompt at path {path!r}")
+    if found.get("type") != kind:
+        raise NotFound(f"no {kind} at path {path!r}")
     return str(found["id"])
 
 
@@ -273,7 +282,7 @@ def resolve_logs(principal: Principal, ev: Evaluation, run: Run, log_ids: list[s
             log, judgments = c.humanloop.get_log(principal.project_id, log_id)
         except NotFound as exc:
             raise NotFound(f"log {log_id} not found") from exc
-        if log.get("kind") != "prompt":
+        if log.get("kind") not in ("prompt", "flow"):
             raise SchemaViolation(f"log {log_id} is an evaluator's log: add the logs it judges", field="log_ids")
         c.humanloop.set_log_fields(
             principal.project_id, log_id, {"run_id": run.id, "evaluation_id": ev.id, "counted": True}
@@ -301,7 +310,7 @@ def get_log(principal: Principal, log_id: str) -> dict[str, Any]:
     return {
         **{k: log.get(k) for k in _KEPT},
         "id": log["id"],
-        "prompt": prompt,
+        file_key(prompt): prompt,
         "created_at": log.get("created_at"),
         "run_id": None if log.get("run_id") is None else str(log["run_id"]),
         "evaluator_logs": [_evaluator_log_out(j) for j in judgments.values()],

@@ -97,11 +97,12 @@ def validate_target(principal: Principal, raw: Any) -> dict[str, Any]:
             field=f"target.{unknown[0]}",
         )
     model = raw.get("model")
-    if not isinstance(model, str) or not model.strip():
+    if model is not None and (not isinstance(model, str) or not model.strip()):
         raise InvalidInput(
-            "target.model is required: the deployed model whose traffic to evaluate", field="target.model"
+            "target.model must be the deployed model whose traffic to evaluate (leave it out: every model's)",
+            field="target.model",
         )
-    if len(model) > 200:
+    if model is not None and len(model) > 200:
         raise InvalidInput("target.model is longer than 200 characters", field="target.model")
     project_id = raw.get("project_id")
     if project_id is not None and project_id != principal.project_id:
@@ -118,7 +119,7 @@ def validate_target(principal: Principal, raw: Any) -> dict[str, Any]:
             "target.environment must be a short name such as production or staging", field="target.environment"
         )
     return {
-        "model": model.strip(),
+        "model": model.strip() if model is not None else None,
         "prompt_id": prompt_id,
         "project_id": principal.project_id,
         "environment": environment,

@@ -64,13 +64,11 @@ def enqueue_job(
     settings = auto_eval_settings()
     raw = as_dict(target) if target else as_dict(getattr(monitor, "target", None))
     normalized = {
-        "model": str(raw.get("model") or ""),
+        "model": str(raw["model"]) if raw.get("model") else None,  # None: every model's traffic
         "prompt_id": prompt_ref(raw.get("prompt_id")),
         "project_id": project_id,
         "environment": raw.get("environment") or "production",
     }
-    if not normalized["model"]:
-        raise InvalidInput("target.model is required", field="target.model")
     store = job_store()
     now = utcnow()
     job = AutoEvalJob(

@@ -66,7 +66,7 @@ def sample_traces(job: AutoEvalJob) -> list[str]:
     n = job.sample_count
     window = max(n, min(WINDOW_FACTOR * n, MAX_WINDOW))
     query = {
-        "model": job.target["model"],
+        "model": job.target.get("model") or None,
         "prompt_id": prompt_ref(job.target.get("prompt_id")),
         "environment": job.target.get("environment") or "production",
     }
