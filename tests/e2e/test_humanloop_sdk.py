@@ -132,13 +132,20 @@ def test_evaluations_run_defaults_to_a_flow(
         },
         dataset={"path": f"{name}/capitals", "datapoints": _datapoints()},  # type: ignore[typeddict-item]
         evaluators=[
-            {"path": f"{name}/exact", "callable": _exact, "args_type": "target_required", "return_type": "boolean"}
+            {
+                "path": f"{name}/exact",
+                "callable": _exact,
+                "args_type": "target_required",
+                "return_type": "boolean",
+                "threshold": 0.5,
+            }
         ],
     )
     # Then the run completes with the judgments counted, and the flow is an evalgate prompt holding its attributes
     printed = capsys.readouterr()
     assert "defaulting to flow" in printed.out + printed.err
     assert "| completed |" in printed.err and "2/3 passed" in printed.err, printed.err
+    assert [c.threshold_check for c in checks] == [True]  # 2 of 3 exact >= 0.5
     stats = client.evaluations.get_stats(id=checks[0].evaluation_id)
     assert stats.run_stats[0].status == "completed" and stats.run_stats[0].num_logs == 3
     flow = client.files.retrieve_by_path(path=f"{name}/agent")
