@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evalgate.models.jobs import AutoEvalJob
 from evalgate.models.prompt_ref import prompt_ref
@@ -65,7 +65,7 @@ def sample_traces(job: AutoEvalJob) -> list[str]:
     scope = judged_scope(job)
     n = job.sample_count
     window = max(n, min(WINDOW_FACTOR * n, MAX_WINDOW))
-    query = {
+    query: dict[str, Any] = {
         "model": job.target.get("model") or None,
         "prompt_id": prompt_ref(job.target.get("prompt_id")),
         "environment": job.target.get("environment") or "production",
