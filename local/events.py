@@ -31,6 +31,7 @@ IDS = {
     "run_id": "2",  # the EvalGuard run CreateEvalFunction's sample creates (the suite run is 1)
     "evaluator_version_id": "evv_sample",
     "prompt_id": "1",  # /v5 prompts are evalgate prompts
+    "flow_id": "2",  # a /v5 flow is an evalgate prompt too (samples/flow, seeded by the replay test after prompt 1)
     "dataset_id": "ds_2785a3ea3b6100ec",  # the /v5 dataset at path samples/set (ids derive from paths)
     "log_id": "log_sample",  # seeded by the replay test
     "monitorId": "mon_sample",  # seeded by the replay test
@@ -64,6 +65,8 @@ BODIES: dict[str, Any] = {
     "RetrieveFileByPathFunction": {"path": "seed"},
     "UpsertHlPromptFunction": {"path": "seed", "model": "gpt-4o", "template": "{{name}}"},
     "LogHlPromptFunction": {"path": "seed", "inputs": {"name": "Ada"}, "output": "Ada"},
+    "UpsertHlFlowFunction": {"path": "samples/flow", "attributes": {"retriever": "bm25"}},
+    "LogHlFlowFunction": {"path": "samples/flow", "inputs": {"name": "Ada"}, "output": "Ada", "log_status": "complete"},
     "UpsertHlDatasetFunction": {"path": "samples/set", "datapoints": [{"inputs": {"name": "Ada"}}]},
     "UpsertHlEvaluatorFunction": {
         "path": "samples/judge",

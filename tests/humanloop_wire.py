@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from humanloop.types import (
     CreateEvaluatorLogResponse,
+    CreateFlowLogResponse,
     CreatePromptLogResponse,
     DatapointResponse,
     DatasetResponse,
@@ -20,6 +21,8 @@ from humanloop.types import (
     EvaluationStats,
     EvaluatorLogResponse,
     EvaluatorResponse,
+    FlowLogResponse,
+    FlowResponse,
     HttpValidationError,
     PaginatedDataEvaluationLogResponse,
     PaginatedEvaluationResponse,
@@ -34,6 +37,9 @@ MODELS: list[tuple[str, re.Pattern[str], type[BaseModel] | None]] = [
     ("POST", re.compile(r"^prompts$"), PromptResponse),
     ("GET", re.compile(r"^prompts/[^/]+$"), PromptResponse),
     ("POST", re.compile(r"^prompts/log$"), CreatePromptLogResponse),
+    ("POST", re.compile(r"^flows$"), FlowResponse),
+    ("GET", re.compile(r"^flows/[^/]+$"), FlowResponse),
+    ("POST", re.compile(r"^flows/log$"), CreateFlowLogResponse),
     ("POST", re.compile(r"^datasets$"), DatasetResponse),
     ("GET", re.compile(r"^datasets/[^/]+$"), DatasetResponse),
     ("POST", re.compile(r"^evaluators$"), EvaluatorResponse),
@@ -89,8 +95,11 @@ class Recorder:
 def check(path: str, model: type[BaseModel] | None, body: Any) -> None:
     if model is None:
         kind = body.get("type") or ("evaluator" if str(body.get("id", "")).startswith("evl_") else "prompt")
+        if kind == "prompt" and "flow" in body:
+            kind = "flow"
         model = {
             "prompt": PromptLogResponse if path.startswith("logs/") else PromptResponse,
+            "flow": FlowLogResponse if path.startswith("logs/") else FlowResponse,
             "dataset": DatasetResponse,
             "evaluator": EvaluatorLogResponse if path.startswith("logs/") else EvaluatorResponse,
         }[kind]
@@ -101,10 +110,18 @@ def check(path: str, model: type[BaseModel] | None, body: Any) -> None:
     if model is PaginatedDataEvaluationLogResponse:
         for record in body["records"]:
             EvaluationLogResponse.model_validate(record)
-            PromptLogResponse.model_validate(record["log"])  # the union's member that evalgate's logs are
+            if "flow" in record["log"]:  # the union's member that evalgate's logs are
+                FlowLogResponse.model_validate(record["log"])
+                FlowResponse.model_validate(record["log"]["flow"])
+            else:
+                PromptLogResponse.model_validate(record["log"])
             for e in record["evaluator_logs"]:
                 EvaluatorLogResponse.model_validate(e)
                 EvaluatorResponse.model_validate(e["evaluator"])
+    if model is FlowLogResponse:
+        FlowResponse.model_validate(body["flow"])
+        for e in body["evaluator_logs"]:
+            EvaluatorResponse.model_validate(e["evaluator"])
     if model is PromptLogResponse:
         PromptResponse.model_validate(body["prompt"])
         for e in body["evaluator_logs"]:

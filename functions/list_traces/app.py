@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from evalgate.api.http import BEARER, EvalgateResolver
-from evalgate.api.params import Cursor, Limit, OptionalNumericId
+from evalgate.api.params import Cursor, Limit, OptionalPromptRef
 from evalgate.api.schemas.traces import Environment, TraceOut, TracePage
 from evalgate.models.domain import Role
 from evalgate.observability import logger, metrics, tracer
@@ -23,7 +23,7 @@ def list_traces(
     limit: Limit = 50,
     cursor: Cursor = None,
     model: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    prompt_id: OptionalNumericId = None,
+    prompt_id: OptionalPromptRef = None,
     environment: Annotated[Environment | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="timestamp >= since (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="timestamp < until (ISO 8601)")] = None,

@@ -117,6 +117,58 @@ def test_evaluations_run_with_a_local_callable(
         assert any(p == route for _, p in met), route
 
 
+def test_evaluations_run_defaults_to_a_flow(
+    runtime: Runtime, admin: Any, client: Humanloop, recorder: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no file type (the SDK then evaluates a flow) and a flow that does not exist yet: the runner upserts
+    # it from `file.version`, calls the callable per datapoint and logs each output on /v5/flows/log
+    name = f"sdk-flow-{time.time_ns()}"
+    checks = client.evaluations.run(
+        name="flow",
+        file={
+            "path": f"{name}/agent",
+            "callable": lambda country: CAPITALS[country] if country != "Kenya" else "Mombasa",
+            "version": {"attributes": {"retriever": "bm25", "k": 3}},
+        },
+        dataset={"path": f"{name}/capitals", "datapoints": _datapoints()},  # type: ignore[typeddict-item]
+        evaluators=[
+            {
+                "path": f"{name}/exact",
+                "callable": _exact,
+                "args_type": "target_required",
+                "return_type": "boolean",
+                "threshold": 0.5,
+            }
+        ],
+    )
+    # Then the run completes with the judgments counted, and the flow is an evalgate prompt holding its attributes
+    printed = capsys.readouterr()
+    assert "defaulting to flow" in printed.out + printed.err
+    assert "| completed |" in printed.err and "2/3 passed" in printed.err, printed.err
+    assert [c.threshold_check for c in checks] == [True]  # 2 of 3 exact >= 0.5
+    stats = client.evaluations.get_stats(id=checks[0].evaluation_id)
+    assert stats.run_stats[0].status == "completed" and stats.run_stats[0].num_logs == 3
+    flow = client.files.retrieve_by_path(path=f"{name}/agent")
+    assert flow.type == "flow" and flow.attributes == {"retriever": "bm25", "k": 3}  # type: ignore[union-attr]
+    assert client.flows.get(id=flow.id).version_id == flow.version_id
+    again = client.flows.upsert(path=f"{name}/agent", attributes={"retriever": "bm25", "k": 3})
+    assert again.version_id == flow.version_id  # the same attributes: the same version
+    listed = admin.get(runtime.url(f"/api/prompts/{flow.id}")).json()
+    assert listed["name"] == f"{name}/agent"
+    records = client.evaluations.get_logs(id=checks[0].evaluation_id, size=10).records
+    assert sorted(r.log.output for r in records) == ["Lima", "Mombasa", "Paris"]  # type: ignore[union-attr]
+    one: Any = client.logs.get(id=records[0].log.id)  # type: ignore[union-attr]
+    one = one if isinstance(one, dict) else one.dict()
+    assert one["flow"]["id"] == flow.id and one["log_status"] == "complete"
+    # a prompt's path is not a flow (and a flow's is not a prompt)
+    with pytest.raises(Exception) as not_flow:
+        client.flows.get(id=str(admin.post(runtime.url("/api/prompts"), json={"name": f"{name}/p"}).json()["id"]))
+    assert getattr(not_flow.value, "status_code", None) == 404
+    met = recorder.check_all()
+    for route in ("^flows$", "^flows/[^/]+$", "^flows/log$", "^logs/[^/]+$", "^evaluators/log$"):
+        assert any(p == route for _, p in met), route
+
+
 def test_evaluations_run_on_a_prompt_evalgate_runs(client: Humanloop, recorder: Recorder) -> None:
     # Given a prompt that does not exist yet: the SDK upserts it from `file.version` and evalgate runs it
     name = f"sdk-hosted-{time.time_ns()}"

@@ -46,7 +46,9 @@ def new_prompt(stack: Stack, key: str) -> int:
     return int(reply.json()["id"])
 
 
-def traces(n: int, prompt_id: int | None, *, start: int = 0, fail_every: int = 0, model: str = MODEL) -> list[dict]:
+def traces(
+    n: int, prompt_id: int | str | None, *, start: int = 0, fail_every: int = 0, model: str = MODEL
+) -> list[dict]:
     """n production traces, newest last; every `fail_every`-th output carries the offline judge's [[fail]]."""
     now = datetime.now(UTC)
     out = []
@@ -181,11 +183,12 @@ def test_post_checks_the_target_the_body_and_the_role(stack: Stack, admin: str) 
     assert stack.call("POST", "/api/v1/auto-eval", body={"target": {"model": MODEL}}).status == 401
 
     cases = [
-        ({}, "target.model"),
-        ({"prompt_id": prompt_id}, "target.model"),
         ({"model": "   "}, "target.model"),
-        ({"model": MODEL, "prompt_id": 99_999_999}, "target.prompt_id"),
-        ({"model": MODEL, "prompt_id": "abc"}, "target.prompt_id"),
+        ({"model": 7}, "target.model"),
+        ({"model": MODEL, "prompt_id": 0}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": "has space"}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": "x" * 129}, "target.prompt_id"),
+        ({"model": MODEL, "prompt_id": True}, "target.prompt_id"),
         ({"model": MODEL, "project_id": "prj_someone_else"}, "target.project_id"),
         ({"model": MODEL, "dataset": 1}, "target.dataset"),
         ({"model": MODEL, "environment": "prod uction"}, "target.environment"),
@@ -211,7 +214,7 @@ def test_post_checks_the_target_the_body_and_the_role(stack: Stack, admin: str) 
     assert got["status"] == "queued" and got["sample_count"] == 100
     assert got["target"] == {
         "model": MODEL,
-        "prompt_id": prompt_id,
+        "prompt_id": str(prompt_id),
         "project_id": project_of(stack, admin),
         "environment": "production",
     }
@@ -295,8 +298,9 @@ def test_a_lost_job_gives_its_slot_back_when_the_project_is_full(
 
 # -- the pipeline ----------------------------------------------------------------------------------------
 def test_pipeline_samples_judges_and_reports(stack: Stack, admin: str) -> None:
-    prompt_id = new_prompt(stack, admin)
-    ingest(stack, admin, traces(60, prompt_id))
+    # the app names its prompt its own way (no evalgate prompt has this id); another prompt's traffic is not sampled
+    prompt_id = "checkout/answer@v3"
+    ingest(stack, admin, traces(60, prompt_id) + traces(30, "checkout/answer@v4"))
     job_id = start(stack, admin, {"model": MODEL, "prompt_id": prompt_id}, 45).json()["job_id"]
 
     drain(stack, only=[WORKER])
@@ -321,6 +325,7 @@ def test_pipeline_samples_judges_and_reports(stack: Stack, admin: str) -> None:
 
     samples = container().jobs.samples(project_of(stack, admin), job_id)
     assert len(samples) == 45 and len({s.trace_id for s in samples}) == 45
+    assert all(s.trace_id.startswith("tr-checkout/answer@v3-") for s in samples)
     assert all(s.status == "scored" and set(s.scores) >= {"rubric", "hallucination"} for s in samples)
 
 
@@ -331,9 +336,9 @@ def test_second_job_uses_unjudged_traces_and_compares_with_the_first(stack: Stac
     baseline = start(stack, admin, target, 40).json()["job_id"]
     drain(stack)
     assert job(stack, admin, baseline)["progress"]["scored"] == 40
-    # newer traffic, half of it failing
-    ingest(stack, admin, traces(60, prompt_id, start=1000, fail_every=2))
-    current = start(stack, admin, target, 40).json()["job_id"]
+    # newer traffic, half of it failing, sent with the id's string form: the same identifier as the integer
+    ingest(stack, admin, traces(60, str(prompt_id), start=1000, fail_every=2))
+    current = start(stack, admin, {**target, "prompt_id": str(prompt_id)}, 40).json()["job_id"]
     drain(stack)
     done = job(stack, admin, current)
     assert done["status"] == "completed" and done["baseline_job_id"] == baseline
@@ -348,6 +353,28 @@ def test_second_job_uses_unjudged_traces_and_compares_with_the_first(stack: Stac
     assert report["baseline_n"] == 40 and report["current_n"] == 40
     assert any(m["significant"] and m["delta"] < 0 for m in report["metric_deltas"])
     assert report["hallucinations"] and all(h["trace_id"] in second for h in report["hallucinations"])
+
+
+def test_an_empty_target_judges_every_models_production_traffic(stack: Stack, admin: str) -> None:
+    # EvalGuard's own example sends "target": {}: the project's production traffic, whatever the model or prompt
+    staging = [{**t, "environment": "staging"} for t in traces(3, None, model="staging-model")]
+    ingest(stack, admin, traces(5, "app/a", model="model-a") + traces(4, None, model="model-b") + staging)
+    reply = stack.call("POST", "/api/v1/auto-eval", key=admin, body={"target": {}, "sample_count": 100})
+    assert reply.status == 202, reply.text
+    job_id = reply.json()["job_id"]
+    drain(stack)
+    done = job(stack, admin, job_id)
+    assert done["status"] == "completed" and done["target"]["model"] is None
+    assert done["progress"]["sampled"] == 9 and done["progress"]["scored"] == 9
+    from evalgate.services.container import container
+
+    sampled = {s.trace_id for s in container().jobs.samples(project_of(stack, admin), job_id)}
+    assert not any("staging-model" in t for t in sampled)
+    # and with only a prompt id: that prompt's traffic on any model
+    reply = stack.call("POST", "/api/v1/auto-eval", key=admin, body={"target": {"prompt_id": "app/a"}})
+    assert reply.status == 202, reply.text
+    drain(stack)
+    assert job(stack, admin, reply.json()["job_id"])["progress"]["sampled"] == 5
 
 
 def test_no_traffic_completes_with_an_inconclusive_report(stack: Stack, admin: str) -> None:

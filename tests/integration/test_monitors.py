@@ -183,7 +183,8 @@ def test_only_admins_write(stack: Stack, admin: str) -> None:
         ({"sample_count": 5001}, 422, "sample_count"),
         ({"target": {"environment": "production"}}, 422, "target.model"),
         ({"target": {"model": "m", "environment": "dev"}}, 422, "target.environment"),
-        ({"target": {"model": "m", "prompt_id": 999999}}, 400, "target.prompt_id"),
+        ({"target": {"model": "m", "prompt_id": "has space"}}, 422, "target.prompt_id"),
+        ({"target": {"model": "m", "prompt_id": 0}}, 422, "target.prompt_id"),
         ({"target": {"model": "m", "project_id": "prj_someone_else"}}, 400, "target.project_id"),
         ({"webhook_url": "https://[::1/hook"}, 400, "webhook_url"),
         ({"baseline_job_id": "job-1"}, 422, "baseline_job_id"),
@@ -462,15 +463,18 @@ def test_the_scheduled_function_runs_due_monitors_of_every_project(
 def test_a_monitor_of_a_prompt(stack: Stack, admin: str) -> None:
     prompt = stack.call("POST", "/api/prompts", key=admin, body={"name": "support", "template": "Hi {{who}}"}).json()
     made = create(stack, admin, target={"model": "gpt-4o", "prompt_id": prompt["id"]})
-    assert made["target"]["prompt_id"] == prompt["id"]
+    # an integer is the same identifier as its digits: the wire shows the string
+    assert made["target"]["prompt_id"] == str(prompt["id"])
     url = f"{URL}/{made['id']}"
     # once the prompt is gone, the monitor can still be edited (e.g. switched off) …
     assert stack.call("DELETE", f"/api/prompts/{prompt['id']}", key=admin).status == 204
     off = stack.call("PATCH", url, key=admin, body={"enabled": False})
     assert off.status == 200 and off.json()["enabled"] is False
-    # … but not pointed at a prompt that does not exist
-    again = stack.call("PATCH", url, key=admin, body={"target": {"model": "gpt-4o", "prompt_id": prompt["id"]}})
-    assert again.status == 400 and again.json()["error"]["field"] == "target.prompt_id"
+    # … and pointed at the app's own name of a prompt (any identifier, not only an evalgate prompt id)
+    again = stack.call("PATCH", url, key=admin, body={"target": {"model": "gpt-4o", "prompt_id": "support/v2"}})
+    assert again.status == 200 and again.json()["target"]["prompt_id"] == "support/v2"
+    bad = stack.call("PATCH", url, key=admin, body={"target": {"model": "gpt-4o", "prompt_id": "a#b"}})
+    assert bad.status == 422 and bad.json()["error"]["field"] == "target.prompt_id"
 
 
 def test_run_now_makes_the_first_run_due_at_once(stack: Stack, admin: str, enqueued: Enqueued) -> None:

@@ -74,7 +74,7 @@ def test_protobuf_export_stores_llm_spans_once_in_either_encoding(stack: Stack, 
     traces = sorted(listed(stack, member), key=lambda t: t["input"]["input"])
     assert [t["output"] for t in traces] == ["answer 0", "answer 1"]
     first = traces[0]
-    assert (first["model"], first["prompt_id"], first["environment"]) == ("gpt-4o-mini", 4, "production")
+    assert (first["model"], first["prompt_id"], first["environment"]) == ("gpt-4o-mini", "4", "production")
     assert (first["input_tokens"], first["output_tokens"]) == (11, 3)
     assert first["cost_usd"] == pytest.approx((11 * 0.15 + 3 * 0.60) / 1e6)  # priced from the gateway's table
     assert first["metadata"]["otel"]["service"] == "shop-bot"
@@ -96,7 +96,7 @@ def test_a_batch_mixing_valid_and_invalid_spans_is_a_partial_success(stack: Stac
         with tracer.start_as_current_span("no model") as span:
             genai_chat(span, **{"gen_ai.request.model": "", "gen_ai.response.model": ""})
         with tracer.start_as_current_span("bad prompt id") as span:
-            genai_chat(span, **{"evalgate.prompt_id": "v2"})
+            genai_chat(span, **{"evalgate.prompt_id": "v2 #1"})
         with tracer.start_as_current_span("ancient", start_time=old) as span:
             genai_chat(span)
         with tracer.start_as_current_span("health check") as span:
@@ -108,7 +108,7 @@ def test_a_batch_mixing_valid_and_invalid_spans_is_a_partial_success(stack: Stac
     assert reply.partial_success.rejected_spans == 3
     message = reply.partial_success.error_message
     assert message.startswith("3 of 6 LLM spans rejected") and "no model" in message
-    assert "evalgate.prompt_id must be a whole number" in message and "older than the retention window" in message
+    assert "evalgate.prompt_id must be a prompt identifier" in message and "older than the retention window" in message
     assert spans_header(headers) == {"received": 8, "stored": 3, "duplicate": 0, "ignored": 2, "rejected": 3}
     assert len(listed(stack, admin)) == 3  # every valid span kept
 

@@ -33,7 +33,7 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "ListEvaluationRunsFunction", "GetEvaluationStatsFunction", "GetEvaluationLogsFunction",
     "UpsertHlPromptFunction", "GetHlPromptFunction", "RetrieveFileByPathFunction", "UpsertHlDatasetFunction",
     "GetHlDatasetFunction", "UpsertHlEvaluatorFunction", "LogHlPromptFunction", "GetHlLogFunction",
-    "LogHlEvaluatorFunction",
+    "LogHlEvaluatorFunction", "UpsertHlFlowFunction", "GetHlFlowFunction", "LogHlFlowFunction",
     "RemoveEvaluatorFunction", "RemoveEvaluationRunFunction", "DeleteEvaluationFunction",
     "IngestTracesFunction", "ListTracesFunction", "CreateMonitorFunction", "ListMonitorsFunction",
     "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction",
@@ -129,6 +129,12 @@ def _seed_named_resources() -> None:
     c.evaluations.create(
         Evaluation(id=IDS["id"], project_id="prj_sample", name="sample", prompt_id=1, created_at=now, updated_at=now)
     )
+    from evalgate.models.domain import Principal
+    from evalgate.services.humanloop.files import upsert_flow
+
+    sample = Principal(project_id="prj_sample", key_id="key_sample", role=Role.admin)
+    flow = upsert_flow(sample, {"path": "samples/flow", "attributes": {"retriever": "bm25"}})
+    assert flow["id"] == IDS["flow_id"]  # the second prompt of the project
     c.humanloop.put_log(  # a /v5 log (prompts/log draws its ids at random)
         "prj_sample",
         IDS["log_id"],

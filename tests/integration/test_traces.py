@@ -199,7 +199,7 @@ def test_fields_round_trip(stack: Stack, admin: str) -> None:
     sent = trace(1, environment="staging", context="one document")
     ingest(stack, admin, [sent])
     (got,) = list_all(stack, admin)
-    assert got["model"] == "gpt-4o" and got["prompt_id"] == 7 and got["prompt_version"] == 2
+    assert got["model"] == "gpt-4o" and got["prompt_id"] == "7" and got["prompt_version"] == 2
     assert got["input"] == {"question": "q1"} and got["output"] == "answer 1" and got["context"] == "one document"
     assert got["latency_ms"] == 120.5 and got["input_tokens"] == 11 and got["output_tokens"] == 5
     assert got["cost_usd"] == 0.00012 and got["environment"] == "staging" and got["metadata"] == {"user": "u1"}
@@ -235,13 +235,13 @@ def test_list_filters_and_pages_newest_first(stack: Stack, admin: str) -> None:
         assert got == [i for i in ids if keep(by_id[i])], query
 
     expect("model=claude", lambda t: t["model"] == "claude")
-    expect("prompt_id=7", lambda t: t["prompt_id"] == 7)
+    expect("prompt_id=7", lambda t: t["prompt_id"] == "7")
     expect("environment=staging", lambda t: t["environment"] == "staging")
     expect("model=gpt-4o&environment=production", lambda t: t["model"] == "gpt-4o" and t["environment"] == "production")
     # model + prompt + environment: one target's partition (GSI1), also paged
     expect(
         "model=gpt-4o&prompt_id=7&environment=production",
-        lambda t: t["model"] == "gpt-4o" and t["prompt_id"] == 7 and t["environment"] == "production",
+        lambda t: t["model"] == "gpt-4o" and t["prompt_id"] == "7" and t["environment"] == "production",
     )
     since, until = NOW - timedelta(minutes=8), NOW - timedelta(minutes=3)
     window = f"since={iso_q(since)}&until={iso_q(until)}"
@@ -250,7 +250,7 @@ def test_list_filters_and_pages_newest_first(stack: Stack, admin: str) -> None:
         window + "&model=gpt-4o&prompt_id=7&environment=production",
         lambda t: (
             since <= datetime.fromisoformat(t["timestamp"]) < until
-            and (t["model"], t["prompt_id"], t["environment"]) == ("gpt-4o", 7, "production")
+            and (t["model"], t["prompt_id"], t["environment"]) == ("gpt-4o", "7", "production")
         ),
     )
 
@@ -350,18 +350,18 @@ def test_recent_and_get_many_for_auto_eval(stack: Stack, admin: str) -> None:
     seed_mix(stack, admin)
     store = container().traces
     # Then recent() is one target's traces, newest first, limited, optionally before a time
-    recent = store.recent(project, model="gpt-4o", prompt_id=7, environment="production", limit=10)
+    recent = store.recent(project, model="gpt-4o", prompt_id="7", environment="production", limit=10)
     assert [t.id for t in recent] == ["t-2", "t-4", "t-8", "t-10"]
-    assert all(t.model == "gpt-4o" and t.prompt_id == 7 and t.environment == "production" for t in recent)
-    assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id=7, limit=2)] == ["t-2", "t-4"]
+    assert all(t.model == "gpt-4o" and t.prompt_id == "7" and t.environment == "production" for t in recent)
+    assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id="7", limit=2)] == ["t-2", "t-4"]
     before = NOW - timedelta(minutes=4)  # t-4 is stamped exactly then: strictly before excludes it
-    assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id=7, limit=10, before=before)] == [
+    assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id="7", limit=10, before=before)] == [
         "t-8",
         "t-10",
     ]
     # prompt_id None is the traces sent without a prompt id
     assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id=None, limit=10)] == ["t-0", "t-6"]
-    assert store.recent_ids(project, model="claude", prompt_id=7, environment="staging", limit=10) == ["t-7", "t-11"]
+    assert store.recent_ids(project, model="claude", prompt_id="7", environment="staging", limit=10) == ["t-7", "t-11"]
     got = store.get_many(project, ["t-3", "t-5", "nope"])
     assert set(got) == {"t-3", "t-5"} and got["t-3"].input == {"question": "q3"}
     assert got["t-3"].context == ["doc a", "doc b"] and got["t-3"].metadata == {"user": "u1"}
@@ -373,8 +373,59 @@ def test_expired_traces_are_not_read_before_dynamodb_deletes_them(stack: Stack, 
 
     project = project_of(stack, admin)
     store = container().traces
-    old = Trace(id="gone", project_id=project, model="gpt-4o", prompt_id=7, timestamp=NOW - timedelta(days=3))
+    old = Trace(id="gone", project_id=project, model="gpt-4o", prompt_id="7", timestamp=NOW - timedelta(days=3))
     store.put_new([old], ttl={"gone": int((NOW - timedelta(seconds=1)).timestamp())}, received_at=NOW)
     ingest(stack, admin, [trace(1)])
     assert [t["id"] for t in list_all(stack, admin)] == ["t-1"]
-    assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id=7, limit=5)] == ["t-1"]
+    assert [t.id for t in store.recent(project, model="gpt-4o", prompt_id="7", limit=5)] == ["t-1"]
+
+
+def test_prompt_ids_are_the_apps_own_strings_and_numbers_stored_before_still_match(stack: Stack, admin: str) -> None:
+    from evalgate.services.container import container
+    from evalgate.services.projects import create_project
+
+    project = project_of(stack, admin)
+    # Given traces named by the app's own prompt identifiers, one sent as an integer and one as its digits
+    ingest(
+        stack,
+        admin,
+        [
+            trace(1, prompt_id="checkout/greeting@v2"),
+            trace(2, prompt_id=42),
+            trace(3, prompt_id="42"),
+            trace(4, prompt_id="0042"),  # leading zeros: another identifier, not 42
+        ],
+    )
+    # and a trace whose items were written when identifiers were stored as DynamoDB numbers
+    ingest(stack, admin, [trace(5, prompt_id=42)])
+    ddb, table = stack.client("dynamodb"), stack.names.refs["Table"]
+    legacy = ddb.scan(
+        TableName=table,
+        FilterExpression="(#id = :t) OR (traceId = :t)",
+        ExpressionAttributeNames={"#id": "id"},
+        ExpressionAttributeValues={":t": {"S": "t-5"}},
+    )["Items"]
+    assert len(legacy) == 2  # the trace item and its index item
+    for item in legacy:
+        ddb.put_item(TableName=table, Item={**item, "promptId": {"N": "42"}})
+    # Then an integer reads back as its string, and both filters (index and target partition) find the
+    # number-stored item with the new ones
+    by_id = {t["id"]: t for t in list_all(stack, admin, limit=10)}
+    assert by_id["t-1"]["prompt_id"] == "checkout/greeting@v2" and by_id["t-2"]["prompt_id"] == "42"
+    assert by_id["t-5"]["prompt_id"] == "42"
+    assert [t["id"] for t in list_all(stack, admin, "prompt_id=42")] == ["t-2", "t-3", "t-5"]
+    target = "model=gpt-4o&environment=production&prompt_id="
+    assert [t["id"] for t in list_all(stack, admin, target + "42")] == ["t-2", "t-3", "t-5"]
+    assert [t["id"] for t in list_all(stack, admin, target + "0042")] == ["t-4"]
+    assert [t["id"] for t in list_all(stack, admin, "prompt_id=checkout/greeting@v2")] == ["t-1"]
+    recent = container().traces.recent_ids(project, model="gpt-4o", prompt_id="42", environment="production", limit=9)
+    assert recent == ["t-2", "t-3", "t-5"]
+    # an identifier outside the charset or too long is refused with the field
+    for bad in ("a#b", "has space", "-x", "x" * 129, True, 0):
+        reply = stack.call("POST", "/api/v1/traces", key=admin, body={"traces": [trace(9, prompt_id=bad)]})
+        assert reply.status == 422 and reply.json()["error"]["field"] == "traces.0.prompt_id", bad
+    assert stack.call("GET", "/api/v1/traces", key=admin, query="prompt_id=a%23b").status == 422
+    # and another project filtering by the same identifier sees none of ours
+    _, _, other = create_project(None, "another project")
+    assert list_all(stack, other, "prompt_id=checkout/greeting@v2") == []
+    assert list_all(stack, other, target + "42") == []

@@ -14,7 +14,7 @@ function Traces({ query }) {
   return html`<section aria-labelledby="traces-h"><h2 id="traces-h">Traces</h2>
     <form class="toolbar" onSubmit=${(e) => e.preventDefault()} aria-label="trace filters">
       <label>Model <input value=${f.model} onChange=${set("model")} size="14" /></label>
-      <label>Prompt id <input type="number" min="1" value=${f.prompt_id} onChange=${set("prompt_id")} size="6" /></label>
+      <label>Prompt id <input value=${f.prompt_id} onChange=${set("prompt_id")} size="6" /></label>
       <label>Environment <select value=${f.environment} onChange=${set("environment")}>${["", "production", "staging", "development"].map((x) => html`<option value=${x}>${x || "any"}</option>`)}</select></label></form>
     <${ErrorBox} error=${page.error} />${page.loading && !page.data ? html`<${Loading} what="traces" />` : null}
     <table aria-label="traces"><thead><tr><th>Trace</th><th>Time</th><th>Model</th><th>Prompt</th><th>Input</th><th>Output</th><th class="num">Latency</th></tr></thead>
@@ -62,7 +62,7 @@ export function JobScreen({ jobId }) {
     <nav class="toolbar"><a href=${link("/production")}>Production</a>${j && j.baseline_job_id ? html` · <a href=${link(`/production/jobs/${j.baseline_job_id}`)}>baseline job</a>` : null}</nav>
     <${ErrorBox} error=${job.error} />${job.loading && !j ? html`<${Loading} what="the job" />` : null}
     ${j ? html`<div class="cards">
-      <${Card} k="target" v=${`${j.target.model}${j.target.prompt_id ? " · prompt " + j.target.prompt_id : ""}`} />
+      <${Card} k="target" v=${`${j.target.model || "every model"}${j.target.prompt_id ? " · prompt " + j.target.prompt_id : ""}`} />
       <${Card} k="progress (scored / total)" v=${html`${j.progress.scored}/${j.progress.total ?? "?"} <div class="bar" role="progressbar" aria-label="job progress" aria-valuemin="0" aria-valuemax=${j.progress.total || 0} aria-valuenow=${j.progress.scored}><span style=${`width:${j.progress.total ? (100 * j.progress.scored) / j.progress.total : 0}%`}></span></div>`} />
       <${Card} k="judge calls · cost" v=${`${j.judge_calls} · ${fmt.usd(j.judge_cost_usd)}`} />
       ${r ? html`<${Card} k="verdict" v=${html`<${Badge} v=${r.verdict} />`} /><${Card} k="overall delta" v=${fmt.signedPct(r.overall_delta)} />

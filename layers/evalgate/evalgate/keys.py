@@ -251,7 +251,7 @@ def trace(project_id: str, trace_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#TRACE#{trace_id}", SK: "TRACE"}
 
 
-def trace_target_gsi(project_id: str, environment: str, model: str, prompt_id: int | None) -> str:
+def trace_target_gsi(project_id: str, environment: str, model: str, prompt_id: str | int | None) -> str:
     """GSI1 partition of one target's traces (newest first by GSI1SK): what auto-eval samples from."""
     return f"PROJECT#{project_id}#TRACES#{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
 

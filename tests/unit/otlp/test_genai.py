@@ -30,7 +30,7 @@ def test_genai_semconv_span_becomes_a_trace() -> None:
     assert trace["model"] == "gpt-4o-mini"
     assert trace["input"] == {"input": "Capital of France?"} and trace["output"] == "Paris."
     assert (trace["input_tokens"], trace["output_tokens"]) == (11, 3)
-    assert (trace["environment"], trace["prompt_id"], trace["prompt_version"]) == ("staging", 7, 2)
+    assert (trace["environment"], trace["prompt_id"], trace["prompt_version"]) == ("staging", "7", 2)
     assert trace["id"].startswith("otel-") and len(trace["id"]) == 5 + 32 + 1 + 16
     assert trace["latency_ms"] is not None and trace["latency_ms"] >= 0
     assert isinstance(trace["timestamp"], datetime) and trace["timestamp"].tzinfo == UTC
@@ -136,7 +136,7 @@ def test_spans_without_llm_attributes_and_non_generating_operations_are_ignored(
     [
         ({"gen_ai.request.model": "", "gen_ai.response.model": ""}, {}, "no model"),
         ({"gen_ai.output.messages": "[]"}, {}, None),  # an empty list: the first-choice text is absent
-        ({"evalgate.prompt_id": "seven"}, {}, "evalgate.prompt_id must be a whole number"),
+        ({"evalgate.prompt_id": "seven days#1"}, {}, "evalgate.prompt_id must be a prompt identifier"),
         ({"gen_ai.usage.input_tokens": -1}, {}, "gen_ai.usage.input_tokens must be a whole number"),
         ({}, {"deployment.environment": "dev"}, "is not production or staging"),
         ({"evalgate.cost_usd": "lots"}, {}, "evalgate.cost_usd must be a number"),
@@ -193,4 +193,4 @@ def test_span_attribute_wins_over_resource_and_same_span_id_gives_same_id() -> N
     spans = wire.decode_protobuf(protobuf(record(app, {"evalgate.prompt_id": 9})))
     first = genai.map_spans(spans).traces[0]
     again = genai.map_spans(spans).traces[0]
-    assert first["prompt_id"] == 3 and first["id"] == again["id"]
+    assert first["prompt_id"] == "3" and first["id"] == again["id"]

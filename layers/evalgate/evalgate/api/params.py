@@ -6,6 +6,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
+from evalgate.models.prompt_ref import PROMPT_REF_MAX, PROMPT_REF_RE
+
 MAX_ID = 2**53  # numeric ids stay exact in JavaScript clients
 MAX_VERSION = 2**31
 
@@ -22,6 +24,8 @@ EvaluationRunId = Annotated[str, Path(min_length=1, max_length=64, description="
 Cursor = Annotated[str | None, Query(max_length=2048)]  # the opaque cursor a list returned
 Limit = Annotated[int, Query(ge=1, le=100)]  # page size of the /api lists (default 50)
 OptionalNumericId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# a production app's prompt identifier (traces' prompt_id; `7` and the stored number 7 are the same)
+OptionalPromptRef = Annotated[str | None, Query(min_length=1, max_length=PROMPT_REF_MAX, pattern=PROMPT_REF_RE.pattern)]
 HlQuery = Annotated[str | None, Query(max_length=200)]  # Humanloop's version_id / environment
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]  # Humanloop's 1-based page
 

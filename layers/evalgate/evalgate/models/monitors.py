@@ -7,10 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evalgate.models.prompt_ref import PromptRef
+
 
 class MonitorTarget(BaseModel):
     model: str
-    prompt_id: int | None = None
+    prompt_id: PromptRef | None = None
     environment: str = "production"
 
 

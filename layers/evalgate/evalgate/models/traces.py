@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evalgate.models.prompt_ref import PromptRef
+
 
 class Trace(BaseModel):
     """One recorded production LLM call (the domain model; the API shape is api/schemas/traces.py)."""
@@ -15,7 +17,7 @@ class Trace(BaseModel):
     id: str
     project_id: str
     model: str
-    prompt_id: int | None = None
+    prompt_id: PromptRef | None = None  # the app's identifier (items written before ids were strings: ints)
     version_no: int | None = None
     input: dict[str, Any] = Field(default_factory=dict)
     output: str = ""

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from evalgate.models.prompt_ref import prompt_ref
 from evalgate.otlp.wire import STATUS_ERROR, Span
 
 MAX_MODEL_CHARS = 200
-MAX_PROMPT_ID = 2**53
 MAX_PROMPT_VERSION = 2**31
 MAX_TOKENS = 2**53
 MAX_COST_USD = 1e9
@@ -158,7 +158,7 @@ def to_trace(span: Span, retrieved: list[str]) -> dict[str, Any]:
     return {
         "id": f"otel-{span.trace_hex}-{span.span_hex}",
         "model": model,
-        "prompt_id": _whole(span, "evalgate.prompt_id", 1, MAX_PROMPT_ID),
+        "prompt_id": _prompt_ref(span),
         "prompt_version": _whole(span, "evalgate.prompt_version", 1, MAX_PROMPT_VERSION),
         "input": {"input": render_messages(messages)} if messages else {},
         "output": output,
@@ -368,6 +368,24 @@ def _whole(span: Span, name: str, low: int, high: int) -> int | None:
     if number is None or not low <= number <= high:
         raise Rejected(f"span {span.span_hex}: {name} must be a whole number {low}-{high}, not {str(raw)[:40]!r}")
     return number
+
+
+def _prompt_ref(span: Span) -> str | None:
+    """`evalgate.prompt_id`: the app's identifier of the prompt (a string, or an int meaning its digits)."""
+    raw = _attr(span, "evalgate.prompt_id")
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str):
+        raw = raw.strip()
+    try:
+        return prompt_ref(raw)
+    except ValueError:
+        raise Rejected(
+            f"span {span.span_hex}: evalgate.prompt_id must be a prompt identifier (1-128 letters, digits, "
+            f"._:/@+-) or a whole number, not {str(raw)[:40]!r}"
+        ) from None
 
 
 def _tokens(span: Span, *names: str) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evalgate import schedules
-from evalgate.errors import EvalgateError, InvalidInput, NotFound, Throttled, Unavailable
+from evalgate.errors import EvalgateError, InvalidInput, Throttled, Unavailable
 from evalgate.models.domain import Page, Principal
 from evalgate.models.monitors import JudgeSpec, Monitor, MonitorTarget
 from evalgate.observability import logger
@@ -67,10 +67,10 @@ def check_webhook_url(url: str | None) -> str | None:
     )
 
 
-def _check(project_id: str, values: Mapping[str, Any], *, new_target: bool = True) -> dict[str, Any]:
-    """Validate what the schema cannot: the target's prompt and project (when the target is new: an edit of
-    another field still works after the prompt is deleted), the schedule, scorers, criteria, thresholds, the
-    webhook URL. Returns the normalized values."""
+def _check(project_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate what the schema cannot: the target's project, the schedule, scorers, criteria, thresholds, the
+    webhook URL. Returns the normalized values. (The target's prompt_id is the app's own identifier, checked by
+    the schema's `PromptRef`: it need not name an evalgate prompt.)"""
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.autoeval.judge import CRITERIA, scorer_names, validate_scorers
 
@@ -80,13 +80,6 @@ def _check(project_id: str, values: Mapping[str, Any], *, new_target: bool = Tru
         raise InvalidInput(
             "target.project_id must be the project of the API key (or be left out)", field="target.project_id"
         )
-    if new_target and target.get("prompt_id") is not None:
-        try:
-            container().prompts.get_prompt(project_id, target["prompt_id"])
-        except NotFound as exc:
-            raise InvalidInput(
-                f"prompt {target['prompt_id']} not found in this project", field="target.prompt_id"
-            ) from exc
     out["target"] = target
     try:
         schedules.parse(values["schedule"])
@@ -187,7 +180,7 @@ def update_monitor(
         if value is None and name in NOT_NULL:
             raise InvalidInput(f"{name} cannot be null", field=name)
     merged.update(changes)
-    checked = _check(principal.project_id, merged, new_target="target" in changes)
+    checked = _check(principal.project_id, merged)
     now = utcnow()
     enabled = bool(checked["enabled"])
     reschedule = checked["schedule"] != current.schedule or (enabled and not current.enabled)

@@ -145,7 +145,7 @@ def list_traces(
     principal: Principal,
     *,
     model: str | None,
-    prompt_id: int | None,
+    prompt_id: str | None,
     environment: str | None,
     since: datetime | None,
     until: datetime | None,

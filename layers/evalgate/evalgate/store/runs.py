@@ -7,6 +7,7 @@ item, with no lock and no per-run item that grows with the number of batches (is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -636,6 +637,30 @@ class RunStore:
                 self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=solo)
                 finished += 1
         return finished
+
+    def count_late_judgment(self, project_id: str, run_id: int, result_id: str, scorer: str, value: Any) -> bool:
+        """Add one scorer's judgment of an external result that was counted without it (a human or external
+        evaluator's judgment that arrived after its log was counted) to the run's per-scorer figures, exactly once.
+
+        The judgment is its own counting unit, labelled by (result, scorer): `Counters.apply`'s guard and the
+        unit's done item make a retry, a concurrent repeat or a later judgment of the same pair add nothing. It is
+        not counted when the result is not a counted one (unknown, or its batch was never counted), or when the
+        result's own body already carries this scorer (it was counted with the result). Only the scorer's figures
+        move: the result's pass/fail and the run's totals stay what they were when it was counted. Returns True
+        when this call moved the figures."""
+        name = str(scorer)[:200]
+        item = self.table.get(keys.run_result_by_id(project_id, run_id, result_id))
+        if item is None or item.get("type") != "externalResult":
+            return False
+        if name in (json.loads(item["body"]).get("scorer_results") or {}):
+            return False
+        if not is_counted(item, self._counted_filter(project_id, run_id, [item])):
+            return False
+        check_aggregable([ExternalResult(id=result_id, scorer_results={name: value})])
+        add = ScorerAdd()
+        add.add(*scorer_value(value))
+        digest = hashlib.blake2b(f"{result_id}\x00{name}".encode(), digest_size=8).hexdigest()
+        return self._complete(project_id, run_id, f"J#{digest}", {"run": {}, "scorers": {name: add.fields()}})
 
     def _counted_filter(self, project_id: str, run_id: int, items: Sequence[dict[str, Any]]) -> set[str]:
         """The labels among these result items' batches that were counted (their done items; the run item's

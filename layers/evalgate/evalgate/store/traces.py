@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from evalgate import keys
+from evalgate.models.prompt_ref import legacy_number
 from evalgate.models.traces import Trace, TracePage
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table, decode_cursor, encode_cursor
@@ -122,34 +123,67 @@ class TraceStore:
         self,
         project_id: str,
         *,
-        model: str,
-        prompt_id: int | None,
+        model: str | None,
+        prompt_id: str | None,
         environment: str = "production",
         limit: int,
         before: datetime | None = None,
     ) -> list[Trace]:
         """Up to `limit` unexpired traces of one target, newest first, strictly before `before` if given.
-        One GSI1 partition (never a Scan); bodies are loaded (an S3 read for the rare large one)."""
+        One GSI1 partition (never a Scan); bodies are loaded (an S3 read for the rare large one). With no model:
+        every model's traces of the environment (the project's index partition, filtered)."""
+        if model is None:
+            ids = self.recent_ids(
+                project_id, model=None, prompt_id=prompt_id, environment=environment, limit=limit, before=before
+            )
+            found = self.get_many(project_id, ids)
+            return [found[i] for i in ids if i in found]
         return [self._trace(i) for i in self._target_items(project_id, model, prompt_id, environment, limit, before)]
 
     def recent_ids(
         self,
         project_id: str,
         *,
-        model: str,
-        prompt_id: int | None,
+        model: str | None,
+        prompt_id: str | None,
         environment: str = "production",
         limit: int,
         before: datetime | None = None,
     ) -> list[str]:
         """As `recent`, the ids only (nothing loaded from S3): to sample first and `get_many` the chosen."""
+        if model is None:
+            return self._any_model_ids(project_id, prompt_id, environment, limit, before)
         return [str(i["id"]) for i in self._target_items(project_id, model, prompt_id, environment, limit, before)]
+
+    def _any_model_ids(
+        self, project_id: str, prompt_id: str | None, environment: str, limit: int, before: datetime | None
+    ) -> list[str]:
+        """Trace ids of every model of an environment (and prompt), newest first: the index partition, filtered."""
+        partition = keys.trace_index_partition(project_id)
+        filters: dict[str, Any] = {"environment": environment}
+        if prompt_id is not None:
+            legacy = legacy_number(prompt_id)
+            filters["promptId"] = (prompt_id, legacy) if legacy is not None else prompt_id
+        out: list[str] = []
+        cursor: str | None = None
+        while len(out) < limit:
+            items, cursor = self._query(
+                partition,
+                high=time_key(before) if before else None,
+                limit=min(1000, max(limit - len(out), 25)),
+                cursor=cursor,
+                filters=filters,
+            )
+            out += [str(i["traceId"]) for i in items]
+            if not cursor:
+                break
+        return out[:limit]
 
     def _target_items(
         self,
         project_id: str,
         model: str,
-        prompt_id: int | None,
+        prompt_id: str | None,
         environment: str,
         limit: int,
         before: datetime | None,
@@ -175,7 +209,7 @@ class TraceStore:
         project_id: str,
         *,
         model: str | None,
-        prompt_id: int | None,
+        prompt_id: str | None,
         environment: str | None,
         since: datetime | None,
         until: datetime | None,
@@ -196,7 +230,13 @@ class TraceStore:
             items, nxt = self._query(partition, index=GSI1, low=low, high=high, limit=limit, cursor=cursor)
             return self._budgeted(items, nxt, byte_budget, index=GSI1, partition=partition)
         partition = keys.trace_index_partition(project_id)
-        filters = {"model": model, "promptId": prompt_id, "environment": environment}
+        # a digit identifier also matches the index items written when identifiers were stored as numbers
+        legacy = legacy_number(prompt_id)
+        filters: dict[str, Any] = {
+            "model": model,
+            "promptId": (prompt_id, legacy) if legacy is not None else prompt_id,
+            "environment": environment,
+        }
         refs, nxt = self._query(
             partition,
             low=low,
@@ -265,8 +305,12 @@ class TraceStore:
         clauses = ["#ttl > :now"]
         for n, (name, value) in enumerate((filters or {}).items()):
             names[f"#f{n}"] = name
-            values[f":f{n}"] = self.table.codec.value(value)
-            clauses.append(f"#f{n} = :f{n}")
+            alternatives = value if isinstance(value, tuple) else (value,)  # a tuple: any of these values
+            either = []
+            for m, one in enumerate(alternatives):
+                values[f":f{n}_{m}"] = self.table.codec.value(one)
+                either.append(f"#f{n} = :f{n}_{m}")
+            clauses.append(either[0] if len(either) == 1 else "(" + " OR ".join(either) + ")")
         kwargs: dict[str, Any] = {
             "TableName": self.table.name,
             "KeyConditionExpression": condition,

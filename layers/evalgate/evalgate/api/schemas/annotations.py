@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from evalgate.api.schemas.traces import SnakeModel, SnakeRequest
 from evalgate.models.annotations import AnnotationItem, AnnotationQueue, Label
+from evalgate.models.prompt_ref import PromptRef
 from evalgate.services.annotations import Claim, Progress
 
 CriterionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -164,7 +165,7 @@ class AutoEvalFilterIn(SnakeRequest):
 
 class TraceFilterIn(SnakeRequest):
     model: ShortText | None = None
-    prompt_id: int | None = Field(default=None, ge=1, le=2**53)
+    prompt_id: PromptRef | None = None
     environment: ShortText | None = None
     since: datetime | None = None
     until: datetime | None = None

@@ -275,6 +275,7 @@ class EvaluationVersionOut(HlModel):
     last_used_at: datetime
     version_logs_count: int = 0
     total_logs_count: int = 0
+    attributes: dict[str, Any] | None = Field(default=None, description="a flow's attributes (type flow)")
 
 
 class EvaluationRunOut(HlModel):
@@ -299,7 +300,10 @@ class EvaluationRunOut(HlModel):
         version_out = None
         if prompt is not None and version is not None:
             s = version.settings
+            flow = (s.model_extra or {}).get("hl_type") == "flow"
             version_out = EvaluationVersionOut(
+                type="flow" if flow else "prompt",
+                attributes=(s.model_extra or {}).get("attributes") or {} if flow else None,
                 path=prompt.name,
                 id=str(prompt.id),
                 name=prompt.name,
@@ -511,6 +515,9 @@ class EvaluatorLogOut(HlModel):
 
 
 class EvaluationLogOut(HlModel):
+    """A log: Humanloop's PromptLogResponse (its file under `prompt`) or, for a flow, FlowLogResponse (its file
+    under `flow`); the file and Humanloop's other log fields pass through as they are."""
+
     model_config = ConfigDict(defer_build=True, extra="allow")
 
     id: str
@@ -518,7 +525,6 @@ class EvaluationLogOut(HlModel):
     output: Any
     error: str | None
     source_datapoint_id: str | None
-    prompt: dict[str, Any]
     evaluator_logs: list[EvaluatorLogOut]
 
 
@@ -591,6 +597,28 @@ class PromptLogCreate(HlOpenRequest):
     end_time: datetime | None = None
     created_at: datetime | None = None
     log_status: Literal["complete", "incomplete"] | None = None
+
+
+class FlowUpsert(HlOpenRequest):
+    """Humanloop's flow upsert: a flow is an evalgate prompt whose versions hold the flow's attributes."""
+
+    path: FilePath | None = None
+    id: Ident | None = None
+    attributes: dict[str, Any] = Field(
+        description="the flow's version: any JSON object (a new version when it changes)"
+    )
+    version_name: str | None = Field(default=None, max_length=200)
+    version_description: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> FlowUpsert:
+        if self.id is None and self.path is None:
+            raise ValueError("give path or id")
+        return self
+
+
+class FlowLogCreate(PromptLogCreate):
+    """A flow's log (the SDK's runner logs a local callable's output on the flow it evaluates)."""
 
 
 class DatapointIn(HlOpenRequest):

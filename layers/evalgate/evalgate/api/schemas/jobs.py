@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalgate.models.jobs import AutoEvalJob
+from evalgate.models.prompt_ref import prompt_ref
 
 
 class _Snake(BaseModel):
@@ -22,7 +23,8 @@ class AutoEvalCreate(_Snake):
 
     target: dict[str, Any] = Field(
         description="{ model, prompt_id, project_id } (+ optional environment, default production): the deployed "
-        "model and prompt whose recent production traces to judge; project_id, when given, must be the key's project"
+        "model and prompt whose recent production traces to judge, each optional ({} judges all of the project's "
+        "production traffic); project_id, when given, must be the key's project"
     )
     sample_count: int = Field(default=100, ge=1, le=5000, description="how many recent traces to sample and judge")
 
@@ -32,8 +34,8 @@ class AutoEvalQueued(_Snake):
 
 
 class AutoEvalTargetOut(_Snake):
-    model: str
-    prompt_id: int | None
+    model: str | None = Field(description="null: every model's traffic of the project (the target was {})")
+    prompt_id: str | None
     project_id: str
     environment: str
 
@@ -75,8 +77,8 @@ class AutoEvalJobOut(_Snake):
             job_id=job.id,
             status=job.status,  # type: ignore[arg-type]
             target=AutoEvalTargetOut(
-                model=str(job.target.get("model", "")),
-                prompt_id=job.target.get("prompt_id"),
+                model=str(job.target["model"]) if job.target.get("model") else None,
+                prompt_id=prompt_ref(job.target.get("prompt_id")),
                 project_id=str(job.target.get("project_id") or job.project_id),
                 environment=str(job.target.get("environment") or "production"),
             ),

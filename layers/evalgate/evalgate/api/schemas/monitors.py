@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from evalgate.api.schemas.traces import Environment, ModelName, SnakeModel, SnakeRequest
 from evalgate.models.monitors import Monitor
+from evalgate.models.prompt_ref import PromptRef
 
 Schedule = Annotated[
     str,
@@ -21,7 +22,7 @@ JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
 class MonitorTargetIn(SnakeRequest):
     model: ModelName
-    prompt_id: int | None = Field(default=None, ge=1, le=2**53)
+    prompt_id: PromptRef | None = None
     environment: Environment = "production"
     project_id: str | None = Field(default=None, max_length=100, description="the key's project, if given")
 
@@ -85,7 +86,7 @@ class MonitorUpdate(SnakeRequest):
 
 class MonitorTargetOut(SnakeModel):
     model: str
-    prompt_id: int | None
+    prompt_id: str | None
     environment: str
 
 

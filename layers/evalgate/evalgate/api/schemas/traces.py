@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from evalgate.models.prompt_ref import PromptRef
 from evalgate.models.traces import Trace
 
 Environment = Literal["production", "staging"]
@@ -29,7 +30,7 @@ class TraceIn(SnakeRequest):
         "new. Left out: derived from a SHA-256 of the trace's content as sent",
     )
     model: ModelName
-    prompt_id: int | None = Field(default=None, ge=1, le=2**53)
+    prompt_id: PromptRef | None = None
     prompt_version: int | None = Field(default=None, ge=1, le=2**31)
     input: dict[str, Any] = Field(default_factory=dict, description="the prompt's input variables")
     output: str = Field(description="the model's answer")
@@ -62,7 +63,7 @@ class IngestOut(SnakeModel):
 class TraceOut(SnakeModel):
     id: str
     model: str
-    prompt_id: int | None
+    prompt_id: str | None
     prompt_version: int | None
     input: dict[str, Any]
     output: str

@@ -34,8 +34,45 @@ def evaluator_version_id_of(path: str) -> str:
 
 
 # -- prompts --------------------------------------------------------------------------------------------
+FLOW_MODEL = "flow"  # the model name of a flow's versions (a flow is never executed by evalgate)
+
+
+def is_flow(version: PromptVersion | None) -> bool:
+    """A Humanloop flow is an evalgate prompt whose versions carry the flow's attributes (no template)."""
+    return version is not None and (version.settings.model_extra or {}).get("hl_type") == "flow"
+
+
+def file_key(response: dict[str, Any]) -> str:
+    """The key a log names its file under: `flow` for a FlowResponse, else `prompt`."""
+    return "flow" if response.get("type") == "flow" else "prompt"
+
+
+def flow_response(prompt: Prompt, version: PromptVersion) -> dict[str, Any]:
+    """Humanloop's FlowResponse for a prompt that holds a flow."""
+    attributes = (version.settings.model_extra or {}).get("attributes")
+    return {
+        "path": prompt.name,
+        "id": str(prompt.id),
+        "name": prompt.name.rstrip("/").rsplit("/", 1)[-1] or prompt.name,
+        "type": "flow",
+        "version_id": str(version.version_no),
+        "version_name": f"v{version.version_no}",
+        "version_description": version.message or None,
+        "attributes": attributes if isinstance(attributes, dict) else {},
+        "description": prompt.description or None,
+        "created_at": _iso(version.created_at),
+        "updated_at": _iso(prompt.updated_at),
+        "last_used_at": _iso(prompt.updated_at),
+        "version_logs_count": 0,
+        "evaluator_aggregates": None,
+    }
+
+
 def prompt_response(prompt: Prompt, version: PromptVersion | None) -> dict[str, Any]:
-    """Humanloop's PromptResponse for one of our prompts at a version (its latest when none is asked)."""
+    """Humanloop's PromptResponse for one of our prompts at a version (its latest when none is asked); a
+    prompt that holds a flow answers as Humanloop's FlowResponse."""
+    if version is not None and is_flow(version):
+        return flow_response(prompt, version)
     settings = version.settings if version else ModelConfig()
     extra = settings.model_extra or {}
     return {
@@ -142,6 +179,47 @@ def upsert_prompt(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     )
     prompt = c.prompts.get_prompt(principal.project_id, prompt.id)
     return prompt_response(prompt, version)
+
+
+def upsert_flow(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A flow by path (an evalgate prompt, created when new) and a new version when its attributes differ from
+    its latest version's (Humanloop's flow upsert). A flow's logs come from the caller's own code: evalgate never
+    runs it."""
+    # lazy: a sibling service, loaded on the path that calls it (cold start)
+    from evalgate.services import prompts as prompt_service
+
+    c = container()
+    prompt: Prompt | None = None
+    if body.get("id") is not None:
+        prompt = c.prompts.get_prompt(principal.project_id, _int_id(str(body["id"]), "flow"))
+    elif body.get("path"):
+        prompt = _prompt_by_path(principal, str(body["path"]))
+    else:
+        raise InvalidInput("give the flow's path or id", field="path")
+    attributes = body.get("attributes") or {}
+    settings = ModelConfig.model_validate(
+        {"provider": "external", "model": FLOW_MODEL, "hl_type": "flow", "attributes": attributes}
+    )
+    message = str(body.get("version_description") or "")
+    latest = _latest(principal, prompt) if prompt is not None else None
+    if prompt is not None and latest is not None and not is_flow(latest):
+        raise Conflict(f"{prompt.name!r} is a prompt, not a flow", field="path")
+    if prompt is None:
+        prompt, version = prompt_service.create_prompt(principal, str(body["path"]), message, "", settings)
+        assert version is not None
+        return flow_response(prompt, version)
+    if latest is not None and latest.settings == settings:
+        return flow_response(prompt, latest)
+    version = prompt_service.create_version(principal, prompt.id, "", settings, message)
+    prompt = c.prompts.get_prompt(principal.project_id, prompt.id)
+    return flow_response(prompt, version)
+
+
+def get_flow(principal: Principal, flow_id: str, version_id: str | None) -> dict[str, Any]:
+    out = get_prompt(principal, flow_id, version_id)
+    if out.get("type") != "flow":
+        raise NotFound(f"flow {flow_id} not found")
+    return out
 
 
 def _int_id(raw: str, what: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from evalgate.errors import Conflict, NotFound, SchemaViolation
+from evalgate.errors import Conflict, InvalidInput, NotFound, SchemaViolation
 from evalgate.models.domain import Principal, Run
 from evalgate.models.evaluations import Evaluation, Evaluator
 from evalgate.observability import logger
@@ -19,6 +19,7 @@ from evalgate.services.humanloop.files import (
     evaluator_out,
     evaluator_response,
     file_id_of,
+    file_key,
     get_prompt,
     new_log_id,
     prompt_response,
@@ -53,16 +54,21 @@ def _evaluation_of(principal: Principal, run: Run) -> Evaluation | None:
         return None
 
 
-def create_prompt_log(principal: Principal, body: dict[str, Any], version_id: str | None) -> dict[str, Any]:
-    """A prompt's log (Humanloop's CreatePromptLogResponse). The prompt is `id` or `path` (one of ours), at
+def create_prompt_log(
+    principal: Principal, body: dict[str, Any], version_id: str | None, *, kind: str = "prompt"
+) -> dict[str, Any]:
+    """A prompt's log (Humanloop's CreatePromptLogResponse), or with `kind` "flow" a flow's (its
+    CreateFlowLogResponse: a flow is a prompt that holds a flow). The file is `id` or `path` (one of ours), at
     `version_id` (a version number) or its latest version."""
     c = container()
     prompt_id = body.get("id")
     if prompt_id is None and body.get("path"):
-        prompt_id = prompt_by_path_id(principal, str(body["path"]))
+        prompt_id = prompt_by_path_id(principal, str(body["path"]), kind)
     if prompt_id is None:
-        raise SchemaViolation("give the prompt's id or path", field="id")
+        raise SchemaViolation(f"give the {kind}'s id or path", field="id")
     prompt = get_prompt(principal, str(prompt_id), version_id)
+    if prompt.get("type") != kind:
+        raise NotFound(f"{kind} {prompt_id} not found")
     run_id: int | None = None
     evaluation_id: str | None = None
     if body.get("run_id") is not None:
@@ -76,7 +82,7 @@ def create_prompt_log(principal: Principal, body: dict[str, Any], version_id: st
         cost = float(body.get("prompt_cost") or 0) + float(body.get("output_cost") or 0)
     log = {
         "id": new_log_id(),
-        "kind": "prompt",
+        "kind": kind,
         "prompt_id": prompt["id"],
         "version_id": prompt["version_id"],
         "run_id": run_id,
@@ -91,16 +97,19 @@ def create_prompt_log(principal: Principal, body: dict[str, Any], version_id: st
     c.humanloop.put_log(principal.project_id, log["id"], log)
     if run_id is not None and evaluation_id is not None:
         count_log(principal, log["id"])
+    if kind == "flow":
+        out = {"id": log["id"], "flow_id": prompt["id"], "version_id": prompt["version_id"]}
+        return {**out, "log_status": log["log_status"]}
     return {"id": log["id"], "prompt_id": prompt["id"], "version_id": prompt["version_id"], "session_id": None}
 
 
-def prompt_by_path_id(principal: Principal, path: str) -> str:
+def prompt_by_path_id(principal: Principal, path: str, kind: str = "prompt") -> str:
     # lazy: a sibling module's helper, loaded on the path that calls it (cold start)
     from evalgate.services.humanloop.files import retrieve_by_path
 
     found = retrieve_by_path(principal, path)
-    if found.get("type") != "prompt":
-        raise NotFound(f"no prompt at path {path!r}")
+    if found.get("type") != kind:
+        raise NotFound(f"no {kind} at path {path!r}")
     return str(found["id"])
 
 
@@ -131,6 +140,7 @@ def create_evaluator_log(principal: Principal, body: dict[str, Any], version_id:
     c.humanloop.put_log(principal.project_id, log["id"], log)
     c.humanloop.add_judgment(principal.project_id, parent["id"], evaluator["version_id"], log)
     count_log(principal, parent["id"])
+    count_late_judgments(principal, parent["id"])
     return {"id": log["id"], "parent_id": parent["id"], "version_id": evaluator["version_id"], "session_id": None}
 
 
@@ -231,6 +241,38 @@ def count_log(principal: Principal, log_id: str) -> None:
             runs.finish(principal, run, "completed")
 
 
+def count_late_judgments(principal: Principal, log_id: str) -> int:
+    """Judgments of a counted log that its counted result does not carry (they arrived after it was counted:
+    a person's, typically) go to the run's per-scorer figures, each (log, evaluator) pair once
+    (`RunStore.count_late_judgment`). Safe to call again: a retry adds nothing. Returns how many moved now."""
+    c = container()
+    log, judgments = c.humanloop.get_log(principal.project_id, log_id)
+    if not judgments or not log.get("counted") or log.get("run_id") is None or log.get("evaluation_id") is None:
+        return 0
+    try:
+        ev = c.evaluations.get(principal.project_id, log["evaluation_id"])
+    except NotFound:
+        return 0
+    # lazy: a sibling module, loaded on the path that calls it (cold start)
+    from evalgate.services.humanloop.evaluations import find_evaluator
+
+    moved = 0
+    for version_id, j in sorted(judgments.items()):
+        evaluator = find_evaluator(ev, version_id)
+        if evaluator is None:  # an evaluator the evaluation does not have: no scorer of its runs
+            continue
+        value = {"error": j["error"]} if j.get("error") else j.get("judgment")
+        try:
+            moved += c.runs.count_late_judgment(
+                principal.project_id, int(log["run_id"]), str(log["id"]), evaluator.name, value
+            )
+        except InvalidInput as exc:  # a number the aggregates cannot hold: kept on the log, not counted
+            logger.warning("late judgment not counted", log_id=log_id, reason=exc.message)
+        except NotFound:
+            return moved
+    return moved
+
+
 def resolve_logs(principal: Principal, ev: Evaluation, run: Run, log_ids: list[str]) -> list[dict[str, Any]]:
     """add_logs_to_run's `log_ids` as inline logs; an unknown id (or another project's) is a 404 naming it."""
     c = container()
@@ -240,7 +282,7 @@ def resolve_logs(principal: Principal, ev: Evaluation, run: Run, log_ids: list[s
             log, judgments = c.humanloop.get_log(principal.project_id, log_id)
         except NotFound as exc:
             raise NotFound(f"log {log_id} not found") from exc
-        if log.get("kind") != "prompt":
+        if log.get("kind") not in ("prompt", "flow"):
             raise SchemaViolation(f"log {log_id} is an evaluator's log: add the logs it judges", field="log_ids")
         c.humanloop.set_log_fields(
             principal.project_id, log_id, {"run_id": run.id, "evaluation_id": ev.id, "counted": True}
@@ -268,7 +310,7 @@ def get_log(principal: Principal, log_id: str) -> dict[str, Any]:
     return {
         **{k: log.get(k) for k in _KEPT},
         "id": log["id"],
-        "prompt": prompt,
+        file_key(prompt): prompt,
         "created_at": log.get("created_at"),
         "run_id": None if log.get("run_id") is None else str(log["run_id"]),
         "evaluator_logs": [_evaluator_log_out(j) for j in judgments.values()],

@@ -326,7 +326,7 @@ def _log_record(
             "id": log_id,
             "inputs": inputs,
             "source_datapoint_id": str(datapoint_id) if datapoint_id is not None else None,
-            "prompt": prompt,
+            ("flow" if prompt.get("type") == "flow" else "prompt"): prompt,
             "created_at": created,
             "log_status": "complete",
             **log,

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from evalgate.errors import InvalidInput, NotFound
+from evalgate.errors import InvalidInput
 from evalgate.models.domain import Principal
 from evalgate.models.jobs import AutoEvalJob
+from evalgate.models.prompt_ref import legacy_number, prompt_ref
 from evalgate.services.container import container, utcnow
 from evalgate.settings import AutoEvalSettings
 from evalgate.store.jobs import JobStore
@@ -68,9 +69,13 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def target_key(target: Mapping[str, Any]) -> str:
     """A stable key of what a target observes: its model, prompt and environment."""
+    # a digit identifier hashes as the integer it was stored as before identifiers were strings, so the keys
+    # of jobs made then (their baseline, their judged-before set) are still found
+    ref = prompt_ref(target.get("prompt_id"))
+    legacy = legacy_number(ref)
     doc = {
         "model": target.get("model"),
-        "prompt_id": target.get("prompt_id"),
+        "prompt_id": legacy if legacy is not None else ref,
         "environment": target.get("environment") or "production",
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
@@ -92,44 +97,33 @@ def validate_target(principal: Principal, raw: Any) -> dict[str, Any]:
             field=f"target.{unknown[0]}",
         )
     model = raw.get("model")
-    if not isinstance(model, str) or not model.strip():
+    if model is not None and (not isinstance(model, str) or not model.strip()):
         raise InvalidInput(
-            "target.model is required: the deployed model whose traffic to evaluate", field="target.model"
+            "target.model must be the deployed model whose traffic to evaluate (leave it out: every model's)",
+            field="target.model",
         )
-    if len(model) > 200:
+    if model is not None and len(model) > 200:
         raise InvalidInput("target.model is longer than 200 characters", field="target.model")
     project_id = raw.get("project_id")
     if project_id is not None and project_id != principal.project_id:
         raise InvalidInput(
             "target.project_id must be the project of the API key (or be left out)", field="target.project_id"
         )
-    prompt_id = _prompt_id(raw.get("prompt_id"))
-    if prompt_id is not None:
-        try:
-            container().prompts.get_prompt(principal.project_id, prompt_id)
-        except NotFound as exc:
-            raise InvalidInput(f"prompt {prompt_id} not found in this project", field="target.prompt_id") from exc
+    try:
+        prompt_id = prompt_ref(raw.get("prompt_id"))
+    except ValueError as exc:
+        raise InvalidInput(f"target.{exc}", field="target.prompt_id") from None
     environment = raw.get("environment", "production")
     if not isinstance(environment, str) or not _ENVIRONMENT.match(environment):
         raise InvalidInput(
             "target.environment must be a short name such as production or staging", field="target.environment"
         )
     return {
-        "model": model.strip(),
+        "model": model.strip() if model is not None else None,
         "prompt_id": prompt_id,
         "project_id": principal.project_id,
         "environment": environment,
     }
-
-
-def _prompt_id(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 16:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**53:
-        raise InvalidInput("target.prompt_id must be a prompt id (a positive integer)", field="target.prompt_id")
-    return value
 
 
 def job_config(monitor: Any | None, settings: AutoEvalSettings) -> dict[str, Any]:

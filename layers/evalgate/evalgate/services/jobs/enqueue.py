@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from evalgate.errors import InvalidInput, NotFound, Throttled, Unavailable
 from evalgate.models.domain import Principal
 from evalgate.models.jobs import AutoEvalJob
+from evalgate.models.prompt_ref import prompt_ref
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.jobs.common import (
@@ -63,13 +64,11 @@ def enqueue_job(
     settings = auto_eval_settings()
     raw = as_dict(target) if target else as_dict(getattr(monitor, "target", None))
     normalized = {
-        "model": str(raw.get("model") or ""),
-        "prompt_id": raw.get("prompt_id"),
+        "model": str(raw["model"]) if raw.get("model") else None,  # None: every model's traffic
+        "prompt_id": prompt_ref(raw.get("prompt_id")),
         "project_id": project_id,
         "environment": raw.get("environment") or "production",
     }
-    if not normalized["model"]:
-        raise InvalidInput("target.model is required", field="target.model")
     store = job_store()
     now = utcnow()
     job = AutoEvalJob(

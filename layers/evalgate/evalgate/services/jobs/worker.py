@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evalgate.models.jobs import AutoEvalJob
+from evalgate.models.prompt_ref import prompt_ref
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.jobs.common import (
@@ -64,9 +65,9 @@ def sample_traces(job: AutoEvalJob) -> list[str]:
     scope = judged_scope(job)
     n = job.sample_count
     window = max(n, min(WINDOW_FACTOR * n, MAX_WINDOW))
-    query = {
-        "model": job.target["model"],
-        "prompt_id": job.target.get("prompt_id"),
+    query: dict[str, Any] = {
+        "model": job.target.get("model") or None,
+        "prompt_id": prompt_ref(job.target.get("prompt_id")),
         "environment": job.target.get("environment") or "production",
     }
     ids = c.traces.recent_ids(job.project_id, limit=window, **query)
