@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 PK = "PK"
 SK = "SK"
 GSI1PK = "GSI1PK"
@@ -251,9 +253,31 @@ def trace(project_id: str, trace_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#TRACE#{trace_id}", SK: "TRACE"}
 
 
-def trace_target_gsi(project_id: str, environment: str, model: str, prompt_id: int | None) -> str:
-    """GSI1 partition of one target's traces (newest first by GSI1SK): what auto-eval samples from."""
-    return f"PROJECT#{project_id}#TRACES#{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+TRACE_SHARDS = 16  # write shards of a trace list (issue 17): a hot target or project spreads over 16 partitions
+
+
+def trace_shard(trace_id: str) -> int:
+    """The write shard of a trace: a stable hash of its id (a re-sent trace lands on the same index items)."""
+    return zlib.crc32(trace_id.encode()) % TRACE_SHARDS
+
+
+def trace_target_list(project_id: str, environment: str, model: str, prompt_id: int | None) -> str:
+    """The logical list of one target's traces (what auto-eval samples from); cursors are bound to it."""
+    return f"PROJECT#{project_id}#TRACETGT#{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+
+
+def trace_target_partition(project_id: str, environment: str, model: str, prompt_id: int | None, shard: int) -> str:
+    """Main-table partition of one shard of a target's small index items (newest first by SK). The shard comes
+    right after the project so no environment or model name can make two partitions collide."""
+    target = f"{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+    return f"PROJECT#{project_id}#TRACETGT@{shard}#{target}"
+
+
+def trace_target(
+    project_id: str, environment: str, model: str, prompt_id: int | None, timestamp: str, trace_id: str
+) -> dict[str, str]:
+    partition = trace_target_partition(project_id, environment, model, prompt_id, trace_shard(trace_id))
+    return {PK: partition, SK: trace_time_sort(timestamp, trace_id)}
 
 
 def trace_time_sort(timestamp: str, trace_id: str) -> str:
@@ -261,13 +285,18 @@ def trace_time_sort(timestamp: str, trace_id: str) -> str:
     return f"{timestamp}#{trace_id}"
 
 
-def trace_index_partition(project_id: str) -> str:
-    """Main-table partition of the small per-trace index items: every trace of a project by time."""
+def trace_index_list(project_id: str) -> str:
+    """The logical list of every trace of a project by time; cursors are bound to it."""
     return f"PROJECT#{project_id}#TRACES"
 
 
+def trace_index_partition(project_id: str, shard: int) -> str:
+    """Main-table partition of one shard of the small per-trace index items: a project's traces by time."""
+    return f"PROJECT#{project_id}#TRACES@{shard}"
+
+
 def trace_index(project_id: str, timestamp: str, trace_id: str) -> dict[str, str]:
-    return {PK: trace_index_partition(project_id), SK: trace_time_sort(timestamp, trace_id)}
+    return {PK: trace_index_partition(project_id, trace_shard(trace_id)), SK: trace_time_sort(timestamp, trace_id)}
 
 
 def trace_body(project_id: str, trace_id: str) -> str:
