@@ -53,7 +53,8 @@ class TraceStore:
 
     def put_new(self, traces: Sequence[Trace], *, ttl: Mapping[str, int], received_at: datetime) -> int:
         """Write traces the caller found new (see `existing_ids`): bodies to S3 first, then every index item,
-        then the trace items, 25 per BatchWriteItem (the table layer enforces the 25). A trace item therefore exists only once its index item
+        then the trace items, 25 per BatchWriteItem (enforced by the table layer).
+        A trace item therefore exists only once its index item
         and body do, so a retry after a crash (which sees the trace as missing) completes it."""
         index_items: list[dict[str, Any]] = []
         trace_items: list[dict[str, Any]] = []
@@ -201,7 +202,7 @@ class TraceStore:
         pairs = [(r, by_id[str(r["traceId"])]) for r in refs if str(r["traceId"]) in by_id]
         out: list[Trace] = []
         spent = 0
-        for n, (ref, item) in enumerate(pairs):
+        for n, (_, item) in enumerate(pairs):
             size = int(item.get("bodyBytes") or 0)
             if out and spent + size > byte_budget:
                 return TracePage(out, _cursor_at(base, str(pairs[n - 1][0][keys.SK])))
