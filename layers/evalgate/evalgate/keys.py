@@ -227,6 +227,20 @@ def autoeval_samples_prefix(project_id: str, job_id: str) -> tuple[str, str]:
     return f"PROJECT#{project_id}#AUTOEVAL#{job_id}", "SAMPLE#"
 
 
+AUTOEVAL_COUNT_SHARDS = 8  # never lowered: a job's progress is read from all of them
+
+
+def autoeval_counter(project_id: str, job_id: str, shard: int) -> dict[str, str]:
+    """One of a job's progress counter shards (issue 17): a sample is counted on the shard its trace id hashes
+    to, so the job item is never rewritten per sample and 200 samples/s spread over AUTOEVAL_COUNT_SHARDS keys."""
+    return {PK: f"PROJECT#{project_id}#AUTOEVALCOUNT#{job_id}#{shard}", SK: "COUNT"}
+
+
+def shared_rate_window(name: str, second: int, shard: int) -> dict[str, str]:
+    """One shard of a deployment-wide fixed-window rate counter (e.g. judge calls per provider per second)."""
+    return {PK: f"RATE#{name}#{second}#{shard}", SK: "WINDOW"}
+
+
 def autoeval_judged(project_id: str, scope: str, trace_id: str) -> dict[str, str]:
     """A trace judged before by a monitor (scope MONITOR#<id>) or by ad-hoc jobs of a target (TARGET#<key>)."""
     return {PK: f"PROJECT#{project_id}#AUTOEVALJUDGED#{scope}", SK: f"TRACE#{trace_id}"}
