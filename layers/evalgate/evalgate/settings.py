@@ -81,6 +81,8 @@ class Settings(BaseModel):
     upload_url_ttl_seconds: int = 900
     # suite runs with more batches than this go to S3 and a Distributed Map
     inline_max_batches: int = Field(default=100, ge=1, alias="EVALGATE_INLINE_MAX_BATCHES")
+    # p95 seconds of one suite case (model call + judge): Prepare sizes batches so one takes <= 4 minutes
+    suite_case_p95_s: float = Field(default=60.0, gt=0, le=900, alias="EVALGATE_SUITE_CASE_P95_SECONDS")
     # requests per minute and API key (fixed one-minute windows); 0 = no limit
     rate_limit_per_minute: int = Field(default=0, ge=0, alias="EVALGATE_RATE_LIMIT_PER_MINUTE")
     # the functions' Timeout: no invocation outlives it, so leases taken by a request (an Idempotency-Key in

@@ -7,6 +7,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from evalgate import keys
@@ -29,6 +30,8 @@ from evalgate.services.execution import CaseSpec, Executor
 from evalgate.settings import MissingSetting
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
+CASE_THREADS = 8  # cases of a batch in flight at once (the gateway's per-provider limit still applies)
+BATCH_BUDGET_S = 240.0  # a batch's time budget at p95 (Express children stop at 5 minutes)
 MAX_CASES_PER_RUN = 100_000
 
 
@@ -358,6 +361,14 @@ def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[s
     return [(c.name, c.variables, c.expected_output) for c in cases]
 
 
+def batch_size_for(case_p95_s: float, threads: int = CASE_THREADS, budget_s: float = BATCH_BUDGET_S) -> int:
+    """Cases per batch so the batch ends within `budget_s` when each case takes `case_p95_s`: the batch runs
+    `threads` cases at a time, so it takes ceil(size / threads) rounds of at most `case_p95_s` each. Never
+    more than MAX_BATCH; never fewer than one (a single case slower than the budget cannot be split)."""
+    rounds = max(1, math.floor(budget_s / max(case_p95_s, 1e-3)))
+    return max(1, min(MAX_BATCH, threads * rounds))
+
+
 def split_even(items: list[Any], concurrency: int, max_batch: int = MAX_BATCH) -> list[list[Any]]:
     """Cut items into batches whose count is a multiple of the concurrency (so every round of the Map
     fills every slot) and whose sizes differ by at most one, each at most `max_batch`."""
@@ -425,6 +436,7 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         _config_payload(version, suite, tests),
         inline_max_batches=c.settings.inline_max_batches,
         put_manifest=put_manifest,
+        max_batch=batch_size_for(c.settings.suite_case_p95_s),
     )
 
 
@@ -439,11 +451,14 @@ def plan_payload(
     *,
     inline_max_batches: int,
     put_manifest: Callable[[list[dict[str, Any]]], dict[str, str]],
+    max_batch: int = MAX_BATCH,
 ) -> dict[str, Any]:
     """The Prepare step's output: the batches inline when they are few and small, else in an S3 manifest (read
     by a Distributed Map) so the state payload stays bounded whatever the number of cases and their names:
     at most INLINE_PAYLOAD_MAX bytes of batches plus CONFIG_PAYLOAD_MAX of config."""
-    batches = [{"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency))]
+    batches = [
+        {"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency, max_batch))
+    ]
     base = {"total": len(items), "batchCount": len(batches), "maxConcurrency": concurrency, "config": config}
     if not batches:
         return {**base, "mode": "empty"}
@@ -566,12 +581,21 @@ def run_batch(
     # one cache read for the whole batch, one cache write at its end
     c.gateway.prefetch([r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id)
     with c.gateway.deferred_writes(flush=False) as cache_items:
-        results += [executor.run(spec) for spec in specs]
+        results += run_concurrently(executor.run, specs)
     case_keys = None
     if run.has_spec:  # a spec run's cases pair with other runs by their own names (a dataset case's, or the test's)
         case_keys = [r.case_name or (tests[r.test_id].name if r.test_id in tests else r.name) for r in results]
     counted = c.runs.record_batch(project_id, run_id, batch["b"], results, extra_puts=cache_items, case_keys=case_keys)
     return {"batch": batch["b"], "cases": len(results), "counted": counted}
+
+
+def run_concurrently(run: Callable[[CaseSpec], RunResult], specs: list[CaseSpec]) -> list[RunResult]:
+    """The batch's cases, up to CASE_THREADS at a time (model and judge calls wait on the network), results in
+    the cases' order. A batch of ceil(n / CASE_THREADS) rounds is what Prepare's time budget assumes."""
+    if len(specs) <= 1:
+        return [run(s) for s in specs]
+    with ThreadPoolExecutor(max_workers=min(CASE_THREADS, len(specs)), thread_name_prefix="case") as pool:
+        return list(pool.map(run, specs))
 
 
 _RUN_CONFIG: dict[tuple[str, int], tuple[PromptVersion, Suite, dict[int, SuiteTest]]] = {}
