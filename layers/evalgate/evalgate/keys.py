@@ -328,8 +328,23 @@ def monitors_prefix(project_id: str) -> tuple[str, str]:
 
 
 MONITORS_DUE_GSI = "MONITORS#DUE"
-"""GSI1 partition of every enabled monitor of every project, sorted by next run time. The one cross-tenant
-read in the service: only the scheduler function (run_due_monitors) queries it, never an API route."""
+"""GSI1 partition of every enabled monitor of every project, sorted by next run time (monitors written before
+issue 17; new writes go to a shard, `monitors_due_gsi`). The one cross-tenant read in the service: only the
+scheduler function (run_due_monitors) queries it, never an API route."""
+MONITOR_DUE_SHARDS = 16
+
+
+def monitors_due_gsi(project_id: str) -> str:
+    """The due-index shard of a project's monitors (a stable hash of the project): the tick works the shards
+    in parallel, one thread per shard, so 10,000 monitors due in one minute spread their claims over 16 index
+    partitions, while one project's monitors are enqueued one after another (its active-job counter is
+    never raced by the tick itself)."""
+    return f"{MONITORS_DUE_GSI}#{zlib.crc32(project_id.encode()) % MONITOR_DUE_SHARDS}"
+
+
+def monitors_due_partitions() -> list[str]:
+    """Every partition the tick reads: the shards, and the one partition of monitors written before them."""
+    return [MONITORS_DUE_GSI, *(f"{MONITORS_DUE_GSI}#{n}" for n in range(MONITOR_DUE_SHARDS))]
 
 
 def monitor_due_sort(next_run_at: str, project_id: str, monitor_id: str) -> str:
