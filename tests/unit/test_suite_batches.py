@@ -12,6 +12,8 @@ from evalgate.services.runs import (
     CASE_THREADS,
     MAX_BATCH,
     batch_size_for,
+    case_threads,
+    map_concurrency,
     plan_payload,
     run_concurrently,
 )
@@ -46,3 +48,11 @@ def test_cases_of_a_batch_run_concurrently_in_order() -> None:
 
     assert run_concurrently(run, list(range(CASE_THREADS))) == [n * 10 for n in range(CASE_THREADS)]
     assert run_concurrently(lambda s: s, [3]) == [3]
+
+
+def test_cases_in_flight_stay_within_the_suites_max_concurrency() -> None:
+    for limit in (1, 2, 5, 8, 10, 17, 100):
+        assert case_threads(limit) * map_concurrency(limit) <= limit
+        assert case_threads(limit) * map_concurrency(limit) > limit // 2  # and use at least half of it
+    assert case_threads(1) == 1 and batch_size_for(60.0, case_threads(1)) == 4  # one at a time: 4 x 60 s
+    assert run_concurrently(lambda s: s * 2, [1, 2, 3], threads=1) == [2, 4, 6]

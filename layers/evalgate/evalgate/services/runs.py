@@ -361,6 +361,17 @@ def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[s
     return [(c.name, c.variables, c.expected_output) for c in cases]
 
 
+def case_threads(max_concurrency: int) -> int:
+    """Cases in flight inside one batch: CASE_THREADS, but never more than the suite's max_concurrency (the
+    number of cases it lets run at once: batches x threads stays within it)."""
+    return max(1, min(CASE_THREADS, max_concurrency))
+
+
+def map_concurrency(max_concurrency: int) -> int:
+    """Batches at once (the Map's MaxConcurrency), so batches x case_threads <= the suite's max_concurrency."""
+    return max(1, max_concurrency // case_threads(max_concurrency))
+
+
 def batch_size_for(case_p95_s: float, threads: int = CASE_THREADS, budget_s: float = BATCH_BUDGET_S) -> int:
     """Cases per batch so the batch ends within `budget_s` when each case takes `case_p95_s`: the batch runs
     `threads` cases at a time, so it takes ceil(size / threads) rounds of at most `case_p95_s` each. Never
@@ -429,14 +440,15 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         c.blobs.put_json(key, batches)
         return {"Bucket": c.settings.bucket_name, "Key": key}
 
+    threads = case_threads(suite.config.max_concurrency)
     return plan_payload(
         run_id,
         items,
-        suite.config.max_concurrency,
+        map_concurrency(suite.config.max_concurrency),
         _config_payload(version, suite, tests),
         inline_max_batches=c.settings.inline_max_batches,
         put_manifest=put_manifest,
-        max_batch=batch_size_for(c.settings.suite_case_p95_s),
+        max_batch=batch_size_for(c.settings.suite_case_p95_s, threads),
     )
 
 
@@ -581,7 +593,7 @@ def run_batch(
     # one cache read for the whole batch, one cache write at its end
     c.gateway.prefetch([r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id)
     with c.gateway.deferred_writes(flush=False) as cache_items:
-        results += run_concurrently(executor.run, specs)
+        results += run_concurrently(executor.run, specs, case_threads(suite.config.max_concurrency))
     case_keys = None
     if run.has_spec:  # a spec run's cases pair with other runs by their own names (a dataset case's, or the test's)
         case_keys = [r.case_name or (tests[r.test_id].name if r.test_id in tests else r.name) for r in results]
@@ -589,12 +601,14 @@ def run_batch(
     return {"batch": batch["b"], "cases": len(results), "counted": counted}
 
 
-def run_concurrently(run: Callable[[CaseSpec], RunResult], specs: list[CaseSpec]) -> list[RunResult]:
-    """The batch's cases, up to CASE_THREADS at a time (model and judge calls wait on the network), results in
-    the cases' order. A batch of ceil(n / CASE_THREADS) rounds is what Prepare's time budget assumes."""
-    if len(specs) <= 1:
+def run_concurrently(
+    run: Callable[[CaseSpec], RunResult], specs: list[CaseSpec], threads: int = CASE_THREADS
+) -> list[RunResult]:
+    """The batch's cases, up to `threads` at a time (model and judge calls wait on the network), results in
+    the cases' order. A batch of ceil(n / threads) rounds is what Prepare's time budget assumes."""
+    if len(specs) <= 1 or threads <= 1:
         return [run(s) for s in specs]
-    with ThreadPoolExecutor(max_workers=min(CASE_THREADS, len(specs)), thread_name_prefix="case") as pool:
+    with ThreadPoolExecutor(max_workers=min(threads, len(specs)), thread_name_prefix="case") as pool:
         return list(pool.map(run, specs))
 
 
