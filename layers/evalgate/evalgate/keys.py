@@ -16,6 +16,11 @@ def _n(value: int) -> str:
 
 
 # --- global (non-tenant) items ------------------------------------------------------------------
+def run_slots(project_id: str) -> dict[str, str]:
+    """The project's open suite runs (a small number set): per-project admission (store/run_slots.py)."""
+    return {PK: f"PROJECT#{project_id}", SK: "RUNSLOTS"}
+
+
 def counter(entity: str) -> dict[str, str]:
     return {PK: "COUNTER", SK: entity}
 

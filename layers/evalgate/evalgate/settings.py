@@ -81,6 +81,8 @@ class Settings(BaseModel):
     upload_url_ttl_seconds: int = 900
     # suite runs with more batches than this go to S3 and a Distributed Map
     inline_max_batches: int = Field(default=100, ge=1, alias="EVALGATE_INLINE_MAX_BATCHES")
+    # suite runs a project may have pending or running at once (429 with Retry-After above it)
+    max_open_suite_runs: int = Field(default=10, ge=1, alias="EVALGATE_MAX_OPEN_SUITE_RUNS")
     # p95 seconds of one suite case (model call + judge): Prepare sizes batches so one takes <= 4 minutes
     suite_case_p95_s: float = Field(default=60.0, gt=0, le=900, alias="EVALGATE_SUITE_CASE_P95_SECONDS")
     # requests per minute and API key (fixed one-minute windows); 0 = no limit

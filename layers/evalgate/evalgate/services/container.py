@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from evalgate.store.model_cache import ModelCache
     from evalgate.store.monitors import MonitorStore
     from evalgate.store.rate_limits import RateLimiter
+    from evalgate.store.run_slots import RunSlots
     from evalgate.store.traces import TraceStore
 
 
@@ -166,6 +167,14 @@ class Container:
         from evalgate.store.monitors import MonitorStore
 
         return MonitorStore(self.table)
+
+    @cached_property
+    def run_slots(self) -> RunSlots:
+        """Per-project admission of suite runs (at most N open per project)."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.run_slots import RunSlots
+
+        return RunSlots(self.table)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -6,8 +6,9 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from evalgate import keys
@@ -98,8 +99,9 @@ def start_run(
         dataset_versions=dataset_versions,
         created_at=utcnow(),
     )
-    c.runs.create_run(run)
-    _start_execution(principal.project_id, run)
+    with admitted(principal.project_id, run.id):
+        c.runs.create_run(run)
+        _start_execution(principal.project_id, run)
     logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
     return c.runs.get_run(principal.project_id, run.id)
 
@@ -136,6 +138,30 @@ def pin_dataset_versions(
         for t in tests
     ]
     return tests, versions
+
+
+@contextmanager
+def admitted(project_id: str, run_id: int) -> Iterator[None]:
+    """Admit a new run under the project's limit of open suite runs (429 with Retry-After when it is full);
+    the slot is given back when the run could not be created or started."""
+    c = container()
+
+    def open_among(ids: list[int]) -> set[int]:
+        out: set[int] = set()
+        for i in ids:
+            try:
+                if c.runs.get_run(project_id, i).status in (RunStatus.pending, RunStatus.running):
+                    out.add(i)
+            except NotFound:
+                pass
+        return out
+
+    c.run_slots.admit(project_id, run_id, c.settings.max_open_suite_runs, open_among=open_among)
+    try:
+        yield
+    except BaseException:
+        c.run_slots.release(project_id, [run_id])
+        raise
 
 
 def _start_execution(project_id: str, run: Run) -> None:
@@ -265,9 +291,10 @@ def start_spec_run(
         metadata=metadata,
         created_at=now,
     )
-    c.runs.put_spec(principal.project_id, run.id, _definition_payload(version, suite, tests))
-    c.runs.create_run(run)
-    _start_execution(principal.project_id, run)
+    with admitted(principal.project_id, run.id):
+        c.runs.put_spec(principal.project_id, run.id, _definition_payload(version, suite, tests))
+        c.runs.create_run(run)
+        _start_execution(principal.project_id, run)
     logger.info("spec run started", run_id=run.id, kind=kind, tests=len(tests))
     return c.runs.get_run(principal.project_id, run.id)
 
