@@ -25,9 +25,10 @@ def test_batch_size_keeps_a_batch_within_the_budget() -> None:
         assert 1 <= size <= MAX_BATCH
         assert math.ceil(size / CASE_THREADS) * p95 <= BATCH_BUDGET_S, p95
     assert batch_size_for(2.0) == MAX_BATCH  # fast models keep the big batches (fewer invocations)
-    assert batch_size_for(100.0) == 2 * CASE_THREADS
-    assert batch_size_for(200.0) == CASE_THREADS
-    assert batch_size_for(500.0) == CASE_THREADS  # one round: a case slower than the budget cannot be split
+    assert batch_size_for(60.0) == 2 * CASE_THREADS  # two rounds of 8, each ~1.5 x a case's p95
+    assert batch_size_for(100.0) == CASE_THREADS
+    assert batch_size_for(200.0) == 1  # not even one round of 8 fits: one case per batch
+    assert batch_size_for(500.0) == 1
 
 
 def test_prepare_cuts_batches_at_the_budgeted_size() -> None:

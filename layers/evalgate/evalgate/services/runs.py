@@ -399,11 +399,18 @@ def map_concurrency(max_concurrency: int) -> int:
     return max(1, max_concurrency // case_threads(max_concurrency))
 
 
+ROUND_TAIL = 1.5  # the slowest of 8 cases run together, at p95, over one case's p95 (lognormal, sigma 0.5)
+
+
 def batch_size_for(case_p95_s: float, threads: int = CASE_THREADS, budget_s: float = BATCH_BUDGET_S) -> int:
-    """Cases per batch so the batch ends within `budget_s` when each case takes `case_p95_s`: the batch runs
-    `threads` cases at a time, so it takes ceil(size / threads) rounds of at most `case_p95_s` each. Never
-    more than MAX_BATCH; never fewer than one (a single case slower than the budget cannot be split)."""
-    rounds = max(1, math.floor(budget_s / max(case_p95_s, 1e-3)))
+    """Cases per batch so the batch ends within `budget_s` at p95 when one case's p95 is `case_p95_s`: the
+    batch runs `threads` cases at a time, so it takes ceil(size / threads) rounds, each as long as its slowest
+    case (ROUND_TAIL x a case's p95 when several run together). Never more than MAX_BATCH; a single case when
+    not even one round fits (nothing smaller exists: a case slower than the budget is its provider timeout's)."""
+    round_s = max(case_p95_s, 1e-3) * (ROUND_TAIL if threads > 1 else 1.0)
+    rounds = math.floor(budget_s / round_s)
+    if rounds < 1:
+        return 1
     return max(1, min(MAX_BATCH, threads * rounds))
 
 
