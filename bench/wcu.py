@@ -9,6 +9,7 @@ GSI key attribute is copied to the index (once more). Reads made here to size it
 from __future__ import annotations
 
 import math
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -64,16 +65,21 @@ class MeteredClient:
         self.units = 0.0
         self.writes = 0
         self.sizes: list[int] = []  # size of each item written, for the largest-item figure
+        self.by_partition: Counter[str] = Counter()  # write units per partition key (hot-partition figures)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
     def reset(self) -> None:
         self.units, self.writes, self.sizes = 0.0, 0, []
+        self.by_partition = Counter()
 
     def _charge(self, size: int, item: dict[str, Any] | None, factor: float = 1.0) -> None:
         copies = 2 if item and any(k in item for k in INDEX_KEYS) else 1
         self.units += units(size) * factor * copies
+        partition = (item or {}).get("PK", {}).get("S")
+        if partition:
+            self.by_partition[partition] += units(size) * factor
         self.writes += 1
         self.sizes.append(size)
 

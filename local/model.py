@@ -22,7 +22,7 @@ class Function:
     runtime: str
     environment: dict[str, Any]  # unresolved: intrinsics stay until names are known
     layers: list[Any]
-    reserved_concurrency: int | None
+    reserved_concurrency: Any  # an int or a !Ref to a parameter (resolved by the runtime)
     public: bool
 
 

@@ -299,6 +299,10 @@ class LocalRuntime:
             self._restore()
         specs = {}
         for logical_id, fn in self.app.functions.items():
+            # a function's reserved concurrency (a template parameter) caps its local processes too, never above
+            # the runtime's own cap (a deployment reserves hundreds; this machine runs a few)
+            reserved = cfn.resolve(fn.reserved_concurrency, self.names)
+            cap = min(int(reserved), self.concurrency) if reserved else self.concurrency
             specs[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 function_name=self.names.refs[logical_id],
@@ -309,7 +313,7 @@ class LocalRuntime:
                 environment=_with_provider_settings(resources.function_environment(self.app, self.names, logical_id)),
                 timeout=fn.timeout,
                 memory=fn.memory,
-                max_concurrency=fn.reserved_concurrency or self.concurrency,
+                max_concurrency=cap,
             )
         self.pool = LambdaPool(specs, self.aws_env(), self.state_dir / "logs")
         self.moto.lambda_invoke = self.pool

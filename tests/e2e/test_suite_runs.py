@@ -204,7 +204,7 @@ def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
     assert final["status"] == "completed", final
     assert final["summary"] == {"total": 200, "passed": 200, "failed": 0, "errored": 0}
     assert final["score"] == 100 and final["verdict"] == "passed"
-    # 10 batches > InlineMapMaxBatches (4 in this session): the batches were read from S3 by a Distributed Map
+    # more batches than InlineMapMaxBatches (4 in this session): the batches were read from S3 by a Distributed Map
     import boto3
 
     s3 = boto3.client(
@@ -217,7 +217,14 @@ def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
     manifest = s3.get_object(
         Bucket="evalgate-local-artifactsbucket", Key=f"projects/{runtime.project_id}/runs/{run['id']}/manifest.json"
     )
-    assert len(__import__("json").loads(manifest["Body"].read())) == 10
+    # batches sized to the time budget (issue 17): 8 cases in flight per batch, batches x 8 <= maxConcurrency
+    from evalgate.services.runs import batch_size_for, case_threads, map_concurrency, split_even
+    from evalgate.settings import Settings
+
+    size = batch_size_for(Settings.model_fields["suite_case_p95_s"].default, case_threads(10))
+    expected = len(split_even(list(range(200)), map_concurrency(10), size))
+    assert expected > 4
+    assert len(__import__("json").loads(manifest["Body"].read())) == expected
     # results page through, each case exactly once
     names, cursor = [], None
     while True:

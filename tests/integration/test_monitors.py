@@ -316,19 +316,20 @@ def test_two_overlapping_ticks_enqueue_a_due_monitor_once(
     ids = {create(stack, admin, name=f"m{i}")["id"] for i in range(3)}
     at = datetime.now(UTC) + timedelta(hours=1, minutes=1)
     store = container().monitors
-    real_due = store.due
+    real_pages = store.due_pages
     overlapped: list[Any] = []
     started: list[bool] = []
 
-    def due_then_overlap(now: datetime, *, limit: int) -> Any:
-        # tick A has read the due monitors; before it claims any, tick B runs from start to end
-        found = real_due(now, limit=limit)
-        if not started:
+    def due_then_overlap(now: datetime, *, partition: str, page_size: int = 100) -> Any:
+        # tick A has read the due monitors (one project's: one due-index shard); before it claims any, tick B
+        # runs from start to end
+        found = list(real_pages(now, partition=partition, page_size=page_size))
+        if any(found) and not started:
             started.append(True)
             overlapped.append(tick(now))
-        return found
+        yield from found
 
-    monkeypatch.setattr(store, "due", due_then_overlap)
+    monkeypatch.setattr(store, "due_pages", due_then_overlap)
     a = tick(at)
     (b,) = overlapped
     # Then both saw the three monitors due, B enqueued them, A found every one claimed
@@ -487,3 +488,22 @@ def test_run_now_makes_the_first_run_due_at_once(stack: Stack, admin: str, enque
     assert [c["monitor"].id for c in enqueued.calls] == [made["id"]]  # only the one due now
     after = stack.call("GET", f"{URL}/{made['id']}", key=admin).json()
     assert datetime.fromisoformat(after["next_run_at"]) > created + timedelta(minutes=59)  # the schedule took over
+
+
+def test_the_due_index_is_sharded_and_the_tick_reads_every_shard(stack: Stack, admin: str, enqueued: Enqueued) -> None:
+    """Issue 17: monitors sit in 16 due-index shards (by project) that the tick works in parallel with no count
+    cap; a monitor written before the shards (the one old partition) is still found."""
+    from evalgate import keys
+    from evalgate.services.container import container
+
+    made = [create(stack, admin, name=f"s{i}")["id"] for i in range(2)]
+    project = str(stack.call("GET", "/api/v1/projects", key=admin).json()["items"][0]["id"])
+    table = container().table
+    item = table.get(keys.monitor(project, made[0]))
+    assert item is not None and item[keys.GSI1PK] == keys.monitors_due_gsi(project) != keys.MONITORS_DUE_GSI
+    # the second as an old deployment wrote it: in the single due partition
+    table.update(keys.monitor(project, made[1]), "SET GSI1PK = :old", values={":old": keys.MONITORS_DUE_GSI})
+    result = tick(datetime.now(UTC) + timedelta(hours=1, minutes=1))
+    assert result.due == 2 and len(result.enqueued) == 2
+    assert sorted(c["monitor"].id for c in enqueued.calls) == sorted(made)
+    assert len({keys.monitors_due_gsi(f"project-{n}") for n in range(200)}) == keys.MONITOR_DUE_SHARDS

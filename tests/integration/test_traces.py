@@ -405,7 +405,7 @@ def test_prompt_ids_are_the_apps_own_strings_and_numbers_stored_before_still_mat
         ExpressionAttributeNames={"#id": "id"},
         ExpressionAttributeValues={":t": {"S": "t-5"}},
     )["Items"]
-    assert len(legacy) == 2  # the trace item and its index item
+    assert len(legacy) == 3  # the trace item and its two index items (its target list and its project list)
     for item in legacy:
         ddb.put_item(TableName=table, Item={**item, "promptId": {"N": "42"}})
     # Then an integer reads back as its string, and both filters (index and target partition) find the

@@ -70,8 +70,8 @@ def test_legacy_numbers_only_for_canonical_digits() -> None:
 
 def test_keys_and_target_hashes_are_unchanged_for_integer_ids() -> None:
     # the trace GSI partition of "7" is the one items written with the integer 7 live in
-    assert keys.trace_target_gsi("p", "production", "m", "7") == keys.trace_target_gsi("p", "production", "m", 7)
-    assert keys.trace_target_gsi("p", "production", "m", None).endswith("#-")
+    assert keys.trace_target_list("p", "production", "m", "7") == keys.trace_target_list("p", "production", "m", 7)
+    assert keys.trace_target_list("p", "production", "m", None).endswith("#-")
     # an auto-eval target's key (its baseline and judged-before set) is the same for 7 and "7" ...
     old = {"model": "m", "prompt_id": 7, "environment": "production"}
     assert target_key(old) == target_key({**old, "prompt_id": "7"}) == target_key({**old, "prompt_id": Decimal(7)})

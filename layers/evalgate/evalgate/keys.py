@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 PK = "PK"
 SK = "SK"
 GSI1PK = "GSI1PK"
@@ -14,6 +16,11 @@ def _n(value: int) -> str:
 
 
 # --- global (non-tenant) items ------------------------------------------------------------------
+def run_slots(project_id: str) -> dict[str, str]:
+    """The project's open suite runs (a small number set): per-project admission (store/run_slots.py)."""
+    return {PK: f"PROJECT#{project_id}", SK: "RUNSLOTS"}
+
+
 def counter(entity: str) -> dict[str, str]:
     return {PK: "COUNTER", SK: entity}
 
@@ -225,6 +232,20 @@ def autoeval_samples_prefix(project_id: str, job_id: str) -> tuple[str, str]:
     return f"PROJECT#{project_id}#AUTOEVAL#{job_id}", "SAMPLE#"
 
 
+AUTOEVAL_COUNT_SHARDS = 8  # never lowered: a job's progress is read from all of them
+
+
+def autoeval_counter(project_id: str, job_id: str, shard: int) -> dict[str, str]:
+    """One of a job's progress counter shards (issue 17): a sample is counted on the shard its trace id hashes
+    to, so the job item is never rewritten per sample and 200 samples/s spread over AUTOEVAL_COUNT_SHARDS keys."""
+    return {PK: f"PROJECT#{project_id}#AUTOEVALCOUNT#{job_id}#{shard}", SK: "COUNT"}
+
+
+def shared_rate_window(name: str, second: int, shard: int) -> dict[str, str]:
+    """One shard of a deployment-wide fixed-window rate counter (e.g. judge calls per provider per second)."""
+    return {PK: f"RATE#{name}#{second}#{shard}", SK: "WINDOW"}
+
+
 def autoeval_judged(project_id: str, scope: str, trace_id: str) -> dict[str, str]:
     """A trace judged before by a monitor (scope MONITOR#<id>) or by ad-hoc jobs of a target (TARGET#<key>)."""
     return {PK: f"PROJECT#{project_id}#AUTOEVALJUDGED#{scope}", SK: f"TRACE#{trace_id}"}
@@ -251,9 +272,33 @@ def trace(project_id: str, trace_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#TRACE#{trace_id}", SK: "TRACE"}
 
 
-def trace_target_gsi(project_id: str, environment: str, model: str, prompt_id: str | int | None) -> str:
-    """GSI1 partition of one target's traces (newest first by GSI1SK): what auto-eval samples from."""
-    return f"PROJECT#{project_id}#TRACES#{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+TRACE_SHARDS = 16  # write shards of a trace list (issue 17): a hot target or project spreads over 16 partitions
+
+
+def trace_shard(trace_id: str) -> int:
+    """The write shard of a trace: a stable hash of its id (a re-sent trace lands on the same index items)."""
+    return zlib.crc32(trace_id.encode()) % TRACE_SHARDS
+
+
+def trace_target_list(project_id: str, environment: str, model: str, prompt_id: str | int | None) -> str:
+    """The logical list of one target's traces (what auto-eval samples from); cursors are bound to it."""
+    return f"PROJECT#{project_id}#TRACETGT#{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+
+
+def trace_target_partition(
+    project_id: str, environment: str, model: str, prompt_id: str | int | None, shard: int
+) -> str:
+    """Main-table partition of one shard of a target's small index items (newest first by SK). The shard comes
+    right after the project so no environment or model name can make two partitions collide."""
+    target = f"{environment}#{model}#{prompt_id if prompt_id is not None else '-'}"
+    return f"PROJECT#{project_id}#TRACETGT@{shard}#{target}"
+
+
+def trace_target(
+    project_id: str, environment: str, model: str, prompt_id: str | int | None, timestamp: str, trace_id: str
+) -> dict[str, str]:
+    partition = trace_target_partition(project_id, environment, model, prompt_id, trace_shard(trace_id))
+    return {PK: partition, SK: trace_time_sort(timestamp, trace_id)}
 
 
 def trace_time_sort(timestamp: str, trace_id: str) -> str:
@@ -261,13 +306,18 @@ def trace_time_sort(timestamp: str, trace_id: str) -> str:
     return f"{timestamp}#{trace_id}"
 
 
-def trace_index_partition(project_id: str) -> str:
-    """Main-table partition of the small per-trace index items: every trace of a project by time."""
+def trace_index_list(project_id: str) -> str:
+    """The logical list of every trace of a project by time; cursors are bound to it."""
     return f"PROJECT#{project_id}#TRACES"
 
 
+def trace_index_partition(project_id: str, shard: int) -> str:
+    """Main-table partition of one shard of the small per-trace index items: a project's traces by time."""
+    return f"PROJECT#{project_id}#TRACES@{shard}"
+
+
 def trace_index(project_id: str, timestamp: str, trace_id: str) -> dict[str, str]:
-    return {PK: trace_index_partition(project_id), SK: trace_time_sort(timestamp, trace_id)}
+    return {PK: trace_index_partition(project_id, trace_shard(trace_id)), SK: trace_time_sort(timestamp, trace_id)}
 
 
 def trace_body(project_id: str, trace_id: str) -> str:
@@ -285,8 +335,23 @@ def monitors_prefix(project_id: str) -> tuple[str, str]:
 
 
 MONITORS_DUE_GSI = "MONITORS#DUE"
-"""GSI1 partition of every enabled monitor of every project, sorted by next run time. The one cross-tenant
-read in the service: only the scheduler function (run_due_monitors) queries it, never an API route."""
+"""GSI1 partition of every enabled monitor of every project, sorted by next run time (monitors written before
+issue 17; new writes go to a shard, `monitors_due_gsi`). The one cross-tenant read in the service: only the
+scheduler function (run_due_monitors) queries it, never an API route."""
+MONITOR_DUE_SHARDS = 16
+
+
+def monitors_due_gsi(project_id: str) -> str:
+    """The due-index shard of a project's monitors (a stable hash of the project): the tick works the shards
+    in parallel, one thread per shard, so 10,000 monitors due in one minute spread their claims over 16 index
+    partitions, while one project's monitors are enqueued one after another (its active-job counter is
+    never raced by the tick itself)."""
+    return f"{MONITORS_DUE_GSI}#{zlib.crc32(project_id.encode()) % MONITOR_DUE_SHARDS}"
+
+
+def monitors_due_partitions() -> list[str]:
+    """Every partition the tick reads: the shards, and the one partition of monitors written before them."""
+    return [MONITORS_DUE_GSI, *(f"{MONITORS_DUE_GSI}#{n}" for n in range(MONITOR_DUE_SHARDS))]
 
 
 def monitor_due_sort(next_run_at: str, project_id: str, monitor_id: str) -> str:

@@ -39,6 +39,9 @@ class AutoEvalSettings(BaseModel):
     judge_model: str = Field(default="offline-judge", min_length=1, alias="EVALGATE_JUDGE_MODEL")
     judge_params: dict[str, Any] = Field(default_factory=dict, alias="EVALGATE_JUDGE_PARAMS")
     judge_concurrency: int = Field(default=8, ge=1, alias="AUTOEVAL_JUDGE_CONCURRENCY")
+    # judge calls a second per provider, shared by every scorer instance (0: no shared limit)
+    judge_rate_per_s: int = Field(default=200, ge=0, alias="AUTOEVAL_JUDGE_RATE_PER_S")
+    judge_rate_wait_s: float = Field(default=20.0, ge=0, alias="AUTOEVAL_JUDGE_RATE_WAIT_S")
     jobs_queue_url: str | None = Field(default=None, alias="AUTOEVAL_JOBS_QUEUE_URL")
     scoring_queue_url: str | None = Field(default=None, alias="AUTOEVAL_SCORING_QUEUE_URL")
     analyze_queue_url: str | None = Field(default=None, alias="AUTOEVAL_ANALYZE_QUEUE_URL")
@@ -78,6 +81,10 @@ class Settings(BaseModel):
     upload_url_ttl_seconds: int = 900
     # suite runs with more batches than this go to S3 and a Distributed Map
     inline_max_batches: int = Field(default=100, ge=1, alias="EVALGATE_INLINE_MAX_BATCHES")
+    # suite runs a project may have pending or running at once (429 with Retry-After above it)
+    max_open_suite_runs: int = Field(default=10, ge=1, alias="EVALGATE_MAX_OPEN_SUITE_RUNS")
+    # p95 seconds of one suite case (model call + judge): Prepare sizes batches so one takes <= 4 minutes
+    suite_case_p95_s: float = Field(default=60.0, gt=0, le=900, alias="EVALGATE_SUITE_CASE_P95_SECONDS")
     # requests per minute and API key (fixed one-minute windows); 0 = no limit
     rate_limit_per_minute: int = Field(default=0, ge=0, alias="EVALGATE_RATE_LIMIT_PER_MINUTE")
     # the functions' Timeout: no invocation outlives it, so leases taken by a request (an Idempotency-Key in

@@ -3,7 +3,7 @@
 EvalGuard's seed documents `target.prompt_id` as the app's own name for a prompt: any string, of which an
 evalgate prompt id is one case. On the wire and in storage it is a string; an integer in JSON (what evalgate
 accepted before) means its decimal string, so `7` and `"7"` are the same identifier and items written with
-the integer still match (`trace_target_gsi` formats both as `…#7`).
+the integer still match (`trace_target_list` and `trace_target_partition` format both as `…#7`).
 
 The charset keeps the identifier safe inside DynamoDB keys (no `#`, the key separator; no whitespace) and in
 URLs, and its first character is a letter or digit so that it can never read as `-`, the key's "no prompt".

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from evalgate.store.jobs import JobStore
     from evalgate.store.model_cache import ModelCache
     from evalgate.store.monitors import MonitorStore
+    from evalgate.store.rate_limits import RateLimiter
+    from evalgate.store.run_slots import RunSlots
     from evalgate.store.traces import TraceStore
 
 
@@ -165,6 +167,22 @@ class Container:
         from evalgate.store.monitors import MonitorStore
 
         return MonitorStore(self.table)
+
+    @cached_property
+    def run_slots(self) -> RunSlots:
+        """Per-project admission of suite runs (at most N open per project)."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.run_slots import RunSlots
+
+        return RunSlots(self.table)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Deployment-wide fixed-window rate limits (e.g. judge calls per provider), shared by all instances."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.rate_limits import RateLimiter
+
+        return RateLimiter(self.table)
 
     @cached_property
     def jobs(self) -> JobStore:

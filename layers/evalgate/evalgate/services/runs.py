@@ -6,7 +6,9 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from evalgate import keys
@@ -29,6 +31,8 @@ from evalgate.services.execution import CaseSpec, Executor
 from evalgate.settings import MissingSetting
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
+CASE_THREADS = 8  # cases of a batch in flight at once (the gateway's per-provider limit still applies)
+BATCH_BUDGET_S = 240.0  # a batch's time budget at p95 (Express children stop at 5 minutes)
 MAX_CASES_PER_RUN = 100_000
 
 
@@ -95,8 +99,9 @@ def start_run(
         dataset_versions=dataset_versions,
         created_at=utcnow(),
     )
-    c.runs.create_run(run)
-    _start_execution(principal.project_id, run)
+    with admitted(principal.project_id, run.id):
+        c.runs.create_run(run)
+        _start_execution(principal.project_id, run)
     logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
     return c.runs.get_run(principal.project_id, run.id)
 
@@ -139,6 +144,30 @@ def pin_dataset_versions(
         for t in tests
     ]
     return tests, versions
+
+
+@contextmanager
+def admitted(project_id: str, run_id: int) -> Iterator[None]:
+    """Admit a new run under the project's limit of open suite runs (429 with Retry-After when it is full);
+    the slot is given back when the run could not be created or started."""
+    c = container()
+
+    def open_among(ids: list[int]) -> set[int]:
+        out: set[int] = set()
+        for i in ids:
+            try:
+                if c.runs.get_run(project_id, i).status in (RunStatus.pending, RunStatus.running):
+                    out.add(i)
+            except NotFound:
+                pass
+        return out
+
+    c.run_slots.admit(project_id, run_id, c.settings.max_open_suite_runs, open_among=open_among)
+    try:
+        yield
+    except BaseException:
+        c.run_slots.release(project_id, [run_id])
+        raise
 
 
 def _start_execution(project_id: str, run: Run) -> None:
@@ -268,9 +297,10 @@ def start_spec_run(
         metadata=metadata,
         created_at=now,
     )
-    c.runs.put_spec(principal.project_id, run.id, _definition_payload(version, suite, tests))
-    c.runs.create_run(run)
-    _start_execution(principal.project_id, run)
+    with admitted(principal.project_id, run.id):
+        c.runs.put_spec(principal.project_id, run.id, _definition_payload(version, suite, tests))
+        c.runs.create_run(run)
+        _start_execution(principal.project_id, run)
     logger.info("spec run started", run_id=run.id, kind=kind, tests=len(tests))
     return c.runs.get_run(principal.project_id, run.id)
 
@@ -364,6 +394,32 @@ def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[s
     return [(c.name, c.variables, c.expected_output) for c in cases]
 
 
+def case_threads(max_concurrency: int) -> int:
+    """Cases in flight inside one batch: CASE_THREADS, but never more than the suite's max_concurrency (the
+    number of cases it lets run at once: batches x threads stays within it)."""
+    return max(1, min(CASE_THREADS, max_concurrency))
+
+
+def map_concurrency(max_concurrency: int) -> int:
+    """Batches at once (the Map's MaxConcurrency), so batches x case_threads <= the suite's max_concurrency."""
+    return max(1, max_concurrency // case_threads(max_concurrency))
+
+
+ROUND_TAIL = 1.5  # the slowest of 8 cases run together, at p95, over one case's p95 (lognormal, sigma 0.5)
+
+
+def batch_size_for(case_p95_s: float, threads: int = CASE_THREADS, budget_s: float = BATCH_BUDGET_S) -> int:
+    """Cases per batch so the batch ends within `budget_s` at p95 when one case's p95 is `case_p95_s`: the
+    batch runs `threads` cases at a time, so it takes ceil(size / threads) rounds, each as long as its slowest
+    case (ROUND_TAIL x a case's p95 when several run together). Never more than MAX_BATCH; a single case when
+    not even one round fits (nothing smaller exists: a case slower than the budget is its provider timeout's)."""
+    round_s = max(case_p95_s, 1e-3) * (ROUND_TAIL if threads > 1 else 1.0)
+    rounds = math.floor(budget_s / round_s)
+    if rounds < 1:
+        return 1
+    return max(1, min(MAX_BATCH, threads * rounds))
+
+
 def split_even(items: list[Any], concurrency: int, max_batch: int = MAX_BATCH) -> list[list[Any]]:
     """Cut items into batches whose count is a multiple of the concurrency (so every round of the Map
     fills every slot) and whose sizes differ by at most one, each at most `max_batch`."""
@@ -424,13 +480,15 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         c.blobs.put_json(key, batches)
         return {"Bucket": c.settings.bucket_name, "Key": key}
 
+    threads = case_threads(suite.config.max_concurrency)
     return plan_payload(
         run_id,
         items,
-        suite.config.max_concurrency,
+        map_concurrency(suite.config.max_concurrency),
         _config_payload(version, suite, tests),
         inline_max_batches=c.settings.inline_max_batches,
         put_manifest=put_manifest,
+        max_batch=batch_size_for(c.settings.suite_case_p95_s, threads),
     )
 
 
@@ -445,11 +503,14 @@ def plan_payload(
     *,
     inline_max_batches: int,
     put_manifest: Callable[[list[dict[str, Any]]], dict[str, str]],
+    max_batch: int = MAX_BATCH,
 ) -> dict[str, Any]:
     """The Prepare step's output: the batches inline when they are few and small, else in an S3 manifest (read
     by a Distributed Map) so the state payload stays bounded whatever the number of cases and their names:
     at most INLINE_PAYLOAD_MAX bytes of batches plus CONFIG_PAYLOAD_MAX of config."""
-    batches = [{"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency))]
+    batches = [
+        {"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency, max_batch))
+    ]
     base = {"total": len(items), "batchCount": len(batches), "maxConcurrency": concurrency, "config": config}
     if not batches:
         return {**base, "mode": "empty"}
@@ -572,12 +633,23 @@ def run_batch(
     # one cache read for the whole batch, one cache write at its end
     c.gateway.prefetch([r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id)
     with c.gateway.deferred_writes(flush=False) as cache_items:
-        results += [executor.run(spec) for spec in specs]
+        results += run_concurrently(executor.run, specs, case_threads(suite.config.max_concurrency))
     case_keys = None
     if run.has_spec:  # a spec run's cases pair with other runs by their own names (a dataset case's, or the test's)
         case_keys = [r.case_name or (tests[r.test_id].name if r.test_id in tests else r.name) for r in results]
     counted = c.runs.record_batch(project_id, run_id, batch["b"], results, extra_puts=cache_items, case_keys=case_keys)
     return {"batch": batch["b"], "cases": len(results), "counted": counted}
+
+
+def run_concurrently(
+    run: Callable[[CaseSpec], RunResult], specs: list[CaseSpec], threads: int = CASE_THREADS
+) -> list[RunResult]:
+    """The batch's cases, up to `threads` at a time (model and judge calls wait on the network), results in
+    the cases' order. A batch of ceil(n / threads) rounds is what Prepare's time budget assumes."""
+    if len(specs) <= 1 or threads <= 1:
+        return [run(s) for s in specs]
+    with ThreadPoolExecutor(max_workers=min(threads, len(specs)), thread_name_prefix="case") as pool:
+        return list(pool.map(run, specs))
 
 
 _RUN_CONFIG: dict[tuple[str, int], tuple[PromptVersion, Suite, dict[int, SuiteTest]]] = {}

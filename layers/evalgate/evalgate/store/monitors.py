@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,7 +95,7 @@ class MonitorStore:
         if reschedule:
             sets["nextRunAt"] = stamp(monitor.next_run_at)
             if monitor.enabled:
-                sets[keys.GSI1PK] = keys.MONITORS_DUE_GSI
+                sets[keys.GSI1PK] = keys.monitors_due_gsi(monitor.project_id)
                 sets[keys.GSI1SK] = keys.monitor_due_sort(sets["nextRunAt"], monitor.project_id, monitor.id)
             else:
                 removes += [keys.GSI1PK, keys.GSI1SK]
@@ -139,21 +140,31 @@ class MonitorStore:
         return str(item["secret"]) if item and item.get("secret") else None
 
     # -- the scheduler ----------------------------------------------------------------------------
-    def due(self, now: datetime, *, limit: int) -> list[Monitor]:
-        """Enabled monitors of every project whose next run is at or before `now`, oldest due first."""
+    def due(self, now: datetime, *, limit: int, partition: str = keys.MONITORS_DUE_GSI) -> list[Monitor]:
+        """Enabled monitors (of every project) of one due-index partition whose next run is at or before `now`,
+        oldest due first."""
         out: list[Monitor] = []
+        for page in self.due_pages(now, partition=partition, page_size=min(100, limit)):
+            out += page
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    def due_pages(self, now: datetime, *, partition: str, page_size: int = 100) -> Iterator[list[Monitor]]:
+        """The due monitors of one due-index partition, a page at a time (following the index's own cursor,
+        so monitors given back for a retry are not read again in the same tick)."""
         start: dict[str, Any] | None = None
-        while len(out) < limit:
+        while True:
             kwargs: dict[str, Any] = {
                 "TableName": self.table.name,
                 "IndexName": GSI1,
                 "KeyConditionExpression": "#pk = :pk AND #sk <= :hi",
                 "ExpressionAttributeNames": {"#pk": keys.GSI1PK, "#sk": keys.GSI1SK},
                 "ExpressionAttributeValues": {
-                    ":pk": {"S": keys.MONITORS_DUE_GSI},
+                    ":pk": {"S": partition},
                     ":hi": {"S": stamp(now) + "#\uffff"},
                 },
-                "Limit": min(100, limit - len(out)),
+                "Limit": page_size,
                 "ScanIndexForward": True,
             }
             if start:
@@ -163,11 +174,10 @@ class MonitorStore:
             except ClientError as exc:
                 self.table.raise_throttled(exc)
                 raise
-            out += [_monitor(self.table.codec.load(raw)) for raw in resp.get("Items", [])]
+            yield [_monitor(self.table.codec.load(raw)) for raw in resp.get("Items", [])]
             start = resp.get("LastEvaluatedKey")
             if not start:
-                break
-        return out[:limit]
+                return
 
     def claim(self, monitor: Monitor, next_run_at: datetime | None, now: datetime) -> bool:
         """Take `monitor`'s due time for this tick: move nextRunAt to `next_run_at` (None: the schedule never
@@ -264,7 +274,7 @@ class MonitorStore:
             "version": m.version,
         }
         if m.enabled:
-            item[keys.GSI1PK] = keys.MONITORS_DUE_GSI
+            item[keys.GSI1PK] = keys.monitors_due_gsi(m.project_id)
             item[keys.GSI1SK] = keys.monitor_due_sort(next_run, m.project_id, m.id)
         return item
 

@@ -1,13 +1,14 @@
 """Production traces: idempotent batch ingest, time-ordered reads per target and per project, TTL retention.
 
 Items (keys in evalgate.keys):
-- the trace: PK ``PROJECT#p#TRACE#<id>``, SK ``TRACE`` (a re-sent id lands on the same item), with GSI1
-  ``PROJECT#p#TRACES#<environment>#<model>#<prompt_id or ->`` / ``<timestamp>#<id>``: a target's traces
-  newest first, which auto-eval samples from (`recent`);
-- a small index item per trace: PK ``PROJECT#p#TRACES``, SK ``<timestamp>#<id>``, holding the filter
-  attributes only: every trace of a project newest first, for the list route when the filters do not name
-  one target.
-Both carry ``ttl`` (epoch seconds) so DynamoDB expires them together; reads also skip expired items, as
+- the trace: PK ``PROJECT#p#TRACE#<id>``, SK ``TRACE`` (a re-sent id lands on the same item); no index key,
+  so no index copies the body (issue 17: the old GSI1 copy cost 3 of 7 write units per trace);
+- two small index items per trace, holding the filter attributes only, each in one of ``TRACE_SHARDS`` (16)
+  write shards chosen by a hash of the id: PK ``PROJECT#p#TRACETGT@<shard>#<environment>#<model>#<prompt>``
+  (one target's traces, which auto-eval samples from) and PK ``PROJECT#p#TRACES@<shard>`` (every trace of a
+  project), SK ``<timestamp>#<id>``. A hot target therefore writes to 16 partitions, not one; readers query
+  every shard and merge newest first (`_merged`), resuming from the last sort key returned.
+Every item carries ``ttl`` (epoch seconds) so DynamoDB expires them together; reads also skip expired items, as
 TTL deletion lags. A body (input, output, context, metadata) over BODY_INLINE_MAX bytes of JSON goes to the
 artifacts bucket with a pointer in the item (never rely on items being under 400 KB).
 """
@@ -16,18 +17,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from evalgate import keys
+from evalgate.errors import InvalidInput
 from evalgate.models.prompt_ref import legacy_number
 from evalgate.models.traces import Trace, TracePage
 from evalgate.store.blobs import Blobs
 from evalgate.store.table import Table, decode_cursor, encode_cursor
 
-GSI1 = "GSI1"
 BODY_INLINE_MAX = 50_000  # bytes of body JSON kept in the item; larger bodies go to S3
 PREVIEW_CHARS = 2_000  # of the output, kept in the item when the body is in S3
 
@@ -36,10 +38,6 @@ def time_key(moment: datetime) -> str:
     """Fixed-width UTC time with microseconds: lexical order is time order. A naive time is UTC."""
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _target_gsi(t: Trace) -> str:
-    return keys.trace_target_gsi(t.project_id, t.environment, t.model, t.prompt_id)
 
 
 class TraceStore:
@@ -56,23 +54,26 @@ class TraceStore:
 
     def put_new(self, traces: Sequence[Trace], *, ttl: Mapping[str, int], received_at: datetime) -> int:
         """Write traces the caller found new (see `existing_ids`): bodies to S3 first, then every index item,
-        then the trace items, 25 per BatchWriteItem. A trace item therefore exists only once its index item
+        then the trace items, 25 per BatchWriteItem (enforced by the table layer).
+        A trace item therefore exists only once its index item
         and body do, so a retry after a crash (which sees the trace as missing) completes it."""
         index_items: list[dict[str, Any]] = []
         trace_items: list[dict[str, Any]] = []
         for t in traces:
             stamp = time_key(t.timestamp)
+            ref = {"traceId": t.id, "ttl": ttl[t.id]}
             index_items.append(
                 {
                     **keys.trace_index(t.project_id, stamp, t.id),
                     "type": "traceIndex",
-                    "traceId": t.id,
+                    **ref,
                     "model": t.model,
                     "promptId": t.prompt_id,
                     "environment": t.environment,
-                    "ttl": ttl[t.id],
                 }
             )
+            target = keys.trace_target(t.project_id, t.environment, t.model, t.prompt_id, stamp, t.id)
+            index_items.append({**target, "type": "traceTarget", **ref})
             trace_items.append(self._item(t, stamp, ttl[t.id], received_at))
         self.table.batch_write(puts=[*index_items, *trace_items])
         return len(trace_items)
@@ -86,8 +87,6 @@ class TraceStore:
         size = len(body.encode())
         item: dict[str, Any] = {
             **keys.trace(t.project_id, t.id),
-            keys.GSI1PK: _target_gsi(t),
-            keys.GSI1SK: keys.trace_time_sort(stamp, t.id),
             "type": "trace",
             "id": t.id,
             "projectId": t.project_id,
@@ -130,15 +129,13 @@ class TraceStore:
         before: datetime | None = None,
     ) -> list[Trace]:
         """Up to `limit` unexpired traces of one target, newest first, strictly before `before` if given.
-        One GSI1 partition (never a Scan); bodies are loaded (an S3 read for the rare large one). With no model:
-        every model's traces of the environment (the project's index partition, filtered)."""
-        if model is None:
-            ids = self.recent_ids(
-                project_id, model=None, prompt_id=prompt_id, environment=environment, limit=limit, before=before
-            )
-            found = self.get_many(project_id, ids)
-            return [found[i] for i in ids if i in found]
-        return [self._trace(i) for i in self._target_items(project_id, model, prompt_id, environment, limit, before)]
+        The target's index shards (never a Scan), then the traces (an S3 read for the rare large body). With no
+        model: every model's traces of the environment (and prompt), from the project's index shards, filtered."""
+        ids = self.recent_ids(
+            project_id, model=model, prompt_id=prompt_id, environment=environment, limit=limit, before=before
+        )
+        found = self.get_many(project_id, ids)
+        return [found[i] for i in ids if i in found]
 
     def recent_ids(
         self,
@@ -150,56 +147,30 @@ class TraceStore:
         limit: int,
         before: datetime | None = None,
     ) -> list[str]:
-        """As `recent`, the ids only (nothing loaded from S3): to sample first and `get_many` the chosen."""
-        if model is None:
-            return self._any_model_ids(project_id, prompt_id, environment, limit, before)
-        return [str(i["id"]) for i in self._target_items(project_id, model, prompt_id, environment, limit, before)]
-
-    def _any_model_ids(
-        self, project_id: str, prompt_id: str | None, environment: str, limit: int, before: datetime | None
-    ) -> list[str]:
-        """Trace ids of every model of an environment (and prompt), newest first: the index partition, filtered."""
-        partition = keys.trace_index_partition(project_id)
-        filters: dict[str, Any] = {"environment": environment}
-        if prompt_id is not None:
-            legacy = legacy_number(prompt_id)
-            filters["promptId"] = (prompt_id, legacy) if legacy is not None else prompt_id
+        """As `recent`, the ids only (index items only): to sample first and `get_many` the chosen."""
+        filters: dict[str, Any] | None = None
+        if model is not None:
+            base = keys.trace_target_list(project_id, environment, model, prompt_id)
+            shards = [keys.trace_target_partition(project_id, environment, model, prompt_id, n) for n in _SHARDS]
+        else:
+            base = keys.trace_index_list(project_id)
+            shards = [keys.trace_index_partition(project_id, n) for n in _SHARDS]
+            filters = {"environment": environment}
+            if prompt_id is not None:
+                filters["promptId"] = _prompt_filter(prompt_id)
         out: list[str] = []
         cursor: str | None = None
         while len(out) < limit:
-            items, cursor = self._query(
-                partition,
+            refs, cursor = self._merged(
+                base,
+                shards,
+                low=None,
                 high=time_key(before) if before else None,
                 limit=min(1000, max(limit - len(out), 25)),
                 cursor=cursor,
                 filters=filters,
             )
-            out += [str(i["traceId"]) for i in items]
-            if not cursor:
-                break
-        return out[:limit]
-
-    def _target_items(
-        self,
-        project_id: str,
-        model: str,
-        prompt_id: str | None,
-        environment: str,
-        limit: int,
-        before: datetime | None,
-    ) -> list[dict[str, Any]]:
-        partition = keys.trace_target_gsi(project_id, environment, model, prompt_id)
-        out: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while len(out) < limit:
-            items, cursor = self._query(
-                partition,
-                index=GSI1,
-                high=time_key(before) if before else None,
-                limit=min(1000, max(limit - len(out), 25)),
-                cursor=cursor,
-            )
-            out += items
+            out += [str(r["traceId"]) for r in refs]
             if not cursor:
                 break
         return out[:limit]
@@ -219,85 +190,108 @@ class TraceStore:
     ) -> TracePage:
         """One page of a project's traces, newest first, `since` <= timestamp < `until`.
 
-        When model, prompt id and environment are all given the page is one target's GSI1 partition; otherwise
-        the project's index partition, filtered (a page may then come back short, with a cursor). Bodies are
+        When model, prompt id and environment are all given the page is one target's index shards; otherwise
+        the project's index shards, filtered (a page may then come back short, with a cursor). Bodies are
         loaded until `byte_budget` is spent (a Lambda response is at most 6 MB): the page then ends early, its
         cursor just after the last trace returned; a single body above the budget comes back truncated."""
         low = time_key(since) if since else None
         high = time_key(until) if until else None
+        filters: dict[str, Any] = {}
         if model is not None and prompt_id is not None and environment is not None:
-            partition = keys.trace_target_gsi(project_id, environment, model, prompt_id)
-            items, nxt = self._query(partition, index=GSI1, low=low, high=high, limit=limit, cursor=cursor)
-            return self._budgeted(items, nxt, byte_budget, index=GSI1, partition=partition)
-        partition = keys.trace_index_partition(project_id)
-        # a digit identifier also matches the index items written when identifiers were stored as numbers
-        legacy = legacy_number(prompt_id)
-        filters: dict[str, Any] = {
-            "model": model,
-            "promptId": (prompt_id, legacy) if legacy is not None else prompt_id,
-            "environment": environment,
-        }
-        refs, nxt = self._query(
-            partition,
-            low=low,
-            high=high,
-            limit=limit,
-            cursor=cursor,
-            filters={k: v for k, v in filters.items() if v is not None},
-        )
+            base = keys.trace_target_list(project_id, environment, model, prompt_id)
+            shards = [keys.trace_target_partition(project_id, environment, model, prompt_id, n) for n in _SHARDS]
+        else:
+            base = keys.trace_index_list(project_id)
+            shards = [keys.trace_index_partition(project_id, n) for n in _SHARDS]
+            given = {
+                "model": model,
+                "promptId": _prompt_filter(prompt_id) if prompt_id is not None else None,
+                "environment": environment,
+            }
+            filters = {k: v for k, v in given.items() if v is not None}
+        refs, nxt = self._merged(base, shards, low=low, high=high, limit=limit, cursor=cursor, filters=filters)
         by_id = {
             str(i["id"]): i for i in self.table.batch_get([keys.trace(project_id, str(r["traceId"])) for r in refs])
         }
         # an index item whose trace is gone (expired, or a crashed write never completed) is skipped
         pairs = [(r, by_id[str(r["traceId"])]) for r in refs if str(r["traceId"]) in by_id]
-        return self._budgeted(
-            [t for _, t in pairs], nxt, byte_budget, partition=partition, cursor_items=[r for r, _ in pairs]
-        )
-
-    def _budgeted(
-        self,
-        items: list[dict[str, Any]],
-        nxt: str | None,
-        budget: int,
-        *,
-        partition: str,
-        index: str | None = None,
-        cursor_items: list[dict[str, Any]] | None = None,
-    ) -> TracePage:
         out: list[Trace] = []
         spent = 0
-        for n, item in enumerate(items):
+        for n, (_, item) in enumerate(pairs):
             size = int(item.get("bodyBytes") or 0)
-            if out and spent + size > budget:
-                last = (cursor_items or items)[n - 1]
-                return TracePage(out, _cursor_after(last, partition, index))
+            if out and spent + size > byte_budget:
+                return TracePage(out, _cursor_at(base, str(pairs[n - 1][0][keys.SK])))
             spent += size
-            out.append(self._trace(item, load_body=size <= budget))
+            out.append(self._trace(item, load_body=size <= byte_budget))
         return TracePage(out, nxt)
+
+    def _merged(
+        self,
+        base: str,
+        shards: list[str],
+        *,
+        low: str | None,
+        high: str | None,
+        limit: int,
+        cursor: str | None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a sharded list, newest first within [low, high): every shard is queried (in parallel)
+        for up to `limit` items and the answers merged by sort key. A shard that stopped early (Limit, or 1 MB)
+        has read down to its last evaluated key; the largest of those is the horizon: every item at or above it
+        is known, below it not yet, so the page keeps only items at or above it and the cursor resumes below the
+        last item returned (or below the horizon when a filtered page came back short). Sort keys are unique
+        across shards (they end with the trace id, whose hash picks the shard). The cursor is the sort key,
+        bound to the logical list `base` (a cursor of another list or tenant is refused by decode_cursor)."""
+        after = decode_cursor(cursor, base)
+        resume = str(after[keys.SK]["S"]) if after and isinstance(after.get(keys.SK), dict) else None
+        if after is not None and resume is None:
+            raise InvalidInput("cursor is not valid for this list", field="cursor")
+        top = min(high, resume) if high and resume else (resume or high)
+
+        def one(partition: str) -> tuple[list[dict[str, Any]], str | None]:
+            # one more than the page: the item at `resume` itself may come back first (the sort-key condition is
+            # inclusive) and is dropped, so a shard that stops early always stops strictly below `resume`
+            return self._query(partition, low=low, high=top, limit=limit + 1, filters=filters)
+
+        answers = list(_pool().map(one, shards))
+        stops = [stop for _, stop in answers if stop is not None]
+        horizon = max(stops) if stops else None
+        merged = sorted(
+            (i for items, _ in answers for i in items if resume is None or str(i[keys.SK]) < resume),
+            key=lambda i: str(i[keys.SK]),
+            reverse=True,
+        )
+        if horizon is not None:
+            merged = [i for i in merged if str(i[keys.SK]) >= horizon]
+        page = merged[:limit]
+        if len(merged) > limit:
+            return page, _cursor_at(base, str(page[-1][keys.SK]))
+        if horizon is not None:
+            return page, _cursor_at(base, horizon)
+        return page, None
 
     def _query(
         self,
         partition: str,
         *,
-        index: str | None = None,
-        low: str | None = None,
-        high: str | None = None,
+        low: str | None,
+        high: str | None,
         limit: int,
-        cursor: str | None,
         filters: Mapping[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first within [low, high) of the sort key, unexpired items only. Cursors are bound to the
-        partition (a cursor of another list or tenant is refused by decode_cursor)."""
-        pk_name, sk_name = (keys.GSI1PK, keys.GSI1SK) if index else (keys.PK, keys.SK)
-        names = {"#pk": pk_name, "#ttl": "ttl"}
+        """Newest first within [low, high] of one partition's sort key, unexpired items only (`high` is either a
+        bare time, which no sort key equals, or a sort key the caller drops); the last evaluated sort key if the
+        partition has more."""
+        names = {"#pk": keys.PK, "#ttl": "ttl"}
         values: dict[str, Any] = {":pk": {"S": partition}, ":now": {"N": str(int(datetime.now(UTC).timestamp()))}}
         condition = "#pk = :pk"
         if low or high:
-            names["#sk"] = sk_name
+            names["#sk"] = keys.SK
             if low and high:
-                condition += " AND #sk BETWEEN :lo AND :hi"  # no sort key equals `high` (it has an #id suffix)
+                condition += " AND #sk BETWEEN :lo AND :hi"
             else:
-                condition += " AND #sk >= :lo" if low else " AND #sk < :hi"
+                condition += " AND #sk >= :lo" if low else " AND #sk <= :hi"
             if low:
                 values[":lo"] = {"S": low}
             if high:
@@ -320,11 +314,6 @@ class TraceStore:
             "Limit": limit,
             "ScanIndexForward": False,
         }
-        if index:
-            kwargs["IndexName"] = index
-        start = Table._decode_index_cursor(cursor, partition) if index else decode_cursor(cursor, partition)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
         try:
             resp = self.table.client.query(**kwargs)
         except ClientError as exc:
@@ -332,9 +321,7 @@ class TraceStore:
             raise
         items = [self.table.codec.load(raw) for raw in resp.get("Items", [])]
         last = resp.get("LastEvaluatedKey")
-        if index and last:
-            last = {keys.PK: {"S": partition}, "_k": last}
-        return items, encode_cursor(last)
+        return items, (str(last[keys.SK]["S"]) if last else None)
 
     def _trace(self, item: dict[str, Any], *, load_body: bool = True) -> Trace:
         truncated = False
@@ -368,10 +355,25 @@ class TraceStore:
         )
 
 
-def _cursor_after(item: dict[str, Any], partition: str, index: str | None) -> str | None:
-    """The cursor that resumes a list just after `item` (its key, as DynamoDB's LastEvaluatedKey would be)."""
-    key = {keys.PK: {"S": item[keys.PK]}, keys.SK: {"S": item[keys.SK]}}
-    if index:
-        key |= {keys.GSI1PK: {"S": item[keys.GSI1PK]}, keys.GSI1SK: {"S": item[keys.GSI1SK]}}
-        return encode_cursor({keys.PK: {"S": partition}, "_k": key})
-    return encode_cursor(key)
+def _prompt_filter(prompt_id: str) -> str | tuple[str, int]:
+    """A prompt identifier as an index filter: a digit identifier also matches the items written when identifiers
+    were stored as numbers."""
+    legacy = legacy_number(prompt_id)
+    return (prompt_id, legacy) if legacy is not None else prompt_id
+
+
+def _cursor_at(base: str, sort_key: str) -> str | None:
+    """The cursor that resumes a sharded list just below `sort_key`."""
+    return encode_cursor({keys.PK: {"S": base}, keys.SK: {"S": sort_key}})
+
+
+_SHARDS = range(keys.TRACE_SHARDS)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for querying a list's shards at once (boto3 clients are thread-safe); built on first use."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trace-shards")
+    return _POOL

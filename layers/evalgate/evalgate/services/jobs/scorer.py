@@ -79,6 +79,14 @@ def _score_one(job: AutoEvalJob, trace_id: str, trace: Any | None, *, use_cache:
             job, SampleRecord(trace_id=trace_id, status="skipped", error=note), judged_scope=None, now=now
         )
         return None
+    waited = _rate_limited(job)
+    if waited:
+        if not final:
+            return waited
+        store.record_sample(
+            job, SampleRecord(trace_id=trace_id, status="failed", error=waited), judged_scope=None, now=now
+        )
+        return None
     try:
         sample, cost = _judge(job, trace, use_cache=use_cache)
     except (JudgeParseError, ProviderError) as exc:
@@ -97,6 +105,20 @@ def _score_one(job: AutoEvalJob, trace_id: str, trace: Any | None, *, use_cache:
         store.add_spend(job.project_id, job.monitor_id, day, cost)
     store.record_sample(job, sample, judged_scope=scope, now=now)
     return None
+
+
+def _rate_limited(job: AutoEvalJob) -> str | None:
+    """Take a slot of the judge provider's shared rate limit (every scorer instance counts on the same
+    DynamoDB window, store/rate_limits.py); an error to retry with the message when none came in time."""
+    settings = auto_eval_settings()
+    if not settings.judge_rate_per_s or not job.config.get("criteria"):
+        return None  # no judge call (deterministic scorers only), or no shared limit configured
+    provider = str((job.config.get("judge") or {}).get("provider") or settings.judge_provider)
+    if container().rate_limiter.acquire(
+        f"judge#{provider}", settings.judge_rate_per_s, timeout=settings.judge_rate_wait_s
+    ):
+        return None
+    return f"RateLimited: the judge provider's shared limit of {settings.judge_rate_per_s} calls/s is in use"
 
 
 def _judge(job: AutoEvalJob, trace: Any, *, use_cache: bool) -> tuple[SampleRecord, float]:

@@ -1,0 +1,59 @@
+"""Issue 17: a suite batch is sized to a time budget (4 minutes at p95) from the case latency estimate, and runs
+its cases concurrently, so no batch outlives an Express child's 5 minutes whatever the model's latency."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from evalgate.services.runs import (
+    BATCH_BUDGET_S,
+    CASE_THREADS,
+    MAX_BATCH,
+    batch_size_for,
+    case_threads,
+    map_concurrency,
+    plan_payload,
+    run_concurrently,
+)
+
+
+def test_batch_size_keeps_a_batch_within_the_budget() -> None:
+    for p95 in (0.5, 2.0, 11.6, 30.0, 45.0, 60.0, 100.0, 200.0, 239.0):
+        size = batch_size_for(p95)
+        assert 1 <= size <= MAX_BATCH
+        assert math.ceil(size / CASE_THREADS) * p95 <= BATCH_BUDGET_S, p95
+    assert batch_size_for(2.0) == MAX_BATCH  # fast models keep the big batches (fewer invocations)
+    assert batch_size_for(60.0) == 2 * CASE_THREADS  # two rounds of 8, each ~1.5 x a case's p95
+    assert batch_size_for(100.0) == CASE_THREADS
+    assert batch_size_for(200.0) == 1  # not even one round of 8 fits: one case per batch
+    assert batch_size_for(500.0) == 1
+
+
+def test_prepare_cuts_batches_at_the_budgeted_size() -> None:
+    items = [{"i": i, "t": 1, "c": None, "r": 0} for i in range(400)]
+    payload = plan_payload(7, items, 10, None, inline_max_batches=100, put_manifest=lambda b: {}, max_batch=8)
+    assert payload["mode"] == "inline"
+    assert max(len(b["items"]) for b in payload["batches"]) <= 8
+    assert sum(len(b["items"]) for b in payload["batches"]) == 400
+
+
+def test_cases_of_a_batch_run_concurrently_in_order() -> None:
+    # every one of CASE_THREADS cases waits for all the others: only a concurrent run gets past the barrier
+    barrier = threading.Barrier(CASE_THREADS, timeout=10)
+
+    def run(spec: Any) -> Any:
+        barrier.wait()
+        return spec * 10
+
+    assert run_concurrently(run, list(range(CASE_THREADS))) == [n * 10 for n in range(CASE_THREADS)]
+    assert run_concurrently(lambda s: s, [3]) == [3]
+
+
+def test_cases_in_flight_stay_within_the_suites_max_concurrency() -> None:
+    for limit in (1, 2, 5, 8, 10, 17, 100):
+        assert case_threads(limit) * map_concurrency(limit) <= limit
+        assert case_threads(limit) * map_concurrency(limit) > limit // 2  # and use at least half of it
+    assert case_threads(1) == 1 and batch_size_for(60.0, case_threads(1)) == 4  # one at a time: 4 x 60 s
+    assert run_concurrently(lambda s: s * 2, [1, 2, 3], threads=1) == [2, 4, 6]
