@@ -29,6 +29,12 @@ def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: reque
     pid = admin.post(runtime.url("/api/prompts"), json={"name": "fuzz", "template": "{{a}}"}).json()["id"]
     admin.post(runtime.url(f"/api/prompts/{pid}/eval/datasets"), json={"name": "fuzz"})
     st = Path(sys.executable).with_name("st")
+    # the spec from the runtime, read once with a generous timeout (st's own 10 s read timeout fails on a busy
+    # machine while the spec function cold-starts)
+    spec = tmp_path / "openapi.json"
+    reply = requests.get(runtime.url("/openapi.json"), timeout=120)
+    assert reply.status_code == 200, reply.text
+    spec.write_text(reply.text)
     # When schemathesis sends generated requests to every operation
     procs = []
     for n, selection in enumerate(HALVES):
@@ -37,7 +43,7 @@ def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: reque
                 [
                     str(st),
                     "run",
-                    runtime.url("/openapi.json"),
+                    str(spec),
                     "--url",
                     runtime.base_url,
                     "-H",

@@ -183,6 +183,8 @@ def test_writes_to_other_tenants_are_404(
             body = {"values": {"ok": "pass"}}
         if route.path.endswith("/claims") or route.path.endswith("/skip"):
             body = None
+        if route.path.endswith("/eval/compare"):
+            body = {"runIds": [int(owned["runId"]), int(owned["runId"]) + 1]}
         if route.path.endswith("/golden-set"):
             body = {"prompt_id": int(owned["promptId"]), "name": "hijack"}
     reply = intruder.request(route.method, url, json=body)
