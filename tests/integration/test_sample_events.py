@@ -33,7 +33,7 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "LogHlEvaluatorFunction",
     "RemoveEvaluatorFunction", "RemoveEvaluationRunFunction", "DeleteEvaluationFunction",
     "IngestTracesFunction", "ListTracesFunction", "CreateMonitorFunction", "ListMonitorsFunction",
-    "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction",
+    "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction", "ListAutoEvalsFunction",
     "DeleteMonitorFunction",
     "CreateAnnotationQueueFunction", "ListAnnotationQueuesFunction", "GetAnnotationQueueFunction",
     "AddAnnotationItemsFunction", "ListAnnotationItemsFunction", "ClaimAnnotationItemFunction",

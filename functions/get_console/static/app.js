@@ -76,16 +76,19 @@ function OverviewRow({ p }) {
 
 // -- runs -------------------------------------------------------------------------------------------------
 const ACTIVE = new Set(["pending", "queued", "running"]);
+const dayStart = (day, plus) => new Date(Date.parse(`${day}T00:00:00Z`) + plus * 86400000).toISOString().replace(".000Z", "Z");
+const dayBefore = (iso) => new Date(Date.parse(iso) - 86400000).toISOString().slice(0, 10);
 
 function Runs({ me, promptId, query }) {
-  const [filters, setFilters] = useState({ status: query.status || "", suiteId: query.suiteId || "", versionNo: query.versionNo || "" });
+  const [filters, setFilters] = useState({ status: query.status || "", suiteId: query.suiteId || "", versionNo: query.versionNo || "", since: query.since || "", until: query.until || "" });
   const [cursors, setCursors] = useState([null]);
   const [picked, setPicked] = useState([]);
   const [progress, setProgress] = useState({});
   const [costs, setCosts] = useState({});
   const [actionError, setActionError] = useState(null);
   const cursor = cursors[cursors.length - 1];
-  const runs = useLoad(() => api(`/api/prompts/${promptId}/eval/runs`, { query: { limit: 50, cursor, ...filters } }), [promptId, cursor, filters.status, filters.suiteId, filters.versionNo]);
+  // every filter is a query parameter of the list (the API filters; a cursor belongs to its filters)
+  const runs = useLoad(() => api(`/api/prompts/${promptId}/eval/runs`, { query: { limit: 50, cursor, ...filters } }), [promptId, cursor, filters.status, filters.suiteId, filters.versionNo, filters.since, filters.until]);
   const items = (runs.data && runs.data.items) || [];
   // live progress of running runs: poll their status while any is active
   useEffect(() => {
@@ -119,6 +122,8 @@ function Runs({ me, promptId, query }) {
   };
   const toggle = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
   const setF = (k) => (e) => { setCursors([null]); setFilters({ ...filters, [k]: e.target.value }); };
+  // a day picked "from" is its start, a day picked "to" is included: until = the next day's start (UTC)
+  const setDay = (k, plus) => (e) => setF(k)({ target: { value: e.target.value ? dayStart(e.target.value, plus) : "" } });
   return html`<main><h1>Runs · prompt ${promptId}</h1>
     <nav class="toolbar" aria-label="prompt"><a href=${link(`/prompts/${promptId}`)}>Prompt</a> · <a href=${link(`/prompts/${promptId}/gate`)}>Gate</a></nav>
     <form class="toolbar" onSubmit=${(e) => e.preventDefault()} aria-label="filters">
@@ -126,6 +131,8 @@ function Runs({ me, promptId, query }) {
         ${["", "pending", "running", "completed", "failed", "cancelled"].map((s) => html`<option value=${s}>${s || "any"}</option>`)}</select></label>
       <label>Suite id <input type="number" min="1" size="6" value=${filters.suiteId} onChange=${setF("suiteId")} /></label>
       <label>Version <input type="number" min="1" size="6" value=${filters.versionNo} onChange=${setF("versionNo")} /></label>
+      <label>Created from <input type="date" value=${filters.since.slice(0, 10)} onChange=${setDay("since", 0)} /></label>
+      <label>to <input type="date" value=${filters.until ? dayBefore(filters.until) : ""} onChange=${setDay("until", 1)} /></label>
       <a class=${picked.length < 2 ? "disabled" : ""} aria-disabled=${picked.length < 2}
         href=${picked.length >= 2 ? link("/compare", { prompt: promptId, runs: picked.join(","), control: picked[picked.length - 1] }) : undefined}
         id="compare-link">Compare ${picked.length} selected${picked.length < 2 ? " (pick 2 or more)" : ""}</a>

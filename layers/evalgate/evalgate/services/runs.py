@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from evalgate.models.domain import (
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
+from evalgate.store.table import Between
 from evalgate.settings import MissingSetting
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
@@ -303,7 +305,23 @@ def _run_of_prompt(principal: Principal, prompt_id: int, run_id: int) -> Run:
     return run
 
 
-def list_runs(principal: Principal, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
+def list_runs(
+    principal: Principal,
+    prompt_id: int,
+    *,
+    limit: int,
+    cursor: str | None,
+    filters: dict[str, Any],
+    created: tuple[datetime | None, datetime | None] = (None, None),
+) -> Page:
+    """A prompt's runs, newest first. `created` = (since, until): since <= createdAt < until, either end open; a
+    time without an offset is UTC."""
+    since, until = (None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC) for t in created)
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("since must be before until", field="since")
+    if since is not None or until is not None:
+        # createdAt is stored as UTC isoformat, whose strings sort as the times do
+        filters = {**filters, "createdAt": Between(since.isoformat() if since else None, until.isoformat() if until else None)}
     container().prompts.get_prompt(principal.project_id, prompt_id)
     return container().runs.list_prompt_runs(
         principal.project_id, prompt_id, limit=limit, cursor=cursor, filters=filters

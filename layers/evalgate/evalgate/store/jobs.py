@@ -135,6 +135,8 @@ class JobStore:
     def create_job(self, job: AutoEvalJob) -> None:
         item: dict[str, Any] = {
             **keys.autoeval_job(job.project_id, job.id),
+            keys.GSI1PK: keys.autoeval_jobs_gsi(job.project_id),
+            keys.GSI1SK: keys.autoeval_job_gsi_sort(job.created_at.isoformat(), job.id),
             "type": "autoeval-job",
             "id": job.id,
             "projectId": job.project_id,
@@ -153,6 +155,16 @@ class JobStore:
             "judgeCalls": 0,
         }
         self.table.put(item, condition="attribute_not_exists(PK)")
+
+    def list_jobs(
+        self, project_id: str, *, limit: int, cursor: str | None, filters: Mapping[str, Any] | None = None
+    ) -> tuple[list[AutoEvalJob], str | None]:
+        """A page of the project's jobs, newest first (jobs created before this listing existed are not in it)."""
+        items, nxt = self.table.query_page(
+            keys.autoeval_jobs_gsi(project_id), "JOB#", limit=limit, cursor=cursor, forward=False, index="GSI1",
+            filters=filters,
+        )  # fmt: skip
+        return [_job(i) for i in items], nxt
 
     def get_job(self, project_id: str, job_id: str) -> AutoEvalJob:
         item = self.table.get(keys.autoeval_job(project_id, job_id))
