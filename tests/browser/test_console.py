@@ -117,6 +117,12 @@ def test_every_screen_with_seeded_data(tab: Console, seeded: Seeded) -> None:
     page.get_by_text("No runs match.").wait_for()
     page.get_by_label("Status").select_option("")
     runs.get_by_role("link", name=f"run {seeded.run_v1}").wait_for()
+    # the creation-date filter is the API's (since/until query parameters), not the browser's
+    with page.expect_request(lambda r: "/eval/runs?" in r.url and "since=2999-01-01T00" in r.url):
+        page.get_by_label("Created from").fill("2999-01-01")
+    page.get_by_text("No runs match.").wait_for()
+    page.get_by_label("Created from").fill("")
+    runs.get_by_role("link", name=f"run {seeded.run_v1}").wait_for()
 
     # Run: per case variables, output, expected output and assertions; filter to failures; side panel
     tab.go(f"/prompts/{pid}/runs/{seeded.run_v1}")
@@ -188,11 +194,22 @@ def test_every_screen_with_seeded_data(tab: Console, seeded: Seeded) -> None:
     tab.go("/production")
     page.get_by_role("table", name="traces").get_by_role("cell", name="console-011").wait_for()
     page.get_by_role("table", name="monitors").get_by_text("rate(1 day)").wait_for()
+    # the project's auto-eval jobs, listed by the API with their progress
+    jobs = page.get_by_role("table", name="auto-eval jobs")
+    jobs.get_by_role("link", name=f"{seeded.job_id[:8]}…").wait_for()
+    bar = jobs.get_by_role("progressbar", name=f"progress of job {seeded.job_id[:8]}")
+    assert bar.get_attribute("aria-valuenow") == "12" and bar.get_attribute("aria-valuemax") == "12"
     tab.shot("09-production")
-    tab.go(f"/production/jobs/{seeded.job_id}")
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_text("No auto-eval jobs with status failed").wait_for()
+    page.get_by_label("Status").select_option("")
+    jobs.get_by_role("link", name=f"{seeded.job_id[:8]}…").click()
     page.get_by_text("completed").first.wait_for()
     page.get_by_role("progressbar", name="job progress").wait_for()
     assert "12/12" in tab.text()
+    # the report's figures drawn as the API gives them: intervals per metric and score distributions
+    page.locator("svg[aria-label^='score distribution of']").first.wait_for()
+    assert page.locator("svg[aria-label='baseline vs current pass rate per metric'] line[stroke-width='2']").count() >= 1
     tab.shot("10-auto-eval-job")
 
     assert tab.errors == []
