@@ -35,7 +35,8 @@ def install() -> None:
     def index_conditions(self: Any, index_name: str, hash_key: Any, conditions: Any) -> list[tuple[str, Any]] | None:
         """The (attribute, value) pairs an index query's items must match, or None to leave the query alone."""
         if conditions:
-            return [(str(name), value) for name, value in conditions]
+            pairs = [(str(name), value) for name, value in conditions]
+            return pairs if all(value is not None for _, value in pairs) else None
         index = next((i for i in self.all_indexes() if i.name == index_name), None)
         if index is None or hash_key is None:
             return None  # moto answers the unknown index with its own error
@@ -69,7 +70,7 @@ def install() -> None:
             for bucket in self.items.values():
                 for item in bucket.values() if self.range_key_attr else [bucket]:
                     attrs = item.attrs
-                    if all(attrs.get(name) == value for name, value in scope[2]):
+                    if all((got := attrs.get(name)) is not None and got == value for name, value in scope[2]):
                         out.append(item)
             return out
         bucket = self.items.get(scope[2])  # .get: never adds an empty partition to the defaultdict

@@ -8,12 +8,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from evalgate.api.console import ConsoleFiles
+from evalgate.api.console import ConsoleFiles, upload_origins
 from evalgate.api.http import EvalgateResolver
 from evalgate.observability import logger, metrics, tracer
+from evalgate.settings import get_settings
 
 app = EvalgateResolver(role=None)
-files = ConsoleFiles(Path(__file__).parent / "static")
+_settings = get_settings()
+# the page may PUT a big dataset file to its presigned upload URL (S3, or the local runtime's emulator)
+files = ConsoleFiles(
+    Path(__file__).parent / "static",
+    upload_origins(_settings.bucket_name, _settings.aws_region, _settings.aws_endpoint_url),
+)
 
 
 @app.get("/console", tags=["console"], include_in_schema=False)

@@ -294,3 +294,27 @@ def test_deep_link_opens_after_sign_in_and_keyboard_moves_through_cases(tab: Con
     page.keyboard.press("Escape")
     assert panel.count() == 0
     assert tab.errors == []
+
+
+def test_a_file_over_5_mb_goes_to_its_upload_url_with_progress(tab: Console, seeded: Seeded, tmp_path: Any) -> None:
+    """Over the API's 5 MB inline limit: a presigned upload URL, a PUT of the file with progress (without the key:
+    the URL carries its own signature), then the import by uploadId."""
+    tab.sign_in(seeded.admin_key)
+    page = tab.page
+    tab.go(f"/prompts/{seeded.prompt_id}")
+    big = tmp_path / "big.csv"
+    big.write_text("name,product\n" + "".join(f"big-{i},{'x' * 1_800_000}\n" for i in range(3)))
+    assert big.stat().st_size > 5 * 1024 * 1024
+    puts: list[Any] = []
+    page.on("request", lambda r: r.method == "PUT" and puts.append(r))
+    page.get_by_label("File (CSV, JSON, JSON Lines)").set_input_files(str(big))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("Imported 3 cases into dataset").wait_for()
+    (put,) = puts
+    assert "X-Amz-Signature" in put.url or "Signature=" in put.url
+    assert "authorization" not in {k.lower() for k in put.headers} and put.headers["content-type"] == "text/csv"
+    assert not put.url.startswith(seeded.base_url)  # the storage's origin, which the CSP names
+    page.get_by_role("table", name="cases").get_by_role("cell", name="big-2", exact=True).wait_for()
+    tab.shot("12-dataset-upload-over-5mb")
+    assert tab.errors == []
+    tab.assert_key_kept_safe(seeded.admin_key)

@@ -112,6 +112,7 @@ def test_an_index_query_hands_moto_only_its_index_partition_with_the_same_answer
     ddb: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, name = ddb
+    client.put_item(TableName=name, Item={"PK": {"S": "P#x"}, "SK": {"S": "R#001"}})  # not in the index
     reads: list[int] = []
     patched = Table.all_items
 
