@@ -14,12 +14,15 @@ from evalgate.observability import logger, metrics, tracer
 from evalgate.settings import get_settings
 
 app = EvalgateResolver(role=None)
-_settings = get_settings()
-# the page may PUT a big dataset file to its presigned upload URL (S3, or the local runtime's emulator)
-files = ConsoleFiles(
-    Path(__file__).parent / "static",
-    upload_origins(_settings.bucket_name, _settings.aws_region, _settings.aws_endpoint_url),
-)
+
+
+def _upload_origins() -> list[str]:
+    """Where the page may PUT a big dataset file: its presigned upload URL (S3, or the local emulator)."""
+    settings = get_settings()
+    return upload_origins(settings.bucket_name, settings.aws_region, settings.aws_endpoint_url)
+
+
+files = ConsoleFiles(Path(__file__).parent / "static", _upload_origins)
 
 
 @app.get("/console", tags=["console"], include_in_schema=False)

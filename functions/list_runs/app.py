@@ -34,9 +34,7 @@ def list_runs(
         for k, v in {"status": status.value if status else None, "suiteId": suiteId, "versionNo": versionNo}.items()
         if v is not None
     }
-    page = runs.list_runs(
-        app.principal, promptId, limit=limit, cursor=cursor, filters=filters, created=(since, until)
-    )
+    page = runs.list_runs(app.principal, promptId, limit=limit, cursor=cursor, filters=filters, created=(since, until))
     return RunPage(items=[RunOut.of(r) for r in page.items], next_cursor=page.next_cursor)
 
 

@@ -209,7 +209,8 @@ def test_every_screen_with_seeded_data(tab: Console, seeded: Seeded) -> None:
     assert "12/12" in tab.text()
     # the report's figures drawn as the API gives them: intervals per metric and score distributions
     page.locator("svg[aria-label^='score distribution of']").first.wait_for()
-    assert page.locator("svg[aria-label='baseline vs current pass rate per metric'] line[stroke-width='2']").count() >= 1
+    chart = page.locator("svg[aria-label='baseline vs current pass rate per metric']")
+    assert chart.locator("line[stroke-width='2']").count() >= 1
     tab.shot("10-auto-eval-job")
 
     assert tab.errors == []

@@ -61,7 +61,8 @@ def _prompt_with_runs(stack: Stack, admin: str, n: int) -> tuple[int, list[dict[
     pid = stack.call("POST", "/api/prompts", key=admin, body={"name": "filtered", "template": "Hi {{x}}"}).json()["id"]
     made = []
     for i in range(n):
-        run = stack.call("POST", "/api/v1/evals", key=admin, body={"name": f"r{i}", "promptId": pid, "promptVersion": 1})
+        body = {"name": f"r{i}", "promptId": pid, "promptVersion": 1}
+        run = stack.call("POST", "/api/v1/evals", key=admin, body=body)
         assert run.status == 201, run.text
         status = "running" if i % 2 else "passed"
         stack.call("PATCH", f"/api/v1/evals/{run.json()['id']}", key=admin, body={"status": status})

@@ -107,7 +107,6 @@ def test_a_base_table_query_reads_only_its_partition_with_the_same_answers(
     assert reads and max(reads) <= 25  # never the 1,000 items of the table
 
 
-
 def test_an_index_query_hands_moto_only_its_index_partition_with_the_same_answers(
     ddb: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,7 +123,7 @@ def test_an_index_query_hands_moto_only_its_index_partition_with_the_same_answer
     monkeypatch.setattr(Table, "all_items", spy)
     g1 = {":g": {"S": "g1"}}
     # what DynamoDB answers: the index partition ordered by the index sort key (then the table's key)
-    expected = sorted(((f"R#{i:03d}", f"P#{p}") for p in range(40) for i in range(25) if i % 3 == 1))
+    expected = sorted((f"R#{i:03d}", f"P#{p}") for p in range(40) for i in range(25) if i % 3 == 1)
 
     def keys(**kwargs: Any) -> tuple[list[tuple[str, str]], Any]:
         reply = client.query(TableName=name, IndexName="GSI1", KeyConditionExpression="G = :g", **kwargs)

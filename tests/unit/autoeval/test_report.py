@@ -335,7 +335,8 @@ def test_rows_carry_intervals_and_score_distributions_against_scipy() -> None:
     mean = _row(report, "relevance", "score_distribution")
     for side, scores in (("baseline", base_scores), ("current", cur_scores)):
         rounded = [round(s, 4) for s in scores]
-        lo, hi = stats.t.interval(0.9, len(rounded) - 1, loc=float(sum(rounded) / len(rounded)), scale=stats.sem(rounded))
+        center = float(sum(rounded) / len(rounded))
+        lo, hi = stats.t.interval(0.9, len(rounded) - 1, loc=center, scale=stats.sem(rounded))
         assert mean[f"{side}_ci"] == pytest.approx([max(0.0, lo), min(1.0, hi)], abs=1e-4)
     json.dumps(report)  # still plain JSON
 
@@ -344,4 +345,5 @@ def test_a_metric_without_baseline_has_only_its_current_figures() -> None:
     report = _report(_results(0.5, 40), None)
     row = _row(report, "rubric")
     assert row["baseline_ci"] is None and row["baseline_histogram"] is None
-    assert row["current_histogram"] == [20, 0, 0, 0, 0, 0, 0, 0, 0, 20] and row["current_ci"][0] < 0.5 < row["current_ci"][1]
+    assert row["current_histogram"] == [20, 0, 0, 0, 0, 0, 0, 0, 0, 20]
+    assert row["current_ci"][0] < 0.5 < row["current_ci"][1]

@@ -12,7 +12,7 @@ import base64
 import gzip
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,9 +69,10 @@ def upload_origins(bucket: str, region: str | None, endpoint_url: str | None) ->
 class ConsoleFiles:
     """The files of one flat directory, read once per execution environment."""
 
-    def __init__(self, root: Path, upload_origins: Sequence[str] = ()) -> None:
+    def __init__(self, root: Path, upload_origins: Callable[[], Sequence[str]] = tuple) -> None:
         self.root = root
-        self.upload_origins = tuple(upload_origins)
+        self._upload_origins = upload_origins  # read at the first request (the settings need the environment)
+        self._policy: str | None = None
 
     @lru_cache(maxsize=64)  # noqa: B019 - one instance per execution environment
     def asset(self, name: str) -> Asset | None:
@@ -92,7 +93,9 @@ class ConsoleFiles:
     @property
     def policy(self) -> str:
         index = self.asset("index.html")
-        return csp(index.body.encode() if index else b"", self.upload_origins)
+        if self._policy is None:
+            self._policy = csp(index.body.encode() if index else b"", self._upload_origins())
+        return self._policy
 
     def answer(self, name: str, headers: Mapping[str, Any] | None) -> tuple[int, dict[str, str], str | bytes]:
         """Status, headers and body for GET /console/<name>: 200 (gzip bytes when accepted, which the resolver

@@ -6,8 +6,8 @@ import hashlib
 import json
 import math
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from evalgate import keys
@@ -27,8 +27,8 @@ from evalgate.models.domain import (
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
-from evalgate.store.table import Between
 from evalgate.settings import MissingSetting
+from evalgate.store.table import Between
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
 MAX_CASES_PER_RUN = 100_000
@@ -321,7 +321,8 @@ def list_runs(
         raise InvalidInput("since must be before until", field="since")
     if since is not None or until is not None:
         # createdAt is stored as UTC isoformat, whose strings sort as the times do
-        filters = {**filters, "createdAt": Between(since.isoformat() if since else None, until.isoformat() if until else None)}
+        window = Between(since.isoformat() if since else None, until.isoformat() if until else None)
+        filters = {**filters, "createdAt": window}
     container().prompts.get_prompt(principal.project_id, prompt_id)
     return container().runs.list_prompt_runs(
         principal.project_id, prompt_id, limit=limit, cursor=cursor, filters=filters
