@@ -99,6 +99,8 @@ def test_runs_filters_are_validated_and_bound_into_the_cursor(stack: Stack, admi
     t = quote(listed[1]["createdAt"])
     backwards = stack.call("GET", url, key=admin, query=f"since={t}&until={t}")
     assert backwards.status == 400 and backwards.json()["error"]["field"] == "since"
+    edge = stack.call("GET", url, key=admin, query=f"since={quote('0001-01-01T00:00:00+14:00')}")
+    assert edge.status == 400 and edge.json()["error"]["field"] == "since"
     bad = stack.call("GET", url, key=admin, query="since=yesterday")
     assert 400 <= bad.status < 500 and bad.json()["error"]["field"] == "since"
     page = stack.call("GET", url, key=admin, query=f"since={quote(listed[2]['createdAt'])}&limit=1").json()

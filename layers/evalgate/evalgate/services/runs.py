@@ -305,6 +305,10 @@ def _run_of_prompt(principal: Principal, prompt_id: int, run_id: int) -> Run:
     return run
 
 
+def _utc(t: datetime | None) -> datetime | None:
+    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def list_runs(
     principal: Principal,
     prompt_id: int,
@@ -316,7 +320,10 @@ def list_runs(
 ) -> Page:
     """A prompt's runs, newest first. `created` = (since, until): since <= createdAt < until, either end open; a
     time without an offset is UTC."""
-    since, until = (None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC) for t in created)
+    try:
+        since, until = (_utc(t) for t in created)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 has no UTC time
+        raise InvalidInput("since/until must be times within years 1 to 9999 in UTC", field="since") from None
     if since is not None and until is not None and since >= until:
         raise InvalidInput("since must be before until", field="since")
     if since is not None or until is not None:
