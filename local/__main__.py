@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  project      {runtime.project_id}\n"
             f"  admin key    {runtime.admin_secret}\n"
             f"  routes       {len(runtime.app.routes)} from template.yaml; docs at {runtime.base_url}/docs\n"
-            f"  console      {runtime.base_url}/console  (sign in with the admin key)\n"
+            f"  console      {runtime.base_url}/console/  (sign in with the admin key)\n"
             f"  logs         {runtime.state_dir / 'logs'}\n"
             '  try:  curl -H "Authorization: Bearer $KEY" ' + runtime.base_url + "/api/prompts\n"
             "Ctrl-C stops it.",

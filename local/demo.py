@@ -154,7 +154,7 @@ def main() -> int:
 
 def console_links(base: str, pid: int, run_id: int, job_id: str | None) -> None:
     """Where to see what the demo made in the web console (deep links carry ids, never the key)."""
-    console = f"{base}/console#"
+    console = f"{base}/console/#"
     print("\nIn the web console (sign in with the admin key `make run` printed):")
     print(f"   overview      {console}/")
     print(f"   prompt        {console}/prompts/{pid}")

@@ -42,7 +42,9 @@ class Route:
             m = re.fullmatch(r"\{([A-Za-z0-9_]+)(\+?)\}", segment)
             if m:
                 self.params.append(m.group(1))
-                pattern += f"(?P<{m.group(1)}>.+)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)"
+                # a greedy variable also takes an empty rest: API Gateway sends `/console/` to `/console/{proxy+}`
+                # (a route key cannot end with a slash, so that is the only route a trailing slash can reach)
+                pattern += f"(?P<{m.group(1)}>.*)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)"
             else:
                 pattern += re.escape(segment)
         self.regex = re.compile("^" + (pattern or "/") + "$")

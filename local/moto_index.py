@@ -5,8 +5,12 @@ partition: a Query costs O(n log n) in the table's size, so a durable runtime ge
 it keeps (issue 18: the same suite run went from 3.3x to 4.1x ideal after a few thousand items). moto
 already stores items by partition (``Table.items[hash_key]``); while a base-table Query runs, ``all_items``
 returns that partition's items only (same order, same objects), so everything else in moto's Query — range
-conditions, filters, paging, projections — is unchanged. Queries on a secondary index still scan (moto keeps
-no index by GSI key).
+conditions, filters, paging, projections — is unchanged.
+
+A Query on a secondary index still walks the table (moto keeps no index by GSI key), but ``all_items`` then
+returns only the items whose index hash key matches, unsorted: moto sorts an index query's candidates by the
+index keys itself, so the original all_items' sort of the *whole* table by primary key (DynamoType comparisons
+in Python: seconds for tens of thousands of items, and what a console's runs list waited for) was wasted work.
 """
 
 from __future__ import annotations
@@ -28,13 +32,30 @@ def install() -> None:
     original_all_items = Table.all_items
     signature = inspect.signature(original_query)
 
+    def index_conditions(self: Any, index_name: str, hash_key: Any, conditions: Any) -> list[tuple[str, Any]] | None:
+        """The (attribute, value) pairs an index query's items must match, or None to leave the query alone."""
+        if conditions:
+            pairs = [(str(name), value) for name, value in conditions]
+            return pairs if all(value is not None for _, value in pairs) else None
+        index = next((i for i in self.all_indexes() if i.name == index_name), None)
+        if index is None or hash_key is None:
+            return None  # moto answers the unknown index with its own error
+        names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        return [(names[0], hash_key)] if len(names) == 1 else None
+
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs)
         hash_key = bound.arguments.get("hash_key")
-        if bound.arguments.get("index_name") or hash_key is None:
+        index_name = bound.arguments.get("index_name")
+        if index_name:
+            conditions = index_conditions(self, index_name, hash_key, bound.arguments.get("hash_key_conditions"))
+            scope: Any = (self, "index", conditions) if conditions else None
+        else:
+            scope = (self, "partition", hash_key) if hash_key is not None else None
+        if scope is None:
             return original_query(self, *args, **kwargs)
         previous = getattr(_active, "scope", None)
-        _active.scope = (self, hash_key)
+        _active.scope = scope
         try:
             return original_query(self, *args, **kwargs)
         finally:
@@ -44,7 +65,15 @@ def install() -> None:
         scope = getattr(_active, "scope", None)
         if scope is None or scope[0] is not self:
             return original_all_items(self)
-        bucket = self.items.get(scope[1])  # .get: never adds an empty partition to the defaultdict
+        if scope[1] == "index":  # the index partition's items, unsorted (moto sorts them by the index keys)
+            out = []
+            for bucket in self.items.values():
+                for item in bucket.values() if self.range_key_attr else [bucket]:
+                    attrs = item.attrs
+                    if all((got := attrs.get(name)) is not None and got == value for name, value in scope[2]):
+                        out.append(item)
+            return out
+        bucket = self.items.get(scope[2])  # .get: never adds an empty partition to the defaultdict
         if bucket is None:
             return []
         items = list(bucket.values()) if self.range_key_attr else [bucket]

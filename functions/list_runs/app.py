@@ -1,5 +1,7 @@
-"""GET /api/prompts/{promptId}/eval/runs: runs, newest first (filters: status, suiteId, versionNo)."""
+"""GET /api/prompts/{promptId}/eval/runs: runs, newest first (filters: status, suiteId, versionNo, since/until on
+the creation time), filtered by the data store, never in the browser; a cursor is bound to its filters."""
 
+from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -24,13 +26,15 @@ def list_runs(
     status: Annotated[RunStatus | None, Query()] = None,
     suiteId: OptionalNumericId = None,
     versionNo: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    since: Annotated[datetime | None, Query(description="created at or after (ISO 8601; no offset = UTC)")] = None,
+    until: Annotated[datetime | None, Query(description="created before (ISO 8601; no offset = UTC)")] = None,
 ) -> RunPage:
     filters = {
         k: v
         for k, v in {"status": status.value if status else None, "suiteId": suiteId, "versionNo": versionNo}.items()
         if v is not None
     }
-    page = runs.list_runs(app.principal, promptId, limit=limit, cursor=cursor, filters=filters)
+    page = runs.list_runs(app.principal, promptId, limit=limit, cursor=cursor, filters=filters, created=(since, until))
     return RunPage(items=[RunOut.of(r) for r in page.items], next_cursor=page.next_cursor)
 
 

@@ -31,7 +31,7 @@ class Console:
         self.page.on("request", lambda r: self.urls.append(r.url))
 
     def open(self, fragment: str = "") -> None:
-        self.page.goto(f"{self.seeded.base_url}/console{fragment}")
+        self.page.goto(f"{self.seeded.base_url}/console/{fragment}")
 
     def sign_in(self, key: str) -> None:
         self.open()
@@ -75,9 +75,12 @@ def tab(browser: Any, seeded: Seeded) -> Iterator[Console]:
 
 def test_console_is_served_with_its_headers(seeded: Seeded) -> None:
     root = requests.get(f"{seeded.base_url}/console", allow_redirects=False, timeout=30)
-    assert root.status_code == 301 and root.headers["Location"] == "console/index.html"
-    index = requests.get(f"{seeded.base_url}/console/index.html", timeout=30)
-    assert index.status_code == 200
+    assert root.status_code == 301 and root.headers["Location"] == "console/"
+    # the console's address is /console/ (the greedy route with an empty rest); /console/index.html is the same page
+    index = requests.get(f"{seeded.base_url}/console/", timeout=30)
+    assert index.status_code == 200 and 'src="app.js"' in index.text
+    named = requests.get(f"{seeded.base_url}/console/index.html", timeout=30)
+    assert named.status_code == 200 and named.headers["ETag"] == index.headers["ETag"]
     assert index.headers["Content-Type"].startswith("text/html")
     csp = index.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src 'self' 'sha256-" in csp and "unsafe-inline" not in csp
@@ -113,6 +116,12 @@ def test_every_screen_with_seeded_data(tab: Console, seeded: Seeded) -> None:
     page.get_by_label("Status").select_option("failed")
     page.get_by_text("No runs match.").wait_for()
     page.get_by_label("Status").select_option("")
+    runs.get_by_role("link", name=f"run {seeded.run_v1}").wait_for()
+    # the creation-date filter is the API's (since/until query parameters), not the browser's
+    with page.expect_request(lambda r: "/eval/runs?" in r.url and "since=2999-01-01T00" in r.url):
+        page.get_by_label("Created from").fill("2999-01-01")
+    page.get_by_text("No runs match.").wait_for()
+    page.get_by_label("Created from").fill("")
     runs.get_by_role("link", name=f"run {seeded.run_v1}").wait_for()
 
     # Run: per case variables, output, expected output and assertions; filter to failures; side panel
@@ -185,11 +194,23 @@ def test_every_screen_with_seeded_data(tab: Console, seeded: Seeded) -> None:
     tab.go("/production")
     page.get_by_role("table", name="traces").get_by_role("cell", name="console-011").wait_for()
     page.get_by_role("table", name="monitors").get_by_text("rate(1 day)").wait_for()
+    # the project's auto-eval jobs, listed by the API with their progress
+    jobs = page.get_by_role("table", name="auto-eval jobs")
+    jobs.get_by_role("link", name=f"{seeded.job_id[:8]}…").wait_for()
+    bar = jobs.get_by_role("progressbar", name=f"progress of job {seeded.job_id[:8]}")
+    assert bar.get_attribute("aria-valuenow") == "12" and bar.get_attribute("aria-valuemax") == "12"
     tab.shot("09-production")
-    tab.go(f"/production/jobs/{seeded.job_id}")
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_text("No auto-eval jobs with status failed").wait_for()
+    page.get_by_label("Status").select_option("")
+    jobs.get_by_role("link", name=f"{seeded.job_id[:8]}…").click()
     page.get_by_text("completed").first.wait_for()
     page.get_by_role("progressbar", name="job progress").wait_for()
     assert "12/12" in tab.text()
+    # the report's figures drawn as the API gives them: intervals per metric and score distributions
+    page.locator("svg[aria-label^='score distribution of']").first.wait_for()
+    chart = page.locator("svg[aria-label='baseline vs current pass rate per metric']")
+    assert chart.locator("line[stroke-width='2']").count() >= 1
     tab.shot("10-auto-eval-job")
 
     assert tab.errors == []
@@ -274,3 +295,28 @@ def test_deep_link_opens_after_sign_in_and_keyboard_moves_through_cases(tab: Con
     page.keyboard.press("Escape")
     assert panel.count() == 0
     assert tab.errors == []
+
+
+def test_a_file_over_5_mb_goes_to_its_upload_url_with_progress(tab: Console, seeded: Seeded, tmp_path: Any) -> None:
+    """Over the API's 5 MB inline limit: a presigned upload URL, a PUT of the file with progress (without the key:
+    the URL carries its own signature), then the import by uploadId."""
+    tab.sign_in(seeded.admin_key)
+    page = tab.page
+    tab.go(f"/prompts/{seeded.prompt_id}")
+    big = tmp_path / "big.csv"
+    big.write_text("name,product\n" + "".join(f"big-{i:02d},{'x' * 90_000}\n" for i in range(60)))
+    assert big.stat().st_size > 5 * 1024 * 1024
+    puts: list[Any] = []
+    page.on("request", lambda r: r.method == "PUT" and puts.append(r))
+    page.get_by_label("File (CSV, JSON, JSON Lines)").set_input_files(str(big))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("Imported 60 cases into dataset").wait_for()
+    (put,) = puts
+    assert "X-Amz-Signature" in put.url or "Signature=" in put.url
+    assert "authorization" not in {k.lower() for k in put.headers} and put.headers["content-type"] == "text/csv"
+    assert not put.url.startswith(seeded.base_url)  # the storage's origin, which the CSP names
+    page.get_by_role("table", name="cases").get_by_role("cell", name="big-00", exact=True).wait_for()
+    page.get_by_label("upload progress").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "12-dataset-upload-over-5mb.png"))  # the viewport: 60 cases of 90 KB
+    assert tab.errors == []
+    tab.assert_key_kept_safe(seeded.admin_key)

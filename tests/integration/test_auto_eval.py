@@ -236,6 +236,36 @@ def test_get_is_for_the_jobs_own_project_only(stack: Stack, admin: str) -> None:
     assert stack.call("GET", f"/api/v1/auto-eval/{job_id}").status == 401
 
 
+def test_list_pages_a_projects_jobs_newest_first_with_progress(stack: Stack, admin: str) -> None:
+    from evalgate.services.projects import create_project
+
+    prompt_id = new_prompt(stack, admin)
+    ingest(stack, admin, traces(6, prompt_id))
+    done = start(stack, admin, {"model": MODEL, "prompt_id": prompt_id}, 4).json()["job_id"]
+    drain(stack)
+    queued = [start(stack, admin, {"model": MODEL}, 5).json()["job_id"] for _ in range(2)]
+    viewer = key_for(admin, stack, "viewer")
+    listed = stack.call("GET", "/api/v1/auto-eval", key=viewer).json()
+    assert [j["job_id"] for j in listed["items"]] == [*reversed(queued), done] and listed["nextCursor"] is None
+    finished = listed["items"][2]
+    assert finished["status"] == "completed" and finished["progress"]["scored"] == 4 and finished["report"] is None
+    assert listed["items"][0]["status"] == "queued" and listed["items"][0]["progress"]["scored"] == 0
+    # paged, and a status filter is the data store's, bound into the cursor
+    first = stack.call("GET", "/api/v1/auto-eval", key=admin, query="limit=1&status=queued").json()
+    assert [j["job_id"] for j in first["items"]] == [queued[1]] and first["nextCursor"]
+    cur = first["nextCursor"]
+    second = stack.call("GET", "/api/v1/auto-eval", key=admin, query=f"limit=1&status=queued&cursor={cur}").json()
+    assert [j["job_id"] for j in second["items"]] == [queued[0]]
+    refused = stack.call("GET", "/api/v1/auto-eval", key=admin, query=f"limit=1&status=completed&cursor={cur}")
+    assert refused.status == 400 and refused.json()["error"]["field"] == "cursor"
+    assert stack.call("GET", "/api/v1/auto-eval", key=admin, query="status=done").status in (400, 422)
+    assert stack.call("GET", "/api/v1/auto-eval", key=admin, query="limit=0").status in (400, 422)
+    # another project sees none of them; no key, no list
+    _, _, other = create_project(None, "another tenant")
+    assert stack.call("GET", "/api/v1/auto-eval", key=other).json() == {"items": [], "nextCursor": None}
+    assert stack.call("GET", "/api/v1/auto-eval").status == 401
+
+
 def test_idempotency_key_replays_the_first_job(stack: Stack, admin: str) -> None:
     headers = {"Idempotency-Key": "nightly-1"}
     first = start(stack, admin, {"model": MODEL}, 10, headers=headers)

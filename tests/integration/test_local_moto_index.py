@@ -1,5 +1,6 @@
 """The local runtime's moto patch: a base-table Query reads its partition only, with the answers DynamoDB gives
-(range conditions, order, paging, filters); index queries are untouched (moto on a loopback server)."""
+(range conditions, order, paging, filters); an index query gets its index partition only, unsorted, and moto's
+own ordering gives the same answers (moto on a loopback server)."""
 
 from __future__ import annotations
 
@@ -104,7 +105,43 @@ def test_a_base_table_query_reads_only_its_partition_with_the_same_answers(
         ExpressionAttributeValues={**p7, ":n": {"N": "20"}},
     ) == [f"R#{i:03d}" for i in range(21, 25)]
     assert reads and max(reads) <= 25  # never the 1,000 items of the table
-    reads.clear()
-    by_gsi = sks(IndexName="GSI1", KeyConditionExpression="G = :g", ExpressionAttributeValues={":g": {"S": "g1"}})
-    assert len(by_gsi) == 40 * 8
-    assert reads == [1000]  # an index query still reads the table (moto keeps no GSI index)
+
+
+def test_an_index_query_hands_moto_only_its_index_partition_with_the_same_answers(
+    ddb: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, name = ddb
+    client.put_item(TableName=name, Item={"PK": {"S": "P#x"}, "SK": {"S": "R#001"}})  # not in the index
+    reads: list[int] = []
+    patched = Table.all_items
+
+    def spy(self: Any) -> Any:
+        items = patched(self)
+        reads.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", spy)
+    g1 = {":g": {"S": "g1"}}
+    # what DynamoDB answers: the index partition ordered by the index sort key (then the table's key)
+    expected = sorted((f"R#{i:03d}", f"P#{p}") for p in range(40) for i in range(25) if i % 3 == 1)
+
+    def keys(**kwargs: Any) -> tuple[list[tuple[str, str]], Any]:
+        reply = client.query(TableName=name, IndexName="GSI1", KeyConditionExpression="G = :g", **kwargs)
+        return [(i["SK"]["S"], i["PK"]["S"]) for i in reply.get("Items", [])], reply.get("LastEvaluatedKey")
+
+    got, _ = keys(ExpressionAttributeValues=g1)
+    assert got == expected
+    assert reads == [40 * 8]  # the index partition, not the table's 1,000 items
+    newest, last = keys(ExpressionAttributeValues=g1, ScanIndexForward=False, Limit=7)
+    assert newest == expected[::-1][:7] and last
+    after, _ = keys(ExpressionAttributeValues=g1, ScanIndexForward=False, Limit=7, ExclusiveStartKey=last)
+    assert after == expected[::-1][7:14]
+    filtered = client.query(
+        TableName=name,
+        IndexName="GSI1",
+        KeyConditionExpression="G = :g AND begins_with(SK, :r)",
+        FilterExpression="n > :n",
+        ExpressionAttributeValues={**g1, ":r": {"S": "R#01"}, ":n": {"N": "12"}},
+    )["Items"]
+    assert sorted({i["SK"]["S"] for i in filtered}) == ["R#013", "R#016", "R#019"] and len(filtered) == 3 * 40
+    assert keys(ExpressionAttributeValues={":g": {"S": "none"}})[0] == []

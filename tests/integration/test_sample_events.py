@@ -37,6 +37,7 @@ ORDER = [  # creates before reads, deletes last, so each sample finds what it na
     "RemoveEvaluatorFunction", "RemoveEvaluationRunFunction", "DeleteEvaluationFunction",
     "IngestTracesFunction", "ListTracesFunction", "CreateMonitorFunction", "ListMonitorsFunction",
     "GetMonitorFunction", "UpdateMonitorFunction", "StartAutoEvalFunction", "GetAutoEvalFunction",
+    "ListAutoEvalsFunction",
     "DeleteMonitorFunction",
     "CreateAnnotationQueueFunction", "ListAnnotationQueuesFunction", "GetAnnotationQueueFunction",
     "AddAnnotationItemsFunction", "ListAnnotationItemsFunction", "ClaimAnnotationItemFunction",

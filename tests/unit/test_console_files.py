@@ -61,3 +61,21 @@ def test_etag_revalidation_and_gzip(tmp_path: Path) -> None:
     assert gzip.decompress(base64.b64decode(payload["body"])).startswith(b"console.log")
     plain = files.response("app.js", {})
     assert plain["isBase64Encoded"] is False and plain["body"].startswith("console.log")
+
+
+def test_the_policy_lets_the_page_put_to_the_upload_origin_only() -> None:
+    from evalgate.api.console import upload_origins
+
+    assert upload_origins("b", "eu-west-1", None) == [
+        "https://b.s3.amazonaws.com",
+        "https://b.s3.eu-west-1.amazonaws.com",
+    ]
+    assert upload_origins("b", None, "http://127.0.0.1:4566/") == ["http://127.0.0.1:4566"]
+    assert upload_origins("b", None, "file:///x") == []
+    asked: list[int] = []
+    files = ConsoleFiles(STATIC, lambda: asked.append(1) or ["http://127.0.0.1:4566"])
+    policy = files.answer("index.html", {})[1]["Content-Security-Policy"]
+    assert "connect-src 'self' http://127.0.0.1:4566;" in policy
+    files.answer("app.js", {})
+    assert asked == [1]  # read once, at the first request
+    assert "connect-src 'self';" in ConsoleFiles(STATIC).answer("index.html", {})[1]["Content-Security-Policy"]

@@ -1,7 +1,7 @@
 // The evalgate console: screens over the public JSON API, with the key pasted at sign-in.
 import { render } from "preact";
 import { useEffect, useMemo, useRef, useState, useCallback } from "preact/hooks";
-import { html, api, all, session, describe, parseHash, link, fmt, Diff, Sparkline, IntervalChart, BoxPlot, Bars } from "./lib.js";
+import { html, api, all, prefetch, session, describe, parseHash, link, fmt, Diff, Sparkline, IntervalChart, BoxPlot, Bars } from "./lib.js";
 import { useLoad, ErrorBox, Loading, Badge, canWrite, Card } from "./ui.js";
 import { PromptScreen } from "./prompt.js";
 import { ProductionScreen, JobScreen } from "./production.js";
@@ -42,7 +42,7 @@ function SignIn({ onSignedIn }) {
 
 // -- overview ---------------------------------------------------------------------------------------------
 function Overview({ me }) {
-  const prompts = useLoad(() => all("/api/prompts", { max: 200 }), []);
+  const prompts = useLoad(() => all("/api/prompts", { query: { limit: 100 }, max: 200 }), []);
   return html`<main><h1>Overview · project ${me.projectId}</h1>
     <${ErrorBox} error=${prompts.error} />
     ${prompts.loading && !prompts.data ? html`<${Loading} what="prompts" />` : null}
@@ -76,16 +76,19 @@ function OverviewRow({ p }) {
 
 // -- runs -------------------------------------------------------------------------------------------------
 const ACTIVE = new Set(["pending", "queued", "running"]);
+const runFilters = (q) => ({ status: q.status || "", suiteId: q.suiteId || "", versionNo: q.versionNo || "", since: q.since || "", until: q.until || "" });
+const dayStart = (day, plus) => new Date(Date.parse(`${day}T00:00:00Z`) + plus * 86400000).toISOString().replace(".000Z", "Z");
+const dayBefore = (iso) => new Date(Date.parse(iso) - 86400000).toISOString().slice(0, 10);
 
 function Runs({ me, promptId, query }) {
-  const [filters, setFilters] = useState({ status: query.status || "", suiteId: query.suiteId || "", versionNo: query.versionNo || "" });
+  const [filters, setFilters] = useState(runFilters(query));
   const [cursors, setCursors] = useState([null]);
   const [picked, setPicked] = useState([]);
   const [progress, setProgress] = useState({});
-  const [costs, setCosts] = useState({});
   const [actionError, setActionError] = useState(null);
   const cursor = cursors[cursors.length - 1];
-  const runs = useLoad(() => api(`/api/prompts/${promptId}/eval/runs`, { query: { limit: 50, cursor, ...filters } }), [promptId, cursor, filters.status, filters.suiteId, filters.versionNo]);
+  // every filter is a query parameter of the list (the API filters; a cursor belongs to its filters)
+  const runs = useLoad(() => api(`/api/prompts/${promptId}/eval/runs`, { query: { limit: 50, cursor, ...filters } }), [promptId, cursor, filters.status, filters.suiteId, filters.versionNo, filters.since, filters.until]);
   const items = (runs.data && runs.data.items) || [];
   // live progress of running runs: poll their status while any is active
   useEffect(() => {
@@ -101,24 +104,14 @@ function Runs({ me, promptId, query }) {
     }, 1000);
     return () => clearTimeout(t);
   }, [items, progress]);
-  // cost per run from the stats API, after the table is on screen
-  useEffect(() => {
-    let live = true;
-    const todo = items.filter((r) => !ACTIVE.has(r.status) && costs[r.id] === undefined).slice(0, 50);
-    (async () => {
-      for (let i = 0; i < todo.length && live; i += 4) {
-        const got = await Promise.all(todo.slice(i, i + 4).map((r) => api(`/api/v1/evals/${r.id}/stats`).then((s) => [r.id, s.costUsd], () => [r.id, null])));
-        if (live) setCosts((c) => ({ ...c, ...Object.fromEntries(got) }));
-      }
-    })();
-    return () => { live = false; };
-  }, [items]);
   const cancel = async (r) => {
     setActionError(null);
     try { await api(`/api/prompts/${promptId}/eval/runs/${r.id}/cancel`, { method: "POST" }); runs.reload(); } catch (e) { setActionError(e); }
   };
   const toggle = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
   const setF = (k) => (e) => { setCursors([null]); setFilters({ ...filters, [k]: e.target.value }); };
+  // a day picked "from" is its start, a day picked "to" is included: until = the next day's start (UTC)
+  const setDay = (k, plus) => (e) => setF(k)({ target: { value: e.target.value ? dayStart(e.target.value, plus) : "" } });
   return html`<main><h1>Runs · prompt ${promptId}</h1>
     <nav class="toolbar" aria-label="prompt"><a href=${link(`/prompts/${promptId}`)}>Prompt</a> · <a href=${link(`/prompts/${promptId}/gate`)}>Gate</a></nav>
     <form class="toolbar" onSubmit=${(e) => e.preventDefault()} aria-label="filters">
@@ -126,6 +119,8 @@ function Runs({ me, promptId, query }) {
         ${["", "pending", "running", "completed", "failed", "cancelled"].map((s) => html`<option value=${s}>${s || "any"}</option>`)}</select></label>
       <label>Suite id <input type="number" min="1" size="6" value=${filters.suiteId} onChange=${setF("suiteId")} /></label>
       <label>Version <input type="number" min="1" size="6" value=${filters.versionNo} onChange=${setF("versionNo")} /></label>
+      <label>Created from <input type="date" value=${filters.since.slice(0, 10)} onChange=${setDay("since", 0)} /></label>
+      <label>to <input type="date" value=${filters.until ? dayBefore(filters.until) : ""} onChange=${setDay("until", 1)} /></label>
       <a class=${picked.length < 2 ? "disabled" : ""} aria-disabled=${picked.length < 2}
         href=${picked.length >= 2 ? link("/compare", { prompt: promptId, runs: picked.join(","), control: picked[picked.length - 1] }) : undefined}
         id="compare-link">Compare ${picked.length} selected${picked.length < 2 ? " (pick 2 or more)" : ""}</a>
@@ -147,7 +142,7 @@ function Runs({ me, promptId, query }) {
         <td><div class="bar" role="progressbar" aria-label=${`progress of run ${r.id}`} aria-valuemin="0" aria-valuemax=${pr.total || 0} aria-valuenow=${pr.done}>
           <span style=${`width:${pr.total ? (100 * pr.done) / pr.total : 0}%`}></span></div><span class="note">${pr.done}/${pr.total || "?"}</span></td>
         <td class="num">${fmt.ms(r.durationMs)}</td>
-        <td class="num">${costs[r.id] === undefined ? "…" : fmt.usd(costs[r.id])}</td>
+        <td class="num">${fmt.usd(r.costUsd)}</td>
         <td><code>${r.configHash}</code></td>
         <td>${r.suiteId ? `suite ${r.suiteId}` : "–"} · v${r.versionNo ?? "–"}</td>
         <td>${fmt.when(r.createdAt)}</td>
@@ -471,6 +466,24 @@ function Screen({ route, me }) {
   return html`<main><h1>Not found</h1><p>No screen at this address. <a href=${link("/")}>Overview</a></p></main>`;
 }
 
+// The reads of the screen a page load opens, started with the sign-in check (the same URLs the screen asks for)
+function prefetchScreen(route) {
+  const [a, b, c, d] = route.parts;
+  if (!a) prefetch("/api/prompts", { limit: 100 });
+  else if (a === "prompts" && b && c === "runs" && !d) prefetch(`/api/prompts/${b}/eval/runs`, { limit: 50, cursor: null, ...runFilters(route.query) });
+  else if ((a === "prompts" && b && c === "runs" && d) || (a === "evals" && b)) {
+    const runId = a === "evals" ? b : d;
+    prefetch(`/api/v1/evals/${runId}/stats`);
+    if (a === "evals") {
+      prefetch(`/api/v1/evals/${runId}`);
+      prefetch(`/api/v1/evals/${runId}/results`, { limit: PAGE, cursor: null });
+    } else {
+      prefetch(`/api/prompts/${b}/eval/runs/${runId}/status`);
+      prefetch(`/api/prompts/${b}/eval/runs/${runId}`, { limit: PAGE, cursor: null });
+    }
+  }
+}
+
 function App() {
   const [route, setRoute] = useState(parseHash());
   const [me, setMe] = useState(null);
@@ -483,6 +496,7 @@ function App() {
   }, []);
   useEffect(() => {
     if (!session.key()) return;
+    prefetchScreen(parseHash());
     api("/api/v1/me").then(setMe, (e) => { if (e.status === 401) session.clear(); else setBootError(e); }).finally(() => setBoot(false));
   }, []);
   const signOut = () => { session.clear(); setMe(null); };

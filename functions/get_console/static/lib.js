@@ -26,19 +26,43 @@ export function describe(err) {
   return `The request failed: ${err && err.message ? err.message : "network error"}`;
 }
 
+// A request's URL: the path and its non-empty query parameters, in the order given.
+export function apiUrl(path, query) {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+// GETs started early: at start-up the first screen's reads go out together with the sign-in check instead of
+// after it. Each is taken once by the screen's own `api` call for the same URL (or dropped after 10 s).
+const early = new Map();
+export function prefetch(path, query) {
+  const url = apiUrl(path, query);
+  if (early.has(url)) return;
+  const promise = send(url, path, {});
+  promise.catch(() => {}); // a prefetch nobody takes must not surface as an unhandled rejection
+  early.set(url, promise);
+  setTimeout(() => early.delete(url), 10000);
+}
+
 export async function api(path, { method = "GET", body, query, key } = {}) {
+  const url = apiUrl(path, query);
+  if (method === "GET" && !key && early.has(url)) {
+    const promise = early.get(url);
+    early.delete(url);
+    return promise;
+  }
+  return send(url, path, { method, body, key });
+}
+
+async function send(url, path, { method = "GET", body, key }) {
   const secret = key || session.key();
   const headers = { Accept: "application/json" };
   if (path.startsWith("/v5/")) headers["X-API-KEY"] = secret;
   else headers.Authorization = `Bearer ${secret}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let url = path;
-  if (query) {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
-    const s = q.toString();
-    if (s) url += "?" + s;
-  }
   let reply;
   try {
     reply = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit", cache: "no-store" });
@@ -143,7 +167,7 @@ export function IntervalChart({ rows, lo = 0, hi = 1, width = 520, labels = ["ba
       ${mark(r.a, y + 2, "#8c959f")}${mark(r.b, y + 12, r.color || "#0969da")}</g>`; })}
     <g><circle cx=${left} cy=${height - 26 + 20} r="0" /></g>
   </svg>
-  <div class="note">grey: ${labels[0]} · blue: ${labels[1]} (red where the change is significant) · lines are 95% intervals where the API gives them</div>`;
+  <div class="note">grey: ${labels[0]} · blue: ${labels[1]} (red where the change is significant) · lines are the intervals the API gives (95%, or 1 - α for a drift report)</div>`;
 }
 
 // A distribution from percentiles (p0..p100) as a box plot on 0..1.
@@ -166,4 +190,20 @@ export function Bars({ items, max = 1, width = 360, label }) {
       <rect x=${left} y=${i * rowH + 4} width=${Math.max(1, (it.value / (max || 1)) * w)} height="12" fill=${it.color || "#2da44e"} />
       <text x=${left + Math.max(1, (it.value / (max || 1)) * w) + 4} y=${i * rowH + 14}>${it.text ?? fmt.num(it.value, 2)}</text></g>`)}
   </svg>`;
+}
+
+// Two score distributions over [0, 1] as the API counted them (equal-width bins): each bin's share of its side,
+// baseline (grey) and current (blue) side by side.
+export function DistChart({ a, b, width = 320, height = 90, label }) {
+  const bins = Math.max((a || []).length, (b || []).length);
+  if (!bins) return html`<span class="note">–</span>`;
+  const share = (c) => { const n = (c || []).reduce((s, x) => s + x, 0); return (c || []).map((x) => (n ? x / n : 0)); };
+  const sa = share(a), sb = share(b);
+  const top = Math.max(0.01, ...sa, ...sb);
+  const plot = height - 16, bw = (width - 8) / bins;
+  const bar = (v, i, off, color) => html`<rect x=${4 + i * bw + off} y=${plot - (v / top) * plot} width=${Math.max(1, bw / 2 - 1)} height=${(v / top) * plot} fill=${color} />`;
+  return html`<svg width=${width} height=${height} role="img" aria-label=${label || "score distribution"}>
+    <line x1="4" x2=${width - 4} y1=${plot} y2=${plot} stroke="#8c959f" />
+    ${sa.map((v, i) => bar(v, i, 0, "#8c959f"))}${sb.map((v, i) => bar(v, i, bw / 2, "#0969da"))}
+    <text x="0" y=${height - 2}>0</text><text x=${width / 2 - 8} y=${height - 2}>0.5</text><text x=${width - 12} y=${height - 2}>1</text></svg>`;
 }

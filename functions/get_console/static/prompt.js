@@ -30,26 +30,60 @@ function Versions({ promptId }) {
   </section>`;
 }
 
-// POST …/datasets/import with upload progress (XMLHttpRequest reports it; fetch does not)
-function importFile(promptId, body, onProgress) {
+// A request body sent with XMLHttpRequest, which reports upload progress (fetch does not). `auth`: send the key
+// (the API) or not (a presigned upload URL carries its own signature; the key never goes to storage).
+function send(method, url, { body, headers = {}, auth = true, onProgress }) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/api/prompts/${promptId}/eval/datasets/import`);
-    xhr.setRequestHeader("Authorization", `Bearer ${session.key()}`);
-    xhr.setRequestHeader("Content-Type", "application/json");
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-    xhr.onerror = () => reject(new ApiError(0, "network", "The upload could not reach the API"));
+    xhr.open(method, url);
+    if (auth) xhr.setRequestHeader("Authorization", `Bearer ${session.key()}`);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    if (onProgress) xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onerror = () => reject(new ApiError(0, "network", auth ? "The upload could not reach the API" : "The file could not be uploaded to storage"));
     xhr.onload = () => {
       let data = null;
       try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ status: xhr.status, data });
       else reject(new ApiError(xhr.status, (data && data.error && data.error.code) || "", (data && data.error && data.error.message) || `HTTP ${xhr.status}`));
     };
-    xhr.send(JSON.stringify(body));
+    xhr.send(body);
   });
 }
 
-const MAX_INLINE = 5 * 1024 * 1024;
+const MAX_INLINE = 5 * 1024 * 1024; // the API's limit for a file sent inline; bigger files go through an upload URL
+const CONTENT_TYPES = { csv: "text/csv", json: "application/json", jsonl: "application/x-ndjson" };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Import a file: inline up to 5 MB, else PUT to a presigned upload URL and import it by uploadId. A big import
+// answers 202 with an importId: poll it until the dataset exists. `on(phase, fraction)` reports progress.
+export async function importDataset(promptId, file, name, on) {
+  const lower = file.name.toLowerCase();
+  const format = lower.endsWith(".csv") ? "csv" : lower.endsWith(".jsonl") || lower.endsWith(".ndjson") ? "jsonl" : "json";
+  const base = `/api/prompts/${promptId}/eval/datasets`;
+  const meta = { name: name || file.name.replace(/\.[^.]+$/, ""), format };
+  let reply;
+  if (file.size > MAX_INLINE) {
+    on("preparing the upload", 0);
+    const up = await api(`${base}/uploads`, { method: "POST", body: { contentType: CONTENT_TYPES[format] } });
+    if (file.size > up.maxBytes) throw new ApiError(413, "too_large", `${file.name} is over the ${Math.floor(up.maxBytes / 1048576)} MB an upload may hold`);
+    await send(up.method || "PUT", up.uploadUrl, { body: file, headers: up.headers || {}, auth: false, onProgress: (f) => on("uploading", f) });
+    on("importing", 0);
+    reply = { data: await api(`${base}/import`, { method: "POST", body: { ...meta, uploadId: up.uploadId } }) };
+  } else {
+    const content = await file.text();
+    reply = await send("POST", `${base}/import`, { body: JSON.stringify({ ...meta, content }), headers: { "Content-Type": "application/json" }, onProgress: (f) => on("uploading", f) });
+  }
+  let job = reply.data;
+  if (!job || !job.importId) return { datasetId: job.id, cases: job.caseCount };
+  // a background import: its progress is the API's done / total
+  while (job.status === "queued" || job.status === "running") {
+    on("importing", job.total ? job.done / job.total : 0);
+    await sleep(1000);
+    job = await api(`${base}/imports/${job.importId}`);
+  }
+  if (job.status !== "completed") throw new ApiError(422, "import_failed", job.error || "the import failed; nothing of it was kept");
+  return { datasetId: job.datasetId, cases: job.total };
+}
 
 function Upload({ promptId, onDone }) {
   const [file, setFile] = useState(null);
@@ -61,22 +95,19 @@ function Upload({ promptId, onDone }) {
     e.preventDefault();
     setError(null); setDone(null);
     if (!file) return;
-    if (file.size > MAX_INLINE) { setError(new ApiError(413, "too_large", `${file.name} is over 5 MB: upload it through POST …/eval/datasets/uploads (a presigned S3 PUT) and import it by uploadId`)); return; }
-    const lower = file.name.toLowerCase();
-    const format = lower.endsWith(".csv") ? "csv" : lower.endsWith(".jsonl") || lower.endsWith(".ndjson") ? "jsonl" : "json";
     try {
-      setProgress(0);
-      const content = await file.text();
-      const ds = await importFile(promptId, { name: name || file.name.replace(/\.[^.]+$/, ""), format, content }, setProgress);
-      setProgress(1); setDone(ds); onDone(ds);
+      setProgress({ phase: "reading the file", value: 0 });
+      const got = await importDataset(promptId, file, name, (phase, value) => setProgress({ phase, value }));
+      setProgress({ phase: "done", value: 1 }); setDone(got); onDone(got);
     } catch (err) { setError(err); setProgress(null); }
   };
   return html`<form class="toolbar" onSubmit=${go} aria-label="upload a dataset">
     <label>File (CSV, JSON, JSON Lines) <input type="file" accept=".csv,.json,.jsonl,.ndjson" onChange=${(e) => setFile(e.target.files[0] || null)} /></label>
     <label>Dataset name <input value=${name} onInput=${(e) => setName(e.target.value)} placeholder="from the file name" /></label>
     <button class="primary" type="submit" disabled=${!file}>Upload</button>
-    ${progress !== null ? html`<progress max="1" value=${progress} aria-label="upload progress">${Math.round(progress * 100)}%</progress>` : null}
-    ${done ? html`<span role="status">Imported ${done.caseCount} cases into dataset ${done.id}.</span>` : null}
+    ${progress !== null ? html`<progress max="1" value=${progress.value} aria-label="upload progress">${Math.round(progress.value * 100)}%</progress>
+      <span class="note" aria-live="polite">${progress.phase} ${Math.round(progress.value * 100)}%</span>` : null}
+    ${done ? html`<span role="status">Imported ${done.cases} cases into dataset ${done.datasetId}.</span>` : null}
     <${ErrorBox} error=${error} /></form>`;
 }
 
@@ -119,7 +150,7 @@ function Datasets({ me, promptId }) {
   const list = useLoad(() => all(`/api/prompts/${promptId}/eval/datasets`, { max: 500 }), [promptId]);
   const [open, setOpen] = useState(null);
   return html`<section aria-labelledby="datasets-h"><h2 id="datasets-h">Datasets</h2><${ErrorBox} error=${list.error} />
-    ${canWrite(me) ? html`<${Upload} promptId=${promptId} onDone=${(ds) => { list.reload(); setOpen(ds.id); }} />` : null}
+    ${canWrite(me) ? html`<${Upload} promptId=${promptId} onDone=${(ds) => { list.reload(); setOpen(ds.datasetId); }} />` : null}
     <table aria-label="datasets"><thead><tr><th>Dataset</th><th class="num">Cases</th><th>Updated</th></tr></thead>
     <tbody>${(list.data || []).map((d) => html`<tr key=${d.id} class=${open === d.id ? "sel" : ""}><td><button onClick=${() => setOpen(d.id)}>${d.name}</button> <span class="note">#${d.id}</span></td>
       <td class="num">${d.caseCount}</td><td>${fmt.when(d.updatedAt)}</td></tr>`)}</tbody></table>

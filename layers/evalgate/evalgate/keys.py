@@ -223,6 +223,16 @@ def autoeval_job(project_id: str, job_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}", SK: f"AUTOEVAL#{job_id}"}
 
 
+def autoeval_jobs_gsi(project_id: str) -> str:
+    """GSI1 partition of a project's auto-eval jobs, newest first by GSI1SK (`autoeval_job_gsi_sort`): job ids are
+    random, so the base table's order is no listing order."""
+    return f"PROJECT#{project_id}#AUTOEVALJOBS"
+
+
+def autoeval_job_gsi_sort(created_at: str, job_id: str) -> str:
+    return f"JOB#{created_at}#{job_id}"
+
+
 def autoeval_sample(project_id: str, job_id: str, trace_id: str) -> dict[str, str]:
     """One per-sample result of a job: the job's partition is read whole by the analyzer."""
     return {PK: f"PROJECT#{project_id}#AUTOEVAL#{job_id}", SK: f"SAMPLE#{trace_id}"}

@@ -79,6 +79,9 @@ class Settings(BaseModel):
     import_sync_max_cases: int = Field(default=2_000, ge=1, alias="EVALGATE_IMPORT_SYNC_MAX_CASES")
     dataset_imports_queue_url: str | None = Field(default=None, alias="DATASET_IMPORTS_QUEUE_URL")
     upload_url_ttl_seconds: int = 900
+    # where presigned upload URLs point: boto3's own variables (the console's CSP allows that origin for its PUT)
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    aws_region: str | None = Field(default=None, alias="AWS_REGION")
     # suite runs with more batches than this go to S3 and a Distributed Map
     inline_max_batches: int = Field(default=100, ge=1, alias="EVALGATE_INLINE_MAX_BATCHES")
     # suite runs a project may have pending or running at once (429 with Retry-After above it)

@@ -314,3 +314,36 @@ def test_false_alarms_stay_near_alpha_without_a_shift() -> None:
         )
         alarms += report["has_drift"]
     assert alarms <= 18  # 5% of 200 = 10 expected at most; 18 is beyond 2.5 sd of binomial(200, 0.05)
+
+
+# --- figures to draw: intervals and distributions (issue 12: the console draws them, computes nothing) ------
+
+
+def test_rows_carry_intervals_and_score_distributions_against_scipy() -> None:
+    rng = random.Random(7)
+    base_scores = [min(1.0, max(0.0, rng.gauss(0.7, 0.15))) for _ in range(80)]
+    cur_scores = [min(1.0, max(0.0, rng.gauss(0.5, 0.2))) for _ in range(60)]
+    report = _report(_scored(cur_scores), _scored(base_scores), alpha=0.1)
+    rate = _row(report, "relevance")
+    for side, scores in (("baseline", base_scores), ("current", cur_scores)):
+        passes = sum(round(s, 4) >= 0.5 for s in scores)
+        lo, hi = stats.binomtest(passes, len(scores)).proportion_ci(0.9, method="wilson")
+        assert rate[f"{side}_ci"] == pytest.approx([lo, hi], abs=1e-4)  # 1 - alpha, Wilson
+        counts = rate[f"{side}_histogram"]
+        assert counts == list(stats.binned_statistic([round(s, 4) for s in scores], None, "count", 10, (0, 1))[0])
+        assert sum(counts) == len(scores)
+    mean = _row(report, "relevance", "score_distribution")
+    for side, scores in (("baseline", base_scores), ("current", cur_scores)):
+        rounded = [round(s, 4) for s in scores]
+        center = float(sum(rounded) / len(rounded))
+        lo, hi = stats.t.interval(0.9, len(rounded) - 1, loc=center, scale=stats.sem(rounded))
+        assert mean[f"{side}_ci"] == pytest.approx([max(0.0, lo), min(1.0, hi)], abs=1e-4)
+    json.dumps(report)  # still plain JSON
+
+
+def test_a_metric_without_baseline_has_only_its_current_figures() -> None:
+    report = _report(_results(0.5, 40), None)
+    row = _row(report, "rubric")
+    assert row["baseline_ci"] is None and row["baseline_histogram"] is None
+    assert row["current_histogram"] == [20, 0, 0, 0, 0, 0, 0, 0, 0, 20]
+    assert row["current_ci"][0] < 0.5 < row["current_ci"][1]

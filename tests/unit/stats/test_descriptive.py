@@ -126,3 +126,12 @@ def test_histogram_percentiles_by_hand_and_other_ranges() -> None:
     assert histogram_percentiles([0] * 20) == {}
     with pytest.raises(ValueError):
         histogram_percentiles([1, 2], qs=(101,))
+
+
+def test_histogram_bins_clips_and_skips_non_finite() -> None:
+    from evalgate.stats.descriptive import histogram
+
+    assert histogram([0.0, 0.05, 0.1, 0.99, 1.0, 1.5, -0.2, float("nan")], bins=10) == [3, 1, 0, 0, 0, 0, 0, 0, 0, 3]
+    assert histogram([], bins=4) == [0, 0, 0, 0]
+    with pytest.raises(ValueError):
+        histogram([0.5], bins=0)

@@ -12,11 +12,12 @@ import base64
 import gzip
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -39,23 +40,39 @@ class Asset:
     etag: str
 
 
-def csp(index_html: bytes) -> str:
-    """The policy: nothing but the console's own origin; the inline import map is allowed by its sha256."""
+def csp(index_html: bytes, upload_origins: Sequence[str] = ()) -> str:
+    """The policy: nothing but the console's own origin; the inline import map is allowed by its sha256; the
+    upload origins (where presigned dataset uploads are PUT) are the only other place the page may connect to."""
     hashes = "".join(
         f" 'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
         for m in _IMPORT_MAP.finditer(index_html)
     )
+    connect = "".join(f" {o}" for o in upload_origins)
     return (
         f"default-src 'none'; script-src 'self'{hashes}; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
+        f"connect-src 'self'{connect}; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
     )
+
+
+def upload_origins(bucket: str, region: str | None, endpoint_url: str | None) -> list[str]:
+    """Where a presigned upload URL of `bucket` points: the endpoint's origin when one is set (the local runtime),
+    else S3's virtual-hosted names for the bucket (global and regional: boto3 signs either)."""
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme in ("http", "https") and parts.netloc else []
+    out = [f"https://{bucket}.s3.amazonaws.com"]
+    if region:
+        out.append(f"https://{bucket}.s3.{region}.amazonaws.com")
+    return out
 
 
 class ConsoleFiles:
     """The files of one flat directory, read once per execution environment."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, upload_origins: Callable[[], Sequence[str]] = tuple) -> None:
         self.root = root
+        self._upload_origins = upload_origins  # read at the first request (the settings need the environment)
+        self._policy: str | None = None
 
     @lru_cache(maxsize=64)  # noqa: B019 - one instance per execution environment
     def asset(self, name: str) -> Asset | None:
@@ -76,7 +93,9 @@ class ConsoleFiles:
     @property
     def policy(self) -> str:
         index = self.asset("index.html")
-        return csp(index.body.encode() if index else b"")
+        if self._policy is None:
+            self._policy = csp(index.body.encode() if index else b"", self._upload_origins())
+        return self._policy
 
     def answer(self, name: str, headers: Mapping[str, Any] | None) -> tuple[int, dict[str, str], str | bytes]:
         """Status, headers and body for GET /console/<name>: 200 (gzip bytes when accepted, which the resolver

@@ -18,6 +18,10 @@ Holm's correction runs across ALL the tests of the report (every metric, both ki
 any false alarm in a report stays at most `alpha` whatever the number of metrics. `p_value` is the raw
 p of a test, `p_adjusted` the Holm-adjusted one; `significant` = p_adjusted <= alpha.
 
+Each pass-rate row also carries both sides' 1 - alpha Wilson intervals (`baseline_ci`, `current_ci`) and their
+score distributions (`baseline_histogram`, `current_histogram`: counts in 10 bins of 0.1 over [0, 1]); each
+score row the 1 - alpha Student t intervals of both means. They are figures to draw, not further tests.
+
 Metrics found only in the baseline are not reported; metrics only in the current sample are reported
 with their current figures, untested.
 
@@ -45,12 +49,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalgate.stats.descriptive import wilson_interval
+from evalgate.stats.descriptive import histogram, mean_interval, wilson_interval
 from evalgate.stats.drift import ks_2samp
 from evalgate.stats.inference import fisher_exact, holm, two_proportion_z
 
 SUMMARY_VERSION = 1
 MAX_LISTED_HALLUCINATIONS = 50
+HISTOGRAM_BINS = 10  # score distributions in the report: counts in 10 bins of width 0.1 over [0, 1]
 REASON_LIMIT = 300
 HALLUCINATION = "hallucination"
 _CRITERIA_ORDER = ("rubric", "factuality", "hallucination", "relevance")
@@ -186,6 +191,14 @@ def _p(value: float | None) -> float | None:
     return None if value is None else float(f"{value:.6g}")
 
 
+def _ci(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
+
+
+def _mean_ci(scores: Sequence[float], confidence: float) -> list[float] | None:
+    return _ci(mean_interval(len(scores), math.fsum(scores), math.fsum(s * s for s in scores), confidence, (0.0, 1.0)))
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -259,6 +272,12 @@ def build_report(
             "significant": False,
             "baseline_n": mb.n if mb is not None else None,
             "current_n": mc.n,
+            # 1 - alpha Wilson intervals of each side's pass rate (what the console draws; it computes nothing)
+            "baseline_ci": _ci(wilson_interval(mb.passes, mb.n, 1 - alpha)) if mb is not None and mb.n else None,
+            "current_ci": _ci(wilson_interval(mc.passes, mc.n, 1 - alpha)) if mc.n else None,
+            # the metric's score distributions (its one row that always exists carries them)
+            "baseline_histogram": histogram(mb.scores, HISTOGRAM_BINS) if mb is not None else None,
+            "current_histogram": histogram(mc.scores, HISTOGRAM_BINS),
         }
         if gate is None and mb is not None and not small and mc.n and mb.n:
             row["test"], p = pass_rate_test(mc.passes, mc.n, mb.passes, mb.n)
@@ -281,6 +300,9 @@ def build_report(
             "significant": False,
             "baseline_n": len(mb.scores),
             "current_n": len(mc.scores),
+            # 1 - alpha Student t intervals of each side's mean score, clipped to [0, 1]
+            "baseline_ci": _mean_ci(mb.scores, 1 - alpha),
+            "current_ci": _mean_ci(mc.scores, 1 - alpha),
         }
         if gate is None and min(len(mc.scores), len(mb.scores)) >= min_samples:
             score_row["test"] = TEST_KS

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from evalgate import keys
@@ -29,6 +30,7 @@ from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
 from evalgate.settings import MissingSetting
+from evalgate.store.table import Between
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
 CASE_THREADS = 8  # cases of a batch in flight at once (the gateway's per-provider limit still applies)
@@ -339,7 +341,31 @@ def _run_of_prompt(principal: Principal, prompt_id: int, run_id: int) -> Run:
     return run
 
 
-def list_runs(principal: Principal, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]) -> Page:
+def _utc(t: datetime | None) -> datetime | None:
+    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def list_runs(
+    principal: Principal,
+    prompt_id: int,
+    *,
+    limit: int,
+    cursor: str | None,
+    filters: dict[str, Any],
+    created: tuple[datetime | None, datetime | None] = (None, None),
+) -> Page:
+    """A prompt's runs, newest first. `created` = (since, until): since <= createdAt < until, either end open; a
+    time without an offset is UTC."""
+    try:
+        since, until = (_utc(t) for t in created)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 has no UTC time
+        raise InvalidInput("since/until must be times within years 1 to 9999 in UTC", field="since") from None
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("since must be before until", field="since")
+    if since is not None or until is not None:
+        # createdAt is stored as UTC isoformat, whose strings sort as the times do
+        window = Between(since.isoformat() if since else None, until.isoformat() if until else None)
+        filters = {**filters, "createdAt": window}
     container().prompts.get_prompt(principal.project_id, prompt_id)
     return container().runs.list_prompt_runs(
         principal.project_id, prompt_id, limit=limit, cursor=cursor, filters=filters

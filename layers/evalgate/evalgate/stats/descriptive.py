@@ -124,3 +124,17 @@ def percentile_sorted(values: Sequence[float], q: float) -> float:
     if i >= len(values) - 1:
         return float(values[-1])
     return float(values[i] + (h - i) * (values[i + 1] - values[i]))
+
+
+def histogram(values: Sequence[float], bins: int = 10, lo: float = 0.0, hi: float = 1.0) -> list[int]:
+    """Counts of `values` in `bins` equal-width bins over [lo, hi] (each bin [a, b), the last [a, hi]); values
+    outside the range are clipped into the end bins, non-finite ones left out."""
+    if bins < 1 or not hi > lo:
+        raise ValueError("need bins >= 1 and hi > lo")
+    counts = [0] * bins
+    width = (hi - lo) / bins
+    for v in values:
+        if not math.isfinite(v):
+            continue
+        counts[min(bins - 1, max(0, int((v - lo) // width)))] += 1
+    return counts

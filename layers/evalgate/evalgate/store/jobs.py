@@ -154,6 +154,8 @@ class JobStore:
     def create_job(self, job: AutoEvalJob) -> None:
         item: dict[str, Any] = {
             **keys.autoeval_job(job.project_id, job.id),
+            keys.GSI1PK: keys.autoeval_jobs_gsi(job.project_id),
+            keys.GSI1SK: keys.autoeval_job_gsi_sort(job.created_at.isoformat(), job.id),
             "type": "autoeval-job",
             "id": job.id,
             "projectId": job.project_id,
@@ -172,6 +174,27 @@ class JobStore:
             "judgeCalls": 0,
         }
         self.table.put(item, condition="attribute_not_exists(PK)")
+
+    def list_jobs(
+        self, project_id: str, *, limit: int, cursor: str | None, filters: Mapping[str, Any] | None = None
+    ) -> tuple[list[AutoEvalJob], str | None]:
+        """A page of the project's jobs, newest first (jobs created before this listing existed are not in it),
+        each with its progress: its counter shards read for the whole page in one BatchGetItem per 100 keys."""
+        items, nxt = self.table.query_page(
+            keys.autoeval_jobs_gsi(project_id), "JOB#", limit=limit, cursor=cursor, forward=False, index="GSI1",
+            filters=filters,
+        )  # fmt: skip
+        shard_keys = [
+            keys.autoeval_counter(project_id, str(i["id"]), n) for i in items for n in range(keys.AUTOEVAL_COUNT_SHARDS)
+        ]
+        shards: dict[str, list[Mapping[str, Any]]] = {}  # by the shards' partition without the shard number
+        for got in self.table.batch_get(shard_keys) if shard_keys else []:
+            shards.setdefault(str(got[keys.PK]).rpartition("#")[0], []).append(got)
+
+        def of(job_id: str) -> list[Mapping[str, Any]]:
+            return shards.get(str(keys.autoeval_counter(project_id, job_id, 0)[keys.PK]).rpartition("#")[0], [])
+
+        return [_job(i, of(str(i["id"]))) for i in items], nxt
 
     def get_job(self, project_id: str, job_id: str) -> AutoEvalJob:
         found = self.find_job(project_id, job_id)

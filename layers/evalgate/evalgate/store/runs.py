@@ -56,6 +56,7 @@ from evalgate.store.run_items import (
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
+FILL_ROUNDS = 5  # queries a filtered run list may make to fill one page
 MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch (bounds one batch's counter updates)
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
@@ -129,15 +130,23 @@ class RunStore:
     def list_prompt_runs(
         self, project_id: str, prompt_id: int, *, limit: int, cursor: str | None, filters: dict[str, Any]
     ) -> Page:
-        items, nxt = self.table.query_page(
-            keys.prompt_runs_gsi(project_id, prompt_id),
-            "RUN#",
-            limit=limit,
-            cursor=cursor,
-            forward=False,
-            index=GSI1,
-            filters=filters,
-        )
+        items: list[dict[str, Any]] = []
+        nxt = cursor
+        # with filters a query's page can come back short or empty while more runs match further on: read on
+        # (a few rounds at most, each reading at most the page size) so a filtered page is usually full
+        for _ in range(FILL_ROUNDS if filters else 1):
+            got, nxt = self.table.query_page(
+                keys.prompt_runs_gsi(project_id, prompt_id),
+                "RUN#",
+                limit=limit - len(items),
+                cursor=nxt,
+                forward=False,
+                index=GSI1,
+                filters=filters,
+            )
+            items.extend(got)
+            if nxt is None or len(items) >= limit:
+                break
         return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
 
     def _runs_with_counts(self, project_id: str, items: Sequence[dict[str, Any]]) -> list[Run]:

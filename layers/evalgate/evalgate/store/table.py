@@ -8,6 +8,7 @@ import json
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,15 @@ _THROTTLE_CODES = {
     "ThrottlingException",
     "RequestLimitExceeded",
 }
+
+
+@dataclass(frozen=True)
+class Between:
+    """A range filter value for `Table.query_page`: `low <= attribute < high`, either end open (None). Its repr
+    is part of the cursor binding, so a cursor of one range is refused by a list with another."""
+
+    low: Any = None
+    high: Any = None
 
 
 _NUMBER_LIMITS = "numbers must be finite, below 1e125 in magnitude, with at most 38 digits"
@@ -294,7 +304,8 @@ class Table:
         index: str | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of a partition. `filters` are attribute equality filters (a page may come back short)."""
+        """One page of a partition. `filters` are attribute equality filters, or `Between` ranges (a page may come
+        back short)."""
         pk_name, sk_name = (keys.GSI1PK, keys.GSI1SK) if index else (keys.PK, keys.SK)
         kwargs: dict[str, Any] = {
             "TableName": self.name,
@@ -314,9 +325,18 @@ class Table:
             clauses = []
             for i, (name, value) in enumerate(filters.items()):
                 kwargs["ExpressionAttributeNames"][f"#f{i}"] = name
+                if isinstance(value, Between):
+                    if value.low is not None:
+                        kwargs["ExpressionAttributeValues"][f":f{i}lo"] = self.codec.value(value.low)
+                        clauses.append(f"#f{i} >= :f{i}lo")
+                    if value.high is not None:
+                        kwargs["ExpressionAttributeValues"][f":f{i}hi"] = self.codec.value(value.high)
+                        clauses.append(f"#f{i} < :f{i}hi")
+                    continue
                 kwargs["ExpressionAttributeValues"][f":f{i}"] = self.codec.value(value)
                 clauses.append(f"#f{i} = :f{i}")
-            kwargs["FilterExpression"] = " AND ".join(clauses)
+            if clauses:
+                kwargs["FilterExpression"] = " AND ".join(clauses)
         bound = list_binding(partition, sort_prefix, index, forward, filters)
         start = (
             decode_cursor(cursor, partition, bound)

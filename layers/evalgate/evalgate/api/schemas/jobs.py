@@ -97,3 +97,10 @@ class AutoEvalJobOut(_Snake):
             judge_calls=job.judge_calls,
             judge_cost_usd=round(job.judge_cost_usd, 9),
         )
+
+
+class AutoEvalJobPage(_Snake):
+    """A page of a project's jobs, newest first; each without its report (`report` is null: open the job)."""
+
+    items: list[AutoEvalJobOut]
+    next_cursor: str | None = Field(default=None, serialization_alias="nextCursor")

@@ -57,6 +57,7 @@ class RunOut(ApiModel):
     progress: RunProgress
     score: int | None = Field(description="0-100, an integer as Echostash's document shows (the pass rate in %)")
     duration_ms: int | None
+    cost_usd: float = Field(default=0.0, description="model cost of the run's results so far, in USD")
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -78,6 +79,7 @@ class RunOut(ApiModel):
             progress=RunProgress(done=a.done, total=a.total),
             score=None if r.score is None else round(r.score),
             duration_ms=None if r.duration_ms is None else round(r.duration_ms),
+            cost_usd=round(a.cost_usd, 9),
             error=r.error,
             created_at=r.created_at,
             started_at=r.started_at,

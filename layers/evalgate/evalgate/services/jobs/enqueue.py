@@ -103,6 +103,15 @@ def enqueue_job(
     return job.id
 
 
+def list_jobs(
+    principal: Principal, *, limit: int, cursor: str | None, status: str | None = None
+) -> tuple[list[AutoEvalJob], str | None]:
+    """The caller's project's jobs, newest first, with their progress (no reports: open a job for its report)."""
+    return job_store().list_jobs(
+        principal.project_id, limit=limit, cursor=cursor, filters={"status": status} if status else None
+    )
+
+
 def get_job(principal: Principal, job_id: str) -> tuple[AutoEvalJob, dict[str, Any] | None]:
     """A job of the caller's project and its report (once completed); another project's job is 404."""
     if not JOB_ID.match(job_id):
