@@ -74,3 +74,34 @@ def test_sharded_lists_merge_in_order_with_filters_and_cursors(stack: Stack, adm
         == [i for i in hot if int(i[2:]) // 2 > 10][:7]
     )
     assert [t.output for t in store.recent(project, model="cold", prompt_id=1, limit=3)] == ["o0", "o3", "o6"]
+
+
+def test_traces_stored_before_the_index_was_sharded_are_still_listed_and_sampled(stack: Stack, admin: str) -> None:
+    from evalgate.services.container import container
+    from tests.integration.test_traces import ingest, list_all, trace
+
+    project = project_of(stack, admin)
+    ingest(stack, admin, [trace(1), trace(2), trace(3, model="other")])
+    # Given t-2 and t-3 as the unsharded layout left them: one index item in the project's single partition
+    # (the trace items themselves are unchanged), and no sharded index items
+    ddb, table = stack.client("dynamodb"), stack.names.refs["Table"]
+    for n in (2, 3):
+        sharded = ddb.scan(
+            TableName=table,
+            FilterExpression="traceId = :t",
+            ExpressionAttributeValues={":t": {"S": f"t-{n}"}},
+        )["Items"]
+        assert len(sharded) == 2  # its project list and its target list
+        for item in sharded:
+            ddb.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
+        project_item = next(i for i in sharded if i["type"]["S"] == "traceIndex")
+        legacy = {**project_item, "PK": {"S": keys.trace_index_list(project)}, "promptId": {"N": "7"}}
+        ddb.put_item(TableName=table, Item=legacy)
+    # Then the project's list, its filters and a target's list (what auto-eval samples) still find them
+    assert [t["id"] for t in list_all(stack, admin)] == ["t-1", "t-2", "t-3"]
+    assert [t["id"] for t in list_all(stack, admin, "model=gpt-4o")] == ["t-1", "t-2"]
+    target = "model=gpt-4o&environment=production&prompt_id=7"
+    assert [t["id"] for t in list_all(stack, admin, target)] == ["t-1", "t-2"]
+    store = container().traces
+    assert store.recent_ids(project, model="gpt-4o", prompt_id="7", limit=5) == ["t-1", "t-2"]
+    assert store.recent_ids(project, model=None, prompt_id=None, limit=5) == ["t-1", "t-2", "t-3"]

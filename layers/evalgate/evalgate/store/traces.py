@@ -149,15 +149,17 @@ class TraceStore:
     ) -> list[str]:
         """As `recent`, the ids only (index items only): to sample first and `get_many` the chosen."""
         filters: dict[str, Any] | None = None
+        shards: list[str | tuple[str, Mapping[str, Any]]]
         if model is not None:
             base = keys.trace_target_list(project_id, environment, model, prompt_id)
             shards = [keys.trace_target_partition(project_id, environment, model, prompt_id, n) for n in _SHARDS]
+            shards += _legacy(project_id, model=model, prompt_id=prompt_id, environment=environment)
         else:
             base = keys.trace_index_list(project_id)
-            shards = [keys.trace_index_partition(project_id, n) for n in _SHARDS]
             filters = {"environment": environment}
             if prompt_id is not None:
                 filters["promptId"] = _prompt_filter(prompt_id)
+            shards = [*(keys.trace_index_partition(project_id, n) for n in _SHARDS), (base, filters)]
         out: list[str] = []
         cursor: str | None = None
         while len(out) < limit:
@@ -197,18 +199,20 @@ class TraceStore:
         low = time_key(since) if since else None
         high = time_key(until) if until else None
         filters: dict[str, Any] = {}
+        shards: list[str | tuple[str, Mapping[str, Any]]]
         if model is not None and prompt_id is not None and environment is not None:
             base = keys.trace_target_list(project_id, environment, model, prompt_id)
             shards = [keys.trace_target_partition(project_id, environment, model, prompt_id, n) for n in _SHARDS]
+            shards += _legacy(project_id, model=model, prompt_id=prompt_id, environment=environment)
         else:
             base = keys.trace_index_list(project_id)
-            shards = [keys.trace_index_partition(project_id, n) for n in _SHARDS]
             given = {
                 "model": model,
                 "promptId": _prompt_filter(prompt_id) if prompt_id is not None else None,
                 "environment": environment,
             }
             filters = {k: v for k, v in given.items() if v is not None}
+            shards = [*(keys.trace_index_partition(project_id, n) for n in _SHARDS), (base, filters)]
         refs, nxt = self._merged(base, shards, low=low, high=high, limit=limit, cursor=cursor, filters=filters)
         by_id = {
             str(i["id"]): i for i in self.table.batch_get([keys.trace(project_id, str(r["traceId"])) for r in refs])
@@ -228,7 +232,7 @@ class TraceStore:
     def _merged(
         self,
         base: str,
-        shards: list[str],
+        shards: Sequence[str | tuple[str, Mapping[str, Any]]],
         *,
         low: str | None,
         high: str | None,
@@ -249,10 +253,11 @@ class TraceStore:
             raise InvalidInput("cursor is not valid for this list", field="cursor")
         top = min(high, resume) if high and resume else (resume or high)
 
-        def one(partition: str) -> tuple[list[dict[str, Any]], str | None]:
+        def one(shard: str | tuple[str, Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
             # one more than the page: the item at `resume` itself may come back first (the sort-key condition is
             # inclusive) and is dropped, so a shard that stops early always stops strictly below `resume`
-            return self._query(partition, low=low, high=top, limit=limit + 1, filters=filters)
+            partition, own = shard if isinstance(shard, tuple) else (shard, filters)
+            return self._query(partition, low=low, high=top, limit=limit + 1, filters=own)
 
         answers = list(_pool().map(one, shards))
         stops = [stop for _, stop in answers if stop is not None]
@@ -355,11 +360,25 @@ class TraceStore:
         )
 
 
+def _legacy(
+    project_id: str, *, model: str, prompt_id: str | None, environment: str
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The unsharded project index partition that traces stored before the index was sharded are listed in
+    (same sort keys, same filter attributes), filtered to one target. A target without a prompt cannot be told
+    apart there from the model's other prompts by a filter, so its old traces are left out (they expire with
+    their retention)."""
+    if prompt_id is None:
+        return []
+    target = {"model": model, "environment": environment, "promptId": _prompt_filter(prompt_id)}
+    return [(keys.trace_index_list(project_id), target)]
+
+
 def _prompt_filter(prompt_id: str) -> str | tuple[str, int]:
     """A prompt identifier as an index filter: a digit identifier also matches the items written when identifiers
     were stored as numbers."""
-    legacy = legacy_number(prompt_id)
-    return (prompt_id, legacy) if legacy is not None else prompt_id
+    ref = str(prompt_id)  # callers in the layer may still hold an integer id
+    legacy = legacy_number(ref)
+    return (ref, legacy) if legacy is not None else ref
 
 
 def _cursor_at(base: str, sort_key: str) -> str | None:
