@@ -82,11 +82,14 @@ def owned(runtime: Runtime, admin: requests.Session) -> dict[str, Any]:
     assert hl_dataset.status_code == 200, hl_dataset.text
     hl_log = hl.post(runtime.url("/v5/prompts/log"), json={"path": "tenant-a-hl", "inputs": {}, "output": "x"})
     assert hl_log.status_code == 200, hl_log.text
+    hl_flow = hl.post(runtime.url("/v5/flows"), json={"path": "tenant-a-flow", "attributes": {"kind": "agent"}})
+    assert hl_flow.status_code == 200, hl_flow.text
     return {
         "importId": imported.json()["importId"],
         "prompt_id": hl_prompt.json()["id"],
         "dataset_id": hl_dataset.json()["id"],
         "log_id": hl_log.json()["id"],
+        "flow_id": hl_flow.json()["id"],
         "promptId": str(pid),
         "datasetId": str(ds["id"]),
         "versionNo": "1",
