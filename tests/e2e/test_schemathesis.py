@@ -14,12 +14,13 @@ import requests
 
 from tests.e2e.conftest import Runtime
 
-# Two schemathesis processes, one worker thread each, over complementary halves of the API: the parallelism
-# of `--workers 2` without its threads (CPython 3.11's compile() can fail under threads inside hypothesis:
-# "AST constructor recursion depth mismatch").
-HALVES = [
+# Three schemathesis processes, one worker thread each, over complementary parts of the API: the parallelism
+# of `--workers 3` without its threads (CPython 3.11's compile() can fail under threads inside hypothesis:
+# "AST constructor recursion depth mismatch"). Keys and projects are left out: fuzzing them would revoke the key.
+PARTS = [
     ["--include-path-regex", "^/api/prompts"],
-    ["--exclude-path-regex", "^/api/prompts|api-keys|/api/v1/projects$"],
+    ["--include-path-regex", "^/v5/"],
+    ["--exclude-path-regex", "^/api/prompts|^/v5/|api-keys|/api/v1/projects$"],
 ]
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
@@ -37,7 +38,7 @@ def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: reque
     spec.write_text(reply.text)
     # When schemathesis sends generated requests to every operation
     procs = []
-    for n, selection in enumerate(HALVES):
+    for n, selection in enumerate(PARTS):
         procs.append(
             subprocess.Popen(
                 [
@@ -79,11 +80,11 @@ def test_no_server_errors_from_generated_requests(runtime: Runtime, admin: reque
             )
         )
     outputs = [proc.communicate(timeout=600) for proc in procs]
-    # Then no check failed (in particular: no 5xx) in either half
+    # Then no check failed (in particular: no 5xx) in any part
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out[-6000:] + err[-2000:]
         assert "generated" in out and " 0 generated" not in out, out[-2000:]
-    # And the hostile values were really among what was sent, in each half
-    for n in range(len(HALVES)):
+    # And the hostile values were really among what was sent, in each part
+    for n in range(len(PARTS)):
         sent = json.loads((tmp_path / f"hostile-{n}.json").read_text())
-        assert all(sent.get(kind, 0) >= 10 for kind in ("deep-object", "deep-array", "huge-number", "huge-query")), sent
+        assert all(sent.get(kind, 0) >= 3 for kind in ("deep-object", "deep-array", "huge-number", "huge-query")), sent
