@@ -17,6 +17,7 @@ from humanloop import Humanloop
 from humanloop.evals import run as hl_run
 
 from tests.e2e.conftest import Runtime
+from tests.humanloop_sdk_walk import walk_every_evaluations_method
 from tests.humanloop_wire import Recorder
 
 pytestmark = pytest.mark.e2e
@@ -195,3 +196,15 @@ def test_evaluations_run_on_a_prompt_evalgate_runs(client: Humanloop, recorder: 
     again = client.prompts.upsert(path=name, model="echo-1", provider="echo", template="Say {{city}}")
     assert again.version_id == "1"
     recorder.check_all()
+
+
+def test_every_evaluations_method_over_http(
+    runtime: Runtime, client: Humanloop, recorder: Recorder, other_project: dict[str, Any]
+) -> None:
+    """The same walk as the in-process test, through the local runtime's HTTP front."""
+
+    def another_project() -> Humanloop:
+        http = httpx.Client(timeout=60)
+        return Humanloop(api_key=other_project["apiKey"]["key"], base_url=runtime.url("/v5"), httpx_client=http)
+
+    walk_every_evaluations_method(client, recorder, another_project)
