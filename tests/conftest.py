@@ -18,12 +18,34 @@ import requests
 
 from local import cfn
 
-# The files that call every route: each cold-starts every function of the runtime it talks to (about a second of
-# CPU per function on this machine). On one pytest-xdist worker they share one warm runtime instead of paying
-# that three times over.
-# test_schemathesis.py is not among them: with bytecode cached a cold start is cheap, and schemathesis (the longest
-# file) in its own unit lets the other two run beside it instead of after it
+# The files that call every route besides schemathesis: each cold-starts every function of the runtime it talks
+# to. On one pytest-xdist worker they share one warm runtime. test_schemathesis.py is not among them: with bytecode
+# cached a cold start is cheap, and schemathesis (the longest file) in its own unit runs beside them.
 ALL_ROUTES = ("tests/e2e/test_auth_walk.py", "tests/e2e/test_tenant_isolation.py")
+# The slowest files (junit of a full run), handed out first so that none of them starts last and holds up the end
+# of the run; the other files follow in collection order. (pytest-xdist's own reordering puts the units with the
+# most tests first, which sent schemathesis, one long test, out last.)
+SLOW_FIRST = (
+    "tests/e2e/test_schemathesis.py",
+    "tests/e2e/test_auth_walk.py",
+    "tests/e2e/test_local_restart.py",
+    "tests/integration/test_auto_eval.py",
+    "tests/integration/test_datasets_api.py",
+    "tests/e2e/test_auto_eval.py",
+    "tests/integration/test_monitors.py",
+    "tests/integration/test_traces.py",
+    "tests/e2e/test_exactly_once.py",
+    "tests/e2e/test_release_gate.py",
+    "tests/e2e/test_otlp.py",
+    "tests/integration/test_humanloop.py",
+    "tests/e2e/test_humanloop_sdk.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The SLOW_FIRST files first (a stable sort: the rest keep their order)."""
+    rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST)))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -31,6 +53,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     be used: it renames items through an attribute pytest 9 no longer reads)."""
     if getattr(config.option, "dist", None) != "loadfile":
         return None
+    config.option.loadscopereorder = False  # the order of pytest_collection_modifyitems above
     # lazy: pytest-xdist is loaded only when the suite runs in several processes
     from xdist.scheduler import LoadFileScheduling
 

@@ -155,3 +155,23 @@ def test_stats_from_aggregates(stack: Stack, admin: str) -> None:
     assert abs(body["score"]["percentiles"]["p50"] - 0.45) <= 0.05  # within one histogram bin
     assert body["latency"]["totalMs"] == 10000 and body["tokens"] == {"input": 1000, "output": 500}
     assert stack.call("GET", "/api/v1/evals/424242/stats", key=admin).status == 404
+
+
+def test_an_evalguard_run_attached_to_a_prompt_reads_through_the_prompts_runs(stack: Stack, admin: str) -> None:
+    """Found by schemathesis: the prompt's run route loaded external results as suite results (a 500)."""
+    pid = stack.call("POST", "/api/prompts", key=admin, body={"name": "attached", "template": "{{a}}"}).json()["id"]
+    created = stack.call("POST", "/api/v1/evals", key=admin, body={"name": "e", "model": "m", "promptId": pid})
+    assert created.status == 201, created.text
+    rid = created.json()["id"]
+    batch = [
+        {"id": "a", "passed": True, "actualOutput": "yes", "latency": 12, "tokenUsage": {"prompt": 3, "completion": 2}},
+        {"id": "b", "score": 0.25, "actualOutput": {"json": 1}},
+    ]
+    assert stack.call("POST", f"/api/v1/evals/{rid}/results", key=admin, body={"results": batch}).status == 200
+    got = stack.call("GET", f"/api/prompts/{pid}/eval/runs/{rid}", key=admin, query="limit=100")
+    assert got.status == 200, got.text
+    results = {r["name"]: r for r in got.json()["results"]}
+    assert results["a"]["status"] == "passed" and results["a"]["output"] == "yes"
+    assert (
+        results["b"]["status"] == "failed" and results["b"]["score"] == 0.25 and results["b"]["output"] == '{"json":1}'
+    )

@@ -70,6 +70,27 @@ INGEST_WAIT_SECONDS = 20.0
 fault_hook: Callable[[str], None] | None = None
 
 
+def _as_run_result(r: ExternalResult) -> RunResult:
+    """An external result in a suite run's shape (its id as the case name; index 0: it has no case index)."""
+    tokens_in, tokens_out = tokens(r.token_usage)
+    output = r.actual_output if isinstance(r.actual_output, str) or r.actual_output is None else _dumps(r.actual_output)
+    expected = r.expected_output if isinstance(r.expected_output, str) or r.expected_output is None else None
+    return RunResult(
+        index=0,
+        name=r.id,
+        case_name=r.id,
+        status=external_status(r),
+        score=external_score(r),
+        duration_ms=float(r.latency or 0.0),
+        output=output,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cost_usd=float(r.cost or 0.0),
+        variables=r.input if isinstance(r.input, dict) else {},
+        expected=expected,
+    )
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -713,11 +734,20 @@ class RunStore:
         return Page(items=out, next_cursor=nxt)
 
     def list_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
-        """The run's counted results (see list_external_results)."""
+        """The run's counted results (see list_external_results); an external run's (an EvalGuard run attached to
+        a prompt, read through the prompt's runs) are shown as run results."""
         pk, prefix = keys.run_results_prefix(project_id, run_id)
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor)
         counted = self._counted_filter(project_id, run_id, items)
-        return Page(items=[self._load_result(i) for i in items if is_counted(i, counted)], next_cursor=nxt)
+        out = []
+        for item in items:
+            if not is_counted(item, counted):
+                continue
+            if item.get("type") == "externalResult":
+                out.append(_as_run_result(ExternalResult(id=item["resultId"], **json.loads(item["body"]))))
+            else:
+                out.append(self._load_result(item))
+        return Page(items=out, next_cursor=nxt)
 
     def get_results(self, project_id: str, run_id: int, indices: Sequence[int]) -> dict[int, RunResult]:
         """The run's counted results at these case indices (one BatchGetItem per 100; missing ones absent)."""
