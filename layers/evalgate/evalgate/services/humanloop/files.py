@@ -141,6 +141,15 @@ def _template_text(template: Any) -> str:
     return "\n\n".join(parts)
 
 
+def _upsert_target(principal: Principal, body: dict[str, Any], kind: str) -> Prompt | None:
+    """The evalgate prompt an upsert names by `id` (it must exist) or by `path` (None when it is new)."""
+    if body.get("id") is not None:
+        return container().prompts.get_prompt(principal.project_id, _int_id(str(body["id"]), kind))
+    if body.get("path"):
+        return _prompt_by_path(principal, str(body["path"]))
+    raise InvalidInput(f"give the {kind}'s path or id", field="path")
+
+
 def upsert_prompt(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """A prompt by path (created when new) and a new version when the template or the model settings differ
     from its latest version (Humanloop's upsert)."""
@@ -148,13 +157,7 @@ def upsert_prompt(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     from evalgate.services import prompts as prompt_service
 
     c = container()
-    prompt: Prompt | None = None
-    if body.get("id") is not None:
-        prompt = c.prompts.get_prompt(principal.project_id, _int_id(str(body["id"]), "prompt"))
-    elif body.get("path"):
-        prompt = _prompt_by_path(principal, str(body["path"]))
-    else:
-        raise InvalidInput("give the prompt's path or id", field="path")
+    prompt = _upsert_target(principal, body, "prompt")
     settings_raw: dict[str, Any] = {"model": body["model"]}
     for key in ("provider", "temperature", "max_tokens", "top_p"):
         if body.get(key) is not None:
@@ -189,13 +192,7 @@ def upsert_flow(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     from evalgate.services import prompts as prompt_service
 
     c = container()
-    prompt: Prompt | None = None
-    if body.get("id") is not None:
-        prompt = c.prompts.get_prompt(principal.project_id, _int_id(str(body["id"]), "flow"))
-    elif body.get("path"):
-        prompt = _prompt_by_path(principal, str(body["path"]))
-    else:
-        raise InvalidInput("give the flow's path or id", field="path")
+    prompt = _upsert_target(principal, body, "flow")
     attributes = body.get("attributes") or {}
     settings = ModelConfig.model_validate(
         {"provider": "external", "model": FLOW_MODEL, "hl_type": "flow", "attributes": attributes}
