@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from local import cfn, durable, model, moto_index, resources
+from local import cfn, durable, model, moto_index, moto_speed, resources
 from local.durable import DurableState
 from local.http_front import HttpFront
 from local.janitor import Janitor
@@ -291,6 +291,7 @@ class LocalRuntime:
     def start(self) -> None:
         _memoize_botocore_models()
         moto_index.install()
+        moto_speed.install()
         # template parameters can be overridden from the environment, as `sam deploy --parameter-overrides`
         for name in self.app.doc.get("Parameters") or {}:
             if f"EVALGATE_PARAMETER_{name}" in os.environ:

@@ -15,11 +15,44 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from evalgate import aws
 from evalgate.services import container as container_module
-from local import cfn, model, resources
+from local import cfn, model, moto_index, moto_speed, resources
 from local.http_front import build_event
 
 APP = model.read()
+moto_speed.install()  # what moto pays per request for nothing (local/moto_speed.py): same answers, faster
+moto_index.install()  # a Query reads its partition, as the local runtime's moto does
+
+# One boto3 client per service for the whole test session (speed only). Creating a client costs ~15 ms
+# (botocore copies its event hooks and lists its service models), and the stack fixture asked for one per
+# resource of the template and evalgate for a few more per test: 30 % of this tier's time. moto's stubber
+# hooks every botocore client whatever mock_aws context it was created in, and every test has the same
+# region and fake credentials, so a client can outlive the test that created it.
+_TEST_CLIENTS: dict[str, Any] = {}
+_EVALGATE_CLIENTS: dict[str, Any] = {}
+_BUILD_CLIENT = aws.client.__wrapped__
+
+
+class _SharedClients:
+    """Stands in for ``evalgate.aws.client`` in the stack fixture: built as it builds them, once per session."""
+
+    def __init__(self, build: Any) -> None:
+        self.build = build
+
+    def __call__(self, service: str) -> Any:
+        if service not in _EVALGATE_CLIENTS:
+            _EVALGATE_CLIENTS[service] = self.build(service)
+        return _EVALGATE_CLIENTS[service]
+
+    def cache_clear(self) -> None:
+        """``reset_container`` forgets settings and secrets; the clients stay (same region, same mock)."""
+
+
+def _test_client(service: str) -> Any:
+    if service not in _TEST_CLIENTS:
+        _TEST_CLIENTS[service] = boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+    return _TEST_CLIENTS[service]
 
 
 class FakeContext:
@@ -68,7 +101,7 @@ class Stack:
     names: cfn.Names
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name="us-east-1")
+        return _test_client(service)
 
     def call(
         self,
@@ -126,7 +159,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         names = cfn.Names()
         resources.declare_names(APP, names)
-        resources.create(APP, names, lambda service: boto3.client(service, region_name="us-east-1"))
+        resources.create(APP, names, _test_client)
         envs = [resources.function_environment(APP, names, fid) for fid in APP.functions]
         merged: dict[str, str] = {}
         for env in envs:
@@ -135,6 +168,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
                 merged[k] = v
         for k, v in merged.items():
             monkeypatch.setenv(k, v)
+        monkeypatch.setattr(aws, "client", _SharedClients(_BUILD_CLIENT))
         container_module.reset_container()
         yield Stack(names)
         container_module.reset_container()

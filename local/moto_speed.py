@@ -1,0 +1,100 @@
+"""What moto pays per request that answers nothing: three fixes, same answers (issue 18 items 3 and 5).
+
+Profiled on one DynamoDB GetItem of a 200-byte item (moto 5.2.5, in-process): 1.9 ms, and a Query of 50 such
+items: 29 ms, of which 80 % is moto's *response serializer* walking the botocore output shape once per
+attribute (``get_possible_keys`` alone is called ~13,000 times for 50 items). In server mode every request
+also lists moto's package directory (``list_of_moto_modules``: one ``listdir`` and ~56 ``stat`` calls) to
+find the backend, and every action looks its method up with ``inspect.getmembers`` over the handler class.
+
+1. **DynamoDB item operations answer with ``json.dumps``.** For DynamoDB's JSON protocol the shape walk turns
+   the handler's result into the same JSON it already is: keys are the wire names, attribute values are
+   ``{"S": ...}`` maps, numbers are strings, counts are ints. The only conversion it does on these
+   operations' outputs is binary → base64 (``B``/``BS`` values, which moto keeps as bytes), and it drops
+   ``None`` members and the keys its output shape does not name (moto adds ``ConsumedCapacityUnits`` here
+   and there). The fast path does exactly that, for the successful results of the item operations in
+   ``FAST_OPERATIONS`` only; errors and every other operation keep moto's serializer.
+   ``tests/integration/test_local_moto_speed.py`` checks both serializers give the same bytes' meaning over
+   every attribute type, return-value option, projection, page and batch shape.
+2. **The backend lookup's module list is computed once** (it is a directory listing of the installed moto).
+3. **An action's method names are computed once per handler class** (a class's functions do not change).
+
+The local runtime installs this at start; the in-process test suite installs it in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from typing import Any
+
+FAST_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as moto's JSON serializer writes it: ``None`` members dropped, bytes in base64."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def dynamodb_body(result: dict[str, Any], members: frozenset[str]) -> str:
+    """The JSON body of a successful DynamoDB item operation's result (see the module docstring): only the
+    output shape's ``members`` are written (moto's results carry a few extra keys its serializer drops)."""
+    return json.dumps(_plain({key: value for key, value in result.items() if key in members}))
+
+
+def install() -> None:
+    """Patch moto once per process (idempotent)."""
+    from moto import backends  # lazy: moto is heavy; only the runtime and the tests load it
+    from moto.core import responses as core_responses
+    from moto.core import utils as core_utils
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.serialized, "_evalgate_fast", False):
+        return
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+    cached_names = functools.cache(core_utils.method_names_from_class)
+    core_utils.method_names_from_class = cached_names
+    core_responses.method_names_from_class = cached_names
+
+    original = DynamoHandler.serialized
+    content_type = "application/x-amz-json-1.0"
+
+    @functools.cache
+    def output_members(action: str) -> frozenset[str]:
+        shape = core_responses.get_service_model("dynamodb").operation_model(action).output_shape
+        return frozenset(shape.members) if shape is not None else frozenset()
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        action = self._get_action()
+        if type(result) is dict and action in FAST_OPERATIONS:
+            headers = {"Content-Type": content_type}
+            headers.update(self.response_headers)
+            return 200, headers, dynamodb_body(result, output_members(action))
+        return original(self, action_result)
+
+    serialized._evalgate_fast = True  # type: ignore[attr-defined]
+    serialized._evalgate_original = original  # type: ignore[attr-defined]  # for the equivalence test
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
