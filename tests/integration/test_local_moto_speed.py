@@ -175,3 +175,135 @@ def test_fast_dynamodb_answers_equal_motos_serializer(compared: Counter[str]) ->
         c.delete_item(TableName="t", Key=key, ReturnValues="ALL_OLD", **cap)
         c.delete_item(TableName="t", Key=key)
     assert set(compared) == moto_speed.FAST_OPERATIONS, compared
+
+
+def _transactions_scenario() -> tuple[list[Any], list[Any]]:
+    """Transactions that succeed, fail a condition midway, name an item twice or are malformed; returns what
+    each one answered and everything stored afterwards."""
+    from botocore.exceptions import ClientError
+
+    c = boto3.client("dynamodb", region_name="us-east-1")
+    c.create_table(
+        TableName="r",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    c.create_table(
+        TableName="h",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(20):
+        c.put_item(TableName="r", Item={"pk": {"S": f"p{i % 3}"}, "sk": {"S": f"s{i}"}, "n": {"N": str(i)}})
+        c.put_item(TableName="h", Item={"id": {"S": f"i{i}"}, "l": {"L": [{"N": str(i)}]}})
+
+    def r(pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    add = {"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}
+    transactions: list[list[dict[str, Any]]] = [
+        # all applied
+        [
+            {"Put": {"TableName": "r", "Item": {**r("p9", "new"), "n": {"N": "1"}}}},
+            {"Update": {"TableName": "r", "Key": r("p0", "s0"), **add}},
+            {"Delete": {"TableName": "h", "Key": {"id": {"S": "i1"}}}},
+        ],
+        # the third op's condition fails: the put, the update and the delete before it are undone
+        [
+            {"Put": {"TableName": "r", "Item": {**r("p8", "gone"), "n": {"N": "1"}}}},
+            {"Update": {"TableName": "r", "Key": r("p1", "s1"), **add}},
+            {"Delete": {"TableName": "h", "Key": {"id": {"S": "i2"}}}},
+            {
+                "Update": {
+                    "TableName": "h",
+                    "Key": {"id": {"S": "i3"}},
+                    "UpdateExpression": "SET l = list_append(l, :x)",
+                    "ConditionExpression": "attribute_not_exists(id)",
+                    "ExpressionAttributeValues": {":x": {"L": [{"S": "x"}]}},
+                }
+            },
+        ],
+        # a condition check that fails after an update of an existing item that changed it in place
+        [
+            {
+                "Update": {
+                    "TableName": "h",
+                    "Key": {"id": {"S": "i4"}},
+                    "UpdateExpression": "SET l[0] = :z",
+                    "ExpressionAttributeValues": {":z": {"N": "99"}},
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": "r",
+                    "Key": r("p0", "s3"),
+                    "ConditionExpression": "n > :big",
+                    "ExpressionAttributeValues": {":big": {"N": "1000"}},
+                }
+            },
+        ],
+        # the same item twice
+        [
+            {"Put": {"TableName": "r", "Item": {**r("p7", "dup"), "n": {"N": "1"}}}},
+            {"Update": {"TableName": "r", "Key": r("p7", "dup"), **add}},
+        ],
+        # an unknown table after a write
+        [
+            {"Update": {"TableName": "r", "Key": r("p2", "s2"), **add}},
+            {"Put": {"TableName": "nope", "Item": {"id": {"S": "x"}}}},
+        ],
+    ]
+    answers: list[Any] = []
+    for items in transactions:
+        try:
+            c.transact_write_items(TransactItems=items)
+            answers.append("ok")
+        except ClientError as e:
+            answers.append((e.response["Error"]["Code"], e.response.get("CancellationReasons")))
+    stored = [
+        sorted(json.dumps(item, sort_keys=True) for item in c.scan(TableName=name)["Items"]) for name in ("r", "h")
+    ]
+    return answers, stored
+
+
+def test_a_transaction_copies_only_its_items_and_rolls_back_as_moto_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy as copy_module
+
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models.table import Table
+
+    moto_speed.install()
+    tables_copied: list[str] = []
+    shim = dynamodb_models.copy  # type: ignore[attr-defined]
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(shim, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            copied = shim.deepcopy(value, memo)
+            if isinstance(value, Table) and copied is not value:
+                tables_copied.append(value.name)
+            return copied
+
+    monkeypatch.setattr(dynamodb_models, "copy", Counting())
+    with mock_aws():
+        fast = _transactions_scenario()
+    assert tables_copied == []
+
+    # moto as released: whole tables copied before every transaction
+    backend = dynamodb_models.DynamoDBBackend
+    monkeypatch.setattr(backend, "transact_write_items", backend.transact_write_items._evalgate_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(dynamodb_models, "copy", copy_module)
+    with mock_aws():
+        released = _transactions_scenario()
+    assert fast == released
+    answers, stored = fast
+    assert answers[0] == "ok" and all(a != "ok" for a in answers[1:]), answers
+    assert any('"p9"' in item for item in stored[0]) and not any('"p8"' in item for item in stored[0])
