@@ -217,7 +217,7 @@ def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
     manifest = s3.get_object(
         Bucket="evalgate-local-artifactsbucket", Key=f"projects/{runtime.project_id}/runs/{run['id']}/manifest.json"
     )
-    # batches sized to the time budget (issue 17): 8 cases in flight per batch, batches x 8 <= maxConcurrency
+    # batches sized to the time budget (issue 17): 2 batches at once x 5 cases in flight each = maxConcurrency 10
     from evalgate.services.runs import batch_size_for, case_threads, map_concurrency, split_even
     from evalgate.settings import Settings
 

@@ -55,5 +55,9 @@ def test_cases_in_flight_stay_within_the_suites_max_concurrency() -> None:
     for limit in (1, 2, 5, 8, 10, 17, 100):
         assert case_threads(limit) * map_concurrency(limit) <= limit
         assert case_threads(limit) * map_concurrency(limit) > limit // 2  # and use at least half of it
+    # the whole concurrency where it divides: 10 = 2 batches x 5 cases (it was 1 x 8: 8 in flight, no overlap)
+    for limit in (1, 2, 5, 8, 10, 16, 24, 40):
+        assert case_threads(limit) * map_concurrency(limit) == limit, limit
+    assert (map_concurrency(10), case_threads(10)) == (2, 5)
     assert case_threads(1) == 1 and batch_size_for(60.0, case_threads(1)) == 4  # one at a time: 4 x 60 s
     assert run_concurrently(lambda s: s * 2, [1, 2, 3], threads=1) == [2, 4, 6]

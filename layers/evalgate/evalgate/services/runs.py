@@ -420,15 +420,17 @@ def _cases_of(project_id: str, test: SuiteTest) -> list[tuple[str | None, dict[s
     return [(c.name, c.variables, c.expected_output) for c in cases]
 
 
-def case_threads(max_concurrency: int) -> int:
-    """Cases in flight inside one batch: CASE_THREADS, but never more than the suite's max_concurrency (the
-    number of cases it lets run at once: batches x threads stays within it)."""
-    return max(1, min(CASE_THREADS, max_concurrency))
-
-
 def map_concurrency(max_concurrency: int) -> int:
-    """Batches at once (the Map's MaxConcurrency), so batches x case_threads <= the suite's max_concurrency."""
-    return max(1, max_concurrency // case_threads(max_concurrency))
+    """Batches at once (the Map's MaxConcurrency): as few as hold the suite's max_concurrency at CASE_THREADS
+    cases each, so that the whole concurrency is used (10 = 2 batches x 5 cases, not 1 x 8) and while one
+    batch reads its cases or records its results another one's cases wait on the model."""
+    return max(1, math.ceil(max_concurrency / CASE_THREADS))
+
+
+def case_threads(max_concurrency: int) -> int:
+    """Cases in flight inside one batch: the suite's max_concurrency shared by the Map's batches, at most
+    CASE_THREADS (batches x threads stays within the max_concurrency)."""
+    return max(1, min(CASE_THREADS, max_concurrency // map_concurrency(max_concurrency)))
 
 
 ROUND_TAIL = 1.5  # the slowest of 8 cases run together, at p95, over one case's p95 (lognormal, sigma 0.5)
@@ -596,7 +598,7 @@ def run_batch(
 ) -> dict[str, Any]:
     """Execute a batch of cases and record their results; counted once even when retried."""
     c = container()
-    run = c.runs.get_run(project_id, run_id)
+    run = c.runs.get_run(project_id, run_id, counts=False)  # its status and settings, not its figures
     if run.status != RunStatus.running:
         return {"skipped": run.status.value}
     if config is not None:
