@@ -158,7 +158,7 @@ def _cache_sfn_clients() -> None:
                 clients[key] = original(region, service, state_credentials)
             return clients[key]
 
-    boto_client.boto_client_for = boto_client_for  # type: ignore[assignment]
+    boto_client.boto_client_for = boto_client_for
     for name in _SFN_CLIENT_MODULES:
         module = importlib.import_module(name)
         if getattr(module, "boto_client_for", None) is original:
