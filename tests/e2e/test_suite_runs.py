@@ -236,6 +236,19 @@ def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
             break
     assert sorted(names) == sorted(f"echo [c{i:03d}]" for i in range(200))
 
+    # the same suite again, same configuration: its batches are sized from the first run's case durations
+    # (milliseconds with the echo provider), so they are full (MAX_BATCH) and fewer
+    from evalgate.services.runs import MAX_BATCH
+
+    again = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
+    final = wait_for(admin, f"{base}/runs/{again['id']}/status", until={"completed", "failed"}, timeout=180)
+    assert final["status"] == "completed" and final["summary"]["passed"] == 200, final
+    second = s3.get_object(
+        Bucket="evalgate-local-artifactsbucket", Key=f"projects/{runtime.project_id}/runs/{again['id']}/manifest.json"
+    )
+    rerun_batches = __import__("json").loads(second["Body"].read())
+    assert len(rerun_batches) == len(split_even(list(range(200)), map_concurrency(10), MAX_BATCH)) < expected
+
 
 def test_a_failing_step_is_retried_then_the_run_is_marked_failed(runtime: Runtime) -> None:
     """Retry and Catch: a run whose suite is gone makes Prepare fail; it is retried, then the Catch

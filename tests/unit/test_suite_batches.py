@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 import threading
+from datetime import UTC, datetime
 from typing import Any
+
+from evalgate.models.domain import Run, RunAggregates, RunStatus
 
 from evalgate.services.runs import (
     BATCH_BUDGET_S,
@@ -14,6 +17,7 @@ from evalgate.services.runs import (
     batch_size_for,
     case_threads,
     map_concurrency,
+    observed_case_p95,
     plan_payload,
     run_concurrently,
 )
@@ -61,3 +65,38 @@ def test_cases_in_flight_stay_within_the_suites_max_concurrency() -> None:
     assert (map_concurrency(10), case_threads(10)) == (2, 5)
     assert case_threads(1) == 1 and batch_size_for(60.0, case_threads(1)) == 4  # one at a time: 4 x 60 s
     assert run_concurrently(lambda s: s * 2, [1, 2, 3], threads=1) == [2, 4, 6]
+
+
+def _run(
+    run_id: int,
+    *,
+    status: RunStatus = RunStatus.completed,
+    suite: int = 1,
+    config: str = "h1",
+    done: int = 10,
+    latency_ms: float = 500.0,
+) -> Run:
+    return Run(
+        id=run_id,
+        project_id="p",
+        prompt_id=1,
+        suite_id=suite,
+        status=status,
+        config_hash=config,
+        aggregates=RunAggregates(done=done, latency_ms_sum=latency_ms * done),
+        created_at=datetime.now(UTC),
+    )
+
+
+def test_a_rerun_sizes_its_batches_from_the_same_configurations_last_run() -> None:
+    new = _run(9, status=RunStatus.running, done=0)
+    # the newest completed run of the same suite and config hash: 3 x its mean case duration
+    recent = [new, _run(8, status=RunStatus.failed), _run(7, config="h2"), _run(6, suite=2), _run(5, latency_ms=2000)]
+    assert observed_case_p95(new, recent) == 6.0
+    assert observed_case_p95(new, [new, _run(4, done=0)]) is None  # nothing counted: no evidence
+    assert observed_case_p95(new, [new]) is None  # a first run: the setting's prior
+    assert observed_case_p95(new, [_run(3, latency_ms=0.0)]) == 0.05  # a cached run: a floor, not zero
+    assert observed_case_p95(_run(9, config=""), [_run(2)]) is None
+    # from cached re-runs (ms per case) the batches are full; from a slow model they stay small
+    assert batch_size_for(observed_case_p95(new, [_run(1, latency_ms=60)]) or 60.0, 5) == MAX_BATCH
+    assert batch_size_for(observed_case_p95(new, [_run(1, latency_ms=30_000)]) or 60.0, 5) == 5

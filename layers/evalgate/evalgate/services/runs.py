@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -509,6 +509,10 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         return {"Bucket": c.settings.bucket_name, "Key": key}
 
     threads = case_threads(suite.config.max_concurrency)
+    case_p95 = None
+    if run.prompt_id is not None:  # one Query (+ its runs' figures) per run: the same suite's last duration
+        recent = c.runs.list_prompt_runs(project_id, run.prompt_id, limit=HISTORY_RUNS, cursor=None, filters={})
+        case_p95 = observed_case_p95(run, recent.items)
     return plan_payload(
         run_id,
         items,
@@ -516,8 +520,35 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         _config_payload(version, suite, tests),
         inline_max_batches=c.settings.inline_max_batches,
         put_manifest=put_manifest,
-        max_batch=batch_size_for(c.settings.suite_case_p95_s, threads),
+        max_batch=batch_size_for(case_p95 or c.settings.suite_case_p95_s, threads),
     )
+
+
+HISTORY_RUNS = 10  # the prompt's newest runs looked at for one of the same suite and configuration
+P95_OVER_MEAN = 3.0  # a case's p95 over its mean duration, taken high (a lognormal with sigma 0.8 gives 2.6)
+MIN_CASE_P95_S = 0.05
+
+
+def observed_case_p95(run: Run, recent: Sequence[Run]) -> float | None:
+    """A case's p95 duration (seconds) estimated from the newest completed run of the same suite and the same
+    configuration (config hash: same version, model and tests, so the same requests and the same response
+    cache), or None when there is none: the batches are then sized with the setting's prior
+    (EVALGATE_SUITE_CASE_P95_SECONDS, 60 s, which makes small batches). An identical re-run served from the
+    cache thus runs in a few large batches instead of many small ones (issue 18), and a suite whose model is
+    slow keeps its batches within the time budget."""
+    if not run.config_hash:
+        return None
+    for other in recent:
+        if (
+            other.id != run.id
+            and other.status == RunStatus.completed
+            and other.suite_id == run.suite_id
+            and other.config_hash == run.config_hash
+            and other.aggregates.done > 0
+        ):
+            mean_s = other.aggregates.latency_ms_sum / other.aggregates.done / 1000.0
+            return max(MIN_CASE_P95_S, P95_OVER_MEAN * mean_s)
+    return None
 
 
 INLINE_PAYLOAD_MAX = 64_000  # bytes of batches kept in the state payload (256 KiB limit, shared with the config)
