@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evalgate.models.domain import Run, RunAggregates, RunStatus
-
 from evalgate.services.runs import (
     BATCH_BUDGET_S,
     CASE_THREADS,
