@@ -509,10 +509,9 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         return {"Bucket": c.settings.bucket_name, "Key": key}
 
     threads = case_threads(suite.config.max_concurrency)
-    case_p95 = None
-    if run.prompt_id is not None:  # one Query (+ its runs' figures) per run: the same suite's last duration
-        recent = c.runs.list_prompt_runs(project_id, run.prompt_id, limit=HISTORY_RUNS, cursor=None, filters={})
-        case_p95 = observed_case_p95(run, recent.items)
+    # the project's newest runs (one Query of its own partition, plus their figures): the same suite's last one
+    recent = c.runs.list_project_runs(project_id, limit=HISTORY_RUNS, cursor=None, filters={})
+    case_p95 = observed_case_p95(run, recent.items)
     return plan_payload(
         run_id,
         items,
@@ -524,7 +523,7 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
     )
 
 
-HISTORY_RUNS = 10  # the prompt's newest runs looked at for one of the same suite and configuration
+HISTORY_RUNS = 10  # the project's newest runs looked at for one of the same suite and configuration
 P95_OVER_MEAN = 3.0  # a case's p95 over its mean duration, taken high (a lognormal with sigma 0.8 gives 2.6)
 MIN_CASE_P95_S = 0.05
 
