@@ -262,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         echo_pid, echo_suite = make("echo")
         model_pid, model_suite = make("openai")
         run_suite(base, s, echo_pid, echo_suite)  # warm-up: cold starts of every task function
+        # and the model path's first use in each worker (provider modules, HTTP pools), on a prompt of its own
+        # (another template: nothing it caches serves the measured runs)
+        run_suite(base, s, *make("openai", "-warm-up"))
         # 1. the echo provider: what a case costs without the model
         echo_status, _ = run_suite(base, s, echo_pid, echo_suite)
         echo_wall = run_duration(base, s, echo_pid, echo_status["id"])
