@@ -120,7 +120,10 @@ def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[A
 
 
 def _restore(saved: list[tuple[Any, Any, Any, Any]]) -> None:
+    from local import moto_index  # its sorted sort keys of a partition are rebuilt after a write
+
     for table, hash_key, range_key, item in reversed(saved):
+        moto_index.touched(table, hash_key)
         if range_key is None:
             if item is None:
                 table.items.pop(hash_key, None)

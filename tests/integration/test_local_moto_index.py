@@ -145,3 +145,68 @@ def test_an_index_query_hands_moto_only_its_index_partition_with_the_same_answer
     )["Items"]
     assert sorted({i["SK"]["S"] for i in filtered}) == ["R#013", "R#016", "R#019"] and len(filtered) == 3 * 40
     assert keys(ExpressionAttributeValues={":g": {"S": "none"}})[0] == []
+
+
+def _page_all(client: Any, name: str, kwargs: dict[str, Any]) -> list[tuple[list[str], bool]]:
+    """Every page of a Query: (its sort keys, whether it had a LastEvaluatedKey)."""
+    pages, start = [], None
+    for _ in range(1000):
+        reply = client.query(TableName=name, **kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        start = reply.get("LastEvaluatedKey")
+        pages.append(([i["SK"]["S"] for i in reply["Items"]], start is not None))
+        if start is None:
+            return pages
+    raise AssertionError("no last page")
+
+
+def test_queries_narrowed_to_their_page_answer_as_moto_does(
+    ddb: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    client, name = ddb
+    rng = random.Random(7)
+    pk = f"narrow-{uuid.uuid4().hex[:6]}"
+    sks = sorted(
+        {
+            f"{rng.choice(['A', 'B', 'BATCH#', 'R#', 'Z'])}{rng.randrange(400):03d}{rng.choice(['', '#D'])}"
+            for _ in range(120)
+        }
+    )
+    for sk in sks:
+        client.put_item(TableName=name, Item={"PK": {"S": pk}, "SK": {"S": sk}, "n": {"N": str(len(sk))}})
+    client.delete_item(TableName=name, Key={"PK": {"S": pk}, "SK": {"S": sks[5]}})  # a write after the keys were sorted
+    conditions: list[tuple[str, dict[str, Any]]] = [
+        ("PK = :p", {}),
+        ("PK = :p AND SK = :a", {":a": {"S": sks[10]}}),
+        ("PK = :p AND SK < :a", {":a": {"S": "B1"}}),
+        ("PK = :p AND SK <= :a", {":a": {"S": sks[50]}}),
+        ("PK = :p AND SK > :a", {":a": {"S": "BATCH#2"}}),
+        ("PK = :p AND SK >= :a", {":a": {"S": sks[80]}}),
+        ("PK = :p AND SK BETWEEN :a AND :b", {":a": {"S": "B"}, ":b": {"S": "R#3"}}),
+        ("PK = :p AND begins_with(SK, :a)", {":a": {"S": "BATCH#"}}),
+        ("PK = :p AND begins_with(SK, :a)", {":a": {"S": "nothing"}}),
+    ]
+    cases = 0
+    for expression, values in conditions:
+        for forward in (True, False):
+            for limit in (None, 3, 7, 100):
+                for flt in (None, "n > :two"):
+                    kwargs: dict[str, Any] = {
+                        "KeyConditionExpression": expression,
+                        "ExpressionAttributeValues": {
+                            ":p": {"S": pk},
+                            **values,
+                            **({":two": {"N": "5"}} if flt else {}),
+                        },
+                        "ScanIndexForward": forward,
+                        **({"Limit": limit} if limit else {}),
+                        **({"FilterExpression": flt} if flt else {}),
+                    }
+                    narrowed = _page_all(client, name, kwargs)
+                    monkeypatch.setattr(moto_index, "NARROW", False)
+                    whole = _page_all(client, name, kwargs)
+                    monkeypatch.setattr(moto_index, "NARROW", True)
+                    assert narrowed == whole, (expression, forward, limit, flt)
+                    cases += 1
+    assert cases == 144
