@@ -15,6 +15,8 @@ Run: .venv/bin/python -m bench.suite_run [--cases 200] [--concurrency 10] [--lat
      [--stored-results 100000] [--stored-traces 10000]
 
 The runtime is started as `make run` starts it (durable, default worker caps).
+Before measuring, an echo run and a stub-model run of prompts of their own warm the task functions and the
+model path (provider modules, HTTP pools) in every worker: the figures are a warm service's.
 """
 
 from __future__ import annotations
