@@ -26,6 +26,7 @@ comparisons are left to moto whole. ``NARROW`` turns it off (the equivalence tes
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import threading
 from typing import Any
@@ -58,8 +59,6 @@ def touched(table: Any, hash_key: Any) -> None:
 
 def _narrowed(table: Any, hash_key: Any, args: dict[str, Any]) -> list[Any] | None:
     """The items a base-table Query's page can hold (see the module docstring), or None to leave it to moto."""
-    import bisect
-
     if args.get("filter_kwargs") or table.range_key_type != "S":
         return None
     bucket = table.items.get(hash_key)
@@ -180,12 +179,12 @@ def install() -> None:
         items = list(bucket.values()) if self.range_key_attr else [bucket]
         return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
+    from moto.dynamodb.models.dynamo_type import DynamoType  # lazy: as above
+
     original_put = Table.put_item
     original_delete = Table.delete_item
 
     def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        from moto.dynamodb.models.dynamo_type import DynamoType  # lazy: as above
-
         try:
             return original_put(self, item_attrs, *args, **kwargs)
         finally:

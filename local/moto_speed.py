@@ -80,16 +80,17 @@ _in_transaction = threading.local()
 
 
 class _CopyShim:
-    """``copy`` for moto's DynamoDB models module: a table is "copied" as itself during a transaction."""
+    """``copy`` for moto's DynamoDB models module: a table is "copied" as itself during a transaction (moto
+    deep-copies an item on every update too, so the table class is resolved once, not per call)."""
+
+    def __init__(self, table_class: type) -> None:
+        self.table_class = table_class
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
 
-    @staticmethod
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table  # lazy: moto is loaded by then
-
-        if getattr(_in_transaction, "active", False) and isinstance(value, Table):
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if getattr(_in_transaction, "active", False) and isinstance(value, self.table_class):
             return value
         return copy.deepcopy(value, memo)
 
@@ -204,8 +205,9 @@ def install() -> None:
         return original(self, action_result)
 
     from moto.dynamodb import models as dynamodb_models  # lazy: as above
+    from moto.dynamodb.models.table import Table  # lazy: as above
 
-    dynamodb_models.copy = _CopyShim()  # type: ignore[assignment]
+    dynamodb_models.copy = _CopyShim(Table)  # type: ignore[assignment]
     backend_class = dynamodb_models.DynamoDBBackend
     original_transact = backend_class.transact_write_items
 
