@@ -130,6 +130,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     env["EVALGATE_EPHEMERAL"] = "1"  # in memory: fast and isolated (durability has its own tests)
     # runs of more than 4 batches take the Distributed Map path (S3 manifest), so e2e covers both paths
     env["EVALGATE_PARAMETER_InlineMapMaxBatches"] = "4"
+    # and an inline batch hands its rest on after 0.3 s, so e2e runs go round the state machine's loop too
+    env["EVALGATE_PARAMETER_SuiteInvocationBudgetSeconds"] = "0.3"
     log = tmp_path_factory.mktemp("runtime") / "runtime.log"
     proc, info = start_runtime(env, log, timeout=60)
     try:

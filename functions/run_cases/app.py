@@ -15,4 +15,4 @@ from evalgate.services import runs
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = BatchTask.model_validate(event)
     logger.append_keys(project_id=task.project_id, run_id=task.run_id)
-    return runs.run_batch(task.project_id, task.run_id, task.batch.model_dump(), task.config)
+    return runs.run_batch(task.project_id, task.run_id, task.batch.model_dump(), task.config, budgeted=task.budgeted)

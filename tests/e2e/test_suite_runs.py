@@ -307,3 +307,58 @@ def test_a_failing_step_is_retried_then_the_run_is_marked_failed(runtime: Runtim
     assert any(
         e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "dynamodb" for e in history
     )
+
+
+def test_an_inline_batch_hands_its_rest_on_through_the_state_machines_loop(
+    runtime: Runtime, admin: requests.Session
+) -> None:
+    """An inline run is one budgeted batch per Map slot: a RunCases invocation starts cases only within its time
+    budget (0.3 s in this session) and returns the rest, which the Map item's loop (MoreCases -> NextCases ->
+    RunCases) runs in the next invocation; every case is counted exactly once."""
+    import boto3
+
+    prompt = admin.post(
+        runtime.url("/api/prompts"),
+        json={
+            "name": "slow",
+            "template": "Slow {{n}}",
+            "modelConfig": {"provider": "scripted", "model": "s", "latency_ms": 100},
+        },
+    ).json()
+    base = runtime.url(f"/api/prompts/{prompt['id']}/eval")
+    ds = admin.post(
+        f"{base}/datasets",
+        json={"name": "d", "cases": [{"name": f"c{i:02d}", "variables": {"n": i}} for i in range(16)]},
+    ).json()
+    # 2 cases at a time (one Map slot of 2), 16 cases of 100 ms: 0.8 s of work, about three invocations' worth
+    suite = admin.post(
+        f"{base}/suites",
+        json={
+            "name": "slow",
+            "config": {"maxConcurrency": 2},
+            "tests": [{"name": "t", "datasetId": ds["id"], "assertions": [{"type": "regex", "value": "^Slow \\d+$"}]}],
+        },
+    ).json()
+    run = admin.post(f"{base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
+    final = wait_for(admin, f"{base}/runs/{run['id']}/status", until={"completed", "failed"}, timeout=120)
+    assert final["status"] == "completed", final
+    assert final["summary"] == {"total": 16, "passed": 16, "failed": 0, "errored": 0}
+    body = admin.get(f"{base}/runs/{run['id']}", params={"limit": 100}).json()
+    assert sorted(r["name"] for r in body["results"]) == [f"t [c{i:02d}]" for i in range(16)]
+
+    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
+    sfn = session.client("stepfunctions", endpoint_url=runtime.moto_url)
+    machine = next(
+        m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("suite-run")
+    )
+    execution = next(
+        e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"]
+        if e["name"].startswith(f"run-{run['id']}-")
+    )
+    history = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert "RunBatches" in entered and "RunBatchesDistributed" not in entered
+    loops = entered.count("NextCases")
+    assert loops >= 1, entered
+    assert entered.count("RunCases") == loops + 1  # one slot: its first invocation and one per rest handed on

@@ -13,12 +13,14 @@ from evalgate.services.runs import (
     BATCH_BUDGET_S,
     CASE_THREADS,
     MAX_BATCH,
+    _rest,
     batch_size_for,
     case_threads,
     map_concurrency,
     observed_case_p95,
     plan_payload,
     run_concurrently,
+    run_prefix,
 )
 
 
@@ -36,10 +38,77 @@ def test_batch_size_keeps_a_batch_within_the_budget() -> None:
 
 def test_prepare_cuts_batches_at_the_budgeted_size() -> None:
     items = [{"i": i, "t": 1, "c": None, "r": 0} for i in range(400)]
-    payload = plan_payload(7, items, 10, None, inline_max_batches=100, put_manifest=lambda b: {}, max_batch=8)
-    assert payload["mode"] == "inline"
-    assert max(len(b["items"]) for b in payload["batches"]) <= 8
-    assert sum(len(b["items"]) for b in payload["batches"]) == 400
+    stored: list[Any] = []
+    # a Distributed Map's children (here: more slots than inline batches allowed) get the time-sized batches
+    payload = plan_payload(7, items, 10, None, inline_max_batches=5, put_manifest=stored.append, max_batch=8)
+    assert payload["mode"] == "distributed"
+    assert max(len(b["items"]) for b in stored[0]) <= 8
+    assert sum(len(b["items"]) for b in stored[0]) == 400
+
+
+def test_an_inline_run_gets_one_budgeted_batch_per_map_slot() -> None:
+    # inline, each of the Map's slots gets one batch of its share, run within a time budget per invocation and
+    # handed on (rest) until done: no fixed per-batch overhead for each few cases
+    items = [{"i": i, "t": 1, "c": None, "r": 0} for i in range(200)]
+    payload = plan_payload(7, items, 2, None, inline_max_batches=100, put_manifest=lambda b: {}, max_batch=8)
+    assert payload["mode"] == "inline" and payload["batchCount"] == 2
+    assert [len(b["items"]) for b in payload["batches"]] == [100, 100]
+    assert [i["i"] for b in payload["batches"] for i in b["items"]] == list(range(200))
+    few = plan_payload(7, items[:1], 2, None, inline_max_batches=100, put_manifest=lambda b: {})
+    assert few["batchCount"] == 1 and few["batches"][0]["items"] == items[:1]
+
+
+class _Clock:
+    """A clock that a case moves on by its own duration (cases run one at a time here: threads=1)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_budgeted_batch_runs_a_prefix_within_its_budget() -> None:
+    clock = _Clock()
+
+    def case(seconds: float) -> Any:
+        def run(item: int) -> Any:
+            clock.now += seconds
+            return item
+
+        return run
+
+    # 2 s cases, 20 s budget, one at a time: a case starts only while 3 x the mean (6 s) still fits
+    done = run_prefix(case(2.0), list(range(100)), 1, 20.0, 60.0, clock=clock)
+    assert done == list(range(8))  # the 8th starts at 14 s (14 + 6 <= 20), the 9th would at 16 s
+    # before any case ended, the prior (60 s) stops all but the first round
+    clock.now = 0.0
+    assert run_prefix(case(30.0), list(range(10)), 1, 20.0, 60.0, clock=clock) == [0]
+    # fast cases: all of them
+    clock.now = 0.0
+    assert run_prefix(case(0.01), list(range(50)), 1, 20.0, 60.0, clock=clock) == list(range(50))
+
+
+def test_a_budgeted_batch_starts_its_first_round_concurrently_and_keeps_order() -> None:
+    barrier = threading.Barrier(4, timeout=10)  # only 4 cases in flight together get past it
+    seen: list[int] = []
+
+    def run(item: int) -> Any:
+        if item < 4:
+            barrier.wait()
+        return item * 10
+
+    out = run_prefix(run, list(range(12)), 4, 20.0, 60.0, on_result=lambda r: seen.append(r))
+    assert out == [n * 10 for n in range(12)]
+    assert sorted(seen) == out
+
+
+def test_the_rest_of_a_budgeted_batch_is_named_by_its_offset() -> None:
+    items = [{"i": i} for i in range(10)]
+    assert _rest("7:0", items, 10) is None
+    first = _rest("7:0", items, 4)
+    assert first == {"b": "7:0@4", "items": items[4:]}
+    assert _rest(first["b"], first["items"], 3) == {"b": "7:0@7", "items": items[7:]}
 
 
 def test_cases_of_a_batch_run_concurrently_in_order() -> None:

@@ -88,6 +88,10 @@ class Settings(BaseModel):
     max_open_suite_runs: int = Field(default=10, ge=1, alias="EVALGATE_MAX_OPEN_SUITE_RUNS")
     # p95 seconds of one suite case (model call + judge): Prepare sizes batches so one takes <= 4 minutes
     suite_case_p95_s: float = Field(default=60.0, gt=0, le=900, alias="EVALGATE_SUITE_CASE_P95_SECONDS")
+    # seconds an inline suite batch starts cases in one invocation before handing the rest to the next one
+    suite_invocation_budget_s: float = Field(
+        default=20.0, gt=0, le=600, alias="EVALGATE_SUITE_INVOCATION_BUDGET_SECONDS"
+    )
     # requests per minute and API key (fixed one-minute windows); 0 = no limit
     rate_limit_per_minute: int = Field(default=0, ge=0, alias="EVALGATE_RATE_LIMIT_PER_MINUTE")
     # the functions' Timeout: no invocation outlives it, so leases taken by a request (an Idempotency-Key in

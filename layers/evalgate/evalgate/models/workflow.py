@@ -40,3 +40,4 @@ class BatchTask(RunTask):
 
     batch: Batch
     config: dict[str, Any] | None = None
+    budgeted: bool = False  # an inline Map slot's batch: runs within a time budget and hands the rest on

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -566,17 +568,23 @@ def plan_payload(
     """The Prepare step's output: the batches inline when they are few and small, else in an S3 manifest (read
     by a Distributed Map) so the state payload stays bounded whatever the number of cases and their names:
     at most INLINE_PAYLOAD_MAX bytes of batches plus CONFIG_PAYLOAD_MAX of config."""
+    base = {"total": len(items), "maxConcurrency": concurrency, "config": config}
+    if not items:
+        return {**base, "batchCount": 0, "mode": "empty"}
     batches = [
         {"b": f"{run_id}:{n}", "items": chunk} for n, chunk in enumerate(split_even(items, concurrency, max_batch))
     ]
-    base = {"total": len(items), "batchCount": len(batches), "maxConcurrency": concurrency, "config": config}
-    if not batches:
-        return {**base, "mode": "empty"}
     if len(batches) <= inline_max_batches:
-        size = len(json.dumps(batches, separators=(",", ":")))
-        if size <= INLINE_PAYLOAD_MAX:
-            return {**base, "mode": "inline", "batches": batches}
-    return {**base, "mode": "distributed", "manifest": put_manifest(batches)}
+        # inline: one budgeted batch per Map slot instead, each handing what it did not reach in its time budget
+        # to its next invocation (no fixed per-batch cost every few cases, and no batch outlives its budget)
+        slots = min(concurrency, len(items))
+        inline = [
+            {"b": f"{run_id}:{n}", "items": chunk}
+            for n, chunk in enumerate(split_even(items, slots, math.ceil(len(items) / slots)))
+        ]
+        if len(json.dumps(inline, separators=(",", ":"))) <= INLINE_PAYLOAD_MAX:
+            return {**base, "batchCount": len(inline), "mode": "inline", "batches": inline}
+    return {**base, "batchCount": len(batches), "mode": "distributed", "manifest": put_manifest(batches)}
 
 
 CONFIG_PAYLOAD_MAX = 32_000  # bytes of run config handed to every Map item (Step Functions payloads are small)
@@ -624,13 +632,30 @@ def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[S
 
 
 def run_batch(
-    project_id: str, run_id: int, batch: dict[str, Any], config: dict[str, Any] | None = None
+    project_id: str,
+    run_id: int,
+    batch: dict[str, Any],
+    config: dict[str, Any] | None = None,
+    *,
+    budgeted: bool = False,
 ) -> dict[str, Any]:
-    """Execute a batch of cases and record their results; counted once even when retried."""
+    """Execute a batch of cases and record their results; counted once even when retried.
+
+    A `budgeted` batch (an inline Map slot's) runs its cases in order until its time budget
+    (EVALGATE_SUITE_INVOCATION_BUDGET_SECONDS, 20 s) is spent and hands the rest on (`rest`, a batch of its own,
+    `<id>@<offset>`), which the state machine runs in the next invocation: the cases done are always a prefix,
+    so a retry finds the same rest from what the batch recorded. An unbudgeted batch (a Distributed Map child)
+    runs all its cases. Cases are read a chunk ahead of them and their results written as they end (two I/O
+    threads), so the batch's reads and writes overlap the model calls instead of adding to them."""
     c = container()
-    run = c.runs.get_run(project_id, run_id, counts=False)  # its status and settings, not its figures
+    label = str(batch["b"])
+    items: list[dict[str, Any]] = list(batch["items"])
+    run, recorded = c.runs.run_and_batch(project_id, run_id, label)  # one round trip
     if run.status != RunStatus.running:
-        return {"skipped": run.status.value}
+        return {"batch": label, "skipped": run.status.value, "cases": 0, "rest": None}
+    if recorded is not None:  # a retry of a batch that was recorded: complete its count, run nothing again
+        counted = c.runs.complete_recorded(project_id, run_id, label)
+        return {"batch": label, "cases": recorded, "counted": counted, "rest": _rest(label, items, recorded)}
     if config is not None:
         version = PromptVersion.model_validate(config["version"])
         suite = Suite.model_validate(config["suite"])
@@ -644,70 +669,200 @@ def run_batch(
         suite_config=suite.config,
         gateway=c.gateway,
     )
-    results: list[RunResult] = []
-    case_cache: dict[tuple[int, str | None], tuple[dict[str, Any], str | None]] = {}
-    wanted: dict[int, list[str]] = {}
-    for item in batch["items"]:
-        test = tests.get(item["t"])
-        if test is not None and test.dataset_id is not None and item["c"] is not None:
-            wanted.setdefault(test.id, []).append(item["c"])
-    for test_id, names in wanted.items():  # one round trip per test for all of the batch's cases
-        dataset_id = tests[test_id].dataset_id
-        assert dataset_id is not None
-        found = c.datasets.get_cases(project_id, dataset_id, names, tests[test_id].dataset_version)
-        for name in names:
-            case = found.get(name)
-            case_cache[(test_id, name)] = (case.variables, case.expected_output) if case else ({}, None)
-    specs: list[CaseSpec] = []
-    for item in batch["items"]:
-        test = tests.get(item["t"])
-        if test is None:
-            results.append(
-                RunResult(
-                    index=item["i"],
-                    name=f"test {item['t']}",
-                    test_id=item["t"],
-                    case_name=item["c"],
-                    repeat=item["r"],
-                    status="errored",
-                    score=0.0,
-                    duration_ms=0.0,
-                    error="the test was deleted during the run",
-                )
-            )
-            continue
-        variables, expected = case_cache.get((test.id, item["c"]), (test.variables, test.expected_output))
-        specs.append(
-            CaseSpec(
-                index=item["i"],
-                test=test,
-                case_name=item["c"],
-                variables=variables,
-                expected=expected,
-                repeat=item["r"],
-                context=_context_of(variables),
-            )
+    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+    def load(chunk: list[dict[str, Any]]) -> list[CaseSpec | RunResult]:
+        """A chunk's work: its dataset cases read (one round trip per test) and its model-cache entries
+        prefetched (one more), so that its cases need no reads of their own."""
+        found_cases: dict[tuple[int, str | None], tuple[dict[str, Any], str | None]] = {}
+        wanted: dict[int, list[str]] = {}
+        for item in chunk:
+            test = tests.get(item["t"])
+            if test is not None and test.dataset_id is not None and item["c"] is not None:
+                wanted.setdefault(test.id, []).append(item["c"])
+        for test_id, names in wanted.items():
+            dataset_id = tests[test_id].dataset_id
+            assert dataset_id is not None
+            found = c.datasets.get_cases(project_id, dataset_id, names, tests[test_id].dataset_version)
+            for name in names:
+                case = found.get(name)
+                found_cases[(test_id, name)] = (case.variables, case.expected_output) if case else ({}, None)
+        work: list[CaseSpec | RunResult] = [_work_of(item, tests, found_cases) for item in chunk]
+        specs = [w for w in work if isinstance(w, CaseSpec)]
+        c.gateway.prefetch(
+            [r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id
         )
-    # one cache read for the whole batch, one cache write at its end
-    c.gateway.prefetch([r for r in (executor.request_for(s) for s in specs) if r is not None], project_id=project_id)
-    with c.gateway.deferred_writes(flush=False) as cache_items:
-        results += run_concurrently(executor.run, specs, case_threads(suite.config.max_concurrency))
+        return work
+
+    threads = case_threads(suite.config.max_concurrency)
+    # two I/O threads beside the cases: the next chunks' reads ahead of them, their results' writes behind them
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-io") as io:
+        loads: dict[int, Future[list[CaseSpec | RunResult]]] = {}
+        writes: list[Future[None]] = []
+        ended: list[RunResult] = []
+        lock = threading.Lock()
+
+        def chunk_work(k: int) -> list[CaseSpec | RunResult]:
+            with lock:  # this chunk, and the next one read ahead (a budgeted batch may not reach the others)
+                for n in (k, k + 1):
+                    if n < len(chunks) and n not in loads:
+                        loads[n] = io.submit(load, chunks[n])
+            return loads[k].result()
+
+        def execute(i: int) -> RunResult:
+            w = chunk_work(i // CHUNK)[i % CHUNK]
+            return w if isinstance(w, RunResult) else executor.run(w)
+
+        chunk_work(0)
+
+        with c.gateway.deferred_writes(flush=False) as cache_items:
+            cache_taken = 0
+
+            def ended_case(result: RunResult) -> None:
+                nonlocal cache_taken
+                with lock:
+                    ended.append(result)
+                    if len(ended) < CHUNK:
+                        return
+                    chunk_results = ended[:]
+                    ended.clear()
+                    cache_now = len(cache_items)
+                    cache_new, cache_taken = cache_items[cache_taken:cache_now], cache_now
+                    writes.append(io.submit(c.runs.write_results, project_id, run_id, label, chunk_results, cache_new))
+
+            indexes = list(range(len(items)))
+            if budgeted:
+                budget = c.settings.suite_invocation_budget_s
+                results = run_prefix(
+                    execute, indexes, threads, budget, c.settings.suite_case_p95_s, on_result=ended_case
+                )
+            else:
+                results = run_concurrently(execute, indexes, threads, on_result=ended_case)
+        for write in writes:
+            write.result()
+        rest_written = [*ended]
+        cache_rest = cache_items[cache_taken:]
     case_keys = None
     if run.has_spec:  # a spec run's cases pair with other runs by their own names (a dataset case's, or the test's)
         case_keys = [r.case_name or (tests[r.test_id].name if r.test_id in tests else r.name) for r in results]
-    counted = c.runs.record_batch(project_id, run_id, batch["b"], results, extra_puts=cache_items, case_keys=case_keys)
-    return {"batch": batch["b"], "cases": len(results), "counted": counted}
+    if rest_written:
+        c.runs.write_results(project_id, run_id, label, rest_written)
+    counted, recorded = c.runs.record_batch_results(
+        project_id, run_id, label, results, extra_puts=cache_rest, case_keys=case_keys, results_written=True
+    )
+    return {"batch": label, "cases": recorded, "counted": counted, "rest": _rest(label, items, recorded)}
+
+
+CHUNK = 25  # a BatchWriteItem's items: cases are read, and their results written, this many at a time
+
+
+def _work_of(
+    item: dict[str, Any],
+    tests: Mapping[int, SuiteTest],
+    found_cases: Mapping[tuple[int, str | None], tuple[dict[str, Any], str | None]],
+) -> CaseSpec | RunResult:
+    """What one batch item runs: its test's case with its variables, or an errored result when its test is gone."""
+    test = tests.get(item["t"])
+    if test is None:
+        return RunResult(
+            index=item["i"],
+            name=f"test {item['t']}",
+            test_id=item["t"],
+            case_name=item["c"],
+            repeat=item["r"],
+            status="errored",
+            score=0.0,
+            duration_ms=0.0,
+            error="the test was deleted during the run",
+        )
+    variables, expected = found_cases.get((test.id, item["c"]), (test.variables, test.expected_output))
+    return CaseSpec(
+        index=item["i"],
+        test=test,
+        case_name=item["c"],
+        variables=variables,
+        expected=expected,
+        repeat=item["r"],
+        context=_context_of(variables),
+    )
+
+
+def _rest(label: str, items: list[dict[str, Any]], done: int) -> dict[str, Any] | None:
+    """What a budgeted batch hands on after `done` of its items: the others, as a batch whose id says where it
+    starts in the original batch (`<id>@<offset>`), so that each part is counted once however often retried."""
+    if done >= len(items):
+        return None
+    base, _, offset = label.partition("@")
+    return {"b": f"{base}@{int(offset or 0) + done}", "items": items[done:]}
+
+
+def run_prefix(
+    run: Callable[[Any], RunResult],
+    work: Sequence[Any],
+    threads: int,
+    budget_s: float,
+    prior_p95_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    on_result: Callable[[RunResult], None] | None = None,
+) -> list[RunResult]:
+    """Run work items in order, `threads` at a time, starting the next one only while it is expected to end
+    within `budget_s` (a case's p95 taken as P95_OVER_MEAN x the mean duration seen so far, `prior_p95_s` before
+    any ended); the first `threads` always start. Returns the results of the prefix that was started."""
+    started_at = clock()
+    results: dict[int, RunResult] = {}
+    durations: list[float] = []
+
+    def timed(i: int) -> tuple[int, RunResult, float]:
+        t0 = clock()
+        result = run(work[i])
+        elapsed = clock() - t0
+        if on_result is not None:
+            on_result(result)
+        return i, result, elapsed
+
+    def may_start(i: int) -> bool:
+        if i < threads:
+            return True
+        p95 = P95_OVER_MEAN * sum(durations) / len(durations) if durations else prior_p95_s
+        return clock() - started_at + p95 <= budget_s
+
+    started = 0
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(work))), thread_name_prefix="case") as pool:
+        inflight: set[Future[tuple[int, RunResult, float]]] = set()
+        while True:
+            while started < len(work) and len(inflight) < threads and may_start(started):
+                inflight.add(pool.submit(timed, started))
+                started += 1
+            if not inflight:
+                break
+            done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+            for future in done:
+                i, result, elapsed = future.result()
+                results[i] = result
+                durations.append(elapsed)
+    return [results[i] for i in range(started)]
 
 
 def run_concurrently(
-    run: Callable[[CaseSpec], RunResult], specs: list[CaseSpec], threads: int = CASE_THREADS
+    run: Callable[[Any], RunResult],
+    specs: Sequence[Any],
+    threads: int = CASE_THREADS,
+    on_result: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
     """The batch's cases, up to `threads` at a time (model and judge calls wait on the network), results in
-    the cases' order. A batch of ceil(n / threads) rounds is what Prepare's time budget assumes."""
+    the cases' order (`on_result` called with each as it ends). A batch of ceil(n / threads) rounds is what
+    Prepare's time budget assumes."""
+
+    def one(spec: Any) -> RunResult:
+        result = run(spec)
+        if on_result is not None:
+            on_result(result)
+        return result
+
     if len(specs) <= 1 or threads <= 1:
-        return [run(s) for s in specs]
+        return [one(s) for s in specs]
     with ThreadPoolExecutor(max_workers=min(threads, len(specs)), thread_name_prefix="case") as pool:
-        return list(pool.map(run, specs))
+        return list(pool.map(one, specs))
 
 
 _RUN_CONFIG: dict[tuple[str, int], tuple[PromptVersion, Suite, dict[int, SuiteTest]]] = {}

@@ -148,6 +148,30 @@ class RunStore:
             return run_of_item(item)
         return self._with_counts(project_id, run_id, item)
 
+    def run_and_batch(self, project_id: str, run_id: int, batch_id: str) -> tuple[Run, int | None]:
+        """A suite batch's first read, in one round trip: the run (without its figures) and, when the batch was
+        recorded before (its marker holds its counts), how many results it recorded."""
+        run_key = keys.run(project_id, run_id)
+        marker_key = keys.run_batch_marker(project_id, run_id, f"S#{batch_id}")
+        run_item, marker = None, None
+        for item in self.table.batch_get([run_key, marker_key]):
+            if item[keys.SK] == run_key[keys.SK] and item[keys.PK] == run_key[keys.PK]:
+                run_item = item
+            elif item[keys.SK] == marker_key[keys.SK]:
+                marker = item
+        if run_item is None:
+            raise NotFound(f"run {run_id} not found")
+        recorded = int(marker["results"]) if marker is not None and marker.get("counts") else None
+        return run_of_item(run_item), recorded
+
+    def complete_recorded(self, project_id: str, run_id: int, batch_id: str) -> bool:
+        """Finish counting a suite batch whose marker exists (a retry after its results were recorded)."""
+        label = f"S#{batch_id}"
+        marker = self.table.get(keys.run_batch_marker(project_id, run_id, label))
+        if marker is None or not marker.get("counts"):
+            return False
+        return self._complete(project_id, run_id, label, json.loads(marker["counts"]), only_while=RunStatus.running)
+
     def _with_counts(self, project_id: str, run_id: int, item: dict[str, Any]) -> Run:
         """The run with its figures: the run item's (runs counted before sharding) plus its counter items'."""
         return self._runs_with_counts(project_id, [item])[0]
@@ -303,14 +327,73 @@ class RunStore:
         then count the batch once (see `_complete`). A retry of a batch that had begun counting (its marker
         exists) only completes that count: its results are not rewritten, so what is listed is what was
         counted. Returns False when the batch was counted before, or not at all (the run stopped running)."""
+        return self.record_batch_results(
+            project_id, run_id, batch_id, results, extra_puts=extra_puts, case_keys=case_keys
+        )[0]
+
+    def record_batch_results(
+        self,
+        project_id: str,
+        run_id: int,
+        batch_id: str,
+        results: Sequence[RunResult],
+        *,
+        extra_puts: Sequence[dict[str, Any]] = (),
+        case_keys: Sequence[str] | None = None,
+        results_written: bool = False,
+    ) -> tuple[bool, int]:
+        """`record_batch`, and how many results the batch's count holds: `len(results)`, or, when another
+        attempt of the same batch recorded first (its marker is written once, conditionally), that attempt's
+        number (a budgeted batch's attempts may have reached different points: the first marker decides).
+        `results_written`: the caller found no marker before its cases ran and has written their results as
+        they ended (`write_results`); only the extra items, the marker and the count remain."""
         label = f"S#{batch_id}"
-        marker = self.table.get(keys.run_batch_marker(project_id, run_id, label))
-        if marker is not None and marker.get("counts"):
-            if extra_puts:
-                self.table.batch_write(puts=extra_puts)
-            return self._complete(project_id, run_id, label, json.loads(marker["counts"]), only_while=RunStatus.running)
-        puts = [{**self._result_item(project_id, run_id, r), "batch": label} for r in results]
-        self.table.batch_write(puts=[*puts, *extra_puts])
+        marker_key = keys.run_batch_marker(project_id, run_id, label)
+        marker = None if results_written else self.table.get(marker_key)
+        if marker is None or not marker.get("counts"):
+            puts = [] if results_written else self._results_items(project_id, run_id, label, results)
+            self.table.batch_write(puts=[*puts, *extra_puts])
+            counts, outcomes = self._batch_counts(results, case_keys)
+            try:
+                self.table.put(
+                    marker_item(project_id, run_id, label, outcomes, counts),
+                    condition="attribute_not_exists(#pk) OR attribute_not_exists(#counts)",
+                    names={"#pk": keys.PK, "#counts": "counts"},
+                )
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+                marker = self.table.get(marker_key)  # another attempt of this batch recorded first
+            else:
+                _fault("after-marker")
+                return self._complete(project_id, run_id, label, counts, only_while=RunStatus.running), len(results)
+        elif extra_puts:
+            self.table.batch_write(puts=extra_puts)
+        assert marker is not None
+        counted = self._complete(project_id, run_id, label, json.loads(marker["counts"]), only_while=RunStatus.running)
+        return counted, int(marker["results"])
+
+    def write_results(
+        self,
+        project_id: str,
+        run_id: int,
+        batch_id: str,
+        results: Sequence[RunResult],
+        extra_puts: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Store some of a suite batch's results (as its cases end), before the batch is counted by
+        `record_batch_results(..., results_written=True)`."""
+        self.table.batch_write(puts=[*self._results_items(project_id, run_id, f"S#{batch_id}", results), *extra_puts])
+
+    def _results_items(
+        self, project_id: str, run_id: int, label: str, results: Sequence[RunResult]
+    ) -> list[dict[str, Any]]:
+        return [{**self._result_item(project_id, run_id, r), "batch": label} for r in results]
+
+    @staticmethod
+    def _batch_counts(
+        results: Sequence[RunResult], case_keys: Sequence[str] | None
+    ) -> tuple[dict[str, Any], list[tuple[str, str, float]]]:
         add: dict[str, float] = dict.fromkeys(AGG_FIELDS.values(), 0.0)
         bins = [0] * SCORE_BINS
         scorers: dict[str, ScorerAdd] = {}
@@ -337,10 +420,7 @@ class RunStore:
         add["aggWeightPassed"] = sum(w for w, r in zip(weights, results, strict=True) if r.status == "passed")
         keys_ = case_keys if case_keys is not None else [result_case_key(r) for r in results]
         outcomes = [(k, r.status, r.score) for k, r in zip(keys_, results, strict=True)]
-        counts = batch_counts(add, bins, scorers)
-        self.table.put(marker_item(project_id, run_id, label, outcomes, counts))
-        _fault("after-marker")
-        return self._complete(project_id, run_id, label, counts, only_while=RunStatus.running)
+        return batch_counts(add, bins, scorers), outcomes
 
     def _complete(
         self,
