@@ -345,9 +345,10 @@ def tenancy_rows() -> list[dict[str, Any]]:
             f"{i['after_wcu_per_creation']:.2f} WCU per id",
             f"< {LIMIT['partition_wcu_s']} WCU/s per partition, not growing with the rate",
             i["after_hottest_partition_writes"] <= 2 and i["ids_unique"] and i["ids_follow_creation_ms"],
-            f"at 10,000/s: {k['collisions']} refused claims in {k['creations']:,} ({k['collisions'] / k['creations']:.2%}),"
-            f" hottest claim partition {k['after_hottest_partition_writes']:.0f} writes; before {k['before_hottest_wcu_s']:,}"
-            " WCU/s on COUNTER (10x the limit)",
+            f"at 10,000/s: {k['collisions']} refused claims in {k['creations']:,} "
+            f"({k['collisions'] / k['creations']:.2%}), hottest claim partition "
+            f"{k['after_hottest_partition_writes']:.0f} writes; before {k['before_hottest_wcu_s']:,} WCU/s on COUNTER "
+            "(10x the limit)",
         ),
     ]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -222,7 +223,7 @@ def ids(rate: int = 1000, seconds: float = 2, environments: int = 20, seed: int 
             now_ms[0] = start + (i * 1000) // rate
             made.append((now_ms[0], rng.choice(allocators).next("run")))
         claims = {k: v for k, v in meter.by_partition.items() if k.startswith("IDCLAIM#")}
-        ordered = all(a[1] < b[1] for a, b in zip(made, made[1:], strict=False) if a[0] < b[0])
+        ordered = all(a[1] < b[1] for a, b in itertools.pairwise(made) if a[0] < b[0])
         return {
             "rate": rate,
             "creations": n,

@@ -1,6 +1,6 @@
 """Integer ids allocated concurrently (issue 17, store/ids.py) against moto in server mode (each DynamoDB request
 atomic, as on AWS): several allocators (Lambda environments) in threads hand out no id twice, ids stay above a
-counter-made id already stored."""
+counter-made id already stored; ids made after the change list after counter-made ones."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
+from evalgate.services.projects import create_project
 from evalgate.store.ids import ID_BASE, IdAllocator
 from evalgate.store.table import Table
 from local.runtime import MotoServer
+from tests.integration.conftest import Stack
 
 THREADS = 8
 PER_THREAD = 15
@@ -109,3 +111,44 @@ def test_forced_collisions_are_retried_and_still_unique(server_table: Callable[[
     assert len(set(every)) == THREADS * 6
     assert all(ids == sorted(ids) for ids in made)
 
+
+def _legacy_next_id(self: Table, entity: str) -> int:
+    """The allocator before issue 17: one counter item per entity type (what a deployed or durable table holds)."""
+    item = self.update({"PK": "COUNTER", "SK": entity}, "ADD #v :one", names={"#v": "value"}, values={":one": 1})
+    return int(item["value"])
+
+
+def _newest_first(stack: Stack, key: str, path: str) -> list[Any]:
+    """Every item of a list, one per page (so each page boundary is a cursor)."""
+    seen, cursor = [], None
+    while True:
+        reply = stack.call("GET", path, key=key, query="limit=1" + (f"&cursor={cursor}" if cursor else ""))
+        assert reply.status == 200, reply.text
+        seen += [i["id"] for i in reply.json()["items"]]
+        cursor = reply.json()["nextCursor"]
+        if not cursor:
+            return seen
+
+
+def test_ids_made_after_the_change_list_after_counter_made_ones(
+    stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given prompts and runs a counter made before the change (ids 1, 2: the table keeps them)
+    with monkeypatch.context() as before:
+        before.setattr(Table, "next_id", _legacy_next_id)
+        old_prompts = [stack.call("POST", "/api/prompts", key=admin, body={"name": f"old {i}", "template": "x"})
+                       for i in range(2)]  # fmt: skip
+        old_runs = [stack.call("POST", "/api/v1/evals", key=admin, body={"name": f"old {i}"}) for i in range(2)]
+    assert [r.json()["id"] for r in old_prompts] == [1, 2] and [r.json()["id"] for r in old_runs] == ["1", "2"]
+    # When more are made with the time-ordered ids
+    new_prompts = [stack.call("POST", "/api/prompts", key=admin, body={"name": f"new {i}", "template": "x"}).json()["id"]
+                   for i in range(2)]  # fmt: skip
+    new_runs = [stack.call("POST", "/api/v1/evals", key=admin, body={"name": f"new {i}"}).json()["id"] for i in range(2)]
+    # Then every new id is greater, and the lists (newest first, paged by cursor) keep creation order
+    assert min(new_prompts) > 2 and min(int(r) for r in new_runs) > 2
+    assert _newest_first(stack, admin, "/api/prompts") == [*reversed(new_prompts), 2, 1]
+    assert _newest_first(stack, admin, "/api/v1/evals") == [*reversed(new_runs), "2", "1"]
+    # and a new id is still a 404 under another project's key
+    _, _, other = create_project(None, "another project")
+    assert stack.call("GET", f"/api/prompts/{new_prompts[0]}", key=other).status == 404
+    assert stack.call("GET", f"/api/v1/evals/{new_runs[0]}", key=other).status == 404
