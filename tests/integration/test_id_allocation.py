@@ -133,17 +133,21 @@ def _newest_first(stack: Stack, key: str, path: str) -> list[Any]:
 def test_ids_made_after_the_change_list_after_counter_made_ones(
     stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def prompt(name: str) -> Any:
+        return stack.call("POST", "/api/prompts", key=admin, body={"name": name, "template": "x"}).json()["id"]
+
+    def run(name: str) -> Any:
+        return stack.call("POST", "/api/v1/evals", key=admin, body={"name": name}).json()["id"]
+
     # Given prompts and runs a counter made before the change (ids 1, 2: the table keeps them)
     with monkeypatch.context() as before:
         before.setattr(Table, "next_id", _legacy_next_id)
-        old_prompts = [stack.call("POST", "/api/prompts", key=admin, body={"name": f"old {i}", "template": "x"})
-                       for i in range(2)]  # fmt: skip
-        old_runs = [stack.call("POST", "/api/v1/evals", key=admin, body={"name": f"old {i}"}) for i in range(2)]
-    assert [r.json()["id"] for r in old_prompts] == [1, 2] and [r.json()["id"] for r in old_runs] == ["1", "2"]
+        old_prompts = [prompt(f"old {i}") for i in range(2)]
+        old_runs = [run(f"old {i}") for i in range(2)]
+    assert old_prompts == [1, 2] and old_runs == ["1", "2"]
     # When more are made with the time-ordered ids
-    new_prompts = [stack.call("POST", "/api/prompts", key=admin, body={"name": f"new {i}", "template": "x"}).json()["id"]
-                   for i in range(2)]  # fmt: skip
-    new_runs = [stack.call("POST", "/api/v1/evals", key=admin, body={"name": f"new {i}"}).json()["id"] for i in range(2)]
+    new_prompts = [prompt(f"new {i}") for i in range(2)]
+    new_runs = [run(f"new {i}") for i in range(2)]
     # Then every new id is greater, and the lists (newest first, paged by cursor) keep creation order
     assert min(new_prompts) > 2 and min(int(r) for r in new_runs) > 2
     assert _newest_first(stack, admin, "/api/prompts") == [*reversed(new_prompts), 2, 1]
