@@ -7,6 +7,8 @@ with every write metered as DynamoDB bills it (bench/wcu.py, per partition key):
   long-tailed distribution, every call admitted by the real shared rate limiter (store/rate_limits.py) on a
   simulated clock, every sample recorded by the real JobStore; prints the job's finish time, the job item's
   writes (none per sample) and the hottest partition's write rate.
+- ids: 1,000 creations/s of one entity type, before (one counter item per entity type) and after (a claim item
+  per id, store/ids.py): the hottest partition's write units per second (`--only ids` for just this one).
 
     python -m bench.scale_sim            # ~1 minute on a quiet machine
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -193,12 +196,59 @@ def autoeval(
         }
 
 
+def ids(rate: int = 1000, seconds: float = 2, environments: int = 20, seed: int = 17) -> dict[str, Any]:
+    """`rate` creations per second of one entity type for `seconds` on a simulated clock, each made by one of
+    `environments` Lambda environments chosen at random: before issue 17 each was one ADD on the entity type's
+    counter item (every entity type's counter in the one partition `COUNTER`), now one conditional put of a claim
+    item keyed by the id (store/ids.py, the real Table.claim_id and IdAllocator). Prints the hottest partition's
+    write units per second for both, the claims refused, and whether ids follow the creation order."""
+    # lazy: the layer is imported inside the moto context
+    from evalgate.store.ids import IdAllocator
+
+    rng = random.Random(seed)
+    n = int(rate * seconds)
+    with metered_table() as (table, _, meter):
+        for _ in range(n):  # the allocator before issue 17 (Table.next_id's ADD on keys.counter)
+            table.update({"PK": "COUNTER", "SK": "run"}, "ADD #v :one", names={"#v": "value"}, values={":one": 1})
+        before = dict(meter.by_partition)
+        meter.reset()
+        now_ms = [1_796_601_600_000]
+        allocators = [
+            IdAllocator(table.claim_id, clock_ms=lambda: now_ms[0], random_bits=rng.getrandbits, sleep=lambda s: None)
+            for _ in range(environments)
+        ]
+        made: list[tuple[int, int]] = []  # (creation's millisecond, id)
+        start = now_ms[0]
+        for i in range(n):
+            now_ms[0] = start + (i * 1000) // rate
+            made.append((now_ms[0], rng.choice(allocators).next("run")))
+        claims = {k: v for k, v in meter.by_partition.items() if k.startswith("IDCLAIM#")}
+        ordered = all(a[1] < b[1] for a, b in itertools.pairwise(made) if a[0] < b[0])
+        return {
+            "rate": rate,
+            "creations": n,
+            "before_hottest_wcu_s": round(max(before.values()) / seconds),
+            "before_partition": max(before, key=lambda k: before[k]),
+            "after_hottest_partition_writes": max(claims.values()),  # all of them within one millisecond
+            "after_partitions": len(claims),
+            "after_wcu_per_creation": round(meter.units / n, 3),
+            "collisions": sum(a.collisions for a in allocators),
+            "ids_unique": len({i for _, i in made}) == n,
+            "ids_follow_creation_ms": ordered,
+            "min_id_digits": len(str(min(i for _, i in made))),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--scorers", type=int, default=50)
+    parser.add_argument("--only", choices=["ids"], help="print only this simulation")
     args = parser.parse_args()
+    print(json.dumps({"ids": ids(), "ids_10k": ids(rate=10_000, seconds=0.5)}))
+    if args.only:
+        return
     print(json.dumps({"traces": traces()}))
     print(json.dumps({"autoeval": autoeval(args.samples, scorers=args.scorers, latency_median=args.latency)}))
 

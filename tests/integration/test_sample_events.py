@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from evalgate.adapters.workflow import Workflow
 from evalgate.models.domain import ApiKey, Role
 from evalgate.services.container import container, utcnow
 from evalgate.services.projects import create_project
+from evalgate.store.table import Table
 from local import cfn
 from local.events import SAMPLE_KEY
 from tests.integration.conftest import APP, FakeContext, Stack, load_function
@@ -69,6 +71,10 @@ def test_sample_events_replay(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> 
     # cancellable (a real execution may end the run first on a busy machine: a 409, not the sample's fault)
     monkeypatch.setattr(Workflow, "start", lambda self, name, execution_input: f"arn:aws:states:::execution:x:{name}")
     monkeypatch.setattr(Workflow, "stop", lambda self, execution_arn, cause: None)
+    # and integer ids counted from 1 per entity type, as the samples name them (the API draws time-ordered ids,
+    # store/ids.py; the samples, like every other id they name, hold fixed values)
+    counters: dict[str, itertools.count[int]] = {}
+    monkeypatch.setattr(Table, "next_id", lambda self, entity: next(counters.setdefault(entity, itertools.count(1))))
     # and the sample key's project with a prompt whose dataset holds a case named case-1
     create_project(None, "samples", project_id="prj_sample", admin_secret=SAMPLE_KEY)
     # and a key with the id the revoke sample names

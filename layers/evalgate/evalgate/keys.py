@@ -11,7 +11,9 @@ GSI1SK = "GSI1SK"
 
 
 def _n(value: int) -> str:
-    # zero-padded so that lexical order is numeric order
+    # zero-padded so that lexical order is numeric order. Integer ids are either counter-made (below 10**12: twelve
+    # digits, a leading 0 in practice) or time-ordered (store/ids.py: always 16 digits, a leading 1 or more), so an
+    # old id's key sorts before every new one's and keys already stored keep their spelling.
     return f"{value:012d}"
 
 
@@ -21,8 +23,11 @@ def run_slots(project_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}", SK: "RUNSLOTS"}
 
 
-def counter(entity: str) -> dict[str, str]:
-    return {PK: "COUNTER", SK: entity}
+def id_claim(entity: str, value: int) -> dict[str, str]:
+    """An integer id's claim (store/ids.py): one key per id, so allocation has no hot item. Ids are global (not
+    per project), which keeps another project's id a 404. (Before issue 17 ids came from one `COUNTER` item per
+    entity type; those items are no longer written.)"""
+    return {PK: f"IDCLAIM#{entity}#{value}", SK: "IDCLAIM"}
 
 
 def api_key_lookup(secret_hash: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from evalgate import keys
 from evalgate.errors import InvalidInput, NotFound, Throttled
+from evalgate.store.ids import IdAllocator
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; moto does not enforce it, so we do.
 TRANSACT_LIMIT = 100
@@ -151,6 +152,7 @@ class Table:
         self.name = table_name
         self.client = client
         self.codec = _Codec()
+        self.ids = IdAllocator(self.claim_id)
 
     # -- errors -----------------------------------------------------------------------------------
     @staticmethod
@@ -288,9 +290,18 @@ class Table:
 
     # -- ids --------------------------------------------------------------------------------------
     def next_id(self, entity: str) -> int:
-        """Allocate the next integer id of an entity with an atomic counter (never reused)."""
-        item = self.update(keys.counter(entity), "ADD #v :one", names={"#v": "value"}, values={":one": 1})
-        return int(item["value"])
+        """A new integer id of an entity: time-ordered, globally unique, never reused (store/ids.py)."""
+        return self.ids.next(entity)
+
+    def claim_id(self, entity: str, value: int) -> bool:
+        """Claim an id by a conditional put of its own item: True when it is now ours, False when it was taken."""
+        try:
+            self.put(keys.id_claim(entity, value), condition="attribute_not_exists(PK)")
+        except ClientError as exc:
+            if self.is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     # -- queries ----------------------------------------------------------------------------------
     def query_page(
