@@ -188,6 +188,7 @@ def seed_store(runtime: Any, s: requests.Session, n_results: int, n_traces: int)
 def run_suite(base: str, s: requests.Session, pid: int, suite_id: int) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     run = s.post(f"{base}/api/prompts/{pid}/eval/run", json={"suiteId": suite_id, "versionNo": 1}).json()
+    assert "id" in run, run
     while True:
         status = s.get(f"{base}/api/prompts/{pid}/eval/runs/{run['id']}/status").json()
         if status["status"] in ("completed", "failed", "cancelled"):

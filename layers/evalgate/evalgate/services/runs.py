@@ -105,9 +105,9 @@ def start_run(
     )
     with admitted(principal.project_id, run.id):
         c.runs.create_run(run)
-        _start_execution(principal.project_id, run)
+        started = _start_execution(principal.project_id, run)
     logger.info("run started", run_id=run.id, suite_id=suite_id, tests=len(tests))
-    return c.runs.get_run(principal.project_id, run.id)
+    return started
 
 
 def pin_dataset_versions(
@@ -174,7 +174,7 @@ def admitted(project_id: str, run_id: int) -> Iterator[None]:
         raise
 
 
-def _start_execution(project_id: str, run: Run) -> None:
+def _start_execution(project_id: str, run: Run) -> Run:
     """Start the workflow of a created run; a run that cannot start is marked failed with the reason (503)."""
     c = container()
     execution_input = {
@@ -196,7 +196,7 @@ def _start_execution(project_id: str, run: Run) -> None:
         )
         logger.exception("start execution failed", run_id=run.id)
         raise Unavailable("the run could not be started; retry shortly") from exc
-    c.runs.set_execution(project_id, run.id, arn)
+    return c.runs.set_execution(project_id, run.id, arn)
 
 
 MAX_SPEC_CASES = 10_000
@@ -304,9 +304,9 @@ def start_spec_run(
     with admitted(principal.project_id, run.id):
         c.runs.put_spec(principal.project_id, run.id, _definition_payload(version, suite, tests))
         c.runs.create_run(run)
-        _start_execution(principal.project_id, run)
+        started = _start_execution(principal.project_id, run)
     logger.info("spec run started", run_id=run.id, kind=kind, tests=len(tests))
-    return c.runs.get_run(principal.project_id, run.id)
+    return started
 
 
 def _inline_test(i: int, test_id: int, case: Any, assertions: list[dict[str, Any]], now: Any) -> SuiteTest:
@@ -477,24 +477,9 @@ def _case_names_of(project_id: str, test: SuiteTest) -> list[str | None]:
 def prepare(project_id: str, run_id: int) -> dict[str, Any]:
     """Mark the run running and expand tests by cases by repeats into batches of work items."""
     c = container()
-    run = c.runs.get_run(project_id, run_id)
+    run = c.runs.get_run(project_id, run_id, counts=False)  # its status and settings, not its figures
     if run.status == RunStatus.cancelled:
         return {"mode": "cancelled"}
-    if run.status == RunStatus.pending:
-        now = utcnow()
-        try:
-            run = c.runs.transition(
-                project_id,
-                run_id,
-                RunStatus.running,
-                allowed_from=[RunStatus.pending],
-                now=now,
-                sets={"startedAt": now.isoformat()},
-            )
-        except Conflict:
-            run = c.runs.get_run(project_id, run_id)
-            if run.status != RunStatus.running:
-                return {"mode": "cancelled"}
     version, suite, tests = _definition(project_id, run)
     items: list[dict[str, Any]] = []
     for test in tests:
@@ -503,7 +488,24 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
                 items.append({"i": len(items), "t": test.id, "c": case_name, "r": r})
                 if len(items) > MAX_CASES_PER_RUN:
                     raise InvalidInput(f"a run may hold at most {MAX_CASES_PER_RUN} cases")
-    c.runs.set_total(project_id, run_id, len(items))
+    if run.status == RunStatus.pending:  # running, with its total, in one write
+        now = utcnow()
+        try:
+            run = c.runs.transition(
+                project_id,
+                run_id,
+                RunStatus.running,
+                allowed_from=[RunStatus.pending],
+                now=now,
+                sets={"startedAt": now.isoformat(), "aggTotal": len(items)},
+            )
+        except Conflict:
+            run = c.runs.get_run(project_id, run_id, counts=False)
+            if run.status != RunStatus.running:
+                return {"mode": "cancelled"}
+            c.runs.set_total(project_id, run_id, len(items))
+    else:  # a retried Prepare
+        c.runs.set_total(project_id, run_id, len(items))
     key = keys.artifact(project_id, "runs", str(run_id), "manifest.json")
 
     def put_manifest(batches: list[dict[str, Any]]) -> dict[str, str]:
@@ -511,17 +513,22 @@ def prepare(project_id: str, run_id: int) -> dict[str, Any]:
         return {"Bucket": c.settings.bucket_name, "Key": key}
 
     threads = case_threads(suite.config.max_concurrency)
-    # the project's newest runs (one Query of its own partition, plus their figures): the same suite's last one
-    recent = c.runs.list_project_runs(project_id, limit=HISTORY_RUNS, cursor=None, filters={})
-    case_p95 = observed_case_p95(run, recent.items)
+    slots = map_concurrency(suite.config.max_concurrency)
+    case_p95 = c.settings.suite_case_p95_s
+    if len(split_even(items, slots, batch_size_for(case_p95, threads))) > c.settings.inline_max_batches:
+        # a Distributed Map's batches are sized to the time budget: from the same suite's last run when there
+        # is one (the project's newest runs: one Query of its own partition, plus their figures). An inline run
+        # needs no estimate (its batches keep to a budget as they go), and its smallest batches were few enough
+        recent = c.runs.list_project_runs(project_id, limit=HISTORY_RUNS, cursor=None, filters={})
+        case_p95 = observed_case_p95(run, recent.items) or case_p95
     return plan_payload(
         run_id,
         items,
-        map_concurrency(suite.config.max_concurrency),
+        slots,
         _config_payload(version, suite, tests),
         inline_max_batches=c.settings.inline_max_batches,
         put_manifest=put_manifest,
-        max_batch=batch_size_for(case_p95 or c.settings.suite_case_p95_s, threads),
+        max_batch=batch_size_for(case_p95, threads),
     )
 
 

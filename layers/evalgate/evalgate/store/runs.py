@@ -213,8 +213,11 @@ class RunStore:
         items, nxt = self.table.query_page(pk, prefix, limit=limit, cursor=cursor, forward=False, filters=filters)
         return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
 
-    def set_execution(self, project_id: str, run_id: int, execution_arn: str) -> None:
-        self.table.update(keys.run(project_id, run_id), "SET executionArn = :a", values={":a": execution_arn})
+    def set_execution(self, project_id: str, run_id: int, execution_arn: str) -> Run:
+        """Record the run's workflow execution; the run item as it now is (its status may already be running),
+        without reading its figures: its cases are not counted before it has started."""
+        item = self.table.update(keys.run(project_id, run_id), "SET executionArn = :a", values={":a": execution_arn})
+        return run_of_item(item)
 
     def transition(
         self,
