@@ -528,10 +528,18 @@ class DatasetStore:
         `snapshot` (the dataset's version when the run was planned, >= `version`), in name order, then ("r", key)
         for one changed or removed between `version` and `snapshot` (its revision, in key order). Two projected
         Queries paged as the caller reads: nothing is held. Valid while the dataset stays at `snapshot`
-        (`changed_since` tells; a run's batches read the same order after any later change, `cases_after`)."""
+        (`changed_since` tells; a run's batches read the same order after any later change, `cases_after`).
+        Strongly consistent reads: a stale page could show a case both current and as a revision."""
         pk, _ = keys.cases_prefix(project_id, dataset_id)
         heads = self.table.query_between(
-            pk, _HEADS_LOW, _HEADS_HIGH, condition=_HEAD_AT, names=_REV, values={":v": version}, attributes=["name"]
+            pk,
+            _HEADS_LOW,
+            _HEADS_HIGH,
+            condition=_HEAD_AT,
+            names=_REV,
+            values={":v": version},
+            attributes=["name"],
+            consistent=True,
         )
         for item in heads:
             yield ("h", str(item["name"]))
@@ -543,6 +551,7 @@ class DatasetStore:
             names=_REV_UNTIL,
             values={":v": version, ":w": snapshot},
             attributes=[keys.SK],
+            consistent=True,
         )
         for item in revisions:
             yield ("r", str(item[keys.SK])[len(_REVS_LOW) :])
@@ -561,7 +570,14 @@ class DatasetStore:
             start = after[1] if after else None
             low = _HEADS_LOW + start + "\x00" if start is not None else _HEADS_LOW
             heads = self.table.query_between(
-                pk, low, _HEADS_HIGH, condition=_HEAD_AT, names=_REV, values={":v": version}, page_size=count
+                pk,
+                low,
+                _HEADS_HIGH,
+                condition=_HEAD_AT,
+                names=_REV,
+                values={":v": version},
+                page_size=count,
+                consistent=True,
             )
             found = list(itertools.islice(heads, count))
             if self.changed_since(project_id, dataset_id, snapshot):  # read after the heads: they were all at snapshot
@@ -573,6 +589,7 @@ class DatasetStore:
                     condition=_REV_MOVED_AFTER,
                     names=_REV_UNTIL,
                     values={":v": version, ":w": snapshot},
+                    consistent=True,
                 )
                 found += [
                     m for m in moved if (start is None or m["name"] > start) and (last is None or m["name"] <= last)
@@ -590,6 +607,7 @@ class DatasetStore:
                 names=_REV_UNTIL,
                 values={":v": version, ":w": snapshot},
                 page_size=count - len(found),
+                consistent=True,
             )
             found += itertools.islice(revisions, count - len(found))
         return [self._load_case(i) for i in found]
