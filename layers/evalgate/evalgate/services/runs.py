@@ -485,7 +485,9 @@ def _case_names_of(project_id: str, test: SuiteTest) -> list[str | None]:
 
 
 def prepare(project_id: str, run_id: int) -> dict[str, Any]:
-    """Mark the run running and expand tests by cases by repeats into batches of work items."""
+    """Mark the run running and cut its tests x cases x repeats into batches: a small run's batches list their
+    items (inline in the state payload when under 64 KB, else in the S3 manifest); a big run's name ranges of
+    items (`plan_ranges`), streamed to the S3 manifest while the cases' keys are paged, never all held."""
     c = container()
     run = c.runs.get_run(project_id, run_id)
     if run.status == RunStatus.cancelled:
@@ -686,7 +688,7 @@ def _finish(span: CaseSpan, positions: Iterator[Position], seen: int) -> None:
         raise PlanMismatch(f"test {span.test_id}")
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # UTF-8: a name is at most 800 bytes
 MANIFEST_CHUNK = 1024 * 1024  # bytes of manifest text handed to the upload at a time
 
 
