@@ -71,6 +71,10 @@ def test_a_range_reads_exactly_its_cases_at_the_pinned_version(stack: Stack, adm
     assert stack.call("DELETE", f"{url}/{q('n10')}", key=admin).status == 204  # v8
     ok(stack.call("PUT", f"{url}/{q('zé')}", key=admin, body={"name": "zz"}))  # v9
     ok(stack.call("POST", url, key=admin, body={"name": "a a", "variables": {"v": 10}}), 201)  # v10
+    # "a" now sits among revisions after "a!"'s and "a#"'s keys (CASEREV#a!#… < CASEREV#a#…): a range ending at
+    # "a!" must still find it
+    ok(stack.call("PUT", f"{url}/a", key=admin, body={"variables": {"n": "a", "v": 11}}))  # v11
+    assert stack.call("DELETE", f"{url}/{q('a!')}", key=admin).status == 204  # v12
     assert datasets.changed_since(project, ds_id, snapshot)
     for count in (1, 4):
         got = _read_all(project, ds_id, 1, snapshot, positions, count)

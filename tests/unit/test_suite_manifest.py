@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -189,3 +190,22 @@ def test_the_manifest_upload_holds_a_part_at_a_time() -> None:
         Blobs("b", planned).put_stream("k", failing(), part_size=100)
     assert planned.calls[-1] == ("abort", "u1")
     assert list(itertools.islice(json_array_chunks(iter([])), 2)) == [b"[]"]
+
+
+def test_revision_ranges_hold_every_name_of_a_range() -> None:
+    # revision keys sort a name after its extensions by " ", "!", '"' or "#" (CASEREV#a b#… < CASEREV#a#…): the
+    # ranges a batch reads after a mid-run change must still hold every name between its bounds
+    from evalgate.store.datasets import _revision_ranges
+
+    rng = random.Random(17)
+    alphabet = [" ", "!", "#", "$", "0", "a", "b", "é"]
+    names = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(400)})
+    for _ in range(300):
+        after, last = sorted(rng.sample(names, 2))
+        for lo_name, hi_name in ((after, last), (None, last), (after, None)):
+            ranges = _revision_ranges(lo_name, hi_name)
+            for name in names:
+                inside = (lo_name is None or name > lo_name) and (hi_name is None or name <= hi_name)
+                key = f"CASEREV#{name}#{rng.randint(1, 99):012d}"
+                if inside:
+                    assert any(low <= key <= high for low, high in ranges), (lo_name, hi_name, name)

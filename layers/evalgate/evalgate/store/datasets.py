@@ -47,6 +47,21 @@ Position = tuple[str, str]  # where a case sits in a version's run order: ("h", 
 _REV_SUFFIX = len("#") + 12  # a revision key is <name>#<from version, 12 digits>
 
 
+def _revision_ranges(after: str | None, last: str | None) -> list[tuple[str, str]]:
+    """Key ranges holding the revisions of every name n with after < n <= last (None: unbounded), a few more
+    at most. A revision key is CASEREV#<name>#<version>, so key order is name order except that a name sorts
+    after its extensions by a character below "$" ("a" after "a b"): [CASEREV#<after>, CASEREV#<last>$] misses
+    only the prefixes of `last` followed by such a character, each read by its own small range."""
+    low = _REVS_LOW + after if after is not None else _REVS_LOW
+    if last is None:
+        return [(low, _REVS_HIGH)]
+    ranges = [(low, _REVS_LOW + last + "$")]
+    for j in range(1, len(last)):
+        if last[j] <= "#" and (after is None or last[:j] > after):
+            ranges.append((_REVS_LOW + last[:j] + "#", _REVS_LOW + last[:j] + "#~"))
+    return ranges
+
+
 def position_name(position: Position) -> str:
     """The name of the case at a position."""
     kind, key = position
@@ -560,9 +575,9 @@ class DatasetStore:
         self, project_id: str, dataset_id: int, version: int, snapshot: int, after: Position | None, count: int
     ) -> list[DatasetCase]:
         """The `count` cases of `version` that follow position `after` (None: from the first) in the run order of
-        `case_positions` at `snapshot`, fewer only at the end. One Query in the usual case; when the dataset changed
-        after `snapshot`, the cases of the range that moved to revisions since are read too (a Query of the
-        revisions after the range's start), so the order and the cases stay those the run was planned with."""
+        `case_positions` at `snapshot`, fewer only at the end. One Query (and a GetItem) in the usual case; when the
+        dataset changed after `snapshot`, the cases of the range that moved to revisions since are read too (the
+        revisions in the range's key span, `_revision_ranges`), so the run keeps its planned cases and order."""
         pk, _ = keys.cases_prefix(project_id, dataset_id)
         found: list[dict[str, Any]] = []
         rev_after: str | None = None
@@ -582,19 +597,20 @@ class DatasetStore:
             found = list(itertools.islice(heads, count))
             if self.changed_since(project_id, dataset_id, snapshot):  # read after the heads: they were all at snapshot
                 last = found[-1]["name"] if len(found) == count else None
-                moved = self.table.query_between(
-                    pk,
-                    _REVS_LOW + start if start is not None else _REVS_LOW,
-                    _REVS_HIGH,
-                    condition=_REV_MOVED_AFTER,
-                    names=_REV_UNTIL,
-                    values={":v": version, ":w": snapshot},
-                    consistent=True,
-                )
-                found += [
-                    m for m in moved if (start is None or m["name"] > start) and (last is None or m["name"] <= last)
-                ]
-                found = sorted(found, key=lambda i: str(i["name"]))[:count]
+                moved: dict[str, dict[str, Any]] = {}
+                for low, high in _revision_ranges(start, last):
+                    for m in self.table.query_between(
+                        pk,
+                        low,
+                        high,
+                        condition=_REV_MOVED_AFTER,
+                        names=_REV_UNTIL,
+                        values={":v": version, ":w": snapshot},
+                        consistent=True,
+                    ):
+                        if (start is None or m["name"] > start) and (last is None or m["name"] <= last):
+                            moved[m[keys.SK]] = m
+                found = sorted([*found, *moved.values()], key=lambda i: str(i["name"]))[:count]
         else:
             rev_after = after[1]
         if len(found) < count:  # past the current cases: the revisions of cases changed before the snapshot
