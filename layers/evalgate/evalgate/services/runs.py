@@ -921,6 +921,8 @@ def _range_items(
     elif test.case_names is not None:
         names = list(test.case_names[first_case : last_case + 1])
         _read_named(project_id, test, [n for n in names if n is not None], case_cache)
+    elif rng.get("w") is None:
+        raise NotFound(f"test {test.id} reads a dataset now; it did not when the run was planned")
     else:
         snapshot = int(rng["w"])
         after = rng.get("a")
