@@ -224,7 +224,11 @@ def test_a_200_case_run(runtime: Runtime, admin: requests.Session) -> None:
     size = batch_size_for(Settings.model_fields["suite_case_p95_s"].default, case_threads(10))
     expected = len(split_even(list(range(200)), map_concurrency(10), size))
     assert expected > 4
-    assert len(__import__("json").loads(manifest["Body"].read())) == expected
+    batches = __import__("json").loads(manifest["Body"].read())
+    assert len(batches) == expected
+    # a big run's manifest names ranges of items (one case position per batch at most), not its cases
+    assert all(b["ranges"] and "items" not in b for b in batches)
+    assert sum(r["n"] for b in batches for r in b["ranges"]) == 200
     # results page through, each case exactly once
     names, cursor = [], None
     while True:

@@ -3,7 +3,7 @@ edge: a malformed input fails the task with the field named, before any work."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,11 +28,28 @@ class BatchItem(BaseModel):
     r: int = Field(default=0, ge=0)
 
 
+class BatchRange(BaseModel):
+    """A run of consecutive items of one test (a big run's manifest names ranges, not cases): the test's items
+    `s` to `s + n - 1` (tests x cases x repeats, repeats innermost), numbered from `i` in the run. For a dataset
+    test, `a` is the position of the case before the range's first case in the version's run order (absent: from
+    the first) and `w` the dataset version the run was planned at; the batch reads its own cases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t: int
+    i: int = Field(ge=0)
+    s: int = Field(ge=0)
+    n: int = Field(ge=1)
+    a: tuple[Literal["h", "r"], str] | None = None
+    w: int | None = Field(default=None, ge=1)
+
+
 class Batch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     b: str = Field(min_length=1)  # "<runId>:<n>": the batch's id, which counts it once
-    items: list[BatchItem]
+    items: list[BatchItem] = Field(default_factory=list)  # small runs: the items themselves
+    ranges: list[BatchRange] = Field(default_factory=list)  # big runs (the S3 manifest): ranges of items
 
 
 class BatchTask(RunTask):

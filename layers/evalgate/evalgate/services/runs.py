@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,12 +35,13 @@ from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
 from evalgate.settings import MissingSetting
+from evalgate.store.datasets import Position, position_name
 from evalgate.store.table import Between
 
 MAX_BATCH = 25  # cases per Map item at most: fewer Lambda invocations and state transitions per case
 CASE_THREADS = 8  # cases of a batch in flight at once (the gateway's per-provider limit still applies)
 BATCH_BUDGET_S = 240.0  # a batch's time budget at p95 (Express children stop at 5 minutes)
-MAX_CASES_PER_RUN = 100_000
+MAX_CASES_PER_RUN = 1_000_000  # a big run's manifest names ranges of cases (plan_ranges), not the cases
 
 
 # -- API side ---------------------------------------------------------------------------------------
@@ -450,19 +454,27 @@ def batch_size_for(case_p95_s: float, threads: int = CASE_THREADS, budget_s: flo
     return max(1, min(MAX_BATCH, threads * rounds))
 
 
-def split_even(items: list[Any], concurrency: int, max_batch: int = MAX_BATCH) -> list[list[Any]]:
-    """Cut items into batches whose count is a multiple of the concurrency (so every round of the Map
-    fills every slot) and whose sizes differ by at most one, each at most `max_batch`."""
-    if not items:
-        return []
-    count = concurrency * math.ceil(len(items) / (concurrency * max_batch))
-    count = min(count, len(items))
-    size, extra = divmod(len(items), count)
-    out, start = [], 0
+def batch_sizes(total: int, concurrency: int, max_batch: int = MAX_BATCH) -> Iterator[int]:
+    """The sizes of the batches `total` items are cut into: a count that is a multiple of the concurrency (so
+    every round of the Map fills every slot), sizes differing by at most one, each at most `max_batch`."""
+    count = batch_count(total, concurrency, max_batch)
+    if not count:
+        return
+    size, extra = divmod(total, count)
     for n in range(count):
-        end = start + size + (1 if n < extra else 0)
-        out.append(items[start:end])
-        start = end
+        yield size + (1 if n < extra else 0)
+
+
+def batch_count(total: int, concurrency: int, max_batch: int = MAX_BATCH) -> int:
+    return min(total, concurrency * math.ceil(total / (concurrency * max_batch))) if total > 0 else 0
+
+
+def split_even(items: list[Any], concurrency: int, max_batch: int = MAX_BATCH) -> list[list[Any]]:
+    """Cut items into batches (`batch_sizes`)."""
+    out, start = [], 0
+    for size in batch_sizes(len(items), concurrency, max_batch):
+        out.append(items[start : start + size])
+        start += size
     return out
 
 
@@ -475,61 +487,242 @@ def _case_names_of(project_id: str, test: SuiteTest) -> list[str | None]:
 
 
 def prepare(project_id: str, run_id: int) -> dict[str, Any]:
-    """Mark the run running and expand tests by cases by repeats into batches of work items."""
+    """Mark the run running and cut its tests x cases x repeats into batches: a small run's batches list their
+    items (inline in the state payload when under 64 KB, else in the S3 manifest); a big run's name ranges of
+    items (`plan_ranges`), streamed to the S3 manifest while the cases' keys are paged, never all held."""
     c = container()
     run = c.runs.get_run(project_id, run_id, counts=False)  # its status and settings, not its figures
     if run.status == RunStatus.cancelled:
         return {"mode": "cancelled"}
     version, suite, tests = _definition(project_id, run)
-    items: list[dict[str, Any]] = []
-    for test in tests:
-        for case_name in _case_names_of(project_id, test):
-            for r in range(test.repeat):
-                items.append({"i": len(items), "t": test.id, "c": case_name, "r": r})
-                if len(items) > MAX_CASES_PER_RUN:
-                    raise InvalidInput(f"a run may hold at most {MAX_CASES_PER_RUN} cases")
-    if run.status == RunStatus.pending:  # running, with its total, in one write
-        now = utcnow()
-        try:
-            run = c.runs.transition(
-                project_id,
-                run_id,
-                RunStatus.running,
-                allowed_from=[RunStatus.pending],
-                now=now,
-                sets={"startedAt": now.isoformat(), "aggTotal": len(items)},
-            )
-        except Conflict:
-            run = c.runs.get_run(project_id, run_id, counts=False)
-            if run.status != RunStatus.running:
-                return {"mode": "cancelled"}
-            c.runs.set_total(project_id, run_id, len(items))
-    else:  # a retried Prepare
-        c.runs.set_total(project_id, run_id, len(items))
     key = keys.artifact(project_id, "runs", str(run_id), "manifest.json")
 
     def put_manifest(batches: list[dict[str, Any]]) -> dict[str, str]:
         c.blobs.put_json(key, batches)
         return {"Bucket": c.settings.bucket_name, "Key": key}
 
+    concurrency = map_concurrency(suite.config.max_concurrency)
     threads = case_threads(suite.config.max_concurrency)
-    slots = map_concurrency(suite.config.max_concurrency)
-    case_p95 = c.settings.suite_case_p95_s
-    if len(split_even(items, slots, batch_size_for(case_p95, threads))) > c.settings.inline_max_batches:
-        # a Distributed Map's batches are sized to the time budget: from the same suite's last run when there
-        # is one (the project's newest runs: one Query of its own partition, plus their figures). An inline run
-        # needs no estimate (its batches keep to a budget as they go), and its smallest batches were few enough
-        recent = c.runs.list_project_runs(project_id, limit=HISTORY_RUNS, cursor=None, filters={})
-        case_p95 = observed_case_p95(run, recent.items) or case_p95
-    return plan_payload(
-        run_id,
-        items,
-        slots,
-        _config_payload(version, suite, tests),
-        inline_max_batches=c.settings.inline_max_batches,
-        put_manifest=put_manifest,
-        max_batch=batch_size_for(case_p95, threads),
-    )
+    config = _config_payload(version, suite, tests)
+    prior_p95 = c.settings.suite_case_p95_s
+    observed: list[float | None] = []  # the same suite's last case p95, once looked up
+    read_counts = False
+    for _attempt in range(PLAN_ATTEMPTS):
+        spans = [_span_of(project_id, test, read_count=read_counts) for test in tests]
+        total = sum(span.cases * span.repeat for span in spans)
+        if total > MAX_CASES_PER_RUN:
+            raise InvalidInput(f"a run may hold at most {MAX_CASES_PER_RUN} cases")
+        case_p95 = prior_p95
+        if batch_count(total, concurrency, batch_size_for(prior_p95, threads)) > c.settings.inline_max_batches:
+            # a Distributed Map's batches are sized to the time budget: from the same suite's last run when there
+            # is one (the project's newest runs: one Query of its own partition, plus their figures). An inline
+            # run needs no estimate (its batches keep to a budget as they go), and its smallest batches were few
+            if not observed:
+                recent = c.runs.list_project_runs(project_id, limit=HISTORY_RUNS, cursor=None, filters={})
+                observed.append(observed_case_p95(run, recent.items))
+            case_p95 = observed[0] or prior_p95
+        max_batch = batch_size_for(case_p95, threads)
+        ranged = batch_count(total, concurrency, max_batch) > c.settings.inline_max_batches
+        try:
+            if not ranged:
+                # a small run: its items themselves (inline in the state payload when they fit), each naming its
+                # case, read by name at the test's version by its batch
+                items = list(_items_of(spans))
+                total = len(items)
+                payload = plan_payload(
+                    run_id,
+                    items,
+                    concurrency,
+                    config,
+                    inline_max_batches=c.settings.inline_max_batches,
+                    put_manifest=put_manifest,
+                    max_batch=max_batch,
+                )
+            else:  # a big one: ranges of items streamed to the S3 manifest, each batch reads its own cases
+                batches = plan_ranges(run_id, spans, concurrency, max_batch)
+                manifest_bytes = c.blobs.put_stream(key, json_array_chunks(batches))
+                payload = {
+                    "total": total,
+                    "batchCount": batch_count(total, concurrency, max_batch),
+                    "maxConcurrency": concurrency,
+                    "config": config,
+                    "mode": "distributed",
+                    "manifest": {"Bucket": c.settings.bucket_name, "Key": key},
+                }
+                logger.info("manifest written", run_id=run_id, manifest_bytes=manifest_bytes, total=total)
+        except PlanMismatch:
+            read_counts = True  # a version's recorded case count disagreed with its cases: count them instead
+            continue
+        if ranged and any(_changed(project_id, span) for span in spans):
+            continue  # a dataset changed while its cases were read: read them again at its new version
+        return payload if _mark_running(project_id, run, total) else {"mode": "cancelled"}
+    raise Unavailable("the run's datasets kept changing while the run was being planned; start it again")
+
+
+PLAN_ATTEMPTS = 3
+
+
+def _mark_running(project_id: str, run: Run, total: int) -> bool:
+    """Running with its total, in one write (a retried Prepare, the run already running, sets the total only);
+    False when the run was cancelled meanwhile."""
+    c = container()
+    if run.status == RunStatus.pending:
+        now = utcnow()
+        try:
+            c.runs.transition(
+                project_id,
+                run.id,
+                RunStatus.running,
+                allowed_from=[RunStatus.pending],
+                now=now,
+                sets={"startedAt": now.isoformat(), "aggTotal": total},
+            )
+            return True
+        except Conflict:
+            if c.runs.get_run(project_id, run.id, counts=False).status != RunStatus.running:
+                return False
+    c.runs.set_total(project_id, run.id, total)
+    return True
+
+
+class PlanMismatch(Exception):
+    """A test held more or fewer cases than counted (its dataset changed while the run was planned)."""
+
+
+@dataclass(frozen=True)
+class CaseSpan:
+    """One test's share of a run: `cases` cases x `repeat` items, repeats innermost. A dataset test has
+    `positions` (each case's position in its version's run order, read lazily: `DatasetStore.case_positions`)
+    and `snapshot`, the dataset version they were read at; `names` are a test's own case names."""
+
+    test_id: int
+    cases: int
+    repeat: int
+    positions: Callable[[], Iterator[Position]] | None = None
+    snapshot: int | None = None
+    names: Sequence[str] | None = None
+    dataset_id: int | None = None
+
+
+def _span_of(project_id: str, test: SuiteTest, *, read_count: bool = False) -> CaseSpan:
+    repeat = max(0, test.repeat)
+    if test.dataset_id is None:
+        return CaseSpan(test.id, 1, repeat)
+    if test.case_names is not None:
+        return CaseSpan(test.id, len(test.case_names), repeat, names=list(test.case_names))
+    datasets = container().datasets
+    dataset_id = test.dataset_id
+    snapshot = datasets.latest_version(project_id, dataset_id)
+    version = test.dataset_version or snapshot
+
+    def positions() -> Iterator[Position]:
+        return datasets.case_positions(project_id, dataset_id, version, snapshot)
+
+    count = None if read_count else datasets.version_case_count(project_id, dataset_id, version)
+    if count is None:
+        count = sum(1 for _ in positions())
+    return CaseSpan(test.id, count, repeat, positions, snapshot, dataset_id=dataset_id)
+
+
+def _changed(project_id: str, span: CaseSpan) -> bool:
+    if span.dataset_id is None or span.snapshot is None:
+        return False
+    return container().datasets.changed_since(project_id, span.dataset_id, span.snapshot)
+
+
+def _items_of(spans: Sequence[CaseSpan]) -> Iterator[dict[str, Any]]:
+    """A small run's items, each naming its case (`run_batch` reads them by name, at the test's version)."""
+    index = 0
+    for span in spans:
+        names: Iterator[str | None]
+        if span.positions is not None:
+            names = (position_name(p) for p in span.positions())
+        elif span.names is not None:
+            names = iter(span.names)
+        else:
+            names = iter([None])
+        for name in names:
+            for r in range(span.repeat):
+                yield {"i": index, "t": span.test_id, "c": name, "r": r}
+                index += 1
+
+
+def plan_ranges(
+    run_id: int, spans: Sequence[CaseSpan], concurrency: int, max_batch: int = MAX_BATCH
+) -> Iterator[dict[str, Any]]:
+    """A big run's batches (`batch_sizes`), each as ranges of its tests' items (`BatchRange`), not the items: a
+    batch names at most one case (the one before its first range that starts inside a dataset test), so the
+    manifest grows with the batches, never with the case names, and nothing but the current position is held
+    while the tests' cases stream by. Raises PlanMismatch when a test's cases are not as many as counted."""
+    live = [s for s in spans if s.cases > 0 and s.repeat > 0]
+    for empty in spans:
+        if empty.cases == 0 and empty.positions is not None and next(empty.positions(), None) is not None:
+            raise PlanMismatch(f"test {empty.test_id}")
+    total = sum(s.cases * s.repeat for s in live)
+    walker = iter(live)
+    span: CaseSpan | None = None
+    positions: Iterator[Position] | None = None
+    local = seen = 0  # the span's next item; its cases passed in `positions`
+    last: Position | None = None  # the position of the span's case `seen - 1`
+    index = 0
+    for n, size in enumerate(batch_sizes(total, concurrency, max_batch)):
+        ranges: list[dict[str, Any]] = []
+        while size:
+            if span is None or local == span.cases * span.repeat:
+                if span is not None and positions is not None:
+                    _finish(span, positions, seen)
+                span = next(walker)
+                positions = span.positions() if span.positions is not None else None
+                local = seen = 0
+                last = None
+            take = min(size, span.cases * span.repeat - local)
+            rng: dict[str, Any] = {"t": span.test_id, "i": index, "s": local, "n": take}
+            if positions is not None:
+                first_case = local // span.repeat
+                if seen < first_case:  # on to the case before the range (C-level skipping: 1M cases go by fast)
+                    deque(itertools.islice(positions, first_case - seen - 1), maxlen=0)
+                    last = next(positions, None)
+                    if last is None:
+                        raise PlanMismatch(f"test {span.test_id}")
+                    seen = first_case
+                if last is not None:
+                    rng["a"] = list(last)
+                rng["w"] = span.snapshot
+            ranges.append(rng)
+            index += take
+            local += take
+            size -= take
+        yield {"b": f"{run_id}:{n}", "ranges": ranges}
+    if span is not None and positions is not None:
+        _finish(span, positions, seen)
+
+
+def _finish(span: CaseSpan, positions: Iterator[Position], seen: int) -> None:
+    """Check that a test's positions hold exactly the cases counted."""
+    if seen < span.cases:
+        deque(itertools.islice(positions, span.cases - seen - 1), maxlen=0)
+        if next(positions, None) is None:
+            raise PlanMismatch(f"test {span.test_id}")
+    if next(positions, None) is not None:
+        raise PlanMismatch(f"test {span.test_id}")
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # UTF-8: a name is at most 800 bytes
+MANIFEST_CHUNK = 1024 * 1024  # bytes of manifest text handed to the upload at a time
+
+
+def json_array_chunks(values: Iterator[Any], chunk_bytes: int = MANIFEST_CHUNK) -> Iterator[bytes]:
+    """A JSON array of `values`, as chunks of about `chunk_bytes`, produced as the values are."""
+    buffer = bytearray(b"[")
+    for n, value in enumerate(values):
+        if n:
+            buffer += b","
+        buffer += _COMPACT.encode(value).encode()
+        if len(buffer) >= chunk_bytes:
+            yield bytes(buffer)
+            buffer = bytearray()
+    buffer += b"]"
+    yield bytes(buffer)
 
 
 HISTORY_RUNS = 10  # the project's newest runs looked at for one of the same suite and configuration
@@ -656,13 +849,14 @@ def run_batch(
     threads), so the batch's reads and writes overlap the model calls instead of adding to them."""
     c = container()
     label = str(batch["b"])
-    items: list[dict[str, Any]] = list(batch["items"])
+    items: list[dict[str, Any]] = list(batch.get("items") or ())
     run, recorded = c.runs.run_and_batch(project_id, run_id, label)  # one round trip
     if run.status != RunStatus.running:
         return {"batch": label, "skipped": run.status.value, "cases": 0, "rest": None}
     if recorded is not None:  # a retry of a batch that was recorded: complete its count, run nothing again
         counted = c.runs.complete_recorded(project_id, run_id, label)
-        return {"batch": label, "cases": recorded, "counted": counted, "rest": _rest(label, items, recorded)}
+        rest = _rest(label, items, recorded) if budgeted else None
+        return {"batch": label, "cases": recorded, "counted": counted, "rest": rest}
     if config is not None:
         version = PromptVersion.model_validate(config["version"])
         suite = Suite.model_validate(config["suite"])
@@ -676,24 +870,25 @@ def run_batch(
         suite_config=suite.config,
         gateway=c.gateway,
     )
+    preloaded: CaseCache | None = None
+    if batch.get("ranges"):  # a big run's batch names ranges of cases: read them (and their items) at once
+        items, preloaded = _batch_items(project_id, batch, tests)
     chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
     def load(chunk: list[dict[str, Any]]) -> list[CaseSpec | RunResult]:
         """A chunk's work: its dataset cases read (one round trip per test) and its model-cache entries
         prefetched (one more), so that its cases need no reads of their own."""
-        found_cases: dict[tuple[int, str | None], tuple[dict[str, Any], str | None]] = {}
-        wanted: dict[int, list[str]] = {}
-        for item in chunk:
-            test = tests.get(item["t"])
-            if test is not None and test.dataset_id is not None and item["c"] is not None:
-                wanted.setdefault(test.id, []).append(item["c"])
-        for test_id, names in wanted.items():
-            dataset_id = tests[test_id].dataset_id
-            assert dataset_id is not None
-            found = c.datasets.get_cases(project_id, dataset_id, names, tests[test_id].dataset_version)
-            for name in names:
-                case = found.get(name)
-                found_cases[(test_id, name)] = (case.variables, case.expected_output) if case else ({}, None)
+        found_cases: CaseCache = {}
+        if preloaded is not None:
+            found_cases = preloaded
+        else:
+            wanted: dict[int, list[str]] = {}
+            for item in chunk:
+                test = tests.get(item["t"])
+                if test is not None and test.dataset_id is not None and item["c"] is not None:
+                    wanted.setdefault(test.id, []).append(item["c"])
+            for test_id, names in wanted.items():
+                _read_named(project_id, tests[test_id], names, found_cases)
         work: list[CaseSpec | RunResult] = [_work_of(item, tests, found_cases) for item in chunk]
         specs = [w for w in work if isinstance(w, CaseSpec)]
         c.gateway.prefetch(
@@ -757,7 +952,8 @@ def run_batch(
     counted, recorded = c.runs.record_batch_results(
         project_id, run_id, label, results, extra_puts=cache_rest, case_keys=case_keys, results_written=True
     )
-    return {"batch": label, "cases": recorded, "counted": counted, "rest": _rest(label, items, recorded)}
+    rest = _rest(label, items, recorded) if budgeted else None
+    return {"batch": label, "cases": recorded, "counted": counted, "rest": rest}
 
 
 CHUNK = 25  # a BatchWriteItem's items: cases are read, and their results written, this many at a time
@@ -848,6 +1044,86 @@ def run_prefix(
                 results[i] = result
                 durations.append(elapsed)
     return [results[i] for i in range(started)]
+
+
+CaseCache = dict[tuple[int, str | None], tuple[dict[str, Any], str | None]]
+
+
+def _batch_items(
+    project_id: str, batch: dict[str, Any], tests: Mapping[int, SuiteTest]
+) -> tuple[list[dict[str, Any]], CaseCache]:
+    """A batch's items and the variables and expected output of their dataset cases: a small run's batch names
+    its items (its cases read in one round trip per test); a big run's names ranges, each read by `_range_items`."""
+    case_cache: CaseCache = {}
+    if batch.get("ranges"):
+        items: list[dict[str, Any]] = []
+        for rng in batch["ranges"]:
+            items += _range_items(project_id, rng, tests.get(rng["t"]), case_cache)
+        return items, case_cache
+    items = list(batch["items"])
+    wanted: dict[int, list[str]] = {}
+    for item in items:
+        test = tests.get(item["t"])
+        if test is not None and test.dataset_id is not None and item["c"] is not None:
+            wanted.setdefault(test.id, []).append(item["c"])
+    for test_id, names in wanted.items():  # one round trip per test for all of the batch's cases
+        _read_named(project_id, tests[test_id], names, case_cache)
+    return items, case_cache
+
+
+def _read_named(project_id: str, test: SuiteTest, names: list[str], case_cache: CaseCache) -> None:
+    assert test.dataset_id is not None
+    found = container().datasets.get_cases(project_id, test.dataset_id, names, test.dataset_version)
+    for name in names:
+        case = found.get(name)
+        case_cache[(test.id, name)] = (case.variables, case.expected_output) if case else ({}, None)
+
+
+def _range_items(
+    project_id: str, rng: dict[str, Any], test: SuiteTest | None, case_cache: CaseCache
+) -> list[dict[str, Any]]:
+    """The items of one range (`BatchRange`); a dataset test's cases come from one Query from the position
+    before the range (`DatasetStore.cases_after`) at the version and snapshot the run was planned with, so a
+    retried or redriven batch reads the same cases under the same indexes."""
+    start, count, first_index = int(rng["s"]), int(rng["n"]), int(rng["i"])
+    if test is None:  # deleted during the run: its items become errored results
+        return [{"i": first_index + k, "t": rng["t"], "c": None, "r": 0} for k in range(count)]
+    repeat = max(1, test.repeat)
+    first_case, last_case = start // repeat, (start + count - 1) // repeat
+    wanted = last_case - first_case + 1
+    names: list[str | None]
+    if test.dataset_id is None:
+        names = [None] * wanted
+    elif test.case_names is not None:
+        names = list(test.case_names[first_case : last_case + 1])
+        _read_named(project_id, test, [n for n in names if n is not None], case_cache)
+    elif rng.get("w") is None:
+        raise NotFound(f"test {test.id} reads a dataset now; it did not when the run was planned")
+    else:
+        snapshot = int(rng["w"])
+        after = rng.get("a")
+        cases = container().datasets.cases_after(
+            project_id,
+            test.dataset_id,
+            test.dataset_version or snapshot,
+            snapshot,
+            (after[0], after[1]) if after else None,
+            wanted,
+        )
+        if len(cases) != wanted:
+            raise NotFound(
+                f"dataset {test.dataset_id} holds {len(cases)} of the {wanted} cases of this batch "
+                "(deleted during the run?)"
+            )
+        names = [case.name for case in cases]
+        for case in cases:
+            case_cache[(test.id, case.name)] = (case.variables, case.expected_output)
+    if len(names) != wanted:
+        raise NotFound(f"test {test.id} holds fewer cases than this batch expects (changed during the run?)")
+    return [
+        {"i": first_index + k, "t": test.id, "c": names[(start + k) // repeat - first_case], "r": (start + k) % repeat}
+        for k in range(count)
+    ]
 
 
 def run_concurrently(

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,39 @@ _TX_CANCELLED = "TransactionCanceledException"
 _MOD = 2**256
 PER_CASE_REVISION_QUERIES = 3  # cases of an old version read by name: above this, one query of all revisions
 EMPTY_HASH = "sha256:" + "0" * 64
+# a version's cases by key range (`case_positions`, `cases_after`): current cases are CASE#<name>, revisions
+# CASEREV#<name>#<from>; "$" is the character after "#", so [X#, X$] holds exactly the keys that start with X#
+_HEADS_LOW, _HEADS_HIGH = "CASE#", "CASE$"
+_REVS_LOW, _REVS_HIGH = "CASEREV#", "CASEREV$"
+_REV = {"#rev": "rev"}
+_REV_UNTIL = {"#rev": "rev", "#until": "until"}
+_HEAD_AT = "attribute_not_exists(#rev) OR #rev <= :v"  # a current case already in version :v
+_REV_CHANGED_BY = "#rev <= :v AND #until > :v AND #until <= :w"  # in :v, changed or removed by snapshot :w
+_REV_MOVED_AFTER = "#rev <= :v AND #until > :w"  # in :v, changed or removed after snapshot :w
+
+Position = tuple[str, str]  # where a case sits in a version's run order: ("h", name) or ("r", revision key)
+_REV_SUFFIX = len("#") + 12  # a revision key is <name>#<from version, 12 digits>
+
+
+def _revision_ranges(after: str | None, last: str | None) -> list[tuple[str, str]]:
+    """Key ranges holding the revisions of every name n with after < n <= last (None: unbounded), a few more
+    at most. A revision key is CASEREV#<name>#<version>, so key order is name order except that a name sorts
+    after its extensions by a character below "$" ("a" after "a b"): [CASEREV#<after>, CASEREV#<last>$] misses
+    only the prefixes of `last` followed by such a character, each read by its own small range."""
+    low = _REVS_LOW + after if after is not None else _REVS_LOW
+    if last is None:
+        return [(low, _REVS_HIGH)]
+    ranges = [(low, _REVS_LOW + last + "$")]
+    for j in range(1, len(last)):
+        if last[j] <= "#" and (after is None or last[:j] > after):
+            ranges.append((_REVS_LOW + last[:j] + "#", _REVS_LOW + last[:j] + "#~"))
+    return ranges
+
+
+def position_name(position: Position) -> str:
+    """The name of the case at a position."""
+    kind, key = position
+    return key if kind == "h" else key[:-_REV_SUFFIX]
 
 
 class VersionConflict(Conflict):
@@ -483,6 +517,116 @@ class DatasetStore:
             cases.append(case)
         more = len(cases) < len(names)
         return Page(items=cases, next_cursor=_encode_after(cases[-1].name) if more and cases else None)
+
+    # -- a version's cases in run order, read by range (suite runs of up to 1M cases, issue 17) -----
+    def latest_version(self, project_id: str, dataset_id: int) -> int:
+        """The dataset's newest version number (consistent read; 1 for a dataset written before versions)."""
+        pk, prefix = keys.dataset_versions_prefix(project_id, dataset_id)
+        newest = self.table.query_between(
+            pk, prefix, prefix + "~", attributes=["version"], consistent=True, page_size=1, forward=False
+        )
+        item = next(newest, None)
+        return int(item["version"]) if item else 1
+
+    def version_case_count(self, project_id: str, dataset_id: int, version: int) -> int | None:
+        """How many cases a version holds (its version item's count), or None when it has no version item."""
+        item = self.table.get(keys.dataset_version(project_id, dataset_id, version), attributes=["caseCount"])
+        return int(item["caseCount"]) if item and "caseCount" in item else None
+
+    def changed_since(self, project_id: str, dataset_id: int, snapshot: int) -> bool:
+        """Whether a version newer than `snapshot` exists (consistent read)."""
+        key = keys.dataset_version(project_id, dataset_id, snapshot + 1)
+        return self.table.get(key, attributes=[keys.SK]) is not None
+
+    def case_positions(self, project_id: str, dataset_id: int, version: int, snapshot: int) -> Iterator[Position]:
+        """Every case of `version`, in run order, as its position: ("h", name) for a case still current at
+        `snapshot` (the dataset's version when the run was planned, >= `version`), in name order, then ("r", key)
+        for one changed or removed between `version` and `snapshot` (its revision, in key order). Two projected
+        Queries paged as the caller reads: nothing is held. Valid while the dataset stays at `snapshot`
+        (`changed_since` tells; a run's batches read the same order after any later change, `cases_after`).
+        Strongly consistent reads: a stale page could show a case both current and as a revision."""
+        pk, _ = keys.cases_prefix(project_id, dataset_id)
+        heads = self.table.query_between(
+            pk,
+            _HEADS_LOW,
+            _HEADS_HIGH,
+            condition=_HEAD_AT,
+            names=_REV,
+            values={":v": version},
+            attributes=["name"],
+            consistent=True,
+        )
+        for item in heads:
+            yield ("h", str(item["name"]))
+        revisions = self.table.query_between(
+            pk,
+            _REVS_LOW,
+            _REVS_HIGH,
+            condition=_REV_CHANGED_BY,
+            names=_REV_UNTIL,
+            values={":v": version, ":w": snapshot},
+            attributes=[keys.SK],
+            consistent=True,
+        )
+        for item in revisions:
+            yield ("r", str(item[keys.SK])[len(_REVS_LOW) :])
+
+    def cases_after(
+        self, project_id: str, dataset_id: int, version: int, snapshot: int, after: Position | None, count: int
+    ) -> list[DatasetCase]:
+        """The `count` cases of `version` that follow position `after` (None: from the first) in the run order of
+        `case_positions` at `snapshot`, fewer only at the end. One Query (and a GetItem) in the usual case; when the
+        dataset changed after `snapshot`, the cases of the range that moved to revisions since are read too (the
+        revisions in the range's key span, `_revision_ranges`), so the run keeps its planned cases and order."""
+        pk, _ = keys.cases_prefix(project_id, dataset_id)
+        found: list[dict[str, Any]] = []
+        rev_after: str | None = None
+        if after is None or after[0] == "h":
+            start = after[1] if after else None
+            low = _HEADS_LOW + start + "\x00" if start is not None else _HEADS_LOW
+            heads = self.table.query_between(
+                pk,
+                low,
+                _HEADS_HIGH,
+                condition=_HEAD_AT,
+                names=_REV,
+                values={":v": version},
+                page_size=count,
+                consistent=True,
+            )
+            found = list(itertools.islice(heads, count))
+            if self.changed_since(project_id, dataset_id, snapshot):  # read after the heads: they were all at snapshot
+                last = found[-1]["name"] if len(found) == count else None
+                moved: dict[str, dict[str, Any]] = {}
+                for low, high in _revision_ranges(start, last):
+                    for m in self.table.query_between(
+                        pk,
+                        low,
+                        high,
+                        condition=_REV_MOVED_AFTER,
+                        names=_REV_UNTIL,
+                        values={":v": version, ":w": snapshot},
+                        consistent=True,
+                    ):
+                        if (start is None or m["name"] > start) and (last is None or m["name"] <= last):
+                            moved[m[keys.SK]] = m
+                found = sorted([*found, *moved.values()], key=lambda i: str(i["name"]))[:count]
+        else:
+            rev_after = after[1]
+        if len(found) < count:  # past the current cases: the revisions of cases changed before the snapshot
+            low = _REVS_LOW + rev_after + "\x00" if rev_after is not None else _REVS_LOW
+            revisions = self.table.query_between(
+                pk,
+                low,
+                _REVS_HIGH,
+                condition=_REV_CHANGED_BY,
+                names=_REV_UNTIL,
+                values={":v": version, ":w": snapshot},
+                page_size=count - len(found),
+                consistent=True,
+            )
+            found += itertools.islice(revisions, count - len(found))
+        return [self._load_case(i) for i in found]
 
     def write_cases(self, project_id: str, dataset_id: int, cases: Sequence[DatasetCase]) -> int:
         """Write the cases of a dataset that does not exist yet (names already checked unique): an import that dies

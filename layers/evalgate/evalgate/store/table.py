@@ -402,6 +402,58 @@ class Table:
             if not start:
                 return values
 
+    def query_between(
+        self,
+        partition: str,
+        low: str,
+        high: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        attributes: Sequence[str] | None = None,
+        page_size: int | None = None,
+        consistent: bool = False,
+        forward: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """The items of a partition whose sort key is in [low, high], in key order, page after page as the caller
+        reads them (nothing is held beyond one page). `condition` is a FilterExpression over `names` (#placeholders)
+        and `values` (:placeholders); `attributes` projects. `page_size` is the Limit of each Query (items read
+        before the filter)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#pk": keys.PK, "#sk": keys.SK, **(names or {})},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition},
+                ":lo": {"S": low},
+                ":hi": {"S": high},
+                **{k: self.codec.value(v) for k, v in (values or {}).items()},
+            },
+            "ConsistentRead": consistent,
+            "ScanIndexForward": forward,
+        }
+        if condition:
+            kwargs["FilterExpression"] = condition
+        if attributes:
+            projected = [f"#p{i}" for i in range(len(attributes))]
+            kwargs["ProjectionExpression"] = ", ".join(projected)
+            kwargs["ExpressionAttributeNames"].update(dict(zip(projected, attributes, strict=True)))
+        if page_size:
+            kwargs["Limit"] = page_size
+        while True:
+            try:
+                resp = self.client.query(**kwargs)
+            except ClientError as exc:
+                self.raise_throttled(exc)
+                raise
+            for raw in resp.get("Items", []):
+                yield self.codec.load(raw)
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                return
+            kwargs["ExclusiveStartKey"] = start
+
     def query_all(self, partition: str, sort_prefix: str, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
         while True:
