@@ -126,6 +126,24 @@ class MeteredClient:
                     self._charge(item_size(before), before)
         return out
 
+    def batch_execute_statement(self, **kw: Any) -> Any:
+        """PartiQL INSERTs (result claims): each billed as the put it is; a refused one (DuplicateItem) as a
+        refused conditional put (the stored item's size)."""
+        from local.moto_speed import parse_insert  # lazy: the parser the local emulator uses
+
+        out = self._client.batch_execute_statement(**kw)
+        for stmt, answer in zip(kw["Statements"], out["Responses"], strict=True):
+            parsed = parse_insert(stmt["Statement"], list(stmt.get("Parameters") or []))
+            if parsed is None:
+                continue
+            code = (answer.get("Error") or {}).get("Code")
+            if code is None:
+                self._charge(item_size(parsed[1]), parsed[1])
+            elif code == "DuplicateItem":
+                current = self._current(parsed[0], {k: parsed[1][k] for k in ("PK", "SK")})
+                self._charge(item_size(current), current)
+        return out
+
     def transact_write_items(self, **kw: Any) -> Any:
         out = self._client.transact_write_items(**kw)
         for op in kw["TransactItems"]:

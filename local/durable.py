@@ -34,7 +34,16 @@ SNAPSHOT = "snapshot.jsonl"
 JOURNAL = "journal.jsonl"
 FORMAT = 1
 
-DDB_WRITES = (".PutItem", ".BatchWriteItem", ".TransactWriteItems", ".UpdateItem", ".DeleteItem")
+DDB_WRITES = (
+    ".PutItem",
+    ".BatchWriteItem",
+    ".TransactWriteItems",
+    ".UpdateItem",
+    ".DeleteItem",
+    ".BatchExecuteStatement",  # PartiQL INSERTs (result claims); a read-only batch journaled too: harmless
+    ".ExecuteStatement",
+    ".ExecuteTransaction",
+)
 SQS_SENDS = ("AmazonSQS.SendMessage", "AmazonSQS.SendMessageBatch")
 SQS_DELETES = ("AmazonSQS.DeleteMessage", "AmazonSQS.DeleteMessageBatch", "AmazonSQS.PurgeQueue")
 _DROPPED_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_AMZ_SECURITY_TOKEN", "HTTP_CONTENT_LENGTH")

@@ -31,6 +31,15 @@ find the backend, and every action looks its method up with ``inspect.getmembers
    new urllib3 pool and a new connection, so a new server thread, per task). The clients are cached by
    region, service and endpoint (boto3 clients are thread-safe; the settings are moto's own).
 
+6. **PartiQL ``INSERT`` in ``BatchExecuteStatement`` has DynamoDB's semantics, at an item's cost.** The layer
+   claims result ids with batches of ``INSERT`` statements (a put refused with ``DuplicateItem`` when the key
+   exists). moto's PartiQL copies every item of every table into its query engine for *each statement* and
+   overwrites an existing item instead of refusing it; a batch made only of parameterised ``INSERT``
+   statements (``INSERT INTO "t" VALUE {'a': ?, ...}``, the layer's only use) is answered here: per statement,
+   ``DuplicateItem`` if the key exists, else the item is put (moto's ``put_item``: its size and key checks).
+   Any other batch goes to moto. ``tests/integration/test_local_moto_speed.py`` checks it against conditional
+   ``PutItem`` on the same items.
+
 The local runtime installs this at start; the in-process test suite installs it in ``tests/conftest.py``.
 """
 
@@ -40,6 +49,7 @@ import base64
 import copy
 import functools
 import json
+import re
 import threading
 from typing import Any
 
@@ -55,6 +65,7 @@ FAST_OPERATIONS = frozenset(
         "BatchWriteItem",
         "TransactGetItems",
         "TransactWriteItems",
+        "BatchExecuteStatement",
     }
 )
 
@@ -169,6 +180,58 @@ def _cache_sfn_clients() -> None:
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
 
 
+_INSERT = re.compile(r'\s*INSERT\s+INTO\s+"([^"]+)"\s+VALUE\s+\{(.*)\}\s*', re.S | re.I)
+_TUPLE = re.compile(r"\s*'((?:[^']|'')*)'\s*:\s*\?\s*(?:,|$)")
+
+
+def parse_insert(statement: str, parameters: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """(table, item) of a parameterised PartiQL INSERT (`INSERT INTO "t" VALUE {'a': ?, 'b': ?}`), else None."""
+    match = _INSERT.fullmatch(statement)
+    if not match:
+        return None
+    body, names, at = match.group(2), [], 0
+    while at < len(body):
+        part = _TUPLE.match(body, at)
+        if not part or part.end() == at:
+            return None
+        names.append(part.group(1).replace("''", "'"))
+        at = part.end()
+    if len(names) != len(parameters) or len(set(names)) != len(names):
+        return None
+    return match.group(1), dict(zip(names, parameters, strict=True))
+
+
+def _batch_inserts(backend: Any, parsed: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """BatchExecuteStatement of INSERTs as DynamoDB answers it: each statement on its own."""
+    from moto.dynamodb.models.dynamo_type import DynamoType  # lazy: as in install()
+
+    responses: list[dict[str, Any]] = []
+    for table_name, attrs in parsed:
+        table = backend.tables.get(table_name)
+        if table is None:
+            responses.append({"Error": {"Code": "ResourceNotFound", "Message": "Requested resource not found"}})
+            continue
+        keys_ = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+        if any(k not in attrs for k in keys_):
+            message = "One or more parameter values were invalid: Missing the key in the item"
+            responses.append({"TableName": table_name, "Error": {"Code": "ValidationError", "Message": message}})
+            continue
+        hash_key = DynamoType(attrs[table.hash_key_attr])
+        range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+        if table.get_item(hash_key, range_key) is not None:
+            message = "Duplicate primary key exists in table"
+            responses.append({"TableName": table_name, "Error": {"Code": "DuplicateItem", "Message": message}})
+            continue
+        try:
+            table.put_item(attrs)
+        except Exception as exc:  # moto's checks (item size, key types): DynamoDB reports them per statement
+            message = str(getattr(exc, "message", exc))
+            responses.append({"TableName": table_name, "Error": {"Code": "ValidationError", "Message": message}})
+            continue
+        responses.append({"TableName": table_name})
+    return responses
+
+
 def install() -> None:
     """Patch moto once per process (idempotent)."""
     from moto import backends  # lazy: moto is heavy; only the runtime and the tests load it
@@ -224,6 +287,16 @@ def install() -> None:
 
     transact_write_items._evalgate_original = original_transact  # type: ignore[attr-defined]  # for the test
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    original_batch_statements = backend_class.batch_execute_statement
+
+    def batch_execute_statement(self: Any, statements: list[dict[str, Any]]) -> Any:
+        parsed = [parse_insert(str(s.get("Statement", "")), list(s.get("Parameters") or [])) for s in statements]
+        if not statements or any(p is None for p in parsed):
+            return original_batch_statements(self, statements)
+        return _batch_inserts(self, [p for p in parsed if p is not None])
+
+    backend_class.batch_execute_statement = batch_execute_statement  # type: ignore[method-assign]
 
     serialized._evalgate_fast = True  # type: ignore[attr-defined]
     serialized._evalgate_original = original  # type: ignore[attr-defined]  # for the equivalence test

@@ -55,7 +55,7 @@ class MotoServer:
         def count(environ: dict[str, Any]) -> None:
             target = environ.get("HTTP_X_AMZ_TARGET") or f"{_service_of(environ)}:{environ.get('REQUEST_METHOD')}"
             units = items = 0
-            if target.endswith((".PutItem", ".BatchWriteItem", ".TransactWriteItems", ".UpdateItem", ".DeleteItem")):
+            if target.endswith(_METERED_WRITES):
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 body = environ["wsgi.input"].read(length) if length else b""
                 environ["wsgi.input"] = io.BytesIO(body)
@@ -543,6 +543,16 @@ def _service_of(environ: dict[str, Any]) -> str:
     return match.group(1) if match else "unknown"
 
 
+_METERED_WRITES = (
+    ".PutItem",
+    ".BatchWriteItem",
+    ".TransactWriteItems",
+    ".UpdateItem",
+    ".DeleteItem",
+    ".BatchExecuteStatement",
+)
+
+
 def _write_units(target: str, body: bytes) -> tuple[int, int]:
     """(write units, items written): DynamoDB bills a write per started KB of each item written (transactions
     count twice; an update is counted by its key, a lower bound)."""
@@ -554,6 +564,11 @@ def _write_units(target: str, body: bytes) -> tuple[int, int]:
     if target.endswith(".BatchWriteItem"):
         for requests in doc.get("RequestItems", {}).values():
             items += [r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key") for r in requests]
+    elif target.endswith(".BatchExecuteStatement"):  # PartiQL INSERTs: billed as the puts they are
+        for stmt in doc.get("Statements", []):
+            parsed = moto_speed.parse_insert(str(stmt.get("Statement", "")), list(stmt.get("Parameters") or []))
+            if parsed is not None:
+                items.append(parsed[1])
     elif target.endswith(".TransactWriteItems"):
         for op in doc.get("TransactItems", []):
             ((_, spec),) = op.items()

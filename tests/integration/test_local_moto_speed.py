@@ -174,7 +174,75 @@ def test_fast_dynamodb_answers_equal_motos_serializer(compared: Counter[str]) ->
         )
         c.delete_item(TableName="t", Key=key, ReturnValues="ALL_OLD", **cap)
         c.delete_item(TableName="t", Key=key)
+        inserts = [
+            {"Statement": "INSERT INTO \"t\" VALUE {'pk': ?, 'sk': ?, 'n': ?}", "Parameters": [v, {"S": "i"}, n]}
+            for v, n in (({"S": "p"}, {"N": "1"}), ({"S": "p"}, {"N": "2"}))
+        ]
+        answers = c.batch_execute_statement(Statements=inserts)["Responses"]
+        assert [a.get("Error", {}).get("Code") for a in answers] == [None, "DuplicateItem"]
     assert set(compared) == moto_speed.FAST_OPERATIONS, compared
+
+
+def test_partiql_inserts_are_conditional_puts() -> None:
+    """A batch of INSERTs answers, statement by statement, as a PutItem on attribute_not_exists does on the same
+    items (moto's own PartiQL overwrites): a key stored before or earlier in the batch is refused (DuplicateItem)
+    and left as it was; the others are stored whole; a table that does not exist or a missing key is an error of
+    that statement only."""
+    moto_speed.install()
+    from evalgate.store.table import Table
+
+    with mock_aws():
+        c = boto3.client("dynamodb", region_name="us-east-1")
+        for name in ("a", "b"):
+            c.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "PK", "AttributeType": "S"},
+                    {"AttributeName": "SK", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        stored = [{"PK": {"S": f"p{i % 3}"}, "SK": {"S": f"s{i}"}, "v": {"S": "old"}} for i in range(0, 40, 3)]
+        for item in stored:
+            c.put_item(TableName="a", Item=item)
+            c.put_item(TableName="b", Item=item)
+        # 40 keys, a third stored before, and key 7 twice in the batch; every attribute type, a quote in a name
+        batch = [
+            {
+                "PK": f"p{i % 3}",
+                "SK": f"s{i}",
+                "v": "new",
+                "it's": i,
+                "f": 1.5,
+                "nul": None,
+                "tags": {"x"},
+                "m": {"k": [1]},
+            }
+            for i in [*range(40), 7]
+        ]
+        got = Table("a", c).insert_many(batch)
+        want = []
+        table_b = Table("b", c)
+        for item in batch:
+            try:
+                table_b.put(item, condition="attribute_not_exists(PK)")
+                want.append(True)
+            except Exception as exc:
+                assert Table.is_condition_failure(exc), exc  # type: ignore[arg-type]
+                want.append(False)
+        assert got == want and got.count(False) == len(stored) + 1
+        assert sorted(map(str, c.scan(TableName="a")["Items"])) == sorted(map(str, c.scan(TableName="b")["Items"]))
+        answers = c.batch_execute_statement(
+            Statements=[
+                {"Statement": "INSERT INTO \"nope\" VALUE {'PK': ?, 'SK': ?}", "Parameters": [{"S": "x"}, {"S": "y"}]},
+                {"Statement": "INSERT INTO \"a\" VALUE {'PK': ?}", "Parameters": [{"S": "x"}]},
+                {"Statement": "INSERT INTO \"a\" VALUE {'PK': ?, 'SK': ?}", "Parameters": [{"S": "x"}, {"S": "y"}]},
+            ]
+        )["Responses"]
+        assert [a.get("Error", {}).get("Code") for a in answers] == ["ResourceNotFound", "ValidationError", None]
+        assert moto_speed.parse_insert('SELECT * FROM "a"', []) is None
+        assert moto_speed.parse_insert("INSERT INTO \"a\" VALUE {'PK': 'literal'}", []) is None
 
 
 def _transactions_scenario() -> tuple[list[Any], list[Any]]:

@@ -86,14 +86,18 @@ class Counters:
         return [keys.run_counter(project_id, run_id, s, p) for s in range(AGG_SHARDS) for p in wanted]
 
     # -- writing ----------------------------------------------------------------------------------
-    def apply(self, project_id: str, run_id: int, label: str, counts: dict[str, Any], *, solo: str = "") -> str:
+    def apply(
+        self, project_id: str, run_id: int, label: str, counts: dict[str, Any], *, solo: str = "", new: bool = False
+    ) -> str:
         """Add a batch's counts once: "now" (this call added all that was missing), "guarded" (an earlier attempt
         had added everything, its done item is missing) or "before" (the batch is done). `solo`: the result id of
-        a one-result unit (it has no marker), kept in its guards so that `unfinished` can find what it adds."""
+        a one-result unit (it has no marker), kept in its guards so that `unfinished` can find what it adds.
+        `new`: the label was made by this very call's attempt (a fresh random label), so nothing can have done it
+        yet and its done item is not read."""
         done_key = keys.run_batch_done(project_id, run_id, label)
         shard = shard_of(label)
         start = time.time()
-        if self.table.get(done_key, attributes=["PK"]) is not None:
+        if not new and self.table.get(done_key, attributes=["PK"]) is not None:
             return "before"
         moved = False
         for i, (part, clauses) in enumerate(plan(counts)):

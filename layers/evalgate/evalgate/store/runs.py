@@ -58,6 +58,7 @@ from evalgate.store.table import Table
 GSI1 = "GSI1"
 FILL_ROUNDS = 5  # queries a filtered run list may make to fill one page
 MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch (bounds one batch's counter updates)
+CLAIM_CHUNK = 25  # result claims per BatchExecuteStatement (DynamoDB's limit)
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
 RESULT_COPY_MAX = 4_000  # characters of JSON of a case's variables / expected output copied into its result
@@ -435,6 +436,7 @@ class RunStore:
         only_while: RunStatus | None = None,
         outcome: str | None = None,
         solo: str = "",
+        new: bool = False,
     ) -> bool:
         """Count a batch whose results and counts are stored (in its marker, or for a one-result batch in the
         result itself): its counts go to the run's counter items once (`Counters.apply`, guarded per item),
@@ -450,7 +452,7 @@ class RunStore:
                 return False  # counted before the counters were sharded
             if run["status"] != only_while.value:
                 return False
-        state = self.counters.apply(project_id, run_id, label, counts, solo=solo)
+        state = self.counters.apply(project_id, run_id, label, counts, solo=solo, new=new)
         if state == "before":
             return False
         _fault("after-scorers")
@@ -601,8 +603,20 @@ class RunStore:
                 return False
 
         ids = list(items)
-        if len(ids) > 4:
-            # lazy: threads only for batches worth it (each claim is one conditional PutItem)
+        if owner is None and len(ids) > 1:
+            # first claims: PartiQL INSERTs, 25 a request (a put refused when the key exists), the requests at once
+            chunks = [ids[i : i + CLAIM_CHUNK] for i in range(0, len(ids), CLAIM_CHUNK)]
+            if len(chunks) > 1:
+                # lazy: threads only for batches of more than one request
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=min(8, len(chunks))) as pool:
+                    parts = list(pool.map(lambda chunk: self.table.insert_many([items[i] for i in chunk]), chunks))
+            else:
+                parts = [self.table.insert_many([items[i] for i in ids])]
+            won = [ok for part in parts for ok in part]
+        elif len(ids) > 4:
+            # lazy: threads only for batches worth it (each re-claim is one conditional PutItem)
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=min(16, len(ids))) as pool:
@@ -658,12 +672,15 @@ class RunStore:
     ) -> bool:
         """Count the results a unit claimed: from the one result's own counts, or through a marker."""
         counts, outcomes = self._external_counts(results)
+        # the label is this attempt's own (`_new_label`): no done item can exist for it yet
         if len(results) == 1 and items[results[0].id].get("solo"):
             _fault("after-marker")
-            return self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=results[0].id)
+            return self._complete(
+                project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=results[0].id, new=True
+            )
         self.table.put(marker_item(project_id, run_id, label, [], counts, compact=outcomes))
         _fault("after-marker")
-        return self._complete(project_id, run_id, label, counts)
+        return self._complete(project_id, run_id, label, counts, new=True)
 
     def _settle(
         self,

@@ -20,6 +20,14 @@ from evalgate.store.ids import IdAllocator
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; moto does not enforce it, so we do.
 TRANSACT_LIMIT = 100
+# statement errors of BatchExecuteStatement worth sending again (DynamoDB's BatchStatementErrorCodeEnum)
+_RETRYABLE_STATEMENT_CODES = {
+    "ProvisionedThroughputExceeded",
+    "ThrottlingError",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionConflict",
+}
 _THROTTLE_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -203,6 +211,51 @@ class Table:
         except ClientError as exc:
             self.raise_throttled(exc)
             raise
+
+    def insert_many(self, items: Sequence[Mapping[str, Any]], *, max_attempts: int = 8) -> list[bool]:
+        """Put each item only where no item has its key: PartiQL `INSERT` (refused with DuplicateItem when the key
+        exists: a conditional put on `attribute_not_exists`), 25 statements per BatchExecuteStatement, so claiming
+        100 keys takes 4 requests instead of 100 conditional PutItems (same write units: each statement is billed
+        as the PutItem it equals). Statements refused for throughput are sent again with backoff. Returns, per
+        item, True when it was written, False when its key was taken."""
+        out: list[bool | None] = [None] * len(items)
+        statements: list[tuple[int, dict[str, Any]]] = []
+        for n, item in enumerate(items):
+            dumped = self.codec.dump(item)  # as put() stores it (None values left out)
+            tuple_ = ", ".join("'" + name.replace("'", "''") + "': ?" for name in dumped)
+            statement = {
+                "Statement": f'INSERT INTO "{self.name}" VALUE {{{tuple_}}}',
+                "Parameters": list(dumped.values()),
+            }
+            statements.append((n, statement))
+        for start in range(0, len(statements), BATCH_WRITE_LIMIT):
+            pending = statements[start : start + BATCH_WRITE_LIMIT]
+            attempt = 0
+            while pending:
+                try:
+                    resp = self.client.batch_execute_statement(Statements=[stmt for _, stmt in pending])
+                except ClientError as exc:
+                    self.raise_throttled(exc)
+                    raise
+                again = []
+                for (n, stmt), answer in zip(pending, resp["Responses"], strict=True):
+                    code = (answer.get("Error") or {}).get("Code")
+                    if code is None:
+                        out[n] = True
+                    elif code == "DuplicateItem":
+                        out[n] = False
+                    elif code in _RETRYABLE_STATEMENT_CODES:
+                        again.append((n, stmt))
+                    else:
+                        message = (answer.get("Error") or {}).get("Message", "")
+                        raise ClientError({"Error": {"Code": code, "Message": message}}, "BatchExecuteStatement")
+                pending = again
+                if pending:
+                    attempt += 1
+                    if attempt >= max_attempts:
+                        raise Throttled("the data store is busy, retry shortly", retry_after=2)
+                    time.sleep(min(1.0, 0.02 * 2**attempt))
+        return [bool(x) for x in out]
 
     def update(
         self,
