@@ -102,8 +102,17 @@ class CaseColumns:
         self, other: CaseColumns, k_of_n: tuple[int, int] | None
     ) -> tuple[tuple[array, array], tuple[array, array]]:
         """Over the cases both runs share, in key order: (values here, values there), (mean scores here, there)."""
+        plain = k_of_n is None or (k_of_n[0] == 1 and k_of_n[1] >= 1)  # a single result's value is its pass/fail
+        if self.same_cases(other):  # the usual case (two runs of one dataset): no merge of the keys
+            if self.single and other.single and plain:
+                return (array("d", self.passed), array("d", other.passed)), (self.scores, other.scores)
+            n = len(self)
+            return (
+                array("d", [self.value(i, k_of_n) for i in range(n)]),
+                array("d", [other.value(i, k_of_n) for i in range(n)]),
+            ), (array("d", [self.score(i) for i in range(n)]), array("d", [other.score(i) for i in range(n)]))
         shared = list(self.shared(other))
-        if self.single and other.single and (k_of_n is None or (k_of_n[0] == 1 and k_of_n[1] >= 1)):
+        if self.single and other.single and plain:
             p, q, s, t = self.passed, other.passed, self.scores, other.scores
             return (
                 (array("d", [float(p[i]) for i, _ in shared]), array("d", [float(q[j]) for _, j in shared])),
@@ -115,6 +124,10 @@ class CaseColumns:
             array("d", [self.score(i) for i, _ in shared]),
             array("d", [other.score(j) for _, j in shared]),
         )
+
+    def same_cases(self, other: CaseColumns) -> bool:
+        """Both runs have exactly the same case keys (a comparison of the key bytes, no per-case work)."""
+        return self._key_offsets == other._key_offsets and self._keys == other._keys
 
     def value(self, i: int, k_of_n: tuple[int, int] | None) -> float:
         """1/0 under k-of-n, else the fraction of the case's results that passed."""
