@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from operator import mul
 from collections.abc import Iterator, Sequence
+from operator import mul
 
 from evalgate.stats.descriptive import confidence_z, percentile_sorted, wilson_interval
 from evalgate.stats.special import binomial_dist, hypergeom_dist, normal_cdf, normal_sf
