@@ -125,8 +125,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         runtime.stop()
 
     print(f"\npaired gate through the API, 2 runs x {args.results:,} results (seeding: {seed_s:.0f} s)")
-    print(f"worker: gate and comparison cached {worker_s:.2f} s after the run ended" if worker_s else "worker: NOT seen")
-    figures = {"warm gate/check": summary(warm), "warm stats+comparison": summary(warm_stats), "cold gate/check": summary(cold)}
+    seen = f"cached {worker_s:.2f} s after the run ended" if worker_s else "NOT seen"
+    print(f"worker: gate and comparison {seen}")
+    figures = {
+        "warm gate/check": summary(warm),
+        "warm stats+comparison": summary(warm_stats),
+        "cold gate/check": summary(cold),
+    }
     print(
         table(
             ["request", "n", "p50 s", "p90 s", "max s"],
@@ -134,8 +139,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     )
     goal = figures["warm gate/check"]["p50"]
-    print(f"goal: paired gate at {args.results:,} results <= 0.5 s: warm {goal:.3f} s ({'met' if goal <= 0.5 else 'NOT met'}), "
-          f"cold {figures['cold gate/check']['p50']:.3f} s; verdict {verdict} (after the cold checks: {again})")
+    met = "met" if goal <= 0.5 else "NOT met"
+    print(
+        f"goal: paired gate at {args.results:,} results <= 0.5 s: warm {goal:.3f} s ({met}), "
+        f"cold {figures['cold gate/check']['p50']:.3f} s; verdict {verdict} (after the cold checks: {again})"
+    )
     data = {"results": args.results, "worker_s": worker_s, "latency_s": figures, "verdict": verdict}
     print(f"\nresults: {write_results('gate_cache', data)}")
     return data
