@@ -71,7 +71,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             reply = s.post(f"{base}/api/v1/evals", json={"name": "bench", "model": "m", "promptId": pid})
             run_id = int(reply.json()["id"])
             for start in range(0, len(data), 1000):
-                posted = s.post(f"{base}/api/v1/evals/{run_id}/results", json={"results": data[start : start + 1000]})
+                for _ in range(3):  # a batch is counted once by its result ids: a retry after a 5xx is safe
+                    batch = {"results": data[start : start + 1000]}
+                    posted = s.post(f"{base}/api/v1/evals/{run_id}/results", json=batch)
+                    if posted.status_code < 500:
+                        break
                 assert posted.status_code == 200, posted.text
             return run_id
 
