@@ -192,3 +192,5 @@ def test_a_run_without_a_paired_gate_is_not_announced(stack: Stack, admin: str, 
     _messages(stack)
     _run(stack, admin, prompt, _rows("solo", 0.0, 7, range(12)), end=True)  # default gate: threshold, no control
     assert _messages(stack) == []
+    # a message for a run that is gone (deleted after it ended) is done with, not retried
+    assert _deliver('{"projectId": "prj_gone", "runId": 987654321}') == set()

@@ -173,7 +173,9 @@ def precompute(project_id: str, run_id: int) -> list[str]:
         refused = not check.same and settings.on_dataset_change == "refuse"
     figures_of = paired_cache.loader(project_id)
     done = []
-    if (paired or settings.k_of_n is not None) and not refused:
+    # a control the check would refuse or pair differently (gone, another prompt's, the run itself): not guessed
+    unknown_control = settings.control_run_id is not None and control_run is None
+    if (paired or settings.k_of_n is not None) and not refused and not unknown_control:
         paired_cache.gate_result(
             project_id,
             run,
