@@ -305,6 +305,7 @@ def main() -> int:
         "AutoEvalWorkerFunction": job,
         "AutoEvalScorerFunction": {**job, "trace_ids": ["trace-1"]},
         "AutoEvalAnalyzerFunction": job,
+        "PairedGateWorkerFunction": {"projectId": "prj_sample", "runId": 1},
     }
     for logical_id, body in queued.items():
         if logical_id not in app.functions:

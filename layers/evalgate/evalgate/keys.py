@@ -209,6 +209,12 @@ def run_batch_done(project_id: str, run_id: int, label: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"BATCH#{label}#D"}
 
 
+def paired_result(project_id: str, run_id: int, kind: str, control_id: int, digest: str) -> dict[str, str]:
+    """A run's cached paired gate (`gate`) or comparison (`compare`) against a control run (0: none) under one
+    configuration's digest; in the run's partition, so deleting the run deletes it."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: f"PAIRED#{kind}#{_n(control_id)}#{digest}"}
+
+
 def run_batches_prefix(project_id: str, run_id: int) -> tuple[str, str]:
     return f"PROJECT#{project_id}#RUN#{run_id}", "BATCH#"
 

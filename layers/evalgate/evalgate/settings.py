@@ -78,6 +78,9 @@ class Settings(BaseModel):
     # the imports queue: one dataset's cases share a partition (1,000 writes/s), so 100,000 need minutes
     import_sync_max_cases: int = Field(default=2_000, ge=1, alias="EVALGATE_IMPORT_SYNC_MAX_CASES")
     dataset_imports_queue_url: str | None = Field(default=None, alias="DATASET_IMPORTS_QUEUE_URL")
+    # a run that ends sends its id here (issue 17): the paired gate and comparison against the gate's control run
+    # are computed in the background and cached; unset, they are computed (and cached) on the first request
+    paired_gate_queue_url: str | None = Field(default=None, alias="PAIRED_GATE_QUEUE_URL")
     upload_url_ttl_seconds: int = 900
     # where presigned upload URLs point: boto3's own variables (the console's CSP allows that origin for its PUT)
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from evalgate.store.jobs import JobStore
     from evalgate.store.model_cache import ModelCache
     from evalgate.store.monitors import MonitorStore
+    from evalgate.store.paired_results import PairedResultStore
     from evalgate.store.rate_limits import RateLimiter
     from evalgate.store.run_slots import RunSlots
     from evalgate.store.traces import TraceStore
@@ -119,6 +120,22 @@ class Container:
     @cached_property
     def gates(self) -> GateStore:
         return GateStore(self.table)
+
+    @cached_property
+    def paired_results(self) -> PairedResultStore:
+        """Cached paired gates and comparisons (issue 17)."""
+        # lazy: loaded only on the code paths that need it (cold start)
+        from evalgate.store.paired_results import PairedResultStore
+
+        return PairedResultStore(self.table)
+
+    @cached_property
+    def paired_gate_queue(self) -> Queue | None:
+        """Where a run that ends is announced for its paired gate to be cached (PAIRED_GATE_QUEUE_URL; None: off)."""
+        from evalgate.adapters.queue import Queue  # lazy: only the functions that end runs
+
+        url = self.settings.paired_gate_queue_url
+        return Queue(url, aws.client("sqs")) if url else None
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:

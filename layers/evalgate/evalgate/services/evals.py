@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from evalgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from evalgate.models.domain import TERMINAL, ExternalResult, Page, Principal, Run, RunStatus
 from evalgate.models.stats import Comparison, PassRate, RunStats, ScorerStats, ScoreSummary
-from evalgate.services import idempotency
+from evalgate.services import idempotency, paired_cache
 from evalgate.services.container import container, utcnow
 
 if TYPE_CHECKING:
@@ -168,11 +168,14 @@ def update_eval(
         started = current.started_at or current.created_at
         sets["durationMs"] = int((now - started).total_seconds() * 1000)
     try:
-        return c.runs.transition(principal.project_id, run_id, lifecycle, allowed_from=open_states, now=now, sets=sets)
+        run = c.runs.transition(principal.project_id, run_id, lifecycle, allowed_from=open_states, now=now, sets=sets)
     except Conflict as exc:
         raise Conflict(
             f"eval run {run_id} has ended ({evalguard_status(current)}); its status cannot change", field="status"
         ) from exc
+    if lifecycle in TERMINAL:
+        paired_cache.run_ended(principal.project_id, run)
+    return run
 
 
 def submit_results(
@@ -271,23 +274,14 @@ def run_stats(principal: Principal, run_id: int, control_run_id: int | None = No
 
 
 def case_figures(principal: Principal, run: Run) -> RunFigures:
-    """The gate's view of a run: its aggregates and each case's outcomes, streamed from the batch markers (never
-    the results) into compact columns (~30 bytes a result: a million fit well within 512 MB)."""
-    # lazy: loaded only on the code paths that need it (cold start)
-    from evalgate.stats.cases import CaseColumns
-    from evalgate.stats.gate import RunFigures
-
-    cases = CaseColumns.build(container().runs.iter_case_outcomes(principal.project_id, run.id))
-    a = run.aggregates
-    return RunFigures(n=a.done, passed=a.passed, score_sum=a.score_sum, score_sq_sum=a.score_sq_sum, cases=cases)
+    """The gate's view of a run: its aggregates and each case's outcomes (`paired_cache.case_figures_of`)."""
+    return paired_cache.case_figures_of(principal.project_id, run)
 
 
 def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> Comparison:
     """A run against a control run over the cases both share: the pass rates and mean scores on those cases,
-    paired deltas, McNemar's exact test of the pass/fail flips, a paired bootstrap CI of the mean score delta."""
-    # lazy: loaded only on the code paths that need it (cold start)
-    from evalgate.stats.gate import compare_paired
-
+    paired deltas, McNemar's exact test of the pass/fail flips, a paired bootstrap CI of the mean score delta
+    (cached per run, control and counted results: `services.paired_cache`)."""
     c = container()
     run = c.runs.get_run(principal.project_id, run_id)
     try:
@@ -295,10 +289,8 @@ def compare_runs(principal: Principal, run_id: int, control_run_id: int) -> Comp
     except NotFound as exc:
         raise InvalidInput(f"control run {control_run_id} not found", field="controlRunId") from exc
     # lazy: a sibling service, loaded on the path that compares (cold start)
-    from evalgate.services.datasets import check_versions, without_cases
+    from evalgate.services.datasets import check_versions
 
     check, changed = check_versions(principal.project_id, run, control)
-    comparison = compare_paired(
-        without_cases(case_figures(principal, run), changed), without_cases(case_figures(principal, control), changed)
-    )
+    comparison = paired_cache.comparison(principal.project_id, run, control, changed)
     return dataclasses.replace(comparison, control_run_id=control.id, datasets=check)

@@ -32,6 +32,7 @@ from evalgate.models.domain import (
     SuiteTest,
 )
 from evalgate.observability import logger
+from evalgate.services import paired_cache
 from evalgate.services.container import container, utcnow
 from evalgate.services.execution import CaseSpec, Executor
 from evalgate.settings import MissingSetting
@@ -1204,4 +1205,5 @@ def finalize(project_id: str, run_id: int) -> dict[str, Any]:
         sets=sets,
     )
     logger.info("run finished", run_id=run_id, score=score, verdict=verdict)
+    paired_cache.run_ended(project_id, done)
     return {"status": done.status.value, "score": score, "verdict": verdict}

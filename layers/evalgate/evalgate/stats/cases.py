@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from itertools import accumulate, compress, islice
+from operator import ne
 
 _PASSED = frozenset({"p", "passed"})
 
@@ -33,31 +35,34 @@ class CaseColumns:
         keys: list[str] = []
         passed = array("b")
         scores = array("d")
+        add_key, add_passed, add_score = keys.append, passed.append, scores.append
         for key, status, score in rows:
-            keys.append(key)
-            passed.append(1 if status in _PASSED else 0)
-            scores.append(float(score))
-        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: repeats keep their arrival order
-        blob = bytearray()
+            add_key(key)
+            add_passed(status in _PASSED)
+            add_score(float(score))
+        n = len(keys)
+        order = sorted(range(n), key=keys.__getitem__)  # stable: repeats keep their arrival order
+        sorted_passed = array("b", map(passed.__getitem__, order))
+        sorted_scores = array("d", map(scores.__getitem__, order))
+        ordered = list(map(keys.__getitem__, order))
+        del keys, order, passed, scores
+        # where each case starts: the first result and every one whose key differs from the one before (in C)
+        firsts = [0, *compress(range(1, n), map(ne, islice(ordered, 1, None), ordered))] if n else []
+        distinct = ordered if len(firsts) == n else [ordered[i] for i in firsts]
+        del ordered
+        text = "".join(distinct)
+        if text.isascii():  # one byte per character: the offsets are the keys' lengths
+            blob = text.encode()
+            lengths: Iterable[int] = map(len, distinct)
+        else:
+            encoded = [key.encode() for key in distinct]
+            blob = b"".join(encoded)
+            lengths = map(len, encoded)
         key_offsets = array("q", [0])
-        starts = array("q", [0])
-        sorted_passed = array("b")
-        sorted_scores = array("d")
-        previous: str | None = None
-        for i in order:
-            key = keys[i]
-            if key != previous:
-                if previous is not None:
-                    starts.append(len(sorted_passed))
-                blob += key.encode()
-                key_offsets.append(len(blob))
-                previous = key
-            sorted_passed.append(passed[i])
-            sorted_scores.append(scores[i])
-        if previous is not None:
-            starts.append(len(sorted_passed))
-        del keys, order
-        return cls(bytes(blob), key_offsets, starts, sorted_passed, sorted_scores)
+        key_offsets.extend(accumulate(lengths))
+        starts = array("q", firsts)
+        starts.append(n)
+        return cls(blob, key_offsets, starts, sorted_passed, sorted_scores)
 
     def __len__(self) -> int:
         return len(self._key_offsets) - 1
@@ -102,8 +107,17 @@ class CaseColumns:
         self, other: CaseColumns, k_of_n: tuple[int, int] | None
     ) -> tuple[tuple[array, array], tuple[array, array]]:
         """Over the cases both runs share, in key order: (values here, values there), (mean scores here, there)."""
+        plain = k_of_n is None or (k_of_n[0] == 1 and k_of_n[1] >= 1)  # a single result's value is its pass/fail
+        if self.same_cases(other):  # the usual case (two runs of one dataset): no merge of the keys
+            if self.single and other.single and plain:
+                return (array("d", self.passed), array("d", other.passed)), (self.scores, other.scores)
+            n = len(self)
+            return (
+                array("d", [self.value(i, k_of_n) for i in range(n)]),
+                array("d", [other.value(i, k_of_n) for i in range(n)]),
+            ), (array("d", [self.score(i) for i in range(n)]), array("d", [other.score(i) for i in range(n)]))
         shared = list(self.shared(other))
-        if self.single and other.single and (k_of_n is None or (k_of_n[0] == 1 and k_of_n[1] >= 1)):
+        if self.single and other.single and plain:
             p, q, s, t = self.passed, other.passed, self.scores, other.scores
             return (
                 (array("d", [float(p[i]) for i, _ in shared]), array("d", [float(q[j]) for _, j in shared])),
@@ -115,6 +129,10 @@ class CaseColumns:
             array("d", [self.score(i) for i, _ in shared]),
             array("d", [other.score(j) for _, j in shared]),
         )
+
+    def same_cases(self, other: CaseColumns) -> bool:
+        """Both runs have exactly the same case keys (a comparison of the key bytes, no per-case work)."""
+        return self._key_offsets == other._key_offsets and self._keys == other._keys
 
     def value(self, i: int, k_of_n: tuple[int, int] | None) -> float:
         """1/0 under k-of-n, else the fraction of the case's results that passed."""

@@ -41,6 +41,7 @@ import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import mul, sub
 from typing import Any
 
 from evalgate.models.stats import Comparison, McNemar, RateDelta
@@ -50,7 +51,7 @@ from evalgate.stats.inference import (
     binomial_test,
     mcnemar_exact,
     newcombe_paired_interval,
-    paired_bootstrap_ci,
+    paired_mean_ci,
 )
 from evalgate.stats.special import t_sf
 
@@ -283,6 +284,13 @@ def _shared_columns(
     return pass_pairs, score_pairs
 
 
+def _binary(values: Sequence[float]) -> bool:
+    """Every value is 0 or 1 (counted in C on an array)."""
+    if isinstance(values, array):
+        return values.count(0.0) + values.count(1.0) == len(values)
+    return all(x in (0.0, 1.0) for x in values)
+
+
 def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Paired:
     figures: dict[str, Any] = {}
     conf = config.confidence
@@ -292,18 +300,13 @@ def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Pa
     if pass_pairs is not None:
         cur_v, ctl_v = pass_pairs
         shared = len(cur_v)
-        binary = all(x in (0.0, 1.0) for x in cur_v) and all(x in (0.0, 1.0) for x in ctl_v)
+        binary = _binary(cur_v) and _binary(ctl_v)
         figures["shared_cases"] = shared
         if shared and binary:
-            a = b = c = 0
-            for x, y in zip(cur_v, ctl_v, strict=True):
-                if x == 1.0:
-                    if y == 1.0:
-                        a += 1
-                    else:
-                        b += 1
-                elif y == 1.0:
-                    c += 1
+            # on 0/1 values: both passed = the sum of the products; the sums are exact (integers below 2**53)
+            a = int(sum(map(mul, cur_v, ctl_v)))
+            b = int(sum(cur_v)) - a
+            c = int(sum(ctl_v)) - a
             d = shared - a - b - c
             figures.update(mcnemar_b=b, mcnemar_c=c, mcnemar_p=mcnemar_exact(b, c))
             if config.metric == "pass_rate":
@@ -312,9 +315,9 @@ def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Pa
         else:
             figures.update(mcnemar_b=None, mcnemar_c=None, mcnemar_p=None)
         if config.metric == "pass_rate" and shared:
-            deltas = array("d", (x - y for x, y in zip(cur_v, ctl_v, strict=True)))
+            deltas = array("d", map(sub, cur_v, ctl_v))
             if result.interval is None:
-                result.interval = paired_bootstrap_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
+                result.interval = paired_mean_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
                 figures["delta_ci_method"] = "paired-bootstrap"
             result.shared = shared
             result.delta = sum(deltas) / len(deltas)
@@ -328,8 +331,8 @@ def _paired(config: GateConfig, current: RunFigures, control: RunFigures) -> _Pa
         shared = len(cur_s)
         figures["shared_scored_cases"] = shared
         if shared:
-            deltas = array("d", (x - y for x, y in zip(cur_s, ctl_s, strict=True)))
-            lo, hi = paired_bootstrap_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
+            deltas = array("d", map(sub, cur_s, ctl_s))
+            lo, hi = paired_mean_ci(deltas, conf, BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED)
             mean_delta = sum(deltas) / len(deltas)
             figures.update(score_delta_mean=mean_delta, score_delta_ci_low=lo, score_delta_ci_high=hi)
             result.score = _Paired(shared, {}, (lo, hi), mean_delta, sum(cur_s) / shared, sum(ctl_s) / shared)

@@ -6,6 +6,7 @@ import math
 import random
 from array import array
 from collections.abc import Iterator, Sequence
+from operator import mul
 
 from evalgate.stats.descriptive import confidence_z, percentile_sorted, wilson_interval
 from evalgate.stats.special import binomial_dist, hypergeom_dist, normal_cdf, normal_sf
@@ -238,3 +239,59 @@ def paired_bootstrap_ci(
     replicates.sort()
     tail = 50.0 * (1.0 - confidence)
     return percentile_sorted(replicates, tail), percentile_sorted(replicates, 100.0 - tail)
+
+
+def bootstrap_mean_limit(deltas: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """The percentile bootstrap interval of a mean as the number of replicates grows without bound, in closed form.
+
+    A replicate is the mean of n draws with replacement from the n values, so its distribution's moments are
+    known exactly from the values' own (plug-in) moments: mean x̄, variance m2/n, skewness g1/sqrt(n), excess
+    kurtosis g2/n (m_k the central moments, g1 = m3/m2^1.5, g2 = m4/m2^2 - 3). Its (1 -/+ confidence)/2
+    quantiles follow from the second-order Cornish-Fisher expansion of those moments. The error of the expansion
+    is O(n^-1.5) in units of the standard error: at n = 2,000 and beyond far below the Monte Carlo error of a
+    2,000-replicate bootstrap (~0.06 standard errors at the 2.5% percentile), which is why the gate uses it
+    above :data:`BOOTSTRAP_MAX_RESAMPLE` values (:func:`paired_mean_ci`) instead of drawing replicates: four
+    passes over the values instead of 4 million random draws, and no Monte Carlo noise at all. The interval is
+    kept within [min, max] of the values, as every replicate mean is.
+    """
+    values = deltas if isinstance(deltas, (list, array)) else [float(v) for v in deltas]
+    n = len(values)
+    if n == 0:
+        raise ValueError("no differences to bootstrap")
+    z = confidence_z(confidence)  # validates
+    mean = math.fsum(values) / n
+    centred = [v - mean for v in values]
+    squares = list(map(mul, centred, centred))
+    m2 = math.fsum(squares) / n
+    if m2 <= 0.0:
+        return mean, mean
+    m3 = math.fsum(map(mul, squares, centred)) / n
+    m4 = math.fsum(map(mul, squares, squares)) / n
+    del centred, squares
+    skew = m3 / m2**1.5 / math.sqrt(n)  # of a replicate mean
+    kurt = (m4 / (m2 * m2) - 3.0) / n
+    se = math.sqrt(m2 / n)
+
+    def quantile(x: float) -> float:
+        w = x + (x * x - 1.0) * skew / 6.0 + (x**3 - 3.0 * x) * kurt / 24.0 - (2.0 * x**3 - 5.0 * x) * skew**2 / 36.0
+        return mean + se * w
+
+    low, high = min(values), max(values)
+    return max(low, min(high, quantile(-z))), max(low, min(high, quantile(z)))
+
+
+def paired_mean_ci(
+    deltas: Sequence[float],
+    confidence: float = 0.95,
+    iterations: int = 2000,
+    seed: int = 0,
+    max_resample: int = BOOTSTRAP_MAX_RESAMPLE,
+) -> tuple[float, float]:
+    """The paired interval of a mean difference the gate and comparisons use: up to ``max_resample`` values the
+    resampling bootstrap (:func:`paired_bootstrap_ci`, bit for bit); above, the bootstrap's limit in closed form
+    (:func:`bootstrap_mean_limit`), which the m-out-of-n resampling only approximated (issue 18: the gate at
+    100,000 results paid ~0.6 s per interval for 4 million draws; the closed form costs ~15 ms)."""
+    n = len(deltas)
+    if n <= max_resample:
+        return paired_bootstrap_ci(deltas, confidence, iterations, seed, max_resample)
+    return bootstrap_mean_limit(deltas, confidence)

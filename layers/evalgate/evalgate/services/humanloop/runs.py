@@ -16,6 +16,7 @@ from evalgate.models.domain import (
 )
 from evalgate.models.evaluations import EvaluationRun
 from evalgate.observability import logger
+from evalgate.services import paired_cache
 from evalgate.services.container import container, utcnow
 from evalgate.services.humanloop.common import (
     MAX_RUNS,
@@ -234,6 +235,7 @@ def _finish(principal: Principal, run: Run, to: RunStatus) -> Run:
             container().workflow.stop(run.execution_arn, f"run {to.value}")
         except (Unavailable, MissingSetting):  # the run has its final status either way; its steps check it
             logger.exception("stop execution failed", run_id=run.id)
+    paired_cache.run_ended(principal.project_id, done)
     return done
 
 

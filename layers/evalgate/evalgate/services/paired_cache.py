@@ -1,0 +1,185 @@
+"""The paired gate and comparison of a run against a control run, computed once and cached (issue 17).
+
+Both read every counted result of both runs (streamed from the batch markers into `stats.cases.CaseColumns`): at
+1M results per run that is seconds of reads and CPU, too much to repeat on every `gate/check` or stats request.
+The answer is cached in one small item per (run, kind, control run, digest of the configuration), holding the
+fingerprint of what it was computed from: both runs' counted-result figures (done, passed, failed, errored, score
+sum). A request recomputes (and replaces the item) when the fingerprint differs (a result counted since, even
+after the run ended) or when no item has the configuration's digest (a changed gate setting, a changed set of
+dataset cases left out, or a new `CACHE_VERSION` of the statistics): a cached answer is never stale.
+
+An answer is stored only when the outcomes streamed are exactly the run's counted results (their number equals
+the run's `done`, read before the stream): a batch half-way through being counted (its counters added, its done
+item not yet written) is answered without but not cached, so the cache cannot freeze a partial read.
+
+When a run ends (`run_ended`), a message on the paired-gate queue asks the worker (`precompute` through
+`services.gate.precompute`) to compute and cache the gate of the run's prompt against its control run and the
+comparison with that control: the first `gate/check` after the run ends answers from the cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from evalgate.models.domain import Run
+from evalgate.models.stats import Comparison, McNemar, RateDelta
+from evalgate.observability import logger
+from evalgate.services.container import container
+
+if TYPE_CHECKING:
+    from evalgate.stats.gate import GateConfig, GateResult, RunFigures
+
+CACHE_VERSION = 1  # part of every digest: raise it when the statistics change, and every answer is recomputed
+GATE, COMPARE = "gate", "compare"
+
+FiguresOf = Callable[[Run], "RunFigures"]
+
+
+def case_figures_of(project_id: str, run: Run) -> RunFigures:
+    """The gate's view of a run: its aggregates and each case's outcomes, streamed from the batch markers (never
+    the results) into compact columns (~30 bytes a result: a million fit well within 512 MB)."""
+    # lazy: loaded only on the code paths that need it (cold start)
+    from evalgate.stats.cases import CaseColumns
+    from evalgate.stats.gate import RunFigures
+
+    cases = CaseColumns.build(container().runs.iter_case_outcomes(project_id, run.id))
+    a = run.aggregates
+    return RunFigures(n=a.done, passed=a.passed, score_sum=a.score_sum, score_sq_sum=a.score_sq_sum, cases=cases)
+
+
+def loader(project_id: str) -> FiguresOf:
+    """Each run's figures read once (the worker computes the gate and the comparison from the same reads)."""
+    read: dict[int, RunFigures] = {}
+
+    def figures_of(run: Run) -> RunFigures:
+        if run.id not in read:
+            read[run.id] = case_figures_of(project_id, run)
+        return read[run.id]
+
+    return figures_of
+
+
+def fingerprint(run: Run) -> str:
+    """What a run's paired figures depend on: its counted results (a new one changes `done`)."""
+    a = run.aggregates
+    return f"{run.id}:{a.done}:{a.passed}:{a.failed}:{a.errored}:{round(a.score_sum, 6)!r}"
+
+
+def _digest(*parts: Any) -> str:
+    text = json.dumps([CACHE_VERSION, *parts], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _counted(run: Run, figures: RunFigures) -> bool:
+    """The outcomes streamed are the run's counted results, no more, no fewer."""
+    return figures.cases is not None and figures.cases.results == run.aggregates.done
+
+
+def _cached(project_id: str, run: Run, kind: str, control_id: int, digest: str, fp: str) -> Any | None:
+    found = container().paired_results.get(project_id, run.id, kind, control_id, digest)
+    if found is None or found[0] != fp:
+        return None
+    return json.loads(found[1])
+
+
+def _store(project_id: str, run: Run, kind: str, control_id: int, digest: str, fp: str, body: Any) -> None:
+    try:
+        text = json.dumps(body, separators=(",", ":"))
+        container().paired_results.put(project_id, run.id, kind, control_id, digest, fp, text)
+    except Exception:  # the answer stands without its cache entry: the next request computes again
+        logger.exception("paired result not cached", run_id=run.id, kind=kind)
+
+
+def gate_result(
+    project_id: str,
+    run: Run,
+    control_run: Run | None,
+    config: GateConfig,
+    changed: set[str],
+    figures_of: FiguresOf | None = None,
+) -> GateResult:
+    """`check_gate(config, run, control)` on the runs' per-case figures without the `changed` cases, from the
+    cache when it is valid (computed and cached otherwise)."""
+    # lazy: loaded only on the code paths that need it (cold start)
+    from evalgate.services.datasets import without_cases
+    from evalgate.stats.gate import GateResult, check_gate
+
+    control_id = control_run.id if control_run is not None else 0
+    digest = _digest(GATE, dataclasses.asdict(config), sorted(changed))
+    fp = fingerprint(run) + "|" + (fingerprint(control_run) if control_run is not None else "-")
+    body = _cached(project_id, run, GATE, control_id, digest, fp)
+    if body is not None:
+        return GateResult(bool(body["passed"]), str(body["verdict"]), str(body["reason"]), dict(body["figures"]))
+    figures_of = figures_of or (lambda r: case_figures_of(project_id, r))
+    figures = figures_of(run)
+    control = figures_of(control_run) if control_run is not None else None
+    consistent = _counted(run, figures)
+    if control_run is not None and control is not None:
+        consistent = consistent and _counted(control_run, control)
+    result = check_gate(
+        config, without_cases(figures, changed), without_cases(control, changed) if control is not None else None
+    )
+    if consistent:
+        answer = {"passed": result.passed, "verdict": result.verdict, "reason": result.reason}
+        answer["figures"] = result.figures
+        _store(project_id, run, GATE, control_id, digest, fp, answer)
+    return result
+
+
+def comparison(
+    project_id: str, run: Run, control_run: Run, changed: set[str], figures_of: FiguresOf | None = None
+) -> Comparison:
+    """`compare_paired(run, control)` without the `changed` cases, from the cache when it is valid."""
+    # lazy: loaded only on the code paths that need it (cold start)
+    from evalgate.services.datasets import without_cases
+    from evalgate.stats.gate import compare_paired
+
+    digest = _digest(COMPARE, sorted(changed))
+    fp = fingerprint(run) + "|" + fingerprint(control_run)
+    body = _cached(project_id, run, COMPARE, control_run.id, digest, fp)
+    if body is not None:
+        return _comparison_of(body)
+    figures_of = figures_of or (lambda r: case_figures_of(project_id, r))
+    figures, control = figures_of(run), figures_of(control_run)
+    result = compare_paired(without_cases(figures, changed), without_cases(control, changed))
+    if _counted(run, figures) and _counted(control_run, control):
+        answer = dataclasses.asdict(dataclasses.replace(result, control_run_id=None, datasets=None))
+        _store(project_id, run, COMPARE, control_run.id, digest, fp, answer)
+    return result
+
+
+def _comparison_of(body: dict[str, Any]) -> Comparison:
+    def delta(side: dict[str, Any]) -> RateDelta:
+        ci = side.get("ci")
+        interval = (ci[0], ci[1]) if ci else None
+        return RateDelta(side["current"], side["control"], side["delta"], interval, side["ci_method"])
+
+    return Comparison(
+        control_run_id=None,
+        verdict=body["verdict"],
+        verdict_reason=body["verdict_reason"],
+        shared_cases=body["shared_cases"],
+        pass_rate=delta(body["pass_rate"]),
+        mcnemar=McNemar(**body["mcnemar"]),
+        score=delta(body["score"]),
+        confidence=body["confidence"],
+    )
+
+
+def run_ended(project_id: str, run: Run) -> None:
+    """A run reached a terminal status: when its prompt's gate reads per-case figures (a control run, or k-of-n),
+    ask the worker to cache the gate and the comparison. Best effort: without it the first request computes."""
+    queue = container().paired_gate_queue
+    if queue is None or run.prompt_id is None:
+        return
+    try:
+        settings = container().gates.get(project_id, run.prompt_id)
+        wanted = (settings.control_run_id not in (None, run.id)) or settings.k_of_n is not None
+        if wanted:
+            queue.send({"projectId": project_id, "runId": run.id})
+    except Exception:  # the run has ended either way; its gate is computed on the first request instead
+        logger.exception("paired gate not announced", run_id=run.id)
