@@ -375,3 +375,21 @@ def test_a_transaction_copies_only_its_items_and_rolls_back_as_moto_did(monkeypa
     answers, stored = fast
     assert answers[0] == "ok" and all(a != "ok" for a in answers[1:]), answers
     assert any('"p9"' in item for item in stored[0]) and not any('"p8"' in item for item in stored[0])
+
+
+def test_a_definition_is_parsed_once_and_each_execution_gets_its_own_components() -> None:
+    moto_speed.install()
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
+    definition = json.dumps(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": 1}, "Next": "C"}, "C": {"Type": "Succeed"}}}
+    )
+    first, tree = AmazonStateLanguageParser.parse(definition)
+    second, same_tree = AmazonStateLanguageParser.parse(definition)
+    assert same_tree is tree  # the ANTLR parse is kept
+    assert second is not first and type(second) is type(first)  # components are built again (no shared state)
+    fresh, _ = AmazonStateLanguageParser.parse._evalgate_original(definition)  # type: ignore[attr-defined]
+    assert [type(c).__name__ for c in vars(second).values()] == [type(c).__name__ for c in vars(fresh).values()]
+    for _ in range(2):  # a definition that does not parse is refused every time, never cached
+        with pytest.raises(ASLParserException):
+            AmazonStateLanguageParser.parse('{"StartAt": 1}')
