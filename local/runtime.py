@@ -85,6 +85,10 @@ class MotoServer:
             return dispatcher(environ, start_response)
 
         class QuietHandler(MotoRequestHandler):
+            # werkzeug sends a reply's headers and body in separate writes: without TCP_NODELAY the body waits
+            # for the client's delayed ACK of the headers (Nagle), up to ~40 ms, on every emulated AWS call
+            disable_nagle_algorithm = True
+
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return
 
