@@ -31,7 +31,7 @@ from evalgate.models.domain import (
     ScorerAggregates,
 )
 from evalgate.store.blobs import Blobs
-from evalgate.store.run_counts import Counters
+from evalgate.store.run_counts import FOLD, Counters, add_fields
 from evalgate.store.run_items import (
     AGG_FIELDS,
     SCORER_ATTR,
@@ -105,7 +105,8 @@ class RunStore:
         self.table = table
         self.blobs = blobs
         self.claim_lease_seconds = ingest_lease_seconds  # the function timeout (+2 s): no claimer outlives it
-        self.counters = Counters(table)
+        self.counters = Counters(table, owed=self._owed_scorers)
+        self.counters.fault = _fault
 
     def new_run_id(self) -> int:
         return self.table.next_id("run")
@@ -659,7 +660,12 @@ class RunStore:
         listed. Called when a run ends, so that an ended run's listing and counting agree even when a client
         never retried. Units that never began adding stay uncounted and unlisted. Returns how many were done."""
         finished = 0
-        for label, solo in sorted(self.counters.unfinished(project_id, run_id).items()):
+        unfinished = self.counters.unfinished(project_id, run_id)
+        for label, solo in sorted(unfinished.items(), key=lambda kv: kv[0].startswith(FOLD)):  # folds last
+            if label.startswith(FOLD):
+                self.counters.finish_fold(project_id, run_id, label)
+                finished += 1
+                continue
             marker = self.table.get(keys.run_batch_marker(project_id, run_id, label), attributes=["counts"])
             if marker is not None and marker.get("counts"):
                 self._complete(project_id, run_id, label, json.loads(marker["counts"]))
@@ -671,6 +677,36 @@ class RunStore:
                 self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=solo)
                 finished += 1
         return finished
+
+    def _owed_scorers(
+        self, project_id: str, run_id: int, members: Sequence[tuple[str, str]]
+    ) -> dict[str, dict[str, float]]:
+        """What these counting units add to each scorer (their figures are folded, not added per batch): a
+        one-result unit's from its result item, any other's from its marker. Summed in label order, so every
+        caller (the fold, a reader, whoever completes a killed fold) gets the same numbers."""
+        per_unit: dict[str, dict[str, dict[str, float]]] = {}
+        markers = sorted({label for label, solo in members if not solo})
+        for item in self.table.batch_get(
+            [keys.run_batch_marker(project_id, run_id, label) for label in markers], attributes=["counts"]
+        ):
+            if item.get("counts"):
+                per_unit[str(item[keys.SK])[len("BATCH#") :]] = json.loads(item["counts"]).get("scorers") or {}
+        solos = {solo: label for label, solo in members if solo}
+        for item in self.table.batch_get(
+            [keys.run_result_by_id(project_id, run_id, rid) for rid in sorted(solos)],
+            attributes=["resultId", "batch", "body"],
+        ):
+            rid = str(item["resultId"])
+            if item.get("batch") == solos.get(rid) and item.get("body"):
+                counts, _ = self._external_counts([ExternalResult(id=rid, **json.loads(item["body"]))])
+                per_unit[solos[rid]] = counts["scorers"]
+        out: dict[str, dict[str, float]] = {}
+        for label in sorted(per_unit):
+            add_fields(out, per_unit[label])
+        return {
+            name: {f: round(v, 9) if isinstance(v, float) else v for f, v in fields.items()}
+            for name, fields in out.items()
+        }
 
     def count_late_judgment(self, project_id: str, run_id: int, result_id: str, scorer: str, value: Any) -> bool:
         """Add one scorer's judgment of an external result that was counted without it (a human or external
