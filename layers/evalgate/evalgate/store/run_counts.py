@@ -43,6 +43,12 @@ from evalgate.store.run_items import AGG_FIELDS
 from evalgate.store.table import Table
 
 AGG_SHARDS = 8  # never lowered: a run's counters are read from all of them
+# a hot run's width: its result batches spread over more shards once one shard's part 0 takes WIDEN_AT batches a
+# second (young guards), so no counter item takes more than ~WIDEN_AT updates/s (5,000 results/s into one run)
+MAX_WIDTH = 128
+WIDEN_BY = 4  # 8 -> 32 -> 128
+WIDEN_AT = 24
+WIDTH = "aggWidth"  # on the run item: how many shards its counters span (absent: AGG_SHARDS); it only grows
 SCORER_PARTS = 4
 CLAUSES_PER_UPDATE = 120  # an update expression holds at most 4 KB (~16 characters per ADD clause here)
 PRUNE_AT = 16  # guards on an item before its writer removes the old ones (each ~30 bytes on every write)
@@ -54,9 +60,9 @@ SCORER = "s|"
 OWED = ".s"  # the guard suffix of a unit whose scorer figures are owed (folded later)
 PENDING = "pf|"  # on part 0: a fold whose record is written and whose scorer figures are not all added yet
 FOLD = "F#"
-STUCK_FOLD_AGE = 5.0
+STUCK_FOLD_AGE = 5.0  # seconds after which a writer completes a pending fold left by another (killed) writer
 READ_ATTEMPTS = 20  # reads of the scorer figures made again when a fold moved during one
-READ_WINDOW = 0.4  # seconds a consistent read of the scorer figures may take (< PRUNE_AGE - CLOCK_MARGIN)  # seconds after which a writer completes a pending fold left by another (killed) writer
+READ_WINDOW = 0.4  # seconds a consistent read of the scorer figures may take (< PRUNE_AGE - CLOCK_MARGIN)
 
 # the run's figures under short names (an item's size is billed on every update)
 RUN_CODES = {attr: f"r{i}" for i, attr in enumerate(sorted(AGG_FIELDS.values()))}
@@ -73,10 +79,11 @@ def _guard_time(value: Any) -> float:
 
 
 def shard_of(label: str) -> int:
-    """The shard a unit counts into: named in the label (`...~<shard>`: folds), else a hash of the label."""
+    """The shard a unit counts into: named in the label (`...~<shard>`: folds, and batches of a widened run),
+    else a hash of the label over the first AGG_SHARDS."""
     base, sep, shard = label.rpartition("~")
     if sep and base and shard.isdigit():
-        return int(shard) % AGG_SHARDS
+        return int(shard)
     return _digest(label) % AGG_SHARDS
 
 
@@ -142,17 +149,22 @@ class Counters:
         self.owed = owed
         self.fault: Callable[[str], None] = _no_fault  # fault injection for tests (a crash at a named point)
 
-    def keys(self, project_id: str, run_id: int, *, parts: Sequence[int] = ()) -> list[dict[str, str]]:
+    def keys(
+        self, project_id: str, run_id: int, *, parts: Sequence[int] = (), width: int = AGG_SHARDS
+    ) -> list[dict[str, str]]:
         wanted = parts or range(SCORER_PARTS)
-        return [keys.run_counter(project_id, run_id, s, p) for s in range(AGG_SHARDS) for p in wanted]
+        return [keys.run_counter(project_id, run_id, s, p) for s in range(max(width, AGG_SHARDS)) for p in wanted]
 
     # -- writing ----------------------------------------------------------------------------------
-    def apply(self, project_id: str, run_id: int, label: str, counts: dict[str, Any], *, solo: str = "") -> str:
+    def apply(
+        self, project_id: str, run_id: int, label: str, counts: dict[str, Any], *, solo: str = "", width: int = 0
+    ) -> str:
         """Add a batch's counts once: "now" (this call added all that was missing), "guarded" (an earlier attempt
         had added everything, its done item is missing) or "before" (the batch is done). `solo`: the result id of
         a one-result unit (it has no marker), kept in its guards so that `unfinished` and the fold can find what it
         adds. A result batch with scorers adds only the run's figures here (one update of part 0); its scorer
-        figures are owed and folded later (see the module's docstring)."""
+        figures are owed and folded later (see the module's docstring). `width`: the run's width the batch was
+        labelled with (0: a completion of someone else's unit), so that a hot shard can widen the run."""
         done_key = keys.run_batch_done(project_id, run_id, label)
         start = time.time()
         if self.table.get(done_key, attributes=["PK"]) is not None:
@@ -160,12 +172,12 @@ class Counters:
         if defers_scorers(label, counts):
             run_only = {"run": counts["run"], "scorers": {}}
             ((_, clauses),) = plan(run_only)
-            state = self._updates(project_id, run_id, label, [(0, OWED, clauses)], start, solo)
+            state = self._updates(project_id, run_id, label, [(0, OWED, clauses)], start, solo, width)
             if state != "legacy":
                 return state
             start = time.time()  # began before scorers were folded (guard `.0`): finish it the way it began
         updates = [(part, f".{i}", c) for i, (part, c) in enumerate(plan(counts, fold=label.startswith(FOLD)))]
-        return self._updates(project_id, run_id, label, updates, start, solo)
+        return self._updates(project_id, run_id, label, updates, start, solo, width)
 
     def _updates(
         self,
@@ -175,6 +187,7 @@ class Counters:
         updates: list[tuple[int, str, list[tuple[str, float]]]],
         start: float,
         solo: str,
+        width: int,
     ) -> str:
         done_key = keys.run_batch_done(project_id, run_id, label)
         shard = shard_of(label)
@@ -198,7 +211,29 @@ class Counters:
                 self.fault(f"fold-update-{suffix[1:]}")
             elif state == "now":
                 self._prune(project_id, run_id, key, item, shard, part)
+                if part == 0 and 0 < width < MAX_WIDTH:
+                    self._widen_if_hot(project_id, run_id, item, width)
         return "now" if moved else "guarded"
+
+    def _widen_if_hot(self, project_id: str, run_id: int, item: dict[str, Any], width: int) -> None:
+        """Spread the run over WIDEN_BY times more shards when this part 0 took WIDEN_AT batches in the last
+        PRUNE_AGE (its guards would pile up: each update is billed on the item's whole size)."""
+        young = time.time() - PRUNE_AGE
+        if sum(1 for a, v in item.items() if a.startswith(GUARD) and _guard_time(v) > young) < WIDEN_AT:
+            return
+        wider = min(MAX_WIDTH, width * WIDEN_BY)
+        try:
+            self.table.update(
+                keys.run(project_id, run_id),
+                "SET #w = :w",
+                condition="attribute_exists(PK) AND (attribute_not_exists(#w) OR #w < :w)",
+                names={"#w": WIDTH},
+                values={":w": wider},
+                returns="NONE",
+            )
+        except ClientError as exc:
+            if not Table.is_condition_failure(exc):
+                raise
 
     def _apply_one(
         self, key: dict[str, str], guard: str, clauses: list[tuple[str, float]], start: float, solo: str, *, legacy: str
@@ -292,7 +327,7 @@ class Counters:
             return  # a prune or fold that raced another leaves it to the next writer (a fold record left unused)
         if fold:
             self.fault("fold-pending")
-            self.finish_fold(project_id, run_id, fold, [tuple(m) for m in members])
+            self.finish_fold(project_id, run_id, fold, members)
 
     def finish_fold(
         self, project_id: str, run_id: int, fold: str, members: Sequence[tuple[str, str]] | None = None
@@ -322,19 +357,19 @@ class Counters:
             record = self.table.get(keys.run_batch_marker(project_id, run_id, fold), attributes=["members"])
             if record is None or not record.get("members"):
                 return None
-            members = [tuple(m) for m in json.loads(record["members"])]
+            members = [(str(m[0]), str(m[1])) for m in json.loads(record["members"])]
         if self.owed is None:
             raise RuntimeError("counters that fold scorer figures need to know what units owe")
         return self.owed(project_id, run_id, members)
 
-    def unfinished(self, project_id: str, run_id: int) -> dict[str, str]:
+    def unfinished(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, str]:
         """The units that began adding their counts and have no done item (their writer was killed between the
         first counter update and the done item, and nobody retried), pending folds included: label -> the result
         id of a one-result unit, or "" for a unit whose counts are in its marker (or a fold). Their guards stay on
         the counter items until they are done (only done units' guards are pruned or folded), so reading the
         run's counter items finds them all."""
         found: dict[str, str] = {}
-        for item in self.table.batch_get(self.keys(project_id, run_id)):
+        for item in self.table.batch_get(self.keys(project_id, run_id, width=width)):
             for attr, value in item.items():
                 if attr.startswith(GUARD):
                     label = label_of(attr)
@@ -352,13 +387,16 @@ class Counters:
         return {label: solo for label, solo in found.items() if label not in done}
 
     # -- reading ----------------------------------------------------------------------------------
-    def read_run(self, project_id: str, run_id: int) -> dict[str, float]:
+    def read_run(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, float]:
         """The run's figures summed over its shards, under the run item's attribute names."""
-        return self.read_runs(project_id, [run_id]).get(run_id, {})
+        return self.read_runs(project_id, [run_id], {run_id: width}).get(run_id, {})
 
-    def read_runs(self, project_id: str, run_ids: Sequence[int]) -> dict[int, dict[str, float]]:
-        """Several runs' figures (one BatchGetItem per 100 counter items)."""
-        wanted = [k for r in run_ids for k in self.keys(project_id, r, parts=(0,))]
+    def read_runs(
+        self, project_id: str, run_ids: Sequence[int], widths: dict[int, int] | None = None
+    ) -> dict[int, dict[str, float]]:
+        """Several runs' figures (one BatchGetItem per 100 counter items); `widths` from their run items."""
+        widths = widths or {}
+        wanted = [k for r in run_ids for k in self.keys(project_id, r, parts=(0,), width=widths.get(r, AGG_SHARDS))]
         out: dict[int, dict[str, float]] = {}
         for item in self.table.batch_get(wanted):
             run_id = int(str(item[keys.PK]).rsplit("#AGG#", 1)[0].rsplit("#RUN#", 1)[1])
@@ -369,7 +407,7 @@ class Counters:
                     figures[attr] = figures.get(attr, 0) + value
         return out
 
-    def read_scorers(self, project_id: str, run_id: int) -> dict[str, dict[str, float]]:
+    def read_scorers(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, dict[str, float]]:
         """Every scorer's figures: name -> field -> value. The counter items' figures, plus what owed units (their
         guards on part 0) add, plus the parts of a pending fold not yet added (its guard is absent from that part's
         item). Part 0 is read before the other parts and again after them; when a fold moved in between (an owed
@@ -378,11 +416,13 @@ class Counters:
         out: dict[str, dict[str, float]] = {}
         for _ in range(READ_ATTEMPTS):
             began = time.monotonic()
-            first = {_where(i)[0]: i for i in self.table.batch_get(self.keys(project_id, run_id, parts=(0,)))}
-            rest = self.table.batch_get(self.keys(project_id, run_id, parts=range(1, SCORER_PARTS)))
+            first = {
+                _where(i)[0]: i for i in self.table.batch_get(self.keys(project_id, run_id, parts=(0,), width=width))
+            }
+            rest = self.table.batch_get(self.keys(project_id, run_id, parts=range(1, SCORER_PARTS), width=width))
             owed, pending = self._owed_and_pending(first.values())
             again = self._owed_and_pending(
-                self.table.batch_get(self.keys(project_id, run_id, parts=(0,))) if owed or pending else []
+                self.table.batch_get(self.keys(project_id, run_id, parts=(0,), width=width)) if owed or pending else []
             )
             if (owed.keys() <= again[0].keys() and pending <= again[1]) and time.monotonic() - began < READ_WINDOW:
                 break
@@ -421,5 +461,5 @@ class Counters:
                     pending.add(attr[len(PENDING) :])
         return owed, pending
 
-    def delete(self, project_id: str, run_id: int) -> None:
-        self.table.batch_write(deletes=self.keys(project_id, run_id))
+    def delete(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> None:
+        self.table.batch_write(deletes=self.keys(project_id, run_id, width=width))
