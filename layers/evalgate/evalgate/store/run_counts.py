@@ -281,7 +281,7 @@ class Counters:
         if len(guards) < PRUNE_AT:
             return
         old = [a for a, t in guards.items() if _guard_time(t) < now - PRUNE_AGE]
-        if not old:
+        if len(old) < PRUNE_AT // 2:  # at a high rate most guards are young: remove (and fold) several at a time
             return
         labels = {label_of(a) for a in old}
         done_keys = [keys.run_batch_done(project_id, run_id, label) for label in sorted(labels)]
