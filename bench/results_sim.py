@@ -107,12 +107,9 @@ def simulate(rate: float, scorers: int, seconds: float) -> dict[str, Any]:
             results_pk = f"PROJECT#p-sim#RUN#{run.id}"
             aggs = store.scorer_aggregates(run.project_id, run.id)
             exact = store.get_run(run.project_id, run.id).aggregates.done == i and all(a.count == i for a in aggs)
-            sizes = [
-                len(json.dumps(item, default=str))
-                for item in store.table.batch_get(
-                    store.counters.keys(run.project_id, run.id, width=max(widths or [shards]))
-                )
-            ]
+            wide = max(widths or [shards])
+            keys_ = store.counters.keys(run.project_id, run.id, **({"width": wide} if wide > shards else {}))
+            sizes = [len(json.dumps(item, default=str)) for item in store.table.batch_get(keys_)]
             return {
                 "rate_per_s": rate,
                 "scorers": scorers,
