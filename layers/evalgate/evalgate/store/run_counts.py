@@ -81,7 +81,7 @@ def _guard_time(value: Any) -> float:
 def shard_of(label: str) -> int:
     """The shard a unit counts into: named in the label (`...~<shard>`: folds, and batches of a widened run),
     else a hash of the label over the first AGG_SHARDS."""
-    base, sep, shard = label.rpartition("~")
+    _, sep, shard = label.rpartition("~")
     if sep and label.startswith(("X#", FOLD)) and shard.isdigit():  # labels made here (a suite batch's is its id)
         return int(shard)
     return _digest(label) % AGG_SHARDS
