@@ -208,3 +208,22 @@ def test_a_hot_run_widens_and_counts_once(
     assert figures(s, project, run_id) == expected(everything)
     assert s.get_run(project, run_id).aggregates.done == len(everything)
     assert len(s.list_external_results(project, run_id, limit=1000, cursor=None).items) == len(everything)
+
+
+def test_folds_leave_no_growing_items(
+    quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folds every few batches: the folds' own guards on the scorer parts are pruned too (else a part item would
+    grow by a guard per fold, ~625,000 folds in a 10M-result run)."""
+    s, _, project, run_id = store
+    monkeypatch.setattr(run_counts, "PRUNE_AT", 4)
+    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.0)
+    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.0)
+    rows = [result(i, 6) for i in range(60)]
+    for r in rows:
+        s.record_external_batch(project, run_id, r.id, [r])
+    assert folds_done(s, project, run_id) >= 10
+    for item in s.table.batch_get(s.counters.keys(project, run_id)):
+        guards = [a for a in item if a.startswith(run_counts.GUARD)]
+        assert len(guards) <= 3 * run_counts.PRUNE_AT, (item["PK"], guards)
+    assert figures(s, project, run_id) == expected(rows)

@@ -209,8 +209,9 @@ class Counters:
                     return "before"
             if folding:
                 self.fault(f"fold-update-{suffix[1:]}")
-            elif state == "now":
-                self._prune(project_id, run_id, key, item, shard, part)
+            if state == "now":
+                # a fold's own updates only prune (its guards must go too), they do not start another fold
+                self._prune(project_id, run_id, key, item, shard, part, fold_owed=not folding)
                 if part == 0 and 0 < width < MAX_WIDTH:
                     self._widen_if_hot(project_id, run_id, item, width)
         return "now" if moved else "guarded"
@@ -266,14 +267,22 @@ class Counters:
         return "now", item
 
     def _prune(
-        self, project_id: str, run_id: int, key: dict[str, str], item: dict[str, Any], shard: int, part: int
+        self,
+        project_id: str,
+        run_id: int,
+        key: dict[str, str],
+        item: dict[str, Any],
+        shard: int,
+        part: int,
+        *,
+        fold_owed: bool = True,
     ) -> None:
         """Once an item carries PRUNE_AT guards, remove the guards of batches done more than PRUNE_AGE ago (one
         write per ~PRUNE_AT/2 batches), raising the fence above their done times; on part 0 the owed units among
         them are folded in the same write (their scorer figures become one pending fold, then are added). A fold's
         guards stay while it is pending. Also completes a fold left pending by a writer that was killed."""
         now = time.time()
-        if part == 0:
+        if part == 0 and fold_owed:
             for attr, at in item.items():
                 if attr.startswith(PENDING) and float(at) < now - STUCK_FOLD_AGE:
                     self.finish_fold(project_id, run_id, attr[len(PENDING) :])
@@ -294,6 +303,8 @@ class Counters:
         if folds:  # a pending fold's guards tell readers what it has added: they stay until it is no longer pending
             p0 = item if part == 0 else (self.table.get(keys.run_counter(project_id, run_id, shard, 0)) or {})
             gone = [a for a in gone if f"{PENDING}{label_of(a)}" not in p0]
+        if not fold_owed or part != 0:  # an owed unit's guard only ever goes into a fold
+            gone = [a for a in gone if not a.endswith(OWED)]
         if not gone:
             return
         floor = max(done_at[label_of(a)] for a in gone) + CLOCK_MARGIN
