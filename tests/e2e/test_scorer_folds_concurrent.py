@@ -32,7 +32,6 @@ def test_concurrent_single_result_batches_fold_and_widen_exactly(
     # folds every few batches, guards removable after half a second; widening after a few young guards
     monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.5)
     monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.2)
-    monkeypatch.setattr(run_counts, "READ_WINDOW", 0.25)
     monkeypatch.setattr(run_counts, "AGG_SHARDS", 2)
     monkeypatch.setattr(run_counts, "WIDEN_AT", 3)
     monkeypatch.setattr(run_counts, "PRUNE_AT", 3)  # fold every few batches, also once the run is wide

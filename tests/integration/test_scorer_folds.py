@@ -36,7 +36,6 @@ def quick_folds(monkeypatch: pytest.MonkeyPatch) -> None:
     shard instead of eight, so its part 0 reaches PRUNE_AT guards after PRUNE_AT batches."""
     monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.05)
     monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.02)
-    monkeypatch.setattr(run_counts, "READ_WINDOW", 5.0)  # one process, nothing folds during a read here
     monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
 
 

@@ -62,7 +62,7 @@ PENDING = "pf|"  # on part 0: a fold whose record is written and whose scorer fi
 FOLD = "F#"
 STUCK_FOLD_AGE = 5.0  # seconds after which a writer completes a pending fold left by another (killed) writer
 READ_ATTEMPTS = 20  # reads of the scorer figures made again when a fold moved during one
-READ_WINDOW = 0.4  # seconds a consistent read of the scorer figures may take (< PRUNE_AGE - CLOCK_MARGIN)
+FOLDS = "fc"  # on part 0: how many folds took guards from it (a reader's consistency check)
 
 # the run's figures under short names (an item's size is billed on every update)
 RUN_CODES = {attr: f"r{i}" for i, attr in enumerate(sorted(AGG_FIELDS.values()))}
@@ -327,7 +327,9 @@ class Counters:
             )
             names["#p"] = f"{PENDING}{fold}"
             values[":now"] = round(now, 3)
-            expr += ", #p = :now"
+            names["#c"] = FOLDS
+            values[":one"] = 1
+            expr += ", #p = :now ADD #c :one"
             # every owed guard still there: a unit goes into one fold only
             condition += "".join(f" AND attribute_exists(#r{i})" for i in owed)
         try:
@@ -421,23 +423,34 @@ class Counters:
     def read_scorers(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, dict[str, float]]:
         """Every scorer's figures: name -> field -> value. The counter items' figures, plus what owed units (their
         guards on part 0) add, plus the parts of a pending fold not yet added (its guard is absent from that part's
-        item). Part 0 is read before the other parts and again after them; when a fold moved in between (an owed
-        unit or a pending fold gone) the read is made again, so a unit is never seen both owed and added (a unit
-        cannot begin, be done for PRUNE_AGE and be folded inside one quick read)."""
+        item). Part 0 is read before the other parts and again after them; when a fold took guards from a part 0 in
+        between (its fold count `fc` moved) or a pending fold stopped being pending, the read is made again, so no
+        unit is seen both owed and added, however long the read takes."""
         out: dict[str, dict[str, float]] = {}
-        for _ in range(READ_ATTEMPTS):
-            began = time.monotonic()
-            first = {
-                _where(i)[0]: i for i in self.table.batch_get(self.keys(project_id, run_id, parts=(0,), width=width))
-            }
-            rest = self.table.batch_get(self.keys(project_id, run_id, parts=range(1, SCORER_PARTS), width=width))
-            owed, pending = self._owed_and_pending(first.values())
-            again = self._owed_and_pending(
-                self.table.batch_get(self.keys(project_id, run_id, parts=(0,), width=width)) if owed or pending else []
-            )
-            if (owed.keys() <= again[0].keys() and pending <= again[1]) and time.monotonic() - began < READ_WINDOW:
+        by_where: dict[tuple[int, int], dict[str, Any]] = {}
+        todo = list(range(max(width, AGG_SHARDS)))  # a fold touches one shard: only a moved shard is read again
+        for attempt in range(READ_ATTEMPTS):
+            p0_keys = [keys.run_counter(project_id, run_id, s, 0) for s in todo]
+            first = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
+            part_keys = [keys.run_counter(project_id, run_id, s, p) for s in todo for p in range(1, SCORER_PARTS)]
+            rest = self.table.batch_get(part_keys)
+            again = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
+            moved = set()
+            for shard in todo:
+                before, after = first.get(shard, {}), again.get(shard, {})
+                if before.get(FOLDS, 0) != after.get(FOLDS, 0):
+                    moved.add(shard)  # a fold took guards from it meanwhile
+                elif not self._owed_and_pending([before])[1] <= self._owed_and_pending([after])[1]:
+                    moved.add(shard)  # a pending fold stopped being pending (its guards may go)
+            if attempt == READ_ATTEMPTS - 1:
+                moved = set()  # best effort after that many folds during reads
+            for item in [*first.values(), *rest]:
+                if _where(item)[0] not in moved:
+                    by_where[_where(item)] = item
+            todo = sorted(moved)
+            if not todo:
                 break
-        by_where = {_where(i): i for i in [*first.values(), *rest]}
+        owed, pending = self._owed_and_pending(item for (_, part), item in by_where.items() if part == 0)
         for item in by_where.values():
             for attr, value in item.items():
                 if attr.startswith(SCORER):
