@@ -13,13 +13,26 @@ guards of batches done for a while are removed by whoever sees more than PRUNE_A
 (an attempt that read "not done" before the done item was written, then applies after its guard was pruned) is
 closed by a fence: pruning raises the item's `floor` above the pruned batches' done times, and an update is
 conditional on `floor` being below the time its attempt read "not done"; a refused attempt reads again.
+
+Per-scorer figures are folded (issue 17): a result batch (`X#`, `S#` labels) adds only the run's figures, to part
+0 of its shard, with a guard named `g|<label>.s` ("its scorers are owed"); what it adds to each scorer stays where
+it already is (its marker, or a one-result batch's result item). When that item carries PRUNE_AT guards, the
+writer folds the owed units done for PRUNE_AGE: one update removes their guards and sets `pf|<fold>` (the fold is
+pending), conditional on every one of those guards still being there, so a unit is owed or in exactly one fold;
+the fold's record (`BATCH#F#...`, its members) was written just before. The fold then adds the members' scorer
+figures as one counting unit (`F#<hex>~<shard>`, guarded like any other), writes its done item and removes
+`pf|`. Readers add the counters, the owed units (guards on part 0) and the part of a pending fold that a part's
+item does not carry yet (its guard is absent there), so scorer figures are exact at every moment. A fold's
+guards are not pruned while its `pf|` is still on part 0 (a reader needs them to know what a pending fold added).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,6 +43,12 @@ from evalgate.store.run_items import AGG_FIELDS
 from evalgate.store.table import Table
 
 AGG_SHARDS = 8  # never lowered: a run's counters are read from all of them
+# a hot run's width: its result batches spread over more shards once one shard's part 0 takes WIDEN_AT batches a
+# second (young guards), so no counter item takes more than ~WIDEN_AT updates/s (5,000 results/s into one run)
+MAX_WIDTH = 128
+WIDEN_BY = 4  # 8 -> 32 -> 128
+WIDEN_AT = 24
+WIDTH = "aggWidth"  # on the run item: how many shards its counters span (absent: AGG_SHARDS); it only grows
 SCORER_PARTS = 4
 CLAUSES_PER_UPDATE = 120  # an update expression holds at most 4 KB (~16 characters per ADD clause here)
 PRUNE_AT = 16  # guards on an item before its writer removes the old ones (each ~30 bytes on every write)
@@ -38,6 +57,12 @@ CLOCK_MARGIN = 0.5  # seconds of clock difference between two functions that the
 GUARD = "g|"
 FLOOR = "fl"
 SCORER = "s|"
+OWED = ".s"  # the guard suffix of a unit whose scorer figures are owed (folded later)
+PENDING = "pf|"  # on part 0: a fold whose record is written and whose scorer figures are not all added yet
+FOLD = "F#"
+STUCK_FOLD_AGE = 5.0  # seconds after which a writer completes a pending fold left by another (killed) writer
+READ_ATTEMPTS = 20  # reads of the scorer figures made again when a fold moved during one
+FOLDS = "fc"  # on part 0: how many folds took guards from it (a reader's consistency check)
 
 # the run's figures under short names (an item's size is billed on every update)
 RUN_CODES = {attr: f"r{i}" for i, attr in enumerate(sorted(AGG_FIELDS.values()))}
@@ -54,16 +79,39 @@ def _guard_time(value: Any) -> float:
 
 
 def shard_of(label: str) -> int:
+    """The shard a unit counts into: named in the label (`...~<shard>`: folds, and batches of a widened run),
+    else a hash of the label over the first AGG_SHARDS."""
+    _, sep, shard = label.rpartition("~")
+    if sep and label.startswith(("X#", FOLD)) and shard.isdigit():  # labels made here (a suite batch's is its id)
+        return int(shard)
     return _digest(label) % AGG_SHARDS
+
+
+def defers_scorers(label: str, counts: dict[str, Any]) -> bool:
+    """Whether a unit's scorer figures are owed (folded later) rather than added with its run figures: result
+    batches (external `X#`, suite `S#`) that carry scorers; late judgments (`J#`) and folds add theirs at once."""
+    return label.startswith(("X#", "S#")) and bool(counts.get("scorers"))
+
+
+def label_of(guard: str) -> str:
+    return guard[len(GUARD) :].rpartition(".")[0]
+
+
+def add_fields(into: dict[str, dict[str, float]], scorers: dict[str, dict[str, float]]) -> None:
+    for name, fields in scorers.items():
+        got = into.setdefault(name, {})
+        for field, value in fields.items():
+            got[field] = got.get(field, 0) + value
 
 
 def part_of(scorer: str) -> int:
     return _digest(scorer) % SCORER_PARTS
 
 
-def plan(counts: dict[str, Any]) -> list[tuple[int, list[tuple[str, float]]]]:
-    """The updates a batch's counts make: (part, [(attribute, value to ADD)]), at most CLAUSES_PER_UPDATE each."""
-    by_part: dict[int, list[tuple[str, float]]] = {0: []}
+def plan(counts: dict[str, Any], *, fold: bool = False) -> list[tuple[int, list[tuple[str, float]]]]:
+    """The updates a batch's counts make: (part, [(attribute, value to ADD)]), at most CLAUSES_PER_UPDATE each.
+    A fold (scorer figures only) skips part 0 when no scorer of it is there."""
+    by_part: dict[int, list[tuple[str, float]]] = {} if fold else {0: []}
     for attr, value in sorted(counts["run"].items()):
         if value or attr == "aggDone":
             by_part[0].append((RUN_CODES[attr], value))
@@ -77,45 +125,132 @@ def plan(counts: dict[str, Any]) -> list[tuple[int, list[tuple[str, float]]]]:
     return out
 
 
-class Counters:
-    def __init__(self, table: Table) -> None:
-        self.table = table
+# (project, run, [(unit label, its one result's id or "")]) -> what those units add to each scorer
+OwedScorers = Callable[[str, int, Sequence[tuple[str, str]]], dict[str, dict[str, float]]]
 
-    def keys(self, project_id: str, run_id: int, *, parts: Sequence[int] = ()) -> list[dict[str, str]]:
+
+def _no_fault(point: str) -> None:
+    return None
+
+
+def _solo_of(value: Any) -> str:
+    return str(value).partition("|")[2]
+
+
+def _where(item: dict[str, Any]) -> tuple[int, int]:
+    """(shard, part) of a counter item, from its partition key."""
+    shard, _, part = str(item[keys.PK]).rsplit("#AGG#", 1)[1].partition(".")
+    return int(shard), int(part)
+
+
+class Counters:
+    def __init__(self, table: Table, owed: OwedScorers | None = None) -> None:
+        self.table = table
+        self.owed = owed
+        self.fault: Callable[[str], None] = _no_fault  # fault injection for tests (a crash at a named point)
+
+    def keys(
+        self, project_id: str, run_id: int, *, parts: Sequence[int] = (), width: int = AGG_SHARDS
+    ) -> list[dict[str, str]]:
         wanted = parts or range(SCORER_PARTS)
-        return [keys.run_counter(project_id, run_id, s, p) for s in range(AGG_SHARDS) for p in wanted]
+        return [keys.run_counter(project_id, run_id, s, p) for s in range(max(width, AGG_SHARDS)) for p in wanted]
 
     # -- writing ----------------------------------------------------------------------------------
     def apply(
-        self, project_id: str, run_id: int, label: str, counts: dict[str, Any], *, solo: str = "", new: bool = False
+        self,
+        project_id: str,
+        run_id: int,
+        label: str,
+        counts: dict[str, Any],
+        *,
+        solo: str = "",
+        width: int = 0,
+        new: bool = False,
     ) -> str:
         """Add a batch's counts once: "now" (this call added all that was missing), "guarded" (an earlier attempt
         had added everything, its done item is missing) or "before" (the batch is done). `solo`: the result id of
-        a one-result unit (it has no marker), kept in its guards so that `unfinished` can find what it adds.
-        `new`: the label was made by this very call's attempt (a fresh random label), so nothing can have done it
-        yet and its done item is not read."""
+        a one-result unit (it has no marker), kept in its guards so that `unfinished` and the fold can find what it
+        adds. A result batch with scorers adds only the run's figures here (one update of part 0); its scorer
+        figures are owed and folded later (see the module's docstring). `width`: the run's width the batch was
+        labelled with (0: a completion of someone else's unit), so that a hot shard can widen the run. `new`: the
+        label was made by this very call's attempt (a fresh random label), so nothing can have done it yet and its
+        done item is not read."""
         done_key = keys.run_batch_done(project_id, run_id, label)
-        shard = shard_of(label)
         start = time.time()
         if not new and self.table.get(done_key, attributes=["PK"]) is not None:
             return "before"
+        if defers_scorers(label, counts):
+            run_only = {"run": counts["run"], "scorers": {}}
+            ((_, clauses),) = plan(run_only)
+            state = self._updates(project_id, run_id, label, [(0, OWED, clauses)], start, solo, width)
+            if state != "legacy":
+                return state
+            start = time.time()  # began before scorers were folded (guard `.0`): finish it the way it began
+        updates = [(part, f".{i}", c) for i, (part, c) in enumerate(plan(counts, fold=label.startswith(FOLD)))]
+        return self._updates(project_id, run_id, label, updates, start, solo, width)
+
+    def _updates(
+        self,
+        project_id: str,
+        run_id: int,
+        label: str,
+        updates: list[tuple[int, str, list[tuple[str, float]]]],
+        start: float,
+        solo: str,
+        width: int,
+    ) -> str:
+        done_key = keys.run_batch_done(project_id, run_id, label)
+        shard = shard_of(label)
+        folding = label.startswith(FOLD)
         moved = False
-        for i, (part, clauses) in enumerate(plan(counts)):
+        for part, suffix, clauses in updates:
             key = keys.run_counter(project_id, run_id, shard, part)
-            guard = f"{GUARD}{label}.{i}"
+            guard = f"{GUARD}{label}{suffix}"
+            legacy = f"{GUARD}{label}.0" if suffix == OWED else ""
             while True:
-                state = self._apply_one(key, guard, clauses, start, solo)
+                state, item = self._apply_one(key, guard, clauses, start, solo, legacy=legacy)
+                if state == "legacy":
+                    return state
                 if state != "fenced":
                     moved = moved or state == "now"
                     break
                 start = time.time()  # pruned meanwhile: was the batch completed by someone else?
                 if self.table.get(done_key, attributes=["PK"]) is not None:
                     return "before"
+            if folding:
+                self.fault(f"fold-update-{suffix[1:]}")
+            if state == "now":
+                # a fold's own updates only prune (its guards must go too), they do not start another fold
+                self._prune(project_id, run_id, key, item, shard, part, fold_owed=not folding)
+                if part == 0 and 0 < width < MAX_WIDTH:
+                    self._widen_if_hot(project_id, run_id, item, width)
         return "now" if moved else "guarded"
 
+    def _widen_if_hot(self, project_id: str, run_id: int, item: dict[str, Any], width: int) -> None:
+        """Spread the run over WIDEN_BY times more shards when this part 0 took WIDEN_AT batches in the last
+        PRUNE_AGE (its guards would pile up: each update is billed on the item's whole size)."""
+        young = time.time() - PRUNE_AGE
+        if sum(1 for a, v in item.items() if a.startswith(GUARD) and _guard_time(v) > young) < WIDEN_AT:
+            return
+        wider = min(MAX_WIDTH, width * WIDEN_BY)
+        try:
+            self.table.update(
+                keys.run(project_id, run_id),
+                "SET #w = :w",
+                condition="attribute_exists(PK) AND (attribute_not_exists(#w) OR #w < :w)",
+                names={"#w": WIDTH},
+                values={":w": wider},
+                returns="NONE",
+            )
+        except ClientError as exc:
+            if not Table.is_condition_failure(exc):
+                raise
+
     def _apply_one(
-        self, key: dict[str, str], guard: str, clauses: list[tuple[str, float]], start: float, solo: str
-    ) -> str:
+        self, key: dict[str, str], guard: str, clauses: list[tuple[str, float]], start: float, solo: str, *, legacy: str
+    ) -> tuple[str, dict[str, Any]]:
+        """One guarded update: ("now", the item after it), or "guarded" / "fenced" / "legacy" (the unit began
+        before scorer figures were folded: its guard `.0` is there) with {}."""
         names = {"#g": guard, "#f": FLOOR}
         now = time.time()
         # a guard's value is the time it was set, and for a one-result unit "<time>|<result id>"
@@ -126,71 +261,144 @@ class Counters:
             values[f":a{j}"] = value
             adds.append(f"#a{j} :a{j}")
         expr = ("ADD " + ", ".join(adds) + " " if adds else "") + "SET #g = :now"
+        condition = "attribute_not_exists(#g) AND (attribute_not_exists(#f) OR #f < :start)"
+        if legacy:
+            names["#l"] = legacy
+            condition += " AND attribute_not_exists(#l)"
         try:
-            item = self.table.update(
-                key,
-                expr,
-                condition="attribute_not_exists(#g) AND (attribute_not_exists(#f) OR #f < :start)",
-                names=names,
-                values=values,
-            )
+            item = self.table.update(key, expr, condition=condition, names=names, values=values)
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise
-            current = self.table.get(key, attributes=[guard]) or {}
-            return "guarded" if guard in current else "fenced"
-        self._prune(key, item)
-        return "now"
+            current = self.table.get(key, attributes=[guard, legacy] if legacy else [guard]) or {}
+            if guard in current:
+                return "guarded", {}
+            return ("legacy" if legacy and legacy in current else "fenced"), {}
+        return "now", item
 
-    def _prune(self, key: dict[str, str], item: dict[str, Any]) -> None:
-        """Remove the guards of batches done more than PRUNE_AGE ago once an item carries PRUNE_AT guards (one
-        write per ~PRUNE_AT/2 batches), raising the fence above their done times."""
+    def _prune(
+        self,
+        project_id: str,
+        run_id: int,
+        key: dict[str, str],
+        item: dict[str, Any],
+        shard: int,
+        part: int,
+        *,
+        fold_owed: bool = True,
+    ) -> None:
+        """Once an item carries PRUNE_AT guards, remove the guards of batches done more than PRUNE_AGE ago (one
+        write per ~PRUNE_AT/2 batches), raising the fence above their done times; on part 0 the owed units among
+        them are folded in the same write (their scorer figures become one pending fold, then are added). A fold's
+        guards stay while it is pending. Also completes a fold left pending by a writer that was killed."""
+        now = time.time()
+        if part == 0 and fold_owed:
+            for attr, at in item.items():
+                if attr.startswith(PENDING) and float(at) < now - STUCK_FOLD_AGE:
+                    self.finish_fold(project_id, run_id, attr[len(PENDING) :])
         guards = {a: v for a, v in item.items() if a.startswith(GUARD)}
         if len(guards) < PRUNE_AT:
             return
-        now = time.time()
         old = [a for a, t in guards.items() if _guard_time(t) < now - PRUNE_AGE]
-        if not old:
+        if len(old) < PRUNE_AT // 2:  # at a high rate most guards are young: remove (and fold) several at a time
             return
-        pk = str(key[keys.PK])
-        project_run = pk.rsplit("#AGG#", 1)[0]  # PROJECT#<p>#RUN#<r>
-        labels = {a[len(GUARD) :].rpartition(".")[0] for a in old}
-        done_keys = [{keys.PK: project_run, keys.SK: f"BATCH#{label}#D"} for label in sorted(labels)]
+        labels = {label_of(a) for a in old}
+        done_keys = [keys.run_batch_done(project_id, run_id, label) for label in sorted(labels)]
         done_at = {
             str(d[keys.SK])[len("BATCH#") : -len("#D")]: float(d.get("at", now))
             for d in self.table.batch_get(done_keys, attributes=["at"])
         }
-        gone = [a for a in old if done_at.get(a[len(GUARD) :].rpartition(".")[0], now) < now - PRUNE_AGE]
+        gone = [a for a in old if done_at.get(label_of(a), now) < now - PRUNE_AGE]
+        folds = {label_of(a) for a in gone if label_of(a).startswith(FOLD)}
+        if folds:  # a pending fold's guards tell readers what it has added: they stay until it is no longer pending
+            p0 = item if part == 0 else (self.table.get(keys.run_counter(project_id, run_id, shard, 0)) or {})
+            gone = [a for a in gone if f"{PENDING}{label_of(a)}" not in p0]
+        if not fold_owed or part != 0:  # an owed unit's guard only ever goes into a fold
+            gone = [a for a in gone if not a.endswith(OWED)]
         if not gone:
             return
-        floor = max(done_at[a[len(GUARD) :].rpartition(".")[0]] for a in gone) + CLOCK_MARGIN
+        floor = max(done_at[label_of(a)] for a in gone) + CLOCK_MARGIN
         names = {f"#r{i}": a for i, a in enumerate(gone)}
         names["#f"] = FLOOR
-        try:
-            self.table.update(
-                key,
-                "REMOVE " + ", ".join(f"#r{i}" for i in range(len(gone))) + " SET #f = :f",
-                condition="attribute_not_exists(#f) OR #f <= :f",
-                names=names,
-                values={":f": round(floor, 3)},
-                returns="NONE",
+        values: dict[str, Any] = {":f": round(floor, 3)}
+        expr = "REMOVE " + ", ".join(f"#r{i}" for i in range(len(gone))) + " SET #f = :f"
+        condition = "(attribute_not_exists(#f) OR #f <= :f)"
+        owed = [i for i, a in enumerate(gone) if a.endswith(OWED)] if part == 0 else []
+        fold = ""
+        if owed:
+            fold = f"{FOLD}{uuid.uuid4().hex[:12]}~{shard}"
+            members = sorted((label_of(gone[i]), _solo_of(guards[gone[i]])) for i in owed)
+            self.table.put(
+                {
+                    **keys.run_batch_marker(project_id, run_id, fold),
+                    "members": json.dumps(members, separators=(",", ":")),
+                    "at": round(now, 3),
+                }
             )
+            names["#p"] = f"{PENDING}{fold}"
+            values[":now"] = round(now, 3)
+            names["#c"] = FOLDS
+            values[":one"] = 1
+            expr += ", #p = :now ADD #c :one"
+            # every owed guard still there: a unit goes into one fold only
+            condition += "".join(f" AND attribute_exists(#r{i})" for i in owed)
+        try:
+            self.table.update(key, expr, condition=condition, names=names, values=values, returns="NONE")
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
-                raise  # a prune that raced a newer one leaves it to the next writer
+                raise
+            return  # a prune or fold that raced another leaves it to the next writer (a fold record left unused)
+        if fold:
+            self.fault("fold-pending")
+            self.finish_fold(project_id, run_id, fold, members)
 
-    def unfinished(self, project_id: str, run_id: int) -> dict[str, str]:
+    def finish_fold(
+        self, project_id: str, run_id: int, fold: str, members: Sequence[tuple[str, str]] | None = None
+    ) -> None:
+        """Add a pending fold's scorer figures (once: it is a guarded counting unit), write its done item, and
+        clear its `pf|` mark on part 0. Idempotent: a fold killed at any step is completed by the next caller."""
+        done_key = keys.run_batch_done(project_id, run_id, fold)
+        if self.table.get(done_key, attributes=["PK"]) is None:
+            scorers = self.fold_scorers(project_id, run_id, fold, members)
+            if scorers is not None:
+                self.apply(project_id, run_id, fold, {"run": {}, "scorers": scorers})
+                self.fault("fold-applied")
+                self.table.put({**done_key, "at": round(time.time(), 3)})
+        self.fault("fold-done")
+        self.table.update(
+            keys.run_counter(project_id, run_id, shard_of(fold), 0),
+            "REMOVE #p",
+            names={"#p": f"{PENDING}{fold}"},
+            returns="NONE",
+        )
+
+    def fold_scorers(
+        self, project_id: str, run_id: int, fold: str, members: Sequence[tuple[str, str]] | None = None
+    ) -> dict[str, dict[str, float]] | None:
+        """What a fold adds to each scorer (its members' owed figures), or None when it has no record."""
+        if members is None:
+            record = self.table.get(keys.run_batch_marker(project_id, run_id, fold), attributes=["members"])
+            if record is None or not record.get("members"):
+                return None
+            members = [(str(m[0]), str(m[1])) for m in json.loads(record["members"])]
+        if self.owed is None:
+            raise RuntimeError("counters that fold scorer figures need to know what units owe")
+        return self.owed(project_id, run_id, members)
+
+    def unfinished(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, str]:
         """The units that began adding their counts and have no done item (their writer was killed between the
-        first counter update and the done item, and nobody retried): label -> the result id of a one-result unit,
-        or "" for a unit whose counts are in its marker. Their guards stay on the counter items until they are
-        done (only done units' guards are pruned), so reading the run's counter items finds them all."""
+        first counter update and the done item, and nobody retried), pending folds included: label -> the result
+        id of a one-result unit, or "" for a unit whose counts are in its marker (or a fold). Their guards stay on
+        the counter items until they are done (only done units' guards are pruned or folded), so reading the
+        run's counter items finds them all."""
         found: dict[str, str] = {}
-        for item in self.table.batch_get(self.keys(project_id, run_id)):
+        for item in self.table.batch_get(self.keys(project_id, run_id, width=width)):
             for attr, value in item.items():
                 if attr.startswith(GUARD):
-                    label = attr[len(GUARD) :].rpartition(".")[0]
-                    solo = str(value).partition("|")[2]
-                    found[label] = found.get(label) or solo
+                    label = label_of(attr)
+                    found[label] = found.get(label) or _solo_of(value)
+                elif attr.startswith(PENDING):
+                    found.setdefault(attr[len(PENDING) :], "")
         if not found:
             return {}
         done = {
@@ -202,13 +410,16 @@ class Counters:
         return {label: solo for label, solo in found.items() if label not in done}
 
     # -- reading ----------------------------------------------------------------------------------
-    def read_run(self, project_id: str, run_id: int) -> dict[str, float]:
+    def read_run(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, float]:
         """The run's figures summed over its shards, under the run item's attribute names."""
-        return self.read_runs(project_id, [run_id]).get(run_id, {})
+        return self.read_runs(project_id, [run_id], {run_id: width}).get(run_id, {})
 
-    def read_runs(self, project_id: str, run_ids: Sequence[int]) -> dict[int, dict[str, float]]:
-        """Several runs' figures (one BatchGetItem per 100 counter items)."""
-        wanted = [k for r in run_ids for k in self.keys(project_id, r, parts=(0,))]
+    def read_runs(
+        self, project_id: str, run_ids: Sequence[int], widths: dict[int, int] | None = None
+    ) -> dict[int, dict[str, float]]:
+        """Several runs' figures (one BatchGetItem per 100 counter items); `widths` from their run items."""
+        widths = widths or {}
+        wanted = [k for r in run_ids for k in self.keys(project_id, r, parts=(0,), width=widths.get(r, AGG_SHARDS))]
         out: dict[int, dict[str, float]] = {}
         for item in self.table.batch_get(wanted):
             run_id = int(str(item[keys.PK]).rsplit("#AGG#", 1)[0].rsplit("#RUN#", 1)[1])
@@ -219,16 +430,70 @@ class Counters:
                     figures[attr] = figures.get(attr, 0) + value
         return out
 
-    def read_scorers(self, project_id: str, run_id: int) -> dict[str, dict[str, float]]:
-        """Every scorer's figures summed over the shards: name -> field -> value."""
+    def read_scorers(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, dict[str, float]]:
+        """Every scorer's figures: name -> field -> value. The counter items' figures, plus what owed units (their
+        guards on part 0) add, plus the parts of a pending fold not yet added (its guard is absent from that part's
+        item). Part 0 is read before the other parts and again after them; when a fold took guards from a part 0 in
+        between (its fold count `fc` moved) or a pending fold stopped being pending, the read is made again, so no
+        unit is seen both owed and added, however long the read takes."""
         out: dict[str, dict[str, float]] = {}
-        for item in self.table.batch_get(self.keys(project_id, run_id)):
+        by_where: dict[tuple[int, int], dict[str, Any]] = {}
+        todo = list(range(max(width, AGG_SHARDS)))  # a fold touches one shard: only a moved shard is read again
+        for attempt in range(READ_ATTEMPTS):
+            p0_keys = [keys.run_counter(project_id, run_id, s, 0) for s in todo]
+            first = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
+            part_keys = [keys.run_counter(project_id, run_id, s, p) for s in todo for p in range(1, SCORER_PARTS)]
+            rest = self.table.batch_get(part_keys)
+            again = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
+            moved = set()
+            for shard in todo:
+                before, after = first.get(shard, {}), again.get(shard, {})
+                if before.get(FOLDS, 0) != after.get(FOLDS, 0):
+                    moved.add(shard)  # a fold took guards from it meanwhile
+                elif not self._owed_and_pending([before])[1] <= self._owed_and_pending([after])[1]:
+                    moved.add(shard)  # a pending fold stopped being pending (its guards may go)
+            if attempt == READ_ATTEMPTS - 1:
+                moved = set()  # best effort after that many folds during reads
+            for item in [*first.values(), *rest]:
+                if _where(item)[0] not in moved:
+                    by_where[_where(item)] = item
+            todo = sorted(moved)
+            if not todo:
+                break
+        owed, pending = self._owed_and_pending(item for (_, part), item in by_where.items() if part == 0)
+        for item in by_where.values():
             for attr, value in item.items():
                 if attr.startswith(SCORER):
                     name, _, field = attr[len(SCORER) :].rpartition("|")
                     fields = out.setdefault(name, {})
                     fields[field] = fields.get(field, 0) + value
+        if owed:
+            add_fields(out, self.fold_scorers(project_id, run_id, "", sorted(owed.items())) or {})
+        for fold in sorted(pending):
+            scorers = self.fold_scorers(project_id, run_id, fold)
+            if scorers is None:
+                continue
+            shard = shard_of(fold)
+            for i, (part, clauses) in enumerate(plan({"run": {}, "scorers": scorers}, fold=True)):
+                if f"{GUARD}{fold}.{i}" in by_where.get((shard, part), {}):
+                    continue
+                for attr, value in clauses:
+                    name, _, field = attr[len(SCORER) :].rpartition("|")
+                    fields = out.setdefault(name, {})
+                    fields[field] = fields.get(field, 0) + value
         return out
 
-    def delete(self, project_id: str, run_id: int) -> None:
-        self.table.batch_write(deletes=self.keys(project_id, run_id))
+    @staticmethod
+    def _owed_and_pending(items: Any) -> tuple[dict[str, str], set[str]]:
+        owed: dict[str, str] = {}
+        pending: set[str] = set()
+        for item in items:
+            for attr, value in item.items():
+                if attr.startswith(GUARD) and attr.endswith(OWED):
+                    owed[label_of(attr)] = _solo_of(value)
+                elif attr.startswith(PENDING):
+                    pending.add(attr[len(PENDING) :])
+        return owed, pending
+
+    def delete(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> None:
+        self.table.batch_write(deletes=self.keys(project_id, run_id, width=width))

@@ -31,7 +31,7 @@ from evalgate.models.domain import (
     ScorerAggregates,
 )
 from evalgate.store.blobs import Blobs
-from evalgate.store.run_counts import Counters
+from evalgate.store.run_counts import AGG_SHARDS, FOLD, WIDTH, Counters, add_fields
 from evalgate.store.run_items import (
     AGG_FIELDS,
     SCORER_ATTR,
@@ -106,7 +106,8 @@ class RunStore:
         self.table = table
         self.blobs = blobs
         self.claim_lease_seconds = ingest_lease_seconds  # the function timeout (+2 s): no claimer outlives it
-        self.counters = Counters(table)
+        self.counters = Counters(table, owed=self._owed_scorers)
+        self.counters.fault = _fault
 
     def new_run_id(self) -> int:
         return self.table.next_id("run")
@@ -200,7 +201,9 @@ class RunStore:
         return Page(items=self._runs_with_counts(project_id, items), next_cursor=nxt)
 
     def _runs_with_counts(self, project_id: str, items: Sequence[dict[str, Any]]) -> list[Run]:
-        counts = self.counters.read_runs(project_id, [int(i["id"]) for i in items])
+        counts = self.counters.read_runs(
+            project_id, [int(i["id"]) for i in items], {int(i["id"]): int(i.get(WIDTH) or AGG_SHARDS) for i in items}
+        )
         out = []
         for item in items:
             merged = dict(item)
@@ -436,6 +439,7 @@ class RunStore:
         only_while: RunStatus | None = None,
         outcome: str | None = None,
         solo: str = "",
+        width: int = 0,
         new: bool = False,
     ) -> bool:
         """Count a batch whose results and counts are stored (in its marker, or for a one-result batch in the
@@ -452,7 +456,7 @@ class RunStore:
                 return False  # counted before the counters were sharded
             if run["status"] != only_while.value:
                 return False
-        state = self.counters.apply(project_id, run_id, label, counts, solo=solo, new=new)
+        state = self.counters.apply(project_id, run_id, label, counts, solo=solo, width=width, new=new)
         if state == "before":
             return False
         _fault("after-scorers")
@@ -467,15 +471,21 @@ class RunStore:
         """Every scorer's aggregates of a run: its counter items merged (plus the scorers item of runs counted
         before the counters were sharded), however many results the run has."""
         fields: dict[str, dict[str, Any]] = {}
+        width = self._width(project_id, run_id)
         for attr, value in (self.table.get(keys.run_scorers(project_id, run_id)) or {}).items():
             if attr.startswith(SCORER_ATTR):
                 name, _, field = attr[len(SCORER_ATTR) :].rpartition("|")
                 fields.setdefault(name, {})[field] = value
-        for name, sharded in self.counters.read_scorers(project_id, run_id).items():
+        for name, sharded in self.counters.read_scorers(project_id, run_id, width).items():
             merged = fields.setdefault(name, {})
             for field, value in sharded.items():
                 merged[field] = merged.get(field, 0) + value
         return [scorer_of(name, f) for name, f in sorted(fields.items())]
+
+    def _width(self, project_id: str, run_id: int) -> int:
+        """How many shards the run's counters span (its run item's `aggWidth`; the first AGG_SHARDS if absent)."""
+        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", WIDTH]) or {}
+        return int(run.get(WIDTH) or AGG_SHARDS)
 
     def iter_case_outcomes(self, project_id: str, run_id: int) -> Iterator[tuple[str, str, float]]:
         """(case key, p/f/e, score) of every counted result, streamed page by page from the batch markers and
@@ -536,7 +546,7 @@ class RunStore:
                 f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(names)}",
                 field="results",
             )
-        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone"])
+        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone", WIDTH])
         if run is None:
             raise NotFound(f"run {run_id} not found")
         if RunStatus(run["status"]) in TERMINAL:
@@ -549,7 +559,8 @@ class RunStore:
         unique: dict[str, ExternalResult] = {}
         for r in results:
             unique.setdefault(r.id, r)
-        label = self._new_label()
+        width = int(run.get(WIDTH) or AGG_SHARDS)
+        label = self._new_label(width)
         items = {rid: self._external_item(project_id, run_id, r, label) for rid, r in unique.items()}
         if len(items) == 1:  # a one-result unit: the result is its own marker (its counts follow from its body)
             (only,) = items.values()
@@ -558,14 +569,17 @@ class RunStore:
         _fault("after-results")
         counted = False
         if mine:
-            counted = self._count_unit(project_id, run_id, label, [unique[i] for i in mine], items)
+            counted = self._count_unit(project_id, run_id, label, [unique[i] for i in mine], items, width)
         if taken:
-            counted = self._settle(project_id, run_id, batch_hash, unique, taken, legacy) or counted
+            counted = self._settle(project_id, run_id, width, unique, taken, legacy) or counted
         return counted
 
     @staticmethod
-    def _new_label() -> str:
-        return f"X#{uuid.uuid4().hex[:16]}"  # a fresh label per attempt (short: guards are billed on every write)
+    def _new_label(width: int = AGG_SHARDS) -> str:
+        """A fresh label per attempt (short: guards are billed on every write). In a widened run the label names
+        its shard (`~<shard>`), so whoever completes the unit later counts it into the same counter items."""
+        label = f"X#{uuid.uuid4().hex[:16]}"
+        return f"{label}~{random.randrange(width)}" if width > AGG_SHARDS else label
 
     def _external_item(self, project_id: str, run_id: int, r: ExternalResult, label: str) -> dict[str, Any]:
         body = r.model_dump(mode="json", exclude={"id"})
@@ -669,6 +683,7 @@ class RunStore:
         label: str,
         results: Sequence[ExternalResult],
         items: dict[str, dict[str, Any]],
+        width: int,
     ) -> bool:
         """Count the results a unit claimed: from the one result's own counts, or through a marker."""
         counts, outcomes = self._external_counts(results)
@@ -676,17 +691,24 @@ class RunStore:
         if len(results) == 1 and items[results[0].id].get("solo"):
             _fault("after-marker")
             return self._complete(
-                project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=results[0].id, new=True
+                project_id,
+                run_id,
+                label,
+                counts,
+                outcome=_dumps(outcomes[0]),
+                solo=results[0].id,
+                width=width,
+                new=True,
             )
         self.table.put(marker_item(project_id, run_id, label, [], counts, compact=outcomes))
         _fault("after-marker")
-        return self._complete(project_id, run_id, label, counts, new=True)
+        return self._complete(project_id, run_id, label, counts, width=width, new=True)
 
     def _settle(
         self,
         project_id: str,
         run_id: int,
-        batch_hash: str,
+        width: int,
         unique: dict[str, ExternalResult],
         taken: dict[str, dict[str, Any]],
         legacy: set[str],
@@ -709,7 +731,7 @@ class RunStore:
                 else:
                     stale += [c for c in claims if float(c.get("claimedAt") or 0) + self.claim_lease_seconds < now]
             if stale:
-                label = self._new_label()
+                label = self._new_label(width)
                 items = {
                     str(c["resultId"]): self._external_item(project_id, run_id, unique[str(c["resultId"])], label)
                     for c in stale
@@ -721,7 +743,9 @@ class RunStore:
                     got, _ = self._claim({rid: items[rid]}, legacy, owner=(str(c["batch"]), at))
                     won += got
                 if won:
-                    counted = self._count_unit(project_id, run_id, label, [unique[i] for i in won], items) or counted
+                    counted = (
+                        self._count_unit(project_id, run_id, label, [unique[i] for i in won], items, width) or counted
+                    )
                     for rid in won:
                         pending.pop(rid, None)
             if not pending:
@@ -759,7 +783,12 @@ class RunStore:
         listed. Called when a run ends, so that an ended run's listing and counting agree even when a client
         never retried. Units that never began adding stay uncounted and unlisted. Returns how many were done."""
         finished = 0
-        for label, solo in sorted(self.counters.unfinished(project_id, run_id).items()):
+        unfinished = self.counters.unfinished(project_id, run_id, self._width(project_id, run_id))
+        for label, solo in sorted(unfinished.items(), key=lambda kv: kv[0].startswith(FOLD)):  # folds last
+            if label.startswith(FOLD):
+                self.counters.finish_fold(project_id, run_id, label)
+                finished += 1
+                continue
             marker = self.table.get(keys.run_batch_marker(project_id, run_id, label), attributes=["counts"])
             if marker is not None and marker.get("counts"):
                 self._complete(project_id, run_id, label, json.loads(marker["counts"]))
@@ -771,6 +800,36 @@ class RunStore:
                 self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=solo)
                 finished += 1
         return finished
+
+    def _owed_scorers(
+        self, project_id: str, run_id: int, members: Sequence[tuple[str, str]]
+    ) -> dict[str, dict[str, float]]:
+        """What these counting units add to each scorer (their figures are folded, not added per batch): a
+        one-result unit's from its result item, any other's from its marker. Summed in label order, so every
+        caller (the fold, a reader, whoever completes a killed fold) gets the same numbers."""
+        per_unit: dict[str, dict[str, dict[str, float]]] = {}
+        markers = sorted({label for label, solo in members if not solo})
+        for item in self.table.batch_get(
+            [keys.run_batch_marker(project_id, run_id, label) for label in markers], attributes=["counts"]
+        ):
+            if item.get("counts"):
+                per_unit[str(item[keys.SK])[len("BATCH#") :]] = json.loads(item["counts"]).get("scorers") or {}
+        solos = {solo: label for label, solo in members if solo}
+        for item in self.table.batch_get(
+            [keys.run_result_by_id(project_id, run_id, rid) for rid in sorted(solos)],
+            attributes=["resultId", "batch", "body"],
+        ):
+            rid = str(item["resultId"])
+            if item.get("batch") == solos.get(rid) and item.get("body"):
+                counts, _ = self._external_counts([ExternalResult(id=rid, **json.loads(item["body"]))])
+                per_unit[solos[rid]] = counts["scorers"]
+        out: dict[str, dict[str, float]] = {}
+        for label in sorted(per_unit):
+            add_fields(out, per_unit[label])
+        return {
+            name: {f: round(v, 9) if isinstance(v, float) else v for f, v in fields.items()}
+            for name, fields in out.items()
+        }
 
     def count_late_judgment(self, project_id: str, run_id: int, result_id: str, scorer: str, value: Any) -> bool:
         """Add one scorer's judgment of an external result that was counted without it (a human or external
@@ -867,8 +926,9 @@ class RunStore:
 
     def delete_run(self, project_id: str, run_id: int) -> None:
         """The run, its results and its batch markers."""
+        width = self._width(project_id, run_id)
         self.table.delete_existing(keys.run(project_id, run_id), missing=f"run {run_id} not found")
         pk, _prefix = keys.run_results_prefix(project_id, run_id)
         self.table.delete_partition(pk)
-        self.counters.delete(project_id, run_id)
+        self.counters.delete(project_id, run_id, width)
         self.blobs.delete_prefix(keys.artifact(project_id, "runs", str(run_id)) + "/")

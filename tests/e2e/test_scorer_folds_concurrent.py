@@ -1,0 +1,102 @@
+"""Issue 17: concurrent single-result batches into one run, against the moto SERVER (in-process moto loses ADDs
+under threads), with scorer figures folded and the run widening while it is written: every result counted once
+in the run and in every scorer, and a reader running alongside never sees a scorer count go down or past the
+number of results sent (a unit counted both owed and folded would show as a count too high)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.e2e.conftest import Runtime
+
+WRITERS = 4
+PER_WRITER = 24
+SCORERS = 5
+
+
+def test_concurrent_single_result_batches_fold_and_widen_exactly(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from evalgate.models.domain import ExternalResult, Run
+    from evalgate.store import run_counts
+    from evalgate.store.blobs import Blobs
+    from evalgate.store.runs import RunStore
+    from evalgate.store.table import Table
+
+    # folds every few batches, guards removable after half a second; widening after a few young guards
+    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.5)
+    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.2)
+    monkeypatch.setattr(run_counts, "AGG_SHARDS", 2)
+    monkeypatch.setattr(run_counts, "WIDEN_AT", 3)
+    monkeypatch.setattr(run_counts, "PRUNE_AT", 3)  # fold every few batches, also once the run is wide
+
+    def store() -> RunStore:
+        session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+        )
+        client = session.client("dynamodb", endpoint_url=runtime.moto_url)
+        return RunStore(Table("evalgate-local-Table", client), Blobs("unused", None))
+
+    stores = [store() for _ in range(WRITERS + 1)]
+    project = runtime.project_id
+    run = Run(id=stores[0].new_run_id(), project_id=project, created_at=datetime.now(UTC))
+    stores[0].create_run(run)
+    n = WRITERS * PER_WRITER
+    rows = [
+        ExternalResult(
+            id=f"r{i}",
+            passed=i % 3 != 0,
+            score=(i % 10) / 10,
+            scorer_results={f"s{k}": (i + k) % 4 for k in range(SCORERS)},
+        )
+        for i in range(n)
+    ]
+    barrier = threading.Barrier(WRITERS + 1)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def write(w: int) -> None:
+        mine = rows[w::WRITERS]
+        theirs = rows[(w + 1) % WRITERS :: WRITERS][:6]  # sent again by a second writer: a concurrent retry
+        barrier.wait(timeout=30)
+        for i, r in enumerate(mine):
+            stores[w].record_external_batch(project, run.id, r.id, [r])
+            if i < len(theirs):
+                stores[w].record_external_batch(project, run.id, theirs[i].id, [theirs[i]])
+
+    def read() -> None:
+        barrier.wait(timeout=30)
+        while not stop.is_set():
+            aggs = stores[WRITERS].scorer_aggregates(project, run.id)
+            seen.append(min((a.count for a in aggs), default=0))
+            seen.append(max((a.count for a in aggs), default=0))
+
+    with ThreadPoolExecutor(max_workers=WRITERS + 1) as pool:
+        reader = pool.submit(read)
+        list(pool.map(write, range(WRITERS)))
+        stop.set()
+        reader.result()
+
+    got = stores[0].get_run(project, run.id).aggregates
+    assert (got.done, got.passed) == (n, sum(1 for r in rows if r.passed))
+    aggs = {a.name: a for a in stores[0].scorer_aggregates(project, run.id)}
+    for k in range(SCORERS):
+        a = aggs[f"s{k}"]
+        assert (a.count, a.values) == (n, n)
+        assert a.score_sum == pytest.approx(sum((i + k) % 4 for i in range(n)))
+    listed = stores[0].list_external_results(project, run.id, limit=1000, cursor=None).items
+    assert len(listed) == n
+    assert seen and max(seen) <= n, seen  # never counted twice, even for a moment
+    assert stores[0]._width(project, run.id) > 8  # the run widened while it was written
+    folds = [
+        i
+        for i in stores[0].table.query_all(f"PROJECT#{project}#RUN#{run.id}", "BATCH#F#")
+        if str(i["SK"]).endswith("#D")
+    ]
+    assert folds, "no fold ran"
