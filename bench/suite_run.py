@@ -185,6 +185,58 @@ def seed_store(runtime: Any, s: requests.Session, n_results: int, n_traces: int)
     return time.perf_counter() - started
 
 
+def promptfoo_wall(base_url: str, cases: list[dict[str, Any]], concurrency: int) -> dict[str, float] | None:
+    """`promptfoo eval -j <concurrency>` of the same cases and assertions against the same stub: its wall time,
+    and the time `promptfoo --version` takes (Node's start and promptfoo's import, paid by every eval). Needs
+    promptfoo 0.123.1 and a Node it accepts, as tools/promptfoo/parity_eval.py (PROMPTFOO_NODE, PROMPTFOO_ENTRY);
+    None when they are not installed."""
+    import json
+    import subprocess
+
+    node = os.environ.get("PROMPTFOO_NODE", "/tmp/pf13/node22/node_modules/node/bin/node")
+    entry = os.environ.get("PROMPTFOO_ENTRY", "/tmp/pf13/node_modules/promptfoo/dist/src/entrypoint.js")
+    if not (Path(node).exists() and Path(entry).exists()):
+        return None
+    work = Path(tempfile.mkdtemp(prefix="evalgate-bench-promptfoo-"))
+    config = {
+        "prompts": ["Answer briefly: {{q}}"],
+        "providers": [
+            {
+                "id": "openai:chat:gpt-4o-mini",
+                "config": {"apiBaseUrl": base_url, "apiKey": "sk-bench-not-a-real-key"},
+            }
+        ],
+        "defaultTest": {
+            "assert": [{"type": "contains", "value": "Hello"}, {"type": "not-icontains", "value": "error"}]
+        },
+        "tests": [{"vars": dict(c["variables"]), "description": c["name"]} for c in cases],
+    }
+    (work / "promptfooconfig.json").write_text(json.dumps(config))
+    env = {
+        **os.environ,
+        "PROMPTFOO_DISABLE_TELEMETRY": "1",
+        "PROMPTFOO_DISABLE_UPDATE": "1",
+        "PROMPTFOO_CONFIG_DIR": str(work / "home"),
+        "PATH": f"{Path(node).parent}:{os.environ.get('PATH', '')}",
+    }
+
+    def timed_run(*argv: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([node, entry, *argv], cwd=work, env=env, capture_output=True, timeout=600, check=False)
+        return time.perf_counter() - started
+
+    timed_run("--version")  # warm the file cache, as the runtime's warm-up does
+    startup = timed_run("--version")
+    args = ["eval", "-c", "promptfooconfig.json", "-j", str(concurrency), "--no-cache", "--no-table"]
+    wall = timed_run(*args, "-o", str(work / "out.json"))
+    try:
+        stats = json.loads((work / "out.json").read_text())["results"]["stats"]
+        passed = float(stats.get("successes", 0))
+    except (OSError, ValueError, KeyError):
+        passed = -1.0
+    return {"wall_s": wall, "startup_s": startup, "passed": passed}
+
+
 def run_suite(base: str, s: requests.Session, pid: int, suite_id: int) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     run = s.post(f"{base}/api/prompts/{pid}/eval/run", json={"suiteId": suite_id, "versionNo": 1}).json()
@@ -300,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         full_status, full_observed = run_suite(base, s, full_pid, full_suite)
         full_wall = run_duration(base, s, full_pid, full_status["id"])
         _, full_wall2 = run_suite(base, s, full_pid, full_suite)
+        # 5. promptfoo on the same stub, the same cases and assertions, -j = the suite's concurrency
+        promptfoo = promptfoo_wall(stub.base_url, cases, args.concurrency)
     finally:
         runtime.stop()
         stub.stop()
@@ -398,12 +452,35 @@ def main(argv: list[str] | None = None) -> int:
         "cost_per_1000_usd": cost_1000,
         "total_cost_per_1000_usd": total_cost,
     }
+    if promptfoo is None:
+        print("\npromptfoo: not measured (install promptfoo 0.123.1 and Node 22: see tools/promptfoo/parity_eval.py)")
+        versus = "promptfoo not measured"
+    else:
+        pf_eval = promptfoo["wall_s"] - promptfoo["startup_s"]
+        print(
+            table(
+                ["on the same stub, same cases (side by side)", "wall s", "x ideal"],
+                [
+                    ["evalgate, run created -> completed", f"{wall:.2f}", f"{wall / ideal:.2f}x"],
+                    ["evalgate, observed by its client", f"{observed:.2f}", f"{observed / ideal:.2f}x"],
+                    [
+                        f"promptfoo eval -j {args.concurrency}, whole command",
+                        f"{promptfoo['wall_s']:.2f}",
+                        f"{promptfoo['wall_s'] / ideal:.2f}x",
+                    ],
+                    ["promptfoo, less its start (--version)", f"{pf_eval:.2f}", f"{pf_eval / ideal:.2f}x"],
+                ],
+            )
+        )
+        print(f"promptfoo passed {promptfoo['passed']:.0f} of {n}")
+        versus = f"promptfoo {pf_eval / ideal:.2f}x ideal ({promptfoo['wall_s'] / ideal:.2f}x with its start)"
+        results["promptfoo"] = promptfoo
     path = write_results("suite_run", results)
     print(
         f"\nSUMMARY ratio {wall / ideal:.2f}x (goal <= 1.5) | re-run model calls {cached_calls} (goal 0) | "
         f"re-run/first {wall2 / observed:.2f}x (goal <= 0.3) | "
         f"full/empty store {full_wall / wall:.2f}x (goal <= 1.2) | "
-        f"${total_cost:.4f} per 1,000 cases (goal <= $0.005) | {path.relative_to(ROOT)}"
+        f"${total_cost:.4f} per 1,000 cases (goal <= $0.005) | {versus} | {path.relative_to(ROOT)}"
     )
     return 0
 
