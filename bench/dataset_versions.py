@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--edits", type=int, default=200)
     args = parser.parse_args(argv)
     rng = random.Random(16)
+    from local import moto_speed  # lazy: moto's PartiQL INSERTs as DynamoDB answers them (result claims)
+
+    moto_speed.install()
     with mock_aws():
         _setup()
         project, _, _ = projects.create_project(None, "bench")

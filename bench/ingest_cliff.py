@@ -70,7 +70,9 @@ def metered_store() -> Iterator[tuple[Any, MeteredClient]]:
     from evalgate.store.blobs import Blobs
     from evalgate.store.runs import RunStore
     from evalgate.store.table import Table
+    from local import moto_speed  # lazy: moto's PartiQL INSERTs as DynamoDB answers them (result claims)
 
+    moto_speed.install()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(

@@ -182,6 +182,9 @@ def handler_cpu(n: int, rounds: int) -> dict[str, Any]:
 
     app = model.read()
     cpu: dict[str, list[float]] = {}
+    from local import moto_speed  # lazy: moto's PartiQL INSERTs as DynamoDB answers them (result claims)
+
+    moto_speed.install()
     with mock_aws():
         names = cfn.Names()
         resources.declare_names(app, names)

@@ -39,7 +39,9 @@ def metered_table() -> Iterator[tuple[Any, Any, MeteredClient]]:
 
     from evalgate.store.blobs import Blobs
     from evalgate.store.table import Table
+    from local import moto_speed  # lazy: moto's PartiQL INSERTs as DynamoDB answers them (result claims)
 
+    moto_speed.install()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
