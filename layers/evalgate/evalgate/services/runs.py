@@ -851,11 +851,12 @@ def run_batch(
     c = container()
     label = str(batch["b"])
     items: list[dict[str, Any]] = list(batch.get("items") or ())
-    run, recorded = c.runs.run_and_batch(project_id, run_id, label)  # one round trip
+    run, marker = c.runs.run_and_batch(project_id, run_id, label)  # one round trip
     if run.status != RunStatus.running:
         return {"batch": label, "skipped": run.status.value, "cases": 0, "rest": None}
-    if recorded is not None:  # a retry of a batch that was recorded: complete its count, run nothing again
-        counted = c.runs.complete_recorded(project_id, run_id, label)
+    if marker is not None:  # a retry of a batch that was recorded: complete its count, run nothing again
+        counted = c.runs.complete_recorded(project_id, run_id, label, marker)
+        recorded = int(marker["results"])
         rest = _rest(label, items, recorded) if budgeted else None
         return {"batch": label, "cases": recorded, "counted": counted, "rest": rest}
     if config is not None:

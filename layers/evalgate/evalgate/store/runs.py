@@ -150,9 +150,9 @@ class RunStore:
             return run_of_item(item)
         return self._with_counts(project_id, run_id, item)
 
-    def run_and_batch(self, project_id: str, run_id: int, batch_id: str) -> tuple[Run, int | None]:
+    def run_and_batch(self, project_id: str, run_id: int, batch_id: str) -> tuple[Run, dict[str, Any] | None]:
         """A suite batch's first read, in one round trip: the run (without its figures) and, when the batch was
-        recorded before (its marker holds its counts), how many results it recorded."""
+        recorded before, its marker (which holds its counts and how many results it recorded)."""
         run_key = keys.run(project_id, run_id)
         marker_key = keys.run_batch_marker(project_id, run_id, f"S#{batch_id}")
         run_item, marker = None, None
@@ -163,15 +163,12 @@ class RunStore:
                 marker = item
         if run_item is None:
             raise NotFound(f"run {run_id} not found")
-        recorded = int(marker["results"]) if marker is not None and marker.get("counts") else None
-        return run_of_item(run_item), recorded
+        return run_of_item(run_item), marker if marker is not None and marker.get("counts") else None
 
-    def complete_recorded(self, project_id: str, run_id: int, batch_id: str) -> bool:
-        """Finish counting a suite batch whose marker exists (a retry after its results were recorded)."""
+    def complete_recorded(self, project_id: str, run_id: int, batch_id: str, marker: dict[str, Any]) -> bool:
+        """Finish counting a suite batch from its marker (read by `run_and_batch`: a retry after its results were
+        recorded)."""
         label = f"S#{batch_id}"
-        marker = self.table.get(keys.run_batch_marker(project_id, run_id, label))
-        if marker is None or not marker.get("counts"):
-            return False
         return self._complete(project_id, run_id, label, json.loads(marker["counts"]), only_while=RunStatus.running)
 
     def _with_counts(self, project_id: str, run_id: int, item: dict[str, Any]) -> Run:
