@@ -159,9 +159,10 @@ class MotoServer:
                 if self.headers.get("Connection", "").strip().lower() == "close":
                     self.close_connection = True
                 self.send_header("Connection", "close" if self.close_connection else "keep-alive")
-                self.end_headers()
-                if not head:
-                    self.wfile.write(payload)
+                # the head and the body in one send (end_headers would send the head alone)
+                parts = getattr(self, "_headers_buffer", []) if self.request_version != "HTTP/0.9" else []
+                self._headers_buffer = []
+                self.wfile.write(b"".join([*parts, b"\r\n" if parts else b"", b"" if head else payload]))
                 self.wfile.flush()
 
         self.dispatcher = dispatcher

@@ -393,3 +393,95 @@ def test_a_definition_is_parsed_once_and_each_execution_gets_its_own_components(
     for _ in range(2):  # a definition that does not parse is refused every time, never cached
         with pytest.raises(ASLParserException):
             AmazonStateLanguageParser.parse('{"StartAt": 1}')
+
+
+def test_step_functions_data_is_copied_as_json_and_paths_parsed_once() -> None:
+    moto_speed.install()
+    import copy
+    import importlib
+    import time
+
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    # every interpreter module that deep-copies state data uses the JSON copy (a moto upgrade that renames one
+    # of them fails here instead of silently losing the speed-up)
+    for name in moto_speed._SFN_COPY_MODULES:
+        assert isinstance(importlib.import_module(name).copy, moto_speed._JsonCopyShim), name
+    data = {"a": [1, 2.5, {"b": None, "c": True}], "d": "x", "e": {"f": [[], {}]}}
+    copied = moto_speed._JsonCopyShim.deepcopy(data)
+    assert copied == copy.deepcopy(data) and copied is not data
+    copied["a"][2]["b"] = "changed"
+    copied["e"]["f"][0].append(1)
+    assert data == {"a": [1, 2.5, {"b": None, "c": True}], "d": "x", "e": {"f": [[], {}]}}  # nothing shared
+    shared = [1]
+    mixed = {"t": (shared, shared), "l": shared}  # not JSON: copied whole by copy.deepcopy, sharing kept
+    other = moto_speed._JsonCopyShim.deepcopy(mixed)
+    assert other == mixed and other["t"][0] is other["l"] and other["l"] is not shared
+
+    path = "$.items[1].name"
+    assert json_path.parse(path) is json_path.parse(path)  # parsed once
+    doc = {"items": [{"name": "a"}, {"name": "b"}]}
+    cached = json_path.parse
+    answers = [json_path.extract_json(path, doc), json_path.extract_json("$.items[*].name", doc)]
+    json_path.parse = cached._evalgate_original  # moto's own answers, parsing every time
+    try:
+        assert answers == [json_path.extract_json(path, doc), json_path.extract_json("$.items[*].name", doc)]
+    finally:
+        json_path.parse = cached
+
+    # and an execution through the interpreter gives what Step Functions gives
+    definition = {
+        "StartAt": "Shape",
+        "States": {
+            "Shape": {
+                "Type": "Pass",
+                "Parameters": {"rows.$": "$.rows", "tag.$": "$.meta.tag"},
+                "ResultPath": "$.shaped",
+                "Next": "Each",
+            },
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.shaped.rows",
+                "ItemSelector": {"row.$": "$$.Map.Item.Value", "tag.$": "$.shaped.tag"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "One",
+                    "States": {
+                        "One": {
+                            "Type": "Pass",
+                            "Parameters": {"n.$": "$.row.n", "tag.$": "$.tag"},
+                            "End": True,
+                        }
+                    },
+                },
+                "ResultPath": "$.out",
+                "End": True,
+            },
+        },
+    }
+    from moto.core.config import default_user_config
+
+    with mock_aws(config={**default_user_config, "stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="copies",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/x",
+        )["stateMachineArn"]
+        run = sfn.start_execution(
+            stateMachineArn=arn,
+            name="copies-1",
+            input=json.dumps({"rows": [{"n": 1}, {"n": 2}], "meta": {"tag": "t"}}),
+        )
+        for _ in range(200):
+            done = sfn.describe_execution(executionArn=run["executionArn"])
+            if done["status"] != "RUNNING":
+                break
+            time.sleep(0.01)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {
+        "rows": [{"n": 1}, {"n": 2}],
+        "meta": {"tag": "t"},
+        "shaped": {"rows": [{"n": 1}, {"n": 2}], "tag": "t"},
+        "out": [{"n": 1, "tag": "t"}, {"n": 2, "tag": "t"}],
+    }
