@@ -71,8 +71,9 @@ def test_a_budgeted_batch_goes_round_until_done_and_counts_each_part_once(
 
 
 def test_an_unbudgeted_batch_writes_its_results_as_they_end_and_counts_them_once(stack: Stack, admin: str) -> None:
-    # more than one chunk of results (CHUNK = 25): some are written while the others run, then counted once
-    pid, project, run_id = _start(stack, admin, 60)
+    # several chunks of results (CHUNK = 25) and of case reads (25, then READ_CHUNK = 100 at a time): some results
+    # are written while the others run, each case runs with its own variables, and all are counted once
+    pid, project, run_id = _start(stack, admin, 240)
     task = {"projectId": project, "runId": run_id}
     prep = load_function("PrepareRunFunction").lambda_handler(task, FakeContext())
     run_cases = load_function("RunCasesFunction").lambda_handler
@@ -81,7 +82,11 @@ def test_an_unbudgeted_batch_writes_its_results_as_they_end_and_counts_them_once
         first = run_cases(body, FakeContext())
         assert first["counted"] is True and first["rest"] is None and first["cases"] == len(batch["items"])
         assert run_cases(body, FakeContext())["counted"] is False
+    assert max(len(b["items"]) for b in prep["batches"]) > 225  # reached a third read chunk
     load_function("FinalizeRunFunction").lambda_handler(task, FakeContext())
-    run = stack.call("GET", f"/api/prompts/{pid}/eval/runs/{run_id}", key=admin, query="limit=100").json()
-    assert run["summary"] == {"total": 60, "passed": 60, "failed": 0, "errored": 0}
-    assert sorted(r["name"] for r in run["results"]) == [f"t [c{i:02d}]" for i in range(60)]
+    run = stack.call("GET", f"/api/prompts/{pid}/eval/runs/{run_id}", key=admin, query="limit=500").json()
+    assert run["summary"] == {"total": 240, "passed": 240, "failed": 0, "errored": 0}
+    results = run["results"]
+    assert sorted(r["name"] for r in results) == sorted(f"t [c{i:02d}]" for i in range(240))
+    # each case ran with its own variables ("Say {{n}}" with the case's n)
+    assert all(r["output"] == f"Say {int(r['name'][4:-1])}" for r in results), results[:3]

@@ -72,16 +72,21 @@ def start_run(
     dataset_version: int | Mapping[str, int] | None = None,
 ) -> Run:
     c = container()
-    c.prompts.get_prompt(principal.project_id, prompt_id)
-    try:
-        suite = c.suites.get_suite(principal.project_id, prompt_id, suite_id)
-    except NotFound as exc:
-        raise InvalidInput(f"suite {suite_id} not found under this prompt", field="suiteId") from exc
-    try:
-        version = c.prompts.get_version(principal.project_id, prompt_id, version_no)
-    except NotFound as exc:
-        raise InvalidInput(f"prompt {prompt_id} has no version {version_no}", field="versionNo") from exc
-    tests = c.suites.list_tests(principal.project_id, suite_id)
+    project_id = principal.project_id
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="start") as pool:  # four reads at once
+        suite_read = pool.submit(c.suites.get_suite, project_id, prompt_id, suite_id)
+        version_read = pool.submit(c.prompts.get_version, project_id, prompt_id, version_no)
+        tests_read = pool.submit(c.suites.list_tests, project_id, suite_id)
+        c.prompts.get_prompt(project_id, prompt_id)  # answered in this order: an unknown prompt is a 404 first
+        try:
+            suite = suite_read.result()
+        except NotFound as exc:
+            raise InvalidInput(f"suite {suite_id} not found under this prompt", field="suiteId") from exc
+        try:
+            version = version_read.result()
+        except NotFound as exc:
+            raise InvalidInput(f"prompt {prompt_id} has no version {version_no}", field="versionNo") from exc
+        tests = tests_read.result()
     if test_ids is not None:
         known = {t.id for t in tests}
         for i, tid in enumerate(test_ids):
@@ -161,17 +166,9 @@ def admitted(project_id: str, run_id: int) -> Iterator[None]:
     the slot is given back when the run could not be created or started."""
     c = container()
 
-    def open_among(ids: list[int]) -> set[int]:
-        out: set[int] = set()
-        for i in ids:
-            try:
-                if c.runs.get_run(project_id, i).status in (RunStatus.pending, RunStatus.running):
-                    out.add(i)
-            except NotFound:
-                pass
-        return out
-
-    c.run_slots.admit(project_id, run_id, c.settings.max_open_suite_runs, open_among=open_among)
+    c.run_slots.admit(
+        project_id, run_id, c.settings.max_open_suite_runs, open_among=lambda ids: c.runs.open_runs(project_id, ids)
+    )
     try:
         yield
     except BaseException:
@@ -613,13 +610,15 @@ def _span_of(project_id: str, test: SuiteTest, *, read_count: bool = False) -> C
         return CaseSpan(test.id, len(test.case_names), repeat, names=list(test.case_names))
     datasets = container().datasets
     dataset_id = test.dataset_id
-    snapshot = datasets.latest_version(project_id, dataset_id)
+    snapshot, snapshot_count = datasets.latest_version_and_count(project_id, dataset_id)
     version = test.dataset_version or snapshot
 
     def positions() -> Iterator[Position]:
         return datasets.case_positions(project_id, dataset_id, version, snapshot)
 
-    count = None if read_count else datasets.version_case_count(project_id, dataset_id, version)
+    count = None
+    if not read_count:  # the newest version's count came with its number; an older version's is read
+        count = snapshot_count if version == snapshot else datasets.version_case_count(project_id, dataset_id, version)
     if count is None:
         count = sum(1 for _ in positions())
     return CaseSpan(test.id, count, repeat, positions, snapshot, dataset_id=dataset_id)
@@ -818,8 +817,12 @@ def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[S
             [SuiteTest.model_validate(t) for t in spec["tests"]],
         )
     assert run.suite_id is not None and run.prompt_id is not None and run.version_no is not None
-    suite = c.suites.get_suite(project_id, run.prompt_id, run.suite_id)
-    tests = c.suites.list_tests(project_id, run.suite_id)
+    prompt_id, suite_id, version_no = run.prompt_id, run.suite_id, run.version_no
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="definition") as pool:  # three reads at once
+        suite_read = pool.submit(c.suites.get_suite, project_id, prompt_id, suite_id)
+        version_read = pool.submit(c.prompts.get_version, project_id, prompt_id, version_no)
+        tests = c.suites.list_tests(project_id, suite_id)
+        suite, version = suite_read.result(), version_read.result()
     if run.test_ids is not None:
         tests = [t for t in tests if t.id in set(run.test_ids)]
     tests = [  # the dataset versions recorded when the run started (cases edited since do not leak in)
@@ -828,7 +831,6 @@ def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[S
         else t
         for t in tests
     ]
-    version = c.prompts.get_version(project_id, run.prompt_id, run.version_no)
     return version, suite, tests
 
 
@@ -875,7 +877,9 @@ def run_batch(
     preloaded: CaseCache | None = None
     if batch.get("ranges"):  # a big run's batch names ranges of cases: read them (and their items) at once
         items, preloaded = _batch_items(project_id, batch, tests)
-    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+    # cases are read in chunks: a small first one (the first cases start soon), then a BatchGetItem's worth
+    starts = [0, *range(CHUNK, len(items), READ_CHUNK)] if items else []
+    chunks = [items[a:b] for a, b in zip(starts, [*starts[1:], len(items)], strict=True)]
 
     def load(chunk: list[dict[str, Any]]) -> list[CaseSpec | RunResult]:
         """A chunk's work: its dataset cases read (one round trip per test) and its model-cache entries
@@ -914,7 +918,8 @@ def run_batch(
             return loads[k].result()
 
         def execute(i: int) -> RunResult:
-            w = chunk_work(i // CHUNK)[i % CHUNK]
+            k = 0 if i < CHUNK else 1 + (i - CHUNK) // READ_CHUNK
+            w = chunk_work(k)[i - starts[k]]
             return w if isinstance(w, RunResult) else executor.run(w)
 
         chunk_work(0)
@@ -958,7 +963,8 @@ def run_batch(
     return {"batch": label, "cases": recorded, "counted": counted, "rest": rest}
 
 
-CHUNK = 25  # a BatchWriteItem's items: cases are read, and their results written, this many at a time
+CHUNK = 25  # a BatchWriteItem's items: results are written this many at a time (and the first cases read)
+READ_CHUNK = 100  # a BatchGetItem's keys: the later cases (and their model-cache entries) are read this many at a time
 
 
 def _work_of(

@@ -521,12 +521,19 @@ class DatasetStore:
     # -- a version's cases in run order, read by range (suite runs of up to 1M cases, issue 17) -----
     def latest_version(self, project_id: str, dataset_id: int) -> int:
         """The dataset's newest version number (consistent read; 1 for a dataset written before versions)."""
+        return self.latest_version_and_count(project_id, dataset_id)[0]
+
+    def latest_version_and_count(self, project_id: str, dataset_id: int) -> tuple[int, int | None]:
+        """The dataset's newest version number and how many cases it holds (None when unknown: a dataset written
+        before versions is at version 1 with no count), in one consistent read."""
         pk, prefix = keys.dataset_versions_prefix(project_id, dataset_id)
         newest = self.table.query_between(
-            pk, prefix, prefix + "~", attributes=["version"], consistent=True, page_size=1, forward=False
+            pk, prefix, prefix + "~", attributes=["version", "caseCount"], consistent=True, page_size=1, forward=False
         )
         item = next(newest, None)
-        return int(item["version"]) if item else 1
+        if item is None:
+            return 1, None
+        return int(item["version"]), int(item["caseCount"]) if "caseCount" in item else None
 
     def version_case_count(self, project_id: str, dataset_id: int, version: int) -> int | None:
         """How many cases a version holds (its version item's count), or None when it has no version item."""
@@ -558,6 +565,8 @@ class DatasetStore:
         )
         for item in heads:
             yield ("h", str(item["name"]))
+        if version >= snapshot:  # no case of the version changed by the snapshot: no revision to read
+            return
         revisions = self.table.query_between(
             pk,
             _REVS_LOW,

@@ -31,7 +31,8 @@ class RunSlots:
         if self._add(project_id, run_id, limit):
             return
         held = self.held(project_id)
-        ended = [i for i in held if i not in open_among(held)]
+        still_open = open_among(held)  # once: it reads every held run
+        ended = [i for i in held if i not in still_open]
         if ended:
             self.release(project_id, ended)
             if self._add(project_id, run_id, limit):

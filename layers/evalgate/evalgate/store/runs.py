@@ -150,6 +150,16 @@ class RunStore:
             return run_of_item(item)
         return self._with_counts(project_id, run_id, item)
 
+    def open_runs(self, project_id: str, run_ids: Sequence[int]) -> set[int]:
+        """Which of these runs exist and are still pending or running (one BatchGetItem per 100 runs, their
+        status only)."""
+        found = self.table.batch_get([keys.run(project_id, i) for i in run_ids], attributes=["PK", "status"])
+        return {
+            int(str(item[keys.SK])[len("RUN#") :])
+            for item in found
+            if item.get("status") in (RunStatus.pending.value, RunStatus.running.value)
+        }
+
     def run_and_batch(self, project_id: str, run_id: int, batch_id: str) -> tuple[Run, dict[str, Any] | None]:
         """A suite batch's first read, in one round trip: the run (without its figures) and, when the batch was
         recorded before, its marker (which holds its counts and how many results it recorded)."""
@@ -261,7 +271,8 @@ class RunStore:
                 details={"current": current.status.value},
             ) from exc
         if to in TERMINAL:
-            self.finish_begun_units(project_id, run_id)  # before the figures are read for the reply
+            # before the figures are read for the reply; the run's width is on the item the update returned
+            self.finish_begun_units(project_id, run_id, width=int(item.get(WIDTH) or AGG_SHARDS))
         return self._with_counts(project_id, run_id, item)
 
     def put_spec(self, project_id: str, run_id: int, spec: dict[str, Any]) -> None:
@@ -370,7 +381,10 @@ class RunStore:
                 marker = self.table.get(marker_key)  # another attempt of this batch recorded first
             else:
                 _fault("after-marker")
-                return self._complete(project_id, run_id, label, counts, only_while=RunStatus.running), len(results)
+                # this attempt wrote the marker: no attempt can have begun counting the batch (counting starts
+                # from a marker), so its done item is not read
+                counted = self._complete(project_id, run_id, label, counts, only_while=RunStatus.running, new=True)
+                return counted, len(results)
         elif extra_puts:
             self.table.batch_write(puts=extra_puts)
         assert marker is not None
@@ -774,13 +788,15 @@ class RunStore:
             return True
         return False
 
-    def finish_begun_units(self, project_id: str, run_id: int) -> int:
+    def finish_begun_units(self, project_id: str, run_id: int, *, width: int | None = None) -> int:
         """Complete every counting unit that began adding its counts but has no done item (its writer was killed
         after its first counter update and no retry came): it is counted in full, once, and its results are
         listed. Called when a run ends, so that an ended run's listing and counting agree even when a client
         never retried. Units that never began adding stay uncounted and unlisted. Returns how many were done."""
         finished = 0
-        unfinished = self.counters.unfinished(project_id, run_id, self._width(project_id, run_id))
+        if width is None:
+            width = self._width(project_id, run_id)
+        unfinished = self.counters.unfinished(project_id, run_id, width)
         for label, solo in sorted(unfinished.items(), key=lambda kv: kv[0].startswith(FOLD)):  # folds last
             if label.startswith(FOLD):
                 self.counters.finish_fold(project_id, run_id, label)
