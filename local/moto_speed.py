@@ -56,6 +56,14 @@ find the backend, and every action looks its method up with ``inspect.getmembers
    objects inside it stay shared in the copy). Parsed JSONPath expressions are kept by their text (a parsed path is
    only read by ``find`` and ``update_or_create``).
 
+9. **DynamoDB requests skip the service lookup and Flask.** A request of DynamoDB's JSON protocol (``POST /`` with
+   ``X-Amz-Target: DynamoDB_20120810.*``) always reaches the same view: moto's Flask app for DynamoDB calls
+   ``DynamoHandler.dispatch`` through ``convert_to_flask_response``. Profiled on GetItem against the moto server:
+   ~35 % of the server's time per request was the host lookup (``DomainDispatcherApplication``) and Flask's request
+   dispatch around that one call, against ~15 % in the handler and backend. ``dynamodb_lane`` makes the same call
+   with the same request class and answers with the same response class; anything else (another path or method,
+   a browser's request with an ``Origin`` for CORS) goes the usual way.
+
 The local runtime installs this at start; the in-process test suite installs it in ``tests/conftest.py``.
 """
 
@@ -68,6 +76,8 @@ import json
 import re
 import threading
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 FAST_OPERATIONS = frozenset(
     {
@@ -406,3 +416,38 @@ def install() -> None:
     serialized._evalgate_fast = True  # type: ignore[attr-defined]
     serialized._evalgate_original = original  # type: ignore[attr-defined]  # for the equivalence test
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+def dynamodb_lane(dispatcher: Any) -> Any:
+    """A WSGI app: DynamoDB JSON-protocol requests answered by moto's DynamoDB handler directly (as moto's Flask
+    view for them does), every other request by `dispatcher` (moto's DomainDispatcherApplication)."""
+    from flask import Response  # lazy: as in install()
+    from moto.core.utils import normalize_request
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_api import recorder
+    from moto.moto_server.werkzeug_app import DISABLE_GLOBAL_CORS, BackendRequest
+
+    cors = not DISABLE_GLOBAL_CORS
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if (
+            environ.get("REQUEST_METHOD") != "POST"
+            or environ.get("PATH_INFO", "") not in ("", "/")
+            or not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_")
+            or "HTTP_ORIGIN" in environ
+        ):
+            return dispatcher(environ, start_response)
+        request = normalize_request(BackendRequest(environ))
+        recorder._record_request(request)
+        try:
+            result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:  # as moto's view does
+            result = 400, {}, exc.response["Error"]["Message"]
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        response = Response(response=content, status=status, headers=headers)
+        if cors:  # what flask-cors adds to an answer of moto's app to a request without an Origin
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response(environ, start_response)
+
+    app._evalgate_dispatcher = dispatcher  # type: ignore[attr-defined]  # for the test
+    return app

@@ -43,7 +43,7 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        dispatcher = DomainDispatcherApplication(create_backend_app)
+        dispatcher = moto_speed.dynamodb_lane(DomainDispatcherApplication(create_backend_app))
         ddb_lock = threading.Lock()
         self.lambda_invoke: Any = None
         # what was asked of the emulated services: "DynamoDB_20120810.GetItem", "s3:PUT", … (for benchmarks)

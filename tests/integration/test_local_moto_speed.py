@@ -485,3 +485,133 @@ def test_step_functions_data_is_copied_as_json_and_paths_parsed_once() -> None:
         "shaped": {"rows": [{"n": 1}, {"n": 2}], "tag": "t"},
         "out": [{"n": 1, "tag": "t"}, {"n": 2, "tag": "t"}],
     }
+
+
+def test_the_dynamodb_lane_answers_what_motos_flask_app_answers() -> None:
+    """The same DynamoDB requests (successes, errors, a browser's CORS request, a GET) sent to a moto server with the
+    lane and to one without it, the backend reset in between: the same statuses, headers and bodies."""
+    import requests
+    from moto import backends
+
+    from local.runtime import MotoServer
+
+    moto_speed.install()
+    plain = moto_speed.dynamodb_lane
+    try:
+        moto_speed.dynamodb_lane = lambda dispatcher: dispatcher  # type: ignore[assignment]
+        without = MotoServer()
+    finally:
+        moto_speed.dynamodb_lane = plain  # type: ignore[assignment]
+    with_lane = MotoServer()
+    assert hasattr(with_lane.dispatcher, "_evalgate_dispatcher")
+    assert not hasattr(without.dispatcher, "_evalgate_dispatcher")
+    auth = "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"
+    key = {"PK": {"S": "a"}, "SK": {"S": "b"}}
+    steps: list[tuple[str, Any, dict[str, str]]] = [
+        (
+            "CreateTable",
+            {
+                "TableName": "t",
+                "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": "PK", "AttributeType": "S"},
+                    {"AttributeName": "SK", "AttributeType": "S"},
+                ],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+            {},
+        ),
+        ("PutItem", {"TableName": "t", "Item": {**key, "n": {"N": "1"}, "b": {"B": "AP8="}}}, {}),
+        (
+            "PutItem",
+            {
+                "TableName": "t",
+                "Item": key,
+                "ConditionExpression": "attribute_not_exists(PK)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            },
+            {},
+        ),
+        ("GetItem", {"TableName": "t", "Key": key, "ConsistentRead": True}, {}),
+        ("GetItem", {"TableName": "t", "Key": {"PK": {"S": "none"}, "SK": {"S": "b"}}}, {}),
+        (
+            "UpdateItem",
+            {
+                "TableName": "t",
+                "Key": key,
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "ReturnValues": "ALL_NEW",
+            },
+            {},
+        ),
+        ("UpdateItem", {"TableName": "t", "Key": key, "UpdateExpression": "ADD"}, {}),
+        (
+            "Query",
+            {"TableName": "t", "KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "a"}}},
+            {},
+        ),
+        (
+            "TransactWriteItems",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": "t", "Item": {"PK": {"S": "c"}, "SK": {"S": "d"}}}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": "t",
+                            "Key": key,
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ]
+            },
+            {},
+        ),
+        ("GetItem", {"TableName": "missing", "Key": key}, {}),
+        ("NoSuchAction", {"TableName": "t"}, {}),
+        ("GetItem", "{not json", {}),
+        ("GetItem", {"TableName": "t", "Key": key}, {"Origin": "http://localhost:3000"}),  # CORS: the usual way
+    ]
+    skip_headers = {"date", "x-amzn-requestid", "x-amz-crc32", "server", "content-length"}
+
+    def answers(server: MotoServer) -> list[tuple[int, dict[str, str], Any, str]]:
+        backends.get_backend("dynamodb").reset()
+        server.start()
+        try:
+            out = []
+            with requests.Session() as http:
+                for action, body, extra in steps:
+                    reply = http.post(
+                        server.url + "/",
+                        data=body if isinstance(body, str) else json.dumps(body),
+                        headers={
+                            "X-Amz-Target": f"DynamoDB_20120810.{action}",
+                            "Content-Type": "application/x-amz-json-1.0",
+                            "Authorization": auth,
+                            **extra,
+                        },
+                    )
+                    try:
+                        parsed: Any = json.loads(reply.text)
+                    except ValueError:
+                        parsed = reply.text
+                    if isinstance(parsed, dict) and "TableDescription" in parsed:
+                        for volatile in ("CreationDateTime", "TableId"):
+                            parsed["TableDescription"].pop(volatile, None)
+                        parsed["TableDescription"].get("BillingModeSummary", {}).pop(
+                            "LastUpdateToPayPerRequestDateTime", None
+                        )
+                    headers = {k.lower(): v for k, v in reply.headers.items() if k.lower() not in skip_headers}
+                    out.append((reply.status_code, headers, parsed, action))
+                reply = http.get(server.url + "/", headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"})
+                out.append((reply.status_code, {}, reply.text[:200], "GET"))
+            return out
+        finally:
+            server.stop()
+
+    expected = answers(without)
+    got = answers(with_lane)
+    for want, have in zip(expected, got, strict=True):
+        assert have == want, want[3]
+    assert {status for status, *_ in expected} >= {200, 400}  # successes and errors were both compared
+    assert "access-control-allow-origin" in expected[-2][1]  # the CORS request went through Flask (flask-cors)
