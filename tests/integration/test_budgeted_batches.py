@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from evalgate.services import container as container_module
+from evalgate.services.runs import batch_items
 from tests.integration.conftest import FakeContext, Stack, load_function
 
 
@@ -54,7 +55,7 @@ def test_a_budgeted_batch_goes_round_until_done_and_counts_each_part_once(
         out = run_cases(event, FakeContext())
         invocations += 1
         labels.append(out["batch"])
-        assert out["cases"] == min(2, len(event["batch"]["items"]))
+        assert out["cases"] == min(2, len(batch_items(event["batch"])))
         # a retry of the same invocation (its reply lost): the same rest, nothing run or counted again
         again = run_cases(event, FakeContext())
         assert again["rest"] == out["rest"] and again["cases"] == out["cases"] and again["counted"] is False
@@ -80,9 +81,9 @@ def test_an_unbudgeted_batch_writes_its_results_as_they_end_and_counts_them_once
     for batch in prep["batches"]:
         body = {**task, "config": prep["config"], "batch": batch}
         first = run_cases(body, FakeContext())
-        assert first["counted"] is True and first["rest"] is None and first["cases"] == len(batch["items"])
+        assert first["counted"] is True and first["rest"] is None and first["cases"] == len(batch_items(batch))
         assert run_cases(body, FakeContext())["counted"] is False
-    assert max(len(b["items"]) for b in prep["batches"]) > 225  # reached a third read chunk
+    assert max(len(batch_items(b)) for b in prep["batches"]) > 225  # reached a third read chunk
     load_function("FinalizeRunFunction").lambda_handler(task, FakeContext())
     run = stack.call("GET", f"/api/prompts/{pid}/eval/runs/{run_id}", key=admin, query="limit=500").json()
     assert run["summary"] == {"total": 240, "passed": 240, "failed": 0, "errored": 0}

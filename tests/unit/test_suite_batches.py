@@ -14,6 +14,7 @@ from evalgate.services.runs import (
     CASE_THREADS,
     MAX_BATCH,
     _rest,
+    batch_items,
     batch_size_for,
     case_threads,
     map_concurrency,
@@ -52,10 +53,13 @@ def test_an_inline_run_gets_one_budgeted_batch_per_map_slot() -> None:
     items = [{"i": i, "t": 1, "c": None, "r": 0} for i in range(200)]
     payload = plan_payload(7, items, 2, None, inline_max_batches=100, put_manifest=lambda b: {}, max_batch=8)
     assert payload["mode"] == "inline" and payload["batchCount"] == 2
-    assert [len(b["items"]) for b in payload["batches"]] == [100, 100]
-    assert [i["i"] for b in payload["batches"] for i in b["items"]] == list(range(200))
+    # packed: one string each, which Step Functions copies whole at every state
+    assert all(isinstance(b["items"], str) for b in payload["batches"])
+    assert [len(batch_items(b)) for b in payload["batches"]] == [100, 100]
+    assert [i["i"] for b in payload["batches"] for i in batch_items(b)] == list(range(200))
     few = plan_payload(7, items[:1], 2, None, inline_max_batches=100, put_manifest=lambda b: {})
-    assert few["batchCount"] == 1 and few["batches"][0]["items"] == items[:1]
+    assert few["batchCount"] == 1 and batch_items(few["batches"][0]) == items[:1]
+    assert batch_items({"b": "7:0", "items": items[:3]}) == items[:3]  # listed: a manifest's, or an older run's
 
 
 class _Clock:
@@ -107,8 +111,9 @@ def test_the_rest_of_a_budgeted_batch_is_named_by_its_offset() -> None:
     items = [{"i": i} for i in range(10)]
     assert _rest("7:0", items, 10) is None
     first = _rest("7:0", items, 4)
-    assert first == {"b": "7:0@4", "items": items[4:]}
-    assert _rest(first["b"], first["items"], 3) == {"b": "7:0@7", "items": items[7:]}
+    assert first is not None and first["b"] == "7:0@4" and batch_items(first) == items[4:]
+    second = _rest(first["b"], batch_items(first), 3)
+    assert second is not None and second["b"] == "7:0@7" and batch_items(second) == items[7:]
 
 
 def test_cases_of_a_batch_run_concurrently_in_order() -> None:
@@ -168,3 +173,21 @@ def test_a_rerun_sizes_its_batches_from_the_same_configurations_last_run() -> No
     # from cached re-runs (ms per case) the batches are full; from a slow model they stay small
     assert batch_size_for(observed_case_p95(new, [_run(1, latency_ms=60)]) or 60.0, 5) == MAX_BATCH
     assert batch_size_for(observed_case_p95(new, [_run(1, latency_ms=30_000)]) or 60.0, 5) == 5
+
+
+def test_a_packed_batch_is_validated_item_by_item_at_the_task_edge() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from evalgate.models.workflow import BatchTask
+    from evalgate.services.runs import pack_items
+
+    items = [{"i": 0, "t": 5, "c": "a", "r": 0}, {"i": 1, "t": 5, "c": None, "r": 1}]
+    task = BatchTask.model_validate({"projectId": "p", "runId": 1, "batch": {"b": "1:0", "items": pack_items(items)}})
+    assert task.batch.model_dump()["items"] == items
+    listed = BatchTask.model_validate({"projectId": "p", "runId": 1, "batch": {"b": "1:0", "items": items}})
+    assert listed == task  # an execution started before items were packed reads the same
+    for bad in ("[{", pack_items([{"i": -1, "t": 5}]), pack_items([{"i": 0, "t": 5, "x": 1}])):
+        with pytest.raises(ValidationError) as refused:
+            BatchTask.model_validate({"projectId": "p", "runId": 1, "batch": {"b": "1:0", "items": bad}})
+        assert "items" in str(refused.value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evalgate.services.runs import CONFIG_PAYLOAD_MAX, INLINE_PAYLOAD_MAX, plan_payload
+from evalgate.services.runs import CONFIG_PAYLOAD_MAX, INLINE_PAYLOAD_MAX, batch_items, plan_payload
 
 STATE_PAYLOAD_LIMIT = 256 * 1024
 
@@ -42,4 +42,4 @@ def test_small_runs_stay_inline_and_under_the_bound() -> None:
     payload, stored = _plan(300, 20)
     assert payload["mode"] == "inline" and not stored
     assert len(json.dumps(payload["batches"])) <= INLINE_PAYLOAD_MAX
-    assert [i["i"] for b in payload["batches"] for i in b["items"]] == list(range(300))
+    assert [i["i"] for b in payload["batches"] for i in batch_items(b)] == list(range(300))

@@ -3,9 +3,10 @@ edge: a malformed input fails the task with the field named, before any work."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class RunTask(BaseModel):
@@ -50,6 +51,17 @@ class Batch(BaseModel):
     b: str = Field(min_length=1)  # "<runId>:<n>": the batch's id, which counts it once
     items: list[BatchItem] = Field(default_factory=list)  # small runs: the items themselves
     ranges: list[BatchRange] = Field(default_factory=list)  # big runs (the S3 manifest): ranges of items
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _unpack(cls, value: Any) -> Any:
+        """An inline batch's items come packed in one JSON string (`services.runs.pack_items`)."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError("items: a packed batch's items are not JSON") from exc
+        return value
 
 
 class BatchTask(RunTask):

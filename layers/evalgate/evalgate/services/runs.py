@@ -779,12 +779,25 @@ def plan_payload(
         # to its next invocation (no fixed per-batch cost every few cases, and no batch outlives its budget)
         slots = min(concurrency, len(items))
         inline = [
-            {"b": f"{run_id}:{n}", "items": chunk}
+            {"b": f"{run_id}:{n}", "items": pack_items(chunk)}
             for n, chunk in enumerate(split_even(items, slots, math.ceil(len(items) / slots)))
         ]
         if len(json.dumps(inline, separators=(",", ":"))) <= INLINE_PAYLOAD_MAX:
             return {**base, "batchCount": len(inline), "mode": "inline", "batches": inline}
     return {**base, "batchCount": len(batches), "mode": "distributed", "manifest": put_manifest(batches)}
+
+
+def pack_items(items: Sequence[dict[str, Any]]) -> str:
+    """An inline batch's items as one JSON string in the state payload: Step Functions copies a state's data at
+    every state and transition (the Map's items, each RunCases' input and output), and a string is copied whole
+    instead of item by item (measured on the local runtime: the interpreter's copies were ~11 % of its CPU)."""
+    return json.dumps(list(items), separators=(",", ":"))
+
+
+def batch_items(batch: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A batch's items, packed (`pack_items`) or listed (a manifest's batches, and executions started before)."""
+    raw = batch.get("items") or ()
+    return list(json.loads(raw)) if isinstance(raw, str) else list(raw)
 
 
 CONFIG_PAYLOAD_MAX = 32_000  # bytes of run config handed to every Map item (Step Functions payloads are small)
@@ -852,7 +865,7 @@ def run_batch(
     threads), so the batch's reads and writes overlap the model calls instead of adding to them."""
     c = container()
     label = str(batch["b"])
-    items: list[dict[str, Any]] = list(batch.get("items") or ())
+    items = batch_items(batch)
     run, marker = c.runs.run_and_batch(project_id, run_id, label)  # one round trip
     if run.status != RunStatus.running:
         return {"batch": label, "skipped": run.status.value, "cases": 0, "rest": None}
@@ -1004,7 +1017,7 @@ def _rest(label: str, items: list[dict[str, Any]], done: int) -> dict[str, Any] 
     if done >= len(items):
         return None
     base, _, offset = label.partition("@")
-    return {"b": f"{base}@{int(offset or 0) + done}", "items": items[done:]}
+    return {"b": f"{base}@{int(offset or 0) + done}", "items": pack_items(items[done:])}
 
 
 def run_prefix(
@@ -1068,7 +1081,7 @@ def _batch_items(
         for rng in batch["ranges"]:
             items += _range_items(project_id, rng, tests.get(rng["t"]), case_cache)
         return items, case_cache
-    items = list(batch["items"])
+    items = batch_items(batch)
     wanted: dict[int, list[str]] = {}
     for item in items:
         test = tests.get(item["t"])
