@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from local import cfn, durable, model, moto_index, moto_speed, resources
 from local.durable import DurableState
 from local.http_front import HttpFront
+from local.gc_pacer import GcPacer
 from local.janitor import Janitor
 from local.lambdas import DEFAULT_CONCURRENCY, FunctionSpec, LambdaPool
 from local.sqs_poller import SqsPoller
@@ -331,6 +332,7 @@ class LocalRuntime:
         self.pollers: list[SqsPoller] = []
         self.ticker: Ticker | None = None
         self.janitor: Janitor | None = None
+        self.gc_pacer: GcPacer | None = None
         self.front: HttpFront | None = None
         self.pool: LambdaPool | None = None
         self.admin_secret: str | None = None
@@ -433,6 +435,8 @@ class LocalRuntime:
         self.ticker.start()
         self.janitor = Janitor(self.names.account, REGION)
         self.janitor.start()
+        self.gc_pacer = GcPacer()
+        self.gc_pacer.start()
 
     def _restore(self) -> None:
         """Take the state directory (one runtime at a time), load it into moto, then journal every write."""
@@ -567,6 +571,8 @@ class LocalRuntime:
     def stop(self) -> None:
         if self.janitor:
             self.janitor.stop()
+        if self.gc_pacer:
+            self.gc_pacer.stop()
         if self.ticker:
             self.ticker.stop()
         for poller in self.pollers:
