@@ -18,8 +18,8 @@ from urllib.parse import unquote
 
 from local import cfn, durable, model, moto_index, moto_speed, resources
 from local.durable import DurableState
-from local.http_front import HttpFront
 from local.gc_pacer import GcPacer
+from local.http_front import HttpFront
 from local.janitor import Janitor
 from local.lambdas import DEFAULT_CONCURRENCY, FunctionSpec, LambdaPool
 from local.sqs_poller import SqsPoller
