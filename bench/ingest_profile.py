@@ -59,18 +59,37 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # emulator time per operation, server side, attributed to the request in flight (one client: sequential)
     calls: dict[str, list[float]] = defaultdict(list)
     lock = threading.Lock()
-    server = runtime.moto._server
-    inner = server.app
 
-    def timed_app(environ: dict[str, Any], start_response: Any) -> Any:
-        target = environ.get("HTTP_X_AMZ_TARGET") or environ.get("REQUEST_METHOD", "?")
-        started = time.perf_counter()
-        out = list(inner(environ, start_response))
-        with lock:
-            calls[target.rsplit(".", 1)[-1]].append((time.perf_counter() - started) * 1000)
-        return out
+    def timed(inner: Any) -> Any:
+        def timed_app(environ: dict[str, Any], start_response: Any) -> Any:
+            target = environ.get("HTTP_X_AMZ_TARGET") or environ.get("REQUEST_METHOD", "?")
+            started = time.perf_counter()
+            out = list(inner(environ, start_response))
+            with lock:
+                calls[target.rsplit(".", 1)[-1]].append((time.perf_counter() - started) * 1000)
+            return out
 
-    server.app = timed_app
+        return timed_app
+
+    for server in (runtime.moto._server, runtime.moto._internal):  # the clients' and the functions' listeners
+        server.app = timed(server.app)
+    # the journal's fdatasync calls (durable mode), counted and timed
+    from local import durable
+
+    syncs: list[float] = []
+    real_sync = os.fdatasync
+
+    class _Os:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        @staticmethod
+        def fdatasync(fd: int) -> None:
+            started = time.perf_counter()
+            real_sync(fd)
+            syncs.append((time.perf_counter() - started) * 1000)
+
+    durable.os = _Os()  # type: ignore[assignment]
     invoke_ms: list[float] = []
     runtime.start()
     assert runtime.pool is not None
@@ -100,6 +119,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with lock:
             calls.clear()
         invoke_ms.clear()
+        syncs.clear()
         workers = _submit_workers(runtime)
         cpu0 = {pid: _cpu_ms(pid) for pid in [os.getpid(), *workers]}
         client, front = [], []
@@ -109,6 +129,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             front.append(f)
         api_calls = {k: list(v) for k, v in calls.items()}
         cpu = {pid: (_cpu_ms(pid) - ms) / args.requests for pid, ms in cpu0.items()}
+        api_syncs = list(syncs)
+        syncs.clear()
         with lock:
             calls.clear()
         ddb = runtime.client("dynamodb")
@@ -121,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
         raw_ms = (time.perf_counter() - raw_started) * 1000 / args.requests
         raw_calls = {k: list(v) for k, v in calls.items()}
+        raw_syncs = list(syncs)
     finally:
         runtime.stop()
 
@@ -144,6 +167,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(
         f"CPU per request: runtime process (moto, HTTP front, pool, and this client) {cpu[os.getpid()]:.1f} ms; "
         f"the function's workers {sum(v for k, v in cpu.items() if k != os.getpid()):.1f} ms"
+    )
+    print(
+        f"journal fdatasync per request: API {len(api_syncs) / n:.2f} ({sum(api_syncs) / n:.1f} ms), "
+        f"raw {len(raw_syncs) / n:.2f} ({sum(raw_syncs) / n:.1f} ms)"
     )
     raw_emu = sum(sum(v) for k, v in raw_calls.items() if k != "ReceiveMessage") / n
     print(
