@@ -73,6 +73,8 @@ def _claim_pool() -> Any:
 
         _CLAIM_POOL = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claims")
     return _CLAIM_POOL
+
+
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
 RESULT_COPY_MAX = 4_000  # characters of JSON of a case's variables / expected output copied into its result
