@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         return timed_app
 
-    for server in (runtime.moto._server, runtime.moto._internal):  # the clients' and the functions' listeners
+    # the clients' and the functions' listeners (one listener before the third pass)
+    for server in filter(None, (runtime.moto._server, getattr(runtime.moto, "_internal", None))):
         server.app = timed(server.app)
     # the journal's fdatasync calls (durable mode), counted and timed
     from local import durable

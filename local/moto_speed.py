@@ -62,6 +62,9 @@ find the backend, and every action looks its method up with ``inspect.getmembers
    a path, a function, a set or document value, a key attribute, an ADD onto a non-number, two actions on one
    attribute, an unknown placeholder, an update that could reach the size limit) goes to moto as before.
    ``tests/integration/test_local_moto_speed.py`` runs the same updates through both and compares answers and items.
+   Before that, moto's request handler parses the update expression only to list the placeholders it uses (the
+   tree is read, never changed, there: ``find_clauses``); that parse tree is kept per expression text (a counter
+   update's text depends only on how many figures it adds), as for state machine definitions (item 7).
 
 The local runtime installs this at start; the in-process test suite installs it in ``tests/conftest.py``.
 """
@@ -375,6 +378,28 @@ def plain_update(
     return actions
 
 
+class _KeptUpdateParses:
+    """``UpdateExpressionParser`` for moto's DynamoDB request handler, whose parse trees are only read (item 9)."""
+
+    def __init__(self, parser: type) -> None:
+        self.parser = parser
+        self.trees: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.parser, name)
+
+    def make(self, expression: str) -> Any:
+        tree = self.trees.get(expression)
+        if tree is None:
+            tree = self.parser.make(expression)  # a malformed expression raises each time, as before
+            with self.lock:
+                if len(self.trees) >= 512:
+                    self.trees.clear()
+                self.trees[expression] = tree
+        return tree
+
+
 def _fast_update_item(backend_class: type) -> None:
     """``DynamoDBBackend.update_item`` for plain updates (item 9 of the module docstring)."""
     from moto.dynamodb.comparisons import create_condition_expression_parser  # lazy: as in install()
@@ -472,6 +497,11 @@ def _fast_update_item(backend_class: type) -> None:
 
     update_item._evalgate_original = original  # type: ignore[attr-defined]  # for the test
     backend_class.update_item = update_item  # type: ignore[attr-defined]
+
+    from moto.dynamodb import responses  # lazy: as in install()
+
+    if not isinstance(responses.UpdateExpressionParser, _KeptUpdateParses):
+        responses.UpdateExpressionParser = _KeptUpdateParses(responses.UpdateExpressionParser)  # type: ignore[misc]
 
 
 def install() -> None:

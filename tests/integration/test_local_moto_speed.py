@@ -501,6 +501,7 @@ def _updates_scenario() -> tuple[list[Any], list[str]]:
 
 def test_plain_updates_and_item_sizes_answer_as_moto_did(monkeypatch: pytest.MonkeyPatch) -> None:
     """Items 8 and 9: items built in linear time, plain updates applied directly; same answers and items."""
+    from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
 
@@ -519,6 +520,9 @@ def test_plain_updates_and_item_sizes_answer_as_moto_did(monkeypatch: pytest.Mon
         quick = _updates_scenario()
     monkeypatch.setattr(DynamoDBBackend, "update_item", fast._evalgate_original)  # type: ignore[attr-defined]
     monkeypatch.setattr(Item, "__init__", Item.__init__._evalgate_original)  # type: ignore[attr-defined]
+    kept = dynamodb_responses.UpdateExpressionParser
+    assert isinstance(kept, moto_speed._KeptUpdateParses) and kept.trees  # parse trees were kept and reused
+    monkeypatch.setattr(dynamodb_responses, "UpdateExpressionParser", kept.parser)
     with mock_aws():
         released = _updates_scenario()
     assert quick == released
