@@ -539,8 +539,11 @@ class RunStore:
         run_id: int,
         batch_hash: str,
         results: Sequence[ExternalResult],
+        *,
+        run_state: Any = None,
     ) -> bool:
         """Store and count the results whose ids the run has not counted (the first claim of an id wins).
+        `run_state`: the run's read begun by `ingest_state` (it overlaps the caller's parsing), else read here.
 
         Every number that will be aggregated is checked first (400 naming the field), so nothing is stored that
         could not be counted. No lock: each result id is claimed by a conditional put of its result item,
@@ -559,7 +562,7 @@ class RunStore:
                 f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(names)}",
                 field="results",
             )
-        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone", WIDTH])
+        run = run_state.result() if run_state is not None else self._read_ingest_state(project_id, run_id)
         if run is None:
             raise NotFound(f"run {run_id} not found")
         if RunStatus(run["status"]) in TERMINAL:
@@ -586,6 +589,14 @@ class RunStore:
         if taken:
             counted = self._settle(project_id, run_id, width, unique, taken, legacy) or counted
         return counted
+
+    def ingest_state(self, project_id: str, run_id: int) -> Any:
+        """Begin reading what `record_external_batch` needs of the run (status, counter width, legacy set) on a
+        claim thread: a future, so that the read's round trip overlaps the caller's parsing of the batch."""
+        return _claim_pool().submit(self._read_ingest_state, project_id, run_id)
+
+    def _read_ingest_state(self, project_id: str, run_id: int) -> dict[str, Any] | None:
+        return self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone", WIDTH])
 
     @staticmethod
     def _new_label(width: int = AGG_SHARDS) -> str:
