@@ -381,7 +381,7 @@ def plain_update(
 class _KeptUpdateParses:
     """``UpdateExpressionParser`` for moto's DynamoDB request handler, whose parse trees are only read (item 9)."""
 
-    def __init__(self, parser: type) -> None:
+    def __init__(self, parser: Any) -> None:
         self.parser = parser
         self.trees: dict[str, Any] = {}
         self.lock = threading.Lock()
@@ -501,7 +501,7 @@ def _fast_update_item(backend_class: type) -> None:
     from moto.dynamodb import responses  # lazy: as in install()
 
     if not isinstance(responses.UpdateExpressionParser, _KeptUpdateParses):
-        responses.UpdateExpressionParser = _KeptUpdateParses(responses.UpdateExpressionParser)  # type: ignore[misc]
+        responses.UpdateExpressionParser = _KeptUpdateParses(responses.UpdateExpressionParser)
 
 
 def install() -> None:
