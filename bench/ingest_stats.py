@@ -12,7 +12,7 @@ Starts a LocalRuntime in-process (moto server, HTTP front, worker processes) and
             The non-inferiority gate (paired with a control run) is timed too: it reads each run's batch
             markers (one compact item per batch), so it grows with the number of batches; printed, no goal.
 
-    .venv/bin/python -m bench.ingest_stats [--results 10000] [--big 100000] [--repeats 25]
+    .venv/bin/python -m bench.ingest_stats [--results 10000] [--big 100000] [--repeats 25] [--ingest-only]
 """
 
 from __future__ import annotations
@@ -82,11 +82,43 @@ def timed(fn: Any) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _ingest_report(
+    n: int, api_ms: float, raw_ms: float, api_items: int, api_units: int, *, write: bool = True
+) -> dict[str, Any]:
+    api_rate = n / (api_ms / 1000)
+    raw_rate = n / (raw_ms / 1000)
+    print(f"\ningest {n} results, batches of 100, one client (local runtime, 2-core machine)")
+    print(
+        table(
+            ["path", "wall s", "results/s"],
+            [
+                ["API POST /api/v1/evals/{id}/results", f"{api_ms / 1000:.2f}", f"{api_rate:.0f}"],
+                ["raw BatchWriteItem (25/call)", f"{raw_ms / 1000:.2f}", f"{raw_rate:.0f}"],
+            ],
+        )
+    )
+    ratio = api_rate / raw_rate
+    print(f"API / raw throughput: {ratio:.2f}  (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    per_item = api_items / n
+    print(
+        f"DynamoDB items written per result: {per_item:.3f}  (goal <= 1.1: {'met' if per_item <= 1.1 else 'NOT met'})"
+        f"; write units per result: {api_units / n:.3f}"
+    )
+    data = {
+        "ingest": {"results": n, "api_ms": api_ms, "raw_ms": raw_ms, "ratio": ratio},
+        "writes_per_result": {"items": per_item, "write_units": api_units / n},
+    }
+    if write:
+        print(f"\nresults: {write_results('ingest_stats', data)}")
+    return data
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=25)
+    parser.add_argument("--ingest-only", action="store_true", help="the ingest figures only (no stats/gate part)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
@@ -139,6 +171,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raw_ms = timed(raw)
         got = s.get(f"{base}/api/v1/evals/{run_id}").json()["summary"]
         assert got["total"] == args.results, got
+        if args.ingest_only:
+            return _ingest_report(args.results, api_ms, raw_ms, api_items, api_units)
 
         # 2. stats and gate latency: 100 vs `big` results (ingested through the API, batches of 1,000)
         prompt = s.post(f"{base}/api/prompts", json={"name": "bench-gate", "template": "{{q}}"}).json()
@@ -197,31 +231,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         runtime.stop()
 
     n = args.results
-    api_rate = n / (api_ms / 1000)
-    raw_rate = n / (raw_ms / 1000)
+    ingest = _ingest_report(n, api_ms, raw_ms, api_items, api_units, write=False)
     p50 = {k: summary(v)["p50"] for k, v in lat.items()}
     ratios = {
         "stats": p50["stats big"] / p50["stats small"],
         "gate": p50["gate big"] / p50["gate small"],
         "paired gate": p50["paired gate big"] / p50["paired gate small"],
     }
-    print(f"\ningest {n} results, batches of 100, one client (local runtime, 2-core machine)")
-    print(
-        table(
-            ["path", "wall s", "results/s"],
-            [
-                ["API POST /api/v1/evals/{id}/results", f"{api_ms / 1000:.2f}", f"{api_rate:.0f}"],
-                ["raw BatchWriteItem (25/call)", f"{raw_ms / 1000:.2f}", f"{raw_rate:.0f}"],
-            ],
-        )
-    )
-    ratio = api_rate / raw_rate
-    print(f"API / raw throughput: {ratio:.2f}  (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
-    per_item = api_items / n
-    print(
-        f"DynamoDB items written per result: {per_item:.3f}  (goal <= 1.1: {'met' if per_item <= 1.1 else 'NOT met'})"
-        f"; write units per result: {api_units / n:.3f}"
-    )
     print(f"\nstats and gate latency, {args.repeats} interleaved repeats (seeding {args.big} results: {seed_s:.0f} s)")
     rows_out = []
     for name in ("stats", "gate", "paired gate"):
@@ -232,8 +248,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{name}: ratio {ratios[name]:.2f} (goal <= 1.5: {'met' if ratios[name] <= 1.5 else 'NOT met'})")
     print(f"paired gate (non-inferiority, no goal): ratio {ratios['paired gate']:.2f}; verdict {check.get('verdict')}")
     data = {
-        "ingest": {"results": n, "api_ms": api_ms, "raw_ms": raw_ms, "ratio": ratio},
-        "writes_per_result": {"items": per_item, "write_units": api_units / n},
+        **ingest,
         "latency_ms": {k: summary(v) for k, v in lat.items()},
         "ratios": ratios,
     }

@@ -92,6 +92,12 @@ class Journal:
                 else:
                     self._sync.wait()
 
+    def sync_all(self) -> None:
+        """Returns once every record appended so far is on disk (at once when none is pending)."""
+        written = self._written
+        if written > self._durable:
+            self.wait_durable(written)
+
     def write(self, record: dict[str, Any]) -> None:
         self.wait_durable(self.append(record))
 

@@ -71,6 +71,25 @@ find the backend, and every action looks its method up with ``inspect.getmembers
     of dicts, lists, scalars and ``DynamoType`` values and hands anything else (a datetime, an object with
     ``to_json``, a subclass) to moto's own function, so its answer is the same value.
 
+11. **An item is built in linear time.** moto's ``Item`` checks the 400 KB limit each time it adds an attribute by
+    summing the sizes of every attribute already there (``LimitedSizeDict.__setitem__``), so building an item of n
+    attributes costs n²/2 size computations: py-spy on the runtime during ``bench.ingest_profile`` (issue 18 item 3,
+    third pass) found 20 % of the runtime's CPU in ``Item.__init__``. Here the sizes are summed once, as the
+    attributes are added: each check sees the same total moto's would (the keys are distinct, nothing stored
+    changes size meanwhile), so the same item is refused with the same error at the same attribute.
+12. **A plain UpdateItem skips moto's expression machinery.** An update whose expression is only ``ADD #n :v``
+    (numbers), ``SET #n = :v`` (a scalar) and ``REMOVE #n`` actions on top-level attributes named by placeholders
+    (the counters', rate windows' and guards' updates) is applied directly: moto parsed, deep-copied and walked the
+    expression's tree ~10 times per update (``UpdateExpressionValidator``: ~10 ms of a counter update's ~14 ms).
+    The key lookup, the condition (moto's own parser and evaluator), the item moto creates for a missing key, the
+    number arithmetic (``DynamoType.__add__``) and the stream record stay moto's. Anything else (another action,
+    a path, a function, a set or document value, a key attribute, an ADD onto a non-number, two actions on one
+    attribute, an unknown placeholder, an update that could reach the size limit) goes to moto as before.
+    ``tests/integration/test_local_moto_speed.py`` runs the same updates through both and compares answers and items.
+    Before that, moto's request handler parses the update expression only to list the placeholders it uses (the
+    tree is read, never changed, there: ``find_clauses``); that parse tree is kept per expression text (a counter
+    update's text depends only on how many figures it adds), as for state machine definitions (item 7).
+
 The local runtime installs this at start; the in-process test suite installs it in ``tests/conftest.py``.
 """
 
@@ -377,6 +396,229 @@ def _batch_inserts(backend: Any, parsed: list[tuple[str, dict[str, Any]]]) -> li
     return responses
 
 
+MAX_ITEM_BYTES = 405000  # moto's limit (LimitedSizeDict): "between 409 and 410KB" measured, 400 KB documented
+
+
+def _fast_item_init() -> None:
+    """``Item.__init__`` with one running size total (item 11 of the module docstring)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge  # lazy: as in install()
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    item_class = dynamo_type.Item
+    dynamo = dynamo_type.DynamoType
+    limited = dynamo_type.LimitedSizeDict
+    original = item_class.__init__
+
+    def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        out = limited()
+        total = 0
+        for key, value in attrs.items():
+            converted = dynamo(value)
+            # moto: the size of every attribute already added (keys as str(key)), plus this one's
+            total += bytesize(str(key)) + converted.size()
+            if total > MAX_ITEM_BYTES:
+                raise ItemSizeTooLarge
+            dict.__setitem__(out, key, converted)
+        self.attrs = out
+
+    item_init._evalgate_original = original  # type: ignore[attr-defined]  # for the test
+    item_class.__init__ = item_init  # type: ignore[method-assign]
+
+
+_PLACEHOLDER = r"[A-Za-z0-9_]+"
+_SECTION = re.compile(r"\s*(SET|ADD|REMOVE)\s+", re.I)
+_ACTIONS = {
+    "ADD": re.compile(rf"\s*#({_PLACEHOLDER})\s+:({_PLACEHOLDER})\s*"),
+    "SET": re.compile(rf"\s*#({_PLACEHOLDER})\s*=\s*:({_PLACEHOLDER})\s*"),
+    "REMOVE": re.compile(rf"\s*#({_PLACEHOLDER})\s*"),
+}
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_SCALARS = ("S", "N", "BOOL", "NULL")
+
+
+def plain_update(
+    expression: str, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> list[tuple[str, str, dict[str, Any] | None]] | None:
+    """The actions of a plain update expression (item 12 of the module docstring): [(SET|ADD|REMOVE, attribute
+    name, value)], or None when moto must handle it."""
+    names, values = names or {}, values or {}
+    actions: list[tuple[str, str, dict[str, Any] | None]] = []
+    seen_sections: set[str] = set()
+    at = 0
+    text = expression or ""
+    if not text.strip():
+        return None
+    while at < len(text):
+        section = _SECTION.match(text, at)
+        if section is None:
+            return None
+        keyword = section.group(1).upper()
+        if keyword in seen_sections:
+            return None
+        seen_sections.add(keyword)
+        at = section.end()
+        pattern = _ACTIONS[keyword]
+        while True:
+            action = pattern.match(text, at)
+            if action is None:
+                return None
+            name = names.get(f"#{action.group(1)}")
+            if not isinstance(name, str) or not name:
+                return None
+            value: dict[str, Any] | None = None
+            if keyword != "REMOVE":
+                value = values.get(f":{action.group(2)}")
+                if not isinstance(value, dict) or len(value) != 1:
+                    return None
+                ((kind, raw),) = value.items()
+                if kind not in (("N",) if keyword == "ADD" else _SCALARS):
+                    return None
+                if kind == "N" and not (isinstance(raw, str) and _NUMBER.fullmatch(raw)):
+                    return None
+                if kind == "S" and not isinstance(raw, str):
+                    return None
+                if kind in ("BOOL", "NULL") and not isinstance(raw, bool):
+                    return None
+            actions.append((keyword, name, value))
+            at = action.end()
+            if at < len(text) and text[at] == ",":
+                at += 1
+                continue
+            break
+    if len({name for _, name, _ in actions}) != len(actions):
+        return None  # two actions on one attribute: moto's "overlapping paths" error
+    return actions
+
+
+class _KeptUpdateParses:
+    """``UpdateExpressionParser`` for moto's DynamoDB request handler, whose parse trees are only read (item 12)."""
+
+    def __init__(self, parser: Any) -> None:
+        self.parser = parser
+        self.trees: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.parser, name)
+
+    def make(self, expression: str) -> Any:
+        tree = self.trees.get(expression)
+        if tree is None:
+            tree = self.parser.make(expression)  # a malformed expression raises each time, as before
+            with self.lock:
+                if len(self.trees) >= 512:
+                    self.trees.clear()
+                self.trees[expression] = tree
+        return tree
+
+
+def _fast_update_item(backend_class: type) -> None:
+    """``DynamoDBBackend.update_item`` for plain updates (item 12 of the module docstring)."""
+    from moto.dynamodb.comparisons import create_condition_expression_parser  # lazy: as in install()
+    from moto.dynamodb.exceptions import ConditionalCheckFailed
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.utilities import bytesize
+
+    original = backend_class.update_item  # type: ignore[attr-defined]
+
+    def update_item(
+        self: Any,
+        table_name: str,
+        key: dict[str, dict[str, Any]],
+        update_expression: str,
+        expression_attribute_names: dict[str, Any],
+        expression_attribute_values: dict[str, Any],
+        attribute_updates: dict[str, Any] | None = None,
+        expected: dict[str, Any] | None = None,
+        condition_expression: str | None = None,
+        return_values_on_condition_check_failure: str | None = None,
+    ) -> Any:
+        def moto() -> Any:
+            return original(
+                self,
+                table_name,
+                key,
+                update_expression,
+                expression_attribute_names,
+                expression_attribute_values,
+                attribute_updates=attribute_updates,
+                expected=expected,
+                condition_expression=condition_expression,
+                return_values_on_condition_check_failure=return_values_on_condition_check_failure,
+            )
+
+        if attribute_updates or expected or not update_expression:
+            return moto()
+        actions = plain_update(update_expression, expression_attribute_names, expression_attribute_values)
+        table = self.tables.get(table_name)
+        if actions is None or table is None or not isinstance(key, dict):
+            return moto()
+        if any(name in table.attribute_keys for _, name, _ in actions):
+            return moto()  # key attributes (of the table or an index) have their own checks
+        if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
+            return moto()
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        item = table.get_item(hash_value, range_value)
+        # the item's attributes as they are (a missing item: the key attributes moto creates it with)
+        current = item.attrs if item is not None else {table.hash_key_attr: hash_value}
+        if item is None and range_value is not None:
+            current[table.range_key_attr] = range_value
+        size = sum(bytesize(str(k)) + v.size() for k, v in current.items())
+        changes: list[tuple[str, str, Any]] = []
+        try:
+            for keyword, name, value in actions:
+                if keyword == "REMOVE":
+                    changes.append((keyword, name, None))
+                    continue
+                new = DynamoType(value or {})
+                if keyword == "ADD":
+                    existing = current.get(name)
+                    if existing is not None and existing.type != "N":
+                        return moto()  # moto's IncorrectDataType, after the condition
+                    new = (existing if existing is not None else DynamoType({"N": "0"})) + new
+                size += bytesize(name) + new.size()
+                changes.append((keyword, name, new))
+        except Exception:  # a number moto's arithmetic refuses: moto raises it (after the condition)
+            return moto()
+        if size + 1024 > MAX_ITEM_BYTES:
+            return moto()  # near the limit: moto's checks decide (with the keys' own sizes)
+        orig_item = copy.deepcopy(item) if table.stream_shard is not None else None
+        condition = create_condition_expression_parser(
+            condition_expression, expression_attribute_names, expression_attribute_values
+        ).parse()
+        if not condition.expr(item):
+            if return_values_on_condition_check_failure == "ALL_OLD" and item is not None:
+                raise ConditionalCheckFailed(item=item.to_json()["Attributes"])
+            raise ConditionalCheckFailed
+        if item is None:
+            data: dict[str, Any] = {table.hash_key_attr: {hash_value.type: hash_value.value}}
+            if range_value:
+                data[table.range_key_attr] = {range_value.type: range_value.value}
+            table.put_item(data)
+            item = table.get_item(hash_value, range_value)
+        assert isinstance(item, Item)
+        for keyword, name, new in changes:
+            if keyword == "REMOVE":
+                item.attrs.pop(name, None)
+            else:
+                dict.__setitem__(item.attrs, name, new)
+        if table.stream_shard is not None:
+            table.stream_shard.add(orig_item, item)
+        return item
+
+    update_item._evalgate_original = original  # type: ignore[attr-defined]  # for the test
+    backend_class.update_item = update_item  # type: ignore[attr-defined]
+
+    from moto.dynamodb import responses  # lazy: as in install()
+
+    if not isinstance(responses.UpdateExpressionParser, _KeptUpdateParses):
+        responses.UpdateExpressionParser = _KeptUpdateParses(responses.UpdateExpressionParser)
+
+
 def install() -> None:
     """Patch moto once per process (idempotent)."""
     from moto import backends  # lazy: moto is heavy; only the runtime and the tests load it
@@ -445,6 +687,8 @@ def install() -> None:
         return _batch_inserts(self, [p for p in parsed if p is not None])
 
     backend_class.batch_execute_statement = batch_execute_statement  # type: ignore[method-assign]
+    _fast_item_init()
+    _fast_update_item(backend_class)
 
     serialized._evalgate_fast = True  # type: ignore[attr-defined]
     serialized._evalgate_original = original  # type: ignore[attr-defined]  # for the equivalence test

@@ -30,6 +30,7 @@ PROVIDER_ENV_PREFIXES = ("OPENAI_", "ANTHROPIC_", "EVALGATE_PROVIDER_")
 ROOT = cfn.ROOT
 
 
+_INTERNAL = "evalgate.internal"  # in a request's environ: it came to the functions' listener
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -38,7 +39,16 @@ class MotoServer:
 
     DynamoDB requests are serialised, as each item write is atomic in DynamoDB, so concurrent ADD updates
     stay exact whatever moto does internally. Lambda Invoke requests (from Step Functions tasks that moto
-    executes, or from any code) go to `lambda_invoke` instead of moto's Docker-based Lambda."""
+    executes, or from any code) go to `lambda_invoke` instead of moto's Docker-based Lambda.
+
+    Two listeners serve the same emulator. `url` is for clients: with a durable state, its every reply leaves
+    only once everything journaled before it is on disk. `internal_url` is the functions' endpoint (their
+    AWS_ENDPOINT_URL): their DynamoDB and SQS writes are journaled before the reply but not waited on, because a
+    function's write is acknowledged to nobody until its invocation's answer is; the runtime makes everything
+    journaled durable before it passes an invocation's answer on (`LocalRuntime.durable_invoke`: the HTTP front,
+    the SQS pollers, the ticker) and before any reply on `url`. One fdatasync per API request instead of one per
+    write the request made (issue 18 item 3, third pass). S3 writes are synced before their reply on both (a
+    browser uploads to a presigned URL made with the functions' endpoint)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -67,6 +77,17 @@ class MotoServer:
                 self.items_written += items
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
+            out = serve(environ, start_response)
+            if self.durable is not None and self.durable.journal is not None:
+                out = [b"".join(out)]
+                self.durable.journal.sync_all()  # a client's reply: everything journaled so far is on disk
+            return out
+
+        def internal_app(environ: dict[str, Any], start_response: Any) -> Any:
+            environ[_INTERNAL] = True
+            return serve(environ, start_response)
+
+        def serve(environ: dict[str, Any], start_response: Any) -> Any:
             count(environ)
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
@@ -172,6 +193,10 @@ class MotoServer:
         self.durable: DurableState | None = None
         self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._internal = make_server(host, 0, internal_app, threaded=True, request_handler=QuietHandler)
+        self._internal_thread = threading.Thread(
+            target=self._internal.serve_forever, name="moto-functions", daemon=True
+        )
 
     def _journaled(self, environ: dict[str, Any], target: str, start_response: Any) -> list[bytes] | None:
         """A mutating request, answered and journaled (fsynced) before its reply leaves; None for the rest."""
@@ -202,8 +227,8 @@ class MotoServer:
             out = b"".join(self.dispatcher(environ, capture))
             if status and status[0].startswith("2"):
                 seq = journal.append(durable.request_record(environ, body))
-        if seq:
-            journal.wait_durable(seq)
+        if seq and not (environ.get(_INTERNAL) and lock is self.ddb_lock):
+            journal.wait_durable(seq)  # a function's DynamoDB write: made durable before its invocation answers
         return [out]
 
     def _journaled_sqs(
@@ -249,7 +274,7 @@ class MotoServer:
         seq = 0
         for record in records:
             seq = journal.append(record)
-        if seq:
+        if seq and not environ.get(_INTERNAL):
             journal.wait_durable(seq)
         return [out]
 
@@ -304,12 +329,26 @@ class MotoServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def internal_url(self) -> str:
+        """The functions' endpoint (see the class docstring)."""
+        host, port = self._internal.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def sync(self) -> None:
+        """Everything journaled so far on disk (nothing to do in memory-only mode or when nothing is pending)."""
+        if self.durable is not None and self.durable.journal is not None:
+            self.durable.journal.sync_all()
+
     def start(self) -> None:
         self._thread.start()
+        self._internal_thread.start()
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._internal.shutdown()
+        self._internal.server_close()
 
 
 @dataclass
@@ -342,6 +381,14 @@ class LocalRuntime:
         self.interrupted: list[str] = []  # suite runs a restart ended ("interrupted by a restart")
         self._lock_file: Any = None
 
+    def durable_invoke(self, name_or_arn: str, event: Any) -> Any:
+        """Invoke a function; its answer is passed on only once every write it made is on disk (see MotoServer)."""
+        assert self.pool is not None
+        try:
+            return self.pool.invoke(name_or_arn, event)
+        finally:
+            self.moto.sync()
+
     # -- clients for the runtime itself (never handed to functions) -----------------------------
     def aws_env(self) -> dict[str, str]:
         """What Lambda would inject: region, credentials, and here the endpoint of the moto server."""
@@ -350,7 +397,7 @@ class LocalRuntime:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL": self.moto.internal_url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
         }
@@ -404,7 +451,7 @@ class LocalRuntime:
         self._seed()
         if self.durable is not None:
             self.interrupted = self._interrupt_runs()
-        self.front = HttpFront(self.app, self.pool.invoke, self.host, self.port)
+        self.front = HttpFront(self.app, self.durable_invoke, self.host, self.port)
         self.port = self.front.port
         self.front.start()
         sqs = self.client("sqs")
@@ -418,14 +465,14 @@ class LocalRuntime:
                 queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
                 queue_arn=queue_arn,
                 sqs=self.client("sqs"),
-                invoke=self.pool.invoke,
+                invoke=self.durable_invoke,
                 region=REGION,
             )
             poller.start()
             self.pollers.append(poller)
         self.ticker = Ticker(
             [s for s in self.app.schedules if s.enabled],
-            invoke=self.pool.invoke,
+            invoke=self.durable_invoke,
             resolve=lambda value: cfn.resolve(value, self.names),
             region=REGION,
             account=self.names.account,

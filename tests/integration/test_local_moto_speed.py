@@ -629,3 +629,140 @@ def test_the_dynamodb_lane_answers_what_motos_flask_app_answers() -> None:
         assert have == want, want[3]
     assert {status for status, *_ in expected} >= {200, 400}  # successes and errors were both compared
     assert "access-control-allow-origin" in expected[-2][1]  # the CORS request went through Flask (flask-cors)
+
+
+def _updates_scenario() -> tuple[list[Any], list[str]]:
+    """Plain and not-so-plain UpdateItems (and puts of items of every size): what each answered, and every item
+    stored afterwards."""
+    from botocore.exceptions import ClientError
+
+    c = boto3.client("dynamodb", region_name="us-east-1")
+    c.create_table(
+        TableName="u",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def k(sk: str) -> dict[str, Any]:
+        return {"pk": {"S": "p"}, "sk": {"S": sk}}
+
+    answers: list[Any] = []
+
+    def call(op: str, **kwargs: Any) -> None:
+        try:
+            answers.append(getattr(c, op)(TableName="u", **kwargs).get("Attributes"))
+        except ClientError as e:
+            answers.append((e.response["Error"]["Code"], e.response["Error"].get("Message"), e.response.get("Item")))
+        except Exception as e:  # moto's own failure (a 500 in server mode)
+            answers.append(type(e).__name__)
+
+    # items of growing size up to and over the limit (moto's check at each attribute)
+    for n in (1, 50, 390, 400, 410):
+        call("put_item", Item={**k(f"big{n}"), **{f"a{i}": {"S": "x" * 990} for i in range(n)}})
+    call("put_item", Item={**k("c"), "n": {"N": "1.5"}, "s": {"S": "text"}, "ss": {"SS": ["a"]}, "x": {"N": "2"}})
+    guard = "attribute_not_exists(#g) AND (attribute_not_exists(#f) OR #f < :start)"
+    counter = {
+        "UpdateExpression": "ADD #a0 :a0, #a1 :a1, #a2 :a2 SET #g = :now",
+        "ConditionExpression": guard,
+        "ExpressionAttributeNames": {"#a0": "r0", "#a1": "r1", "#a2": "n", "#g": "g|X#1.s", "#f": "fl"},
+        "ExpressionAttributeValues": {
+            ":a0": {"N": "1"},
+            ":a1": {"N": "0.25"},
+            ":a2": {"N": "-3"},
+            ":now": {"S": "1700000000.5|r-1"},
+            ":start": {"N": "1700000001"},
+        },
+    }
+    for sk in ("c", "c", "new"):  # applied, refused by its guard, then on a missing item (created)
+        for rv in ("ALL_NEW", "UPDATED_NEW", "UPDATED_OLD", "ALL_OLD", "NONE"):
+            call("update_item", Key=k(f"{sk}-{rv}" if sk == "new" else sk), ReturnValues=rv, **counter)
+    call(
+        "update_item",
+        Key=k("c"),
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        **counter,
+    )
+    plain: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+        (
+            "REMOVE #g, #x SET #f = :f ADD #c :one",
+            {"#g": "g|X#1.s", "#x": "x", "#f": "fl", "#c": "fc"},
+            {":f": {"N": "12.5"}, ":one": {"N": "1"}},
+        ),
+        ("set #b = :t, #z = :z", {"#b": "b", "#z": "z"}, {":t": {"BOOL": True}, ":z": {"NULL": True}}),
+        ("ADD #s :one", {"#s": "s"}, {":one": {"N": "1"}}),  # ADD onto a string: moto's error
+        ("ADD #n :e", {"#n": "n"}, {":e": {"N": "1e3"}}),  # an exponent moto's arithmetic refuses
+        ("ADD #n :one, #n :one", {"#n": "n"}, {":one": {"N": "1"}}),  # the same attribute twice
+        ("SET #g = :v", {"#g": "g"}, {":v": {"S": "index key"}}),  # an index's key attribute
+        ("SET #l = :l", {"#l": "l"}, {":l": {"L": [{"S": "x"}]}}),  # a document value
+        ("SET #n = #n + :one", {"#n": "n"}, {":one": {"N": "1"}}),  # arithmetic
+        ("ADD #ss :set", {"#ss": "ss"}, {":set": {"SS": ["b"]}}),  # a set
+        ("SET #q = :missing", {"#q": "q"}, {":v": {"S": "v"}}),  # an unknown value placeholder
+        ("ADD #n :one SET #n = :one", {"#n": "n"}, {":one": {"N": "1"}}),  # overlapping sections
+        ("ADD #n :one ADD #x :one", {"#n": "n", "#x": "x"}, {":one": {"N": "1"}}),  # a section twice
+        ("SET #w = :w", {"#w": "w"}, {":w": {"S": "y" * 2000}}),
+    ]
+    for expr, names, values in plain:
+        call(
+            "update_item",
+            Key=k("c"),
+            UpdateExpression=expr,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+    for n in (390, 400):  # growing an item near the limit
+        call(
+            "update_item",
+            Key=k(f"big{n}"),
+            UpdateExpression="SET #w = :w, #v = :v",
+            ExpressionAttributeNames={"#w": "w", "#v": "v"},
+            ExpressionAttributeValues={":w": {"S": "y" * 4000}, ":v": {"S": "z" * 6000}},
+            ReturnValues="UPDATED_NEW",
+        )
+    stored = sorted(json.dumps(item, sort_keys=True) for item in c.scan(TableName="u")["Items"])
+    return answers, stored
+
+
+def test_plain_updates_and_item_sizes_answer_as_moto_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items 8 and 9: items built in linear time, plain updates applied directly; same answers and items."""
+    from moto.dynamodb import responses as dynamodb_responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
+
+    moto_speed.install()
+    fast_updates: list[str] = []
+    fast = DynamoDBBackend.update_item
+
+    def counting(self: Any, table_name: str, key: Any, **kw: Any) -> Any:
+        names, values = kw["expression_attribute_names"], kw["expression_attribute_values"]
+        if moto_speed.plain_update(kw["update_expression"], names, values):
+            fast_updates.append(kw["update_expression"])
+        return fast(self, table_name, key, **kw)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", counting)
+    with mock_aws():
+        quick = _updates_scenario()
+    monkeypatch.setattr(DynamoDBBackend, "update_item", fast._evalgate_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(Item, "__init__", Item.__init__._evalgate_original)  # type: ignore[attr-defined]
+    kept = dynamodb_responses.UpdateExpressionParser
+    assert isinstance(kept, moto_speed._KeptUpdateParses) and kept.trees  # parse trees were kept and reused
+    monkeypatch.setattr(dynamodb_responses, "UpdateExpressionParser", kept.parser)
+    with mock_aws():
+        released = _updates_scenario()
+    assert quick == released
+    answers, stored = quick
+    assert answers[4][0] == "ValidationException" and answers[3] is None  # 410 KB refused, 400 KB stored
+    assert len(fast_updates) >= 20, fast_updates  # the plain ones took the fast path
+    assert any('"g|X#1.s"' in item for item in stored) and any('"fc"' in item for item in stored)

@@ -190,6 +190,7 @@ def submit_results(
 
     def call() -> tuple[int, Any]:
         c = container()
+        run_state = c.runs.ingest_state(principal.project_id, run_id)  # read while the batch is parsed below
         canonical = json.dumps(results, sort_keys=True, separators=(",", ":"), default=str)
         batch_hash = hashlib.sha256(canonical.encode()).hexdigest()[:32]
         parsed = []
@@ -200,7 +201,7 @@ def submit_results(
                 raise InvalidInput(f"two results in this batch have the id {result_id!r}", field=f"results[{i}].id")
             seen.add(result_id)
             parsed.append(ExternalResult.model_validate({**raw, "id": result_id}))
-        c.runs.record_external_batch(principal.project_id, run_id, batch_hash, parsed)
+        c.runs.record_external_batch(principal.project_id, run_id, batch_hash, parsed, run_state=run_state)
         return 200, {"success": True}
 
     return idempotency.run_once(

@@ -95,8 +95,8 @@ class ProjectStore:
         """Count one request of a key in a window; the count so far (this one included)."""
         item = self.table.update(
             keys.rate_window(project_id, key_id, window),
-            "ADD requests :one SET #ttl = :ttl",
-            names={"#ttl": "ttl"},
+            "ADD #n :one SET #ttl = :ttl",
+            names={"#n": "requests", "#ttl": "ttl"},
             values={":one": 1, ":ttl": expires},
         )
         return int(item.get("requests", 1))

@@ -59,6 +59,22 @@ GSI1 = "GSI1"
 FILL_ROUNDS = 5  # queries a filtered run list may make to fill one page
 MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch (bounds one batch's counter updates)
 CLAIM_CHUNK = 25  # result claims per BatchExecuteStatement (DynamoDB's limit)
+CLAIM_THREADS = 8  # claim requests of one batch in flight at once (1,000 results: 40 requests, 8 at a time)
+_CLAIM_POOL: Any = None
+
+
+def _claim_pool() -> Any:
+    """Threads for a batch's claim requests, built on first use and kept for the execution environment's life
+    (starting 3-7 threads per request cost more than the claims' own work in a warm function)."""
+    global _CLAIM_POOL
+    if _CLAIM_POOL is None:
+        # lazy: threads only once a batch needs more than one claim request
+        from concurrent.futures import ThreadPoolExecutor
+
+        _CLAIM_POOL = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claims")
+    return _CLAIM_POOL
+
+
 SPEC_INLINE_MAX = 100_000  # bytes of a spec run's tests kept in the table; larger specs go to S3
 OUTPUT_INLINE_MAX = 50_000  # characters of model output kept in the result item; the rest goes to S3
 RESULT_COPY_MAX = 4_000  # characters of JSON of a case's variables / expected output copied into its result
@@ -537,8 +553,11 @@ class RunStore:
         run_id: int,
         batch_hash: str,
         results: Sequence[ExternalResult],
+        *,
+        run_state: Any = None,
     ) -> bool:
         """Store and count the results whose ids the run has not counted (the first claim of an id wins).
+        `run_state`: the run's read begun by `ingest_state` (it overlaps the caller's parsing), else read here.
 
         Every number that will be aggregated is checked first (400 naming the field), so nothing is stored that
         could not be counted. No lock: each result id is claimed by a conditional put of its result item,
@@ -557,7 +576,7 @@ class RunStore:
                 f"a batch may report at most {MAX_SCORERS_PER_BATCH} distinct scorers; it has {len(names)}",
                 field="results",
             )
-        run = self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone", WIDTH])
+        run = run_state.result() if run_state is not None else self._read_ingest_state(project_id, run_id)
         if run is None:
             raise NotFound(f"run {run_id} not found")
         if RunStatus(run["status"]) in TERMINAL:
@@ -584,6 +603,14 @@ class RunStore:
         if taken:
             counted = self._settle(project_id, run_id, width, unique, taken, legacy) or counted
         return counted
+
+    def ingest_state(self, project_id: str, run_id: int) -> Any:
+        """Begin reading what `record_external_batch` needs of the run (status, counter width, legacy set) on a
+        claim thread: a future, so that the read's round trip overlaps the caller's parsing of the batch."""
+        return _claim_pool().submit(self._read_ingest_state, project_id, run_id)
+
+    def _read_ingest_state(self, project_id: str, run_id: int) -> dict[str, Any] | None:
+        return self.table.get(keys.run(project_id, run_id), attributes=["PK", "status", "batchesDone", WIDTH])
 
     @staticmethod
     def _new_label(width: int = AGG_SHARDS) -> str:
@@ -631,14 +658,13 @@ class RunStore:
         if owner is None and len(ids) > 1:
             # first claims: PartiQL INSERTs, 25 a request (a put refused when the key exists), the requests at once
             chunks = [ids[i : i + CLAIM_CHUNK] for i in range(0, len(ids), CLAIM_CHUNK)]
-            if len(chunks) > 1:
-                # lazy: threads only for batches of more than one request
-                from concurrent.futures import ThreadPoolExecutor
 
-                with ThreadPoolExecutor(max_workers=min(8, len(chunks))) as pool:
-                    parts = list(pool.map(lambda chunk: self.table.insert_many([items[i] for i in chunk]), chunks))
-            else:
-                parts = [self.table.insert_many([items[i] for i in ids])]
+            def insert(chunk: list[str]) -> list[bool]:
+                return self.table.insert_many([items[i] for i in chunk])
+
+            # the other requests on the kept claim threads, the first on this one
+            others = [_claim_pool().submit(insert, chunk) for chunk in chunks[1:]]
+            parts = [insert(chunks[0])] + [f.result() for f in others]
             won = [ok for part in parts for ok in part]
         elif len(ids) > 4:
             # lazy: threads only for batches worth it (each re-claim is one conditional PutItem)
