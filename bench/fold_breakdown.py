@@ -85,7 +85,7 @@ class Breakdown(MeteredClient):
         return super().batch_execute_statement(**kw)
 
 
-def breakdown(batches: int, scorers: int, warm: int) -> dict[str, Any]:
+def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0) -> dict[str, Any]:
     # lazy: the layer is imported inside the moto context
     from evalgate.models.domain import Run, RunStatus
 
@@ -104,6 +104,8 @@ def breakdown(batches: int, scorers: int, warm: int) -> dict[str, Any]:
                 bd.kind_bytes.clear()
             r = result(b, scorers)
             store.record_external_batch(run.project_id, run.id, r.id, [r])
+            if rate:  # at most `rate` batches a second (a client's pace), not as fast as this process goes
+                time.sleep(max(0.0, start + (b + 1) / rate - time.perf_counter()))
         seconds = time.perf_counter() - start
         got = store.get_run(run.project_id, run.id).aggregates.done
         counts = {a.count for a in store.scorer_aggregates(run.project_id, run.id)}
@@ -133,10 +135,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=1500)
     parser.add_argument("--warm", type=int, default=0, help="batches before the figures are taken (default: a fifth)")
     parser.add_argument("--scorers", type=int, nargs="+", default=[50, 0])
+    parser.add_argument("--rate", type=float, default=0.0, help="batches a second at most (default: flat out)")
     args = parser.parse_args()
     warm = args.warm or args.batches // 5
     for scorers in args.scorers:
-        f = breakdown(args.batches, scorers, warm)
+        f = breakdown(args.batches, scorers, warm, args.rate)
         print(
             f"\n{scorers} scorers, {args.batches} single-result batches (figures over the last {args.batches - warm}); "
             f"exact: {f['exact']}; {args.batches / f['seconds']:.0f} batches/s"

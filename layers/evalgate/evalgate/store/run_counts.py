@@ -488,7 +488,9 @@ class Counters:
         done_at = {
             str(d[keys.SK])[len("BATCH#") : -len("#D")]: float(d.get("at", now))
             for d in self.table.batch_get(
-                [keys.run_batch_done(project_id, run_id, label) for label in labels], attributes=["at"]
+                [keys.run_batch_done(project_id, run_id, label) for label in labels],
+                attributes=["at"],
+                consistent=False,  # a done item missed here only keeps its guard until a later prune
             )
         }
         gone = [a for a in old if done_at.get(label_of(a), now) < now - PRUNE_AGE]
