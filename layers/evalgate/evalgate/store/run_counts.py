@@ -212,6 +212,7 @@ class Counters:
         # guards this process saw could go from a part 0 item (names, fence): removed by its next update there
         self.notes: OrderedDict[str, tuple[list[str], float]] = OrderedDict()
         self._codes: OrderedDict[tuple[str, int], dict[str, int]] = OrderedDict()  # scorer codes per run
+        self.carried = 0  # guards this process removed in updates it made anyway (notes, and folds' part updates)
 
     def keys(
         self, project_id: str, run_id: int, *, parts: Sequence[int] = (), width: int = AGG_SHARDS
@@ -349,11 +350,15 @@ class Counters:
             condition += " AND attribute_not_exists(#l)"
         if extra is not None and extra[0]:
             names.update({f"#x{j}": a for j, a in enumerate(extra[0])})
-            values[":pf"] = round(extra[1], 3)
+            # the fence as high as any prune made now may raise it (every unit whose guard goes was done before
+            # now - PRUNE_AGE), so that prunes carried by several processes seldom find it higher than theirs
+            values[":pf"] = round(max(extra[1], time.time() - PRUNE_AGE + CLOCK_MARGIN), 3)
             expr += ", #f = :pf REMOVE " + ", ".join(f"#x{j}" for j in range(len(extra[0])))
             condition += " AND (attribute_not_exists(#f) OR #f <= :pf)"
         try:
             item = self.table.update(key, expr, condition=condition, names=names, values=values)
+            if extra is not None:
+                self.carried += len(extra[0])
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise
@@ -420,7 +425,9 @@ class Counters:
             gone = [a for a in gone if not a.endswith(OWED)]
         if not gone and not cleared:
             return
-        floor = max([done_at[label_of(a)] for a in gone] + [done_at[f] for f in cleared]) + CLOCK_MARGIN
+        # every unit whose guard goes (and every fold cleared) was done before now - PRUNE_AGE: the fence at
+        # now - PRUNE_AGE + CLOCK_MARGIN is above all their done times, and the same for every pruner at one time
+        floor = now - PRUNE_AGE + CLOCK_MARGIN
         names = {f"#r{i}": a for i, a in enumerate(gone)}
         names.update({f"#d{i}": f"{PENDING}{f}" for i, f in enumerate(cleared)})
         names["#f"] = FLOOR
@@ -527,8 +534,8 @@ class Counters:
                     codes = codes or self.codes(project_id, run_id, sorted(scorers), assign=True)
                     updates = coded_plan(scorers, codes)
                     extras = {}
-                    if prior:
-                        floor = max(prior.values()) + CLOCK_MARGIN
+                    if prior:  # done before the fold began minus PRUNE_AGE
+                        floor = max(max(prior.values()) + CLOCK_MARGIN, start - PRUNE_AGE + CLOCK_MARGIN)
                         for part in {p for p, _, _ in updates}:
                             extras[part] = ([g for f in sorted(prior) for g in coded_guards(f, part)], floor)
                     state = self._updates(project_id, run_id, fold, updates, start, "", 0, extras)
