@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -85,16 +86,15 @@ class Breakdown(MeteredClient):
         return super().batch_execute_statement(**kw)
 
 
-def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0) -> dict[str, Any]:
+def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0, long_ids: bool = False) -> dict[str, Any]:
     # lazy: the layer is imported inside the moto context
     from evalgate.models.domain import Run, RunStatus
 
     with metered_store() as (store, meter):
         bd = Breakdown(meter._client)
         store.table.client = bd  # the store's table writes through the classifying meter
-        run = Run(
-            id=store.new_run_id(), project_id="p-bd", kind="external", status=RunStatus.running, created_at=datetime.now(UTC)
-        )
+        now = datetime.now(UTC)
+        run = Run(id=store.new_run_id(), project_id="p-bd", kind="external", status=RunStatus.running, created_at=now)
         store.create_run(run)
         start = time.perf_counter()
         for b in range(batches):
@@ -103,6 +103,8 @@ def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0) -> dict[
                 bd.kind_writes.clear()
                 bd.kind_bytes.clear()
             r = result(b, scorers)
+            if long_ids:  # ids as SDK runners make them (UUIDs): a one-result unit's guard carries its id
+                r = r.model_copy(update={"id": str(uuid.UUID(int=b + 1))})
             store.record_external_batch(run.project_id, run.id, r.id, [r])
             if rate:  # at most `rate` batches a second (a client's pace), not as fast as this process goes
                 time.sleep(max(0.0, start + (b + 1) / rate - time.perf_counter()))
@@ -115,7 +117,10 @@ def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0) -> dict[
             sizes[str(item["PK"]).rpartition("#AGG#")[2]] = item_size(low)
         n = batches - warm
         return {
-            "per_kind": {k: (v / n, bd.kind_writes[k] / n, bd.kind_bytes[k] / max(1, bd.kind_writes[k])) for k, v in bd.kinds.items()},
+            "per_kind": {
+                k: (v / n, bd.kind_writes[k] / n, bd.kind_bytes[k] / max(1, bd.kind_writes[k]))
+                for k, v in bd.kinds.items()
+            },
             "total": sum(bd.kinds.values()) / n,
             "exact": got == batches and counts <= {batches},
             "seconds": seconds,
@@ -136,13 +141,14 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=0, help="batches before the figures are taken (default: a fifth)")
     parser.add_argument("--scorers", type=int, nargs="+", default=[50, 0])
     parser.add_argument("--rate", type=float, default=0.0, help="batches a second at most (default: flat out)")
+    parser.add_argument("--long-ids", action="store_true", help="UUID result ids (36 characters) instead of 9")
     args = parser.parse_args()
     warm = args.warm or args.batches // 5
     for scorers in args.scorers:
-        f = breakdown(args.batches, scorers, warm, args.rate)
+        f = breakdown(args.batches, scorers, warm, args.rate, args.long_ids)
         print(
             f"\n{scorers} scorers, {args.batches} single-result batches (figures over the last {args.batches - warm}); "
-            f"exact: {f['exact']}; {args.batches / f['seconds']:.0f} batches/s"
+            f"exact: {f['exact']}; {args.batches / f['seconds']:.0f} batches/s{'; UUID ids' if args.long_ids else ''}"
         )
         print(f"{'write':<34} {'WCU/batch':>9} {'writes/batch':>12} {'mean bytes':>10}")
         for kind, (wcu, writes, size) in sorted(f["per_kind"].items(), key=lambda kv: -kv[1][0]):

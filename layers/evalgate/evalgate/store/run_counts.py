@@ -24,6 +24,20 @@ figures as one counting unit (`F#<hex>~<shard>`, guarded like any other), writes
 `pf|`. Readers add the counters, the owed units (guards on part 0) and the part of a pending fold that a part's
 item does not carry yet (its guard is absent there), so scorer figures are exact at every moment. A fold's
 guards are not pruned while its `pf|` is still on part 0 (a reader needs them to know what a pending fold added).
+
+Fifth pass (the coded form, cheaper folds and prunes):
+- A fold (label `F#v...`) writes its figures under the run's scorer codes (`<code><field code>`, e.g. `12s`; the
+  name <-> code registry is one item per run, a code given once by a conditional write before the fold is
+  pending) on parts 1..CODED_PARTS only: part 0, rewritten by every batch, carries the run's figures and guards
+  only, and a scorer part is ~4x smaller than under names. Figures under names (parts 0..3: late judgments, units
+  and folds begun before) are still written and read the way they were.
+- A fold's own writer leaves its `pf|` mark: the next fold on that part 0 clears it (when it has been done for
+  PRUNE_AGE) in the write that takes its own guards, and removes the cleared fold's guards from the scorer parts in
+  its own updates there (their guard names follow from the part: `.<part>`). A reader skips a pending fold whose
+  done item it read before reading the parts.
+- A part 0 item's prunable guards (not owed, done for PRUNE_AGE) are noted by the process that saw them, and
+  removed by its next update of that item (the fence at now - PRUNE_AGE + CLOCK_MARGIN in the same write); at
+  PRUNE_AT guards an item is pruned by a write of its own, as before.
 """
 
 from __future__ import annotations
@@ -55,6 +69,7 @@ CODED_PARTS = 4  # the coded form (folds since the fifth pass): parts 1..CODED_P
 ALL_PARTS = max(SCORER_PARTS, CODED_PARTS + 1)  # the parts a reader reads
 CLAUSES_PER_UPDATE = 120  # an update expression holds at most 4 KB (~16 characters per ADD clause here)
 PRUNE_AT = 16  # guards on an item before its writer removes the old ones (each ~30 bytes on every write)
+PRUNE_BYTES = 720  # bytes of guards on an item that make it due like PRUNE_AT guards (1 KB less its figures)
 PRUNE_AGE = 1.0  # seconds a batch has been done before its guard may go (CLOCK_MARGIN + an attempt's read-to-write)
 CLOCK_MARGIN = 0.5  # seconds of clock difference between two functions that the fence tolerates
 GUARD = "g|"
@@ -73,7 +88,8 @@ NOTE_AT = 4  # old prunable guards on a part 0 item before its writer notes them
 NOTES_MAX = 512  # items a process keeps prune notes for (a note never used costs nothing but memory)
 CODE_RUNS_MAX = 64  # runs a process keeps scorer codes for (codes never change once given)
 # a scorer field's one-character code in the coded form (attribute `<scorer code><field code>`, e.g. `12s`)
-FIELD_CODES = {"n": "n", "nulls": "u", "errors": "e", "values": "v", "judged": "j", "passed": "p", "sum": "s", "sq": "q"}
+FIELD_CODES = {"n": "n", "nulls": "u", "errors": "e", "values": "v", "judged": "j", "passed": "p"}
+FIELD_CODES.update({"sum": "s", "sq": "q"})
 FIELD_CODES.update({f"h{b:02d}": chr(ord("A") + b) for b in range(SCORE_BINS)})
 _FIELD_NAMES = {code: field for field, code in FIELD_CODES.items()}
 
@@ -138,7 +154,10 @@ def plan(counts: dict[str, Any], *, fold: bool = False) -> list[tuple[int, list[
     return out
 
 
-def coded_plan(scorers: dict[str, dict[str, float]], codes: dict[str, int]) -> list[tuple[int, str, list[tuple[str, float]]]]:
+Update = tuple[int, str, list[tuple[str, float]]]  # (part, guard suffix, [(attribute, value to ADD)])
+
+
+def coded_plan(scorers: dict[str, dict[str, float]], codes: dict[str, int]) -> list[Update]:
     """The updates a coded fold makes: (part, guard suffix, [(attribute, value to ADD)]). A scorer's figures go to
     part 1 + code % CODED_PARTS (never part 0, which every batch rewrites) under `<code><field code>`; a part whose
     clauses pass CLAUSES_PER_UPDATE takes several updates. The guard suffix names the part (`.<part>`, then
@@ -149,7 +168,7 @@ def coded_plan(scorers: dict[str, dict[str, float]], codes: dict[str, int]) -> l
         code = codes[name]
         clauses = by_part.setdefault(1 + code % CODED_PARTS, [])
         clauses += [(f"{code}{FIELD_CODES[f]}", v) for f, v in sorted(scorers[name].items()) if v]
-    out: list[tuple[int, str, list[tuple[str, float]]]] = []
+    out: list[Update] = []
     for part, clauses in sorted(by_part.items()):
         for j, start in enumerate(range(0, len(clauses), CLAUSES_PER_UPDATE)):
             out.append((part, f".{part}" if j == 0 else f".{part}_{j}", clauses[start : start + CLAUSES_PER_UPDATE]))
@@ -394,12 +413,14 @@ class Counters:
         their own; if it never comes back, the item reaches PRUNE_AT and is pruned as above)."""
         now = time.time()
         guards = {a: v for a, v in item.items() if a.startswith(GUARD)}
-        if len(guards) < PRUNE_AT:
+        # due at PRUNE_AT guards, or sooner when they are long (long result ids): before the next update of the
+        # item is billed a second write unit
+        if len(guards) < PRUNE_AT and sum(len(a) + len(str(v)) for a, v in guards.items()) < PRUNE_BYTES:
             if part == 0:
                 self._note(project_id, run_id, key, item, guards, now)
             return
         old = [a for a, t in guards.items() if _guard_time(t) < now - PRUNE_AGE]
-        if len(old) < PRUNE_AT // 2:  # at a high rate most guards are young: remove (and fold) several at a time
+        if len(old) < min(PRUNE_AT, len(guards)) // 2:  # at a high rate most guards are young: several at a time
             return
         pending = (
             {a[len(PENDING) :]: float(v) for a, v in item.items() if a.startswith(PENDING)}
