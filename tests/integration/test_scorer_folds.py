@@ -248,6 +248,7 @@ def test_figures_written_in_the_named_form_and_a_named_fold_left_pending_read_ex
     it began, and coded folds go on beside it."""
     s, _, project, run_id = store
     monkeypatch.setattr(run_counts, "PRUNE_AT", 10_000)  # no fold while the old state is made by hand
+    monkeypatch.setattr(run_counts, "STUCK_FOLD_AGE", 1_000.0)  # the old fold is left to the run's end
     rows = [result(i, 20) for i in range(12)]
     for r in rows:
         s.record_external_batch(project, run_id, r.id, [r])
