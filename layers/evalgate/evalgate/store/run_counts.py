@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -230,6 +231,7 @@ class Counters:
         self.fault: Callable[[str], None] = _no_fault  # fault injection for tests (a crash at a named point)
         # guards this process saw could go from a part 0 item (names, fence): removed by its next update there
         self.notes: OrderedDict[str, tuple[list[str], float]] = OrderedDict()
+        self._notes_lock = threading.Lock()  # a store may be shared by threads (the local runtime)
         self._codes: OrderedDict[tuple[str, int], dict[str, int]] = OrderedDict()  # scorer codes per run
         self.carried = 0  # guards this process removed in updates it made anyway (notes, and folds' part updates)
 
@@ -296,7 +298,8 @@ class Counters:
             legacy = f"{GUARD}{label}.0" if suffix == OWED else ""
             extra = (extras or {}).pop(part, None)
             if extra is None and part == 0:
-                extra = self.notes.pop(key[keys.PK], None)
+                with self._notes_lock:
+                    extra = self.notes.pop(key[keys.PK], None)
             if extra is not None:
                 extra = ([a for a in extra[0] if a not in (guard, legacy)], extra[1])
             while True:
@@ -524,10 +527,11 @@ class Counters:
         gone = [a for a in old if done_at.get(label_of(a), now) < now - PRUNE_AGE]
         if not gone:
             return
-        self.notes[key[keys.PK]] = (gone, max(done_at[label_of(a)] for a in gone) + CLOCK_MARGIN)
-        self.notes.move_to_end(key[keys.PK])
-        while len(self.notes) > NOTES_MAX:
-            self.notes.popitem(last=False)
+        with self._notes_lock:
+            self.notes[key[keys.PK]] = (gone, max(done_at[label_of(a)] for a in gone) + CLOCK_MARGIN)
+            self.notes.move_to_end(key[keys.PK])
+            while len(self.notes) > NOTES_MAX:
+                self.notes.popitem(last=False)
 
     def finish_fold(
         self,
