@@ -138,7 +138,7 @@ def test_a_fold_killed_midway_is_redone_once(
 
     monkeypatch.setattr(runs_store, "fault_hook", hook)
     monkeypatch.setattr(s, "claim_lease_seconds", 0.05)
-    rows = [result(i, 6) for i in range(40)]  # six scorers: a fold updates more than one part
+    rows = [result(i, 16) for i in range(40)]  # sixteen scorers: a fold updates two parts
     sent: list[ExternalResult] = []
     crashed: ExternalResult | None = None
     for r in rows:

@@ -67,6 +67,9 @@ WIDEN_AT = 24
 WIDTH = "aggWidth"  # on the run item: how many shards its counters span (absent: AGG_SHARDS); it only grows
 SCORER_PARTS = 4  # the named form (units that add scorers at once, folds before the fifth pass): parts 0..3
 CODED_PARTS = 4  # the coded form (folds since the fifth pass): parts 1..CODED_PARTS; part 0 carries no scorer
+# consecutive codes share a part, so a fold of a few scorers writes one part (13 scorers of ~9 fields: one update
+# of at most CLAUSES_PER_UPDATE clauses, a part under 1 KB), and 50 scorers spread over the four
+CODES_PER_PART = 13
 ALL_PARTS = max(SCORER_PARTS, CODED_PARTS + 1)  # the parts a reader reads
 CLAUSES_PER_UPDATE = 120  # an update expression holds at most 4 KB (~16 characters per ADD clause here)
 PRUNE_AT = 16  # guards on an item before its writer removes the old ones (each ~30 bytes on every write)
@@ -160,14 +163,15 @@ Update = tuple[int, str, list[tuple[str, float]]]  # (part, guard suffix, [(attr
 
 def coded_plan(scorers: dict[str, dict[str, float]], codes: dict[str, int]) -> list[Update]:
     """The updates a coded fold makes: (part, guard suffix, [(attribute, value to ADD)]). A scorer's figures go to
-    part 1 + code % CODED_PARTS (never part 0, which every batch rewrites) under `<code><field code>`; a part whose
-    clauses pass CLAUSES_PER_UPDATE takes several updates. The guard suffix names the part (`.<part>`, then
-    `.<part>_<j>`), so the fold that clears this one's pending mark knows which guards to remove from each part.
-    Deterministic (sorted by code and field): a reader, a finisher and the fold itself make the same plan."""
+    part 1 + (code // CODES_PER_PART) % CODED_PARTS (never part 0, which every batch rewrites) under
+    `<code><field code>`; a part whose clauses pass CLAUSES_PER_UPDATE takes several updates. The guard suffix
+    names the part (`.<part>`, then `.<part>_<j>`), so the fold that clears this one's pending mark knows which
+    guards to remove from each part. Deterministic (sorted by code and field): a reader, a finisher and the fold
+    itself make the same plan."""
     by_part: dict[int, list[tuple[str, float]]] = {}
     for name in sorted(scorers, key=lambda n: codes[n]):
         code = codes[name]
-        clauses = by_part.setdefault(1 + code % CODED_PARTS, [])
+        clauses = by_part.setdefault(1 + (code // CODES_PER_PART) % CODED_PARTS, [])
         clauses += [(f"{code}{FIELD_CODES[f]}", v) for f, v in sorted(scorers[name].items()) if v]
     out: list[Update] = []
     for part, clauses in sorted(by_part.items()):
