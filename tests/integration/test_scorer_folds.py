@@ -339,3 +339,7 @@ def test_scorer_codes_are_given_once_per_name_whichever_process_asks(store: tupl
     assert other.counters.codes(project, run_id, ["zz"], assign=False) == {}  # a reader gives none
     assert s.counters.codes(project, run_id, ["c", "d"], assign=True) == {"c": 2, "d": 3}
     assert other.counters.codes(project, run_id, ["d", "a", "b", "c"], assign=False) == {"d": 3, "a": 0, "b": 1, "c": 2}
+    many = [f"scorer {i:03d} " + "x" * 180 for i in range(250)]  # more new names than one write gives codes to
+    got = s.counters.codes(project, run_id, many, assign=True)
+    assert sorted(got.values()) == list(range(4, 254))
+    assert other.counters.codes(project, run_id, many[::-1], assign=False) == got

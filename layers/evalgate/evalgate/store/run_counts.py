@@ -90,6 +90,7 @@ CODE = "c|"  # on the run's scorer-codes item: `c|<scorer name>` = its code
 NEXT_CODE = "nc"  # on the run's scorer-codes item: how many codes were given
 NOTE_AT = 4  # old prunable guards on a part 0 item before its writer notes them, to remove with its next update there
 NOTES_MAX = 512  # items a process keeps prune notes for (a note never used costs nothing but memory)
+CODES_PER_WRITE = 100  # new scorer codes given by one write (its expression under 4 KB with 200-character names)
 CODE_RUNS_MAX = 64  # runs a process keeps scorer codes for (codes never change once given)
 # a scorer field's one-character code in the coded form (attribute `<scorer code><field code>`, e.g. `12s`)
 FIELD_CODES = {"n": "n", "nulls": "u", "errors": "e", "values": "v", "judged": "j", "passed": "p"}
@@ -591,7 +592,7 @@ class Counters:
             known = self._codes[(project_id, run_id)] = {}
             while len(self._codes) > CODE_RUNS_MAX:
                 self._codes.popitem(last=False)
-        for _ in range(READ_ATTEMPTS):
+        for _ in range(READ_ATTEMPTS + len(names) // CODES_PER_WRITE):
             missing = [n for n in names if n not in known]
             if not missing:
                 break
@@ -601,6 +602,7 @@ class Counters:
             if not missing or not assign:
                 break
             base = int(item.get(NEXT_CODE, 0))
+            missing = missing[:CODES_PER_WRITE]  # an expression holds at most 4 KB: the rest in the next round
             attr_names = {f"#n{i}": f"{CODE}{n}" for i, n in enumerate(missing)}
             attr_names["#nc"] = NEXT_CODE
             values: dict[str, Any] = {f":c{i}": base + i for i in range(len(missing))}
