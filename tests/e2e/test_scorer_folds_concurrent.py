@@ -1,7 +1,10 @@
 """Issue 17: concurrent single-result batches into one run, against the moto SERVER (in-process moto loses ADDs
 under threads), with scorer figures folded and the run widening while it is written: every result counted once
 in the run and in every scorer, and a reader running alongside never sees a scorer count go down or past the
-number of results sent (a unit counted both owed and folded would show as a count too high)."""
+number of results sent (a unit counted both owed and folded would show as a count too high). Every fourth result
+has no scorer: its guard is not owed, and the writers remove such guards in their next update of the item (prune
+notes, each writer its own), racing each other's notes, prunes and folds: the second test makes every writer
+return to the same item, so that the notes are really carried."""
 
 from __future__ import annotations
 
@@ -21,13 +24,7 @@ SCORERS = 5
 def test_concurrent_single_result_batches_fold_and_widen_exactly(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boto3
-
-    from evalgate.models.domain import ExternalResult, Run
     from evalgate.store import run_counts
-    from evalgate.store.blobs import Blobs
-    from evalgate.store.runs import RunStore
-    from evalgate.store.table import Table
 
     # folds every few batches, guards removable after half a second; widening after a few young guards
     monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.5)
@@ -35,6 +32,34 @@ def test_concurrent_single_result_batches_fold_and_widen_exactly(
     monkeypatch.setattr(run_counts, "AGG_SHARDS", 2)
     monkeypatch.setattr(run_counts, "WIDEN_AT", 3)
     monkeypatch.setattr(run_counts, "PRUNE_AT", 3)  # fold every few batches, also once the run is wide
+    monkeypatch.setattr(run_counts, "NOTE_AT", 1)  # note any prunable guard for the writer's next update
+    got = _write_concurrently(runtime)
+    assert got["widened"], "the run did not widen while it was written"
+
+
+def test_concurrent_writers_carry_their_prune_notes_exactly(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalgate.store import run_counts
+
+    # one shard, no widening: every writer comes back to the same part 0 item, and carries what it noted there
+    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.05)
+    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.02)
+    monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
+    monkeypatch.setattr(run_counts, "WIDEN_AT", 10_000)
+    monkeypatch.setattr(run_counts, "PRUNE_AT", 12)
+    monkeypatch.setattr(run_counts, "NOTE_AT", 1)
+    got = _write_concurrently(runtime)
+    assert got["carried"] > 0, "no prune was carried by a later update"
+
+
+def _write_concurrently(runtime: Runtime) -> dict[str, int]:
+    """WRITERS threads (each its own store: its own prune notes) send their results one a batch, and some of the
+    others' again; a reader reads scorer figures meanwhile. Asserts every figure exact; returns what happened."""
+    import boto3
+
+    from evalgate.models.domain import ExternalResult, Run
+    from evalgate.store.blobs import Blobs
+    from evalgate.store.runs import RunStore
+    from evalgate.store.table import Table
 
     def store() -> RunStore:
         session = boto3.session.Session(
@@ -53,10 +78,11 @@ def test_concurrent_single_result_batches_fold_and_widen_exactly(
             id=f"r{i}",
             passed=i % 3 != 0,
             score=(i % 10) / 10,
-            scorer_results={f"s{k}": (i + k) % 4 for k in range(SCORERS)},
+            scorer_results={f"s{k}": (i + k) % 4 for k in range(SCORERS)} if i % 4 != 3 else {},
         )
         for i in range(n)
     ]
+    scored = [i for i in range(n) if i % 4 != 3]
     barrier = threading.Barrier(WRITERS + 1)
     stop = threading.Event()
     seen: list[int] = []
@@ -88,15 +114,15 @@ def test_concurrent_single_result_batches_fold_and_widen_exactly(
     aggs = {a.name: a for a in stores[0].scorer_aggregates(project, run.id)}
     for k in range(SCORERS):
         a = aggs[f"s{k}"]
-        assert (a.count, a.values) == (n, n)
-        assert a.score_sum == pytest.approx(sum((i + k) % 4 for i in range(n)))
+        assert (a.count, a.values) == (len(scored), len(scored))
+        assert a.score_sum == pytest.approx(sum((i + k) % 4 for i in scored))
     listed = stores[0].list_external_results(project, run.id, limit=1000, cursor=None).items
     assert len(listed) == n
-    assert seen and max(seen) <= n, seen  # never counted twice, even for a moment
-    assert stores[0]._width(project, run.id) > 8  # the run widened while it was written
+    assert seen and max(seen) <= len(scored), seen  # never counted twice, even for a moment
     folds = [
         i
         for i in stores[0].table.query_all(f"PROJECT#{project}#RUN#{run.id}", "BATCH#F#")
         if str(i["SK"]).endswith("#D")
     ]
     assert folds, "no fold ran"
+    return {"widened": int(stores[0]._width(project, run.id) > 8), "carried": sum(s.counters.carried for s in stores)}

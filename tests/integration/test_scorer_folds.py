@@ -12,7 +12,9 @@ DynamoDB bills them) with the fold's timings shortened, so that folds happen aft
 
 from __future__ import annotations
 
+import json
 import statistics
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -71,6 +73,13 @@ def pending_folds(s: Any, project: str, run_id: int) -> list[str]:
     return [a for i in items for a in i if a.startswith(run_counts.PENDING)]
 
 
+def open_folds(s: Any, project: str, run_id: int) -> list[str]:
+    """Pending marks of folds that are not done (a done fold's mark stays until the next fold clears it)."""
+    marks = [a[len(run_counts.PENDING) :] for a in pending_folds(s, project, run_id)]
+    done = s.table.batch_get([keys.run_batch_done(project, run_id, f) for f in marks])
+    return sorted(set(marks) - {str(d[keys.SK])[len("BATCH#") : -2] for d in done})
+
+
 def crash_on(point: str) -> Any:
     def hook(at: str) -> None:
         if at == point:
@@ -115,7 +124,7 @@ def test_fifty_scorers_many_single_result_batches_exact_bounded_and_flat(
     assert figures(s, project, run_id) == want
 
 
-@pytest.mark.parametrize("point", ["fold-pending", "fold-update-0", "fold-applied", "fold-done"])
+@pytest.mark.parametrize("point", ["fold-pending", "fold-update-1", "fold-applied", "fold-done"])
 def test_a_fold_killed_midway_is_redone_once(
     quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch, point: str
 ) -> None:
@@ -129,7 +138,7 @@ def test_a_fold_killed_midway_is_redone_once(
 
     monkeypatch.setattr(runs_store, "fault_hook", hook)
     monkeypatch.setattr(s, "claim_lease_seconds", 0.05)
-    rows = [result(i, 6) for i in range(40)]  # six scorers: a fold updates more than one part
+    rows = [result(i, 16) for i in range(40)]  # sixteen scorers: a fold updates two parts
     sent: list[ExternalResult] = []
     crashed: ExternalResult | None = None
     for r in rows:
@@ -143,7 +152,10 @@ def test_a_fold_killed_midway_is_redone_once(
     assert crashed is not None, "no fold ran"
     # while the fold is stuck (its writer dead), the figures are exact: owed units and the pending fold merged
     assert figures(s, project, run_id) == expected(sent)
-    assert pending_folds(s, project, run_id), "the killed fold is left pending"
+    if point == "fold-done":  # killed after its done item: complete, its mark left for the next fold to clear
+        assert pending_folds(s, project, run_id) and not open_folds(s, project, run_id)
+    else:
+        assert open_folds(s, project, run_id), "the killed fold is left pending"
     # the client retries the failed batch; more batches come; a later writer completes the stuck fold
     monkeypatch.setattr(run_counts, "STUCK_FOLD_AGE", 0.0)
     s.record_external_batch(project, run_id, crashed.id, [crashed])
@@ -157,7 +169,7 @@ def test_a_fold_killed_midway_is_redone_once(
     assert figures(s, project, run_id) == expected(sent)
     assert s.get_run(project, run_id).aggregates.done == len(sent)
     assert s.counters.unfinished(project, run_id) == {}
-    assert pending_folds(s, project, run_id) == []
+    assert open_folds(s, project, run_id) == []
 
 
 def test_a_fold_killed_and_never_resumed_is_finished_when_the_run_ends(
@@ -226,3 +238,108 @@ def test_folds_leave_no_growing_items(
         guards = [a for a in item if a.startswith(run_counts.GUARD)]
         assert len(guards) <= 3 * run_counts.PRUNE_AT, (item["PK"], guards)
     assert figures(s, project, run_id) == expected(rows)
+
+
+def test_figures_written_in_the_named_form_and_a_named_fold_left_pending_read_exactly(
+    quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run in progress when the coded form came: scorer figures under their names on parts 0-3 (a late judgment,
+    a fold of the fourth pass), and such a fold killed after its first update. Read exactly, finished the way
+    it began, and coded folds go on beside it."""
+    s, _, project, run_id = store
+    monkeypatch.setattr(run_counts, "PRUNE_AT", 10_000)  # no fold while the old state is made by hand
+    monkeypatch.setattr(run_counts, "STUCK_FOLD_AGE", 1_000.0)  # the old fold is left to the run's end
+    rows = [result(i, 20) for i in range(12)]
+    for r in rows:
+        s.record_external_batch(project, run_id, r.id, [r])
+    # a fold as the fourth pass made it: record, guards taken into `pf|<label>`, then its named-form updates
+    p0_key = keys.run_counter(project, run_id, 0, 0)
+    p0 = s.table.get(p0_key) or {}
+    owed = sorted(a for a in p0 if a.endswith(run_counts.OWED))
+    old_fold = "F#0123456789ab~0"
+    members = sorted((run_counts.label_of(a), str(p0[a]).partition("|")[2]) for a in owed)
+    s.table.put({**keys.run_batch_marker(project, run_id, old_fold), "members": json.dumps(members), "at": 1.0})
+    s.table.update(
+        p0_key,
+        "REMOVE " + ", ".join(f"#r{i}" for i in range(len(owed))) + " SET #p = :t ADD #c :one",
+        names={**{f"#r{i}": a for i, a in enumerate(owed)}, "#p": f"{run_counts.PENDING}{old_fold}", "#c": "fc"},
+        values={":t": round(time.time(), 3), ":one": 1},
+    )
+    scorers = s.counters.fold_scorers(project, run_id, old_fold)
+    named = run_counts.plan({"run": {}, "scorers": scorers}, fold=True)
+    assert len(named) > 1 and any(part == 0 for part, _ in named)  # the named form also wrote part 0
+    monkeypatch.setattr(runs_store, "fault_hook", crash_on("fold-update-0"))
+    with pytest.raises(Crash):
+        s.counters.apply(project, run_id, old_fold, {"run": {}, "scorers": scorers})
+    monkeypatch.setattr(runs_store, "fault_hook", None)
+    # a late judgment adds its scorer at once, under its name
+    late = result(500, 0)
+    s.record_external_batch(project, run_id, late.id, [late])
+    assert s.count_late_judgment(project, run_id, late.id, "judge", 0.75)
+    items = s.table.batch_get(s.counters.keys(project, run_id))
+    assert any(a.startswith(run_counts.SCORER) for i in items for a in i)  # figures under names are there
+    want = {**expected(rows), "judge": (1, 1, 0.75)}
+    assert figures(s, project, run_id) == want
+    # more batches: coded folds beside the named one still pending
+    monkeypatch.setattr(run_counts, "PRUNE_AT", 16)
+    more = [result(i, 20) for i in range(12, 60)]
+    for r in more:
+        s.record_external_batch(project, run_id, r.id, [r])
+    want = {**expected([*rows, *more]), "judge": (1, 1, 0.75)}
+    assert folds_done(s, project, run_id) >= 1
+    assert any(run_counts.decode(a) for i in s.table.batch_get(s.counters.keys(project, run_id)) for a in i)
+    assert figures(s, project, run_id) == want
+    assert old_fold in s.counters.unfinished(project, run_id)
+    s.transition(project, run_id, RunStatus.completed, allowed_from=[RunStatus.running], now=datetime.now(UTC))
+    assert figures(s, project, run_id) == want
+    assert open_folds(s, project, run_id) == [] and s.counters.unfinished(project, run_id) == {}
+    assert s.get_run(project, run_id).aggregates.done == len(rows) + len(more) + 1
+
+
+def test_prune_notes_carry_only_done_units_guards_and_a_killed_unit_counts_once(
+    quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without scorers a part 0 item's old guards are removed by this process's next update of it (no prune
+    write of their own). A unit killed after its counter update keeps its guard through those notes (it has no
+    done item), and its client's retry completes it once; another process's stale notes change nothing."""
+    s, meter, project, run_id = store
+    other = runs_store.RunStore(s.table, s.blobs)  # a second process on the same table: its own notes
+    monkeypatch.setattr(run_counts, "NOTE_AT", 2)
+    rows = [result(i, 0) for i in range(30)]
+    killed = rows[5]
+    monkeypatch.setattr(runs_store, "fault_hook", crash_on("after-scorers"))
+    with pytest.raises(Crash):
+        s.record_external_batch(project, run_id, killed.id, [killed])
+    monkeypatch.setattr(runs_store, "fault_hook", None)
+    guard = next(a for i in s.table.batch_get(s.counters.keys(project, run_id, parts=(0,))) for a in i if "g|" in a)
+    prunes = 0
+    for n, r in enumerate(r for r in rows if r is not killed):
+        time.sleep(0.01)
+        meter.reset()
+        (other if n % 5 == 4 else s).record_external_batch(project, run_id, r.id, [r])
+        prunes += sum(1 for size in meter.sizes[3:])  # writes beyond claim, counter update and done item
+    assert s.counters.carried > 0
+    assert prunes == 0, "a prune was written on its own"
+    p0 = s.table.get(keys.run_counter(project, run_id, 0, 0)) or {}
+    assert guard in p0  # the killed unit's guard stayed: it is not done
+    assert sum(1 for a in p0 if a.startswith(run_counts.GUARD)) < run_counts.PRUNE_AT
+    # the client retries the killed batch: completed, counted once
+    s.record_external_batch(project, run_id, killed.id, [killed])
+    run = s.get_run(project, run_id)
+    assert run.aggregates.done == len(rows)
+    assert len(s.list_external_results(project, run_id, limit=1000, cursor=None).items) == len(rows)
+    assert s.counters.unfinished(project, run_id) == {}
+
+
+def test_scorer_codes_are_given_once_per_name_whichever_process_asks(store: tuple[Any, Any, str, int]) -> None:
+    s, _, project, run_id = store
+    other = runs_store.RunStore(s.table, s.blobs)
+    assert s.counters.codes(project, run_id, ["a", "b"], assign=True) == {"a": 0, "b": 1}
+    assert other.counters.codes(project, run_id, ["c", "a"], assign=True) == {"c": 2, "a": 0}
+    assert other.counters.codes(project, run_id, ["zz"], assign=False) == {}  # a reader gives none
+    assert s.counters.codes(project, run_id, ["c", "d"], assign=True) == {"c": 2, "d": 3}
+    assert other.counters.codes(project, run_id, ["d", "a", "b", "c"], assign=False) == {"d": 3, "a": 0, "b": 1, "c": 2}
+    many = [f"scorer {i:03d} " + "x" * 180 for i in range(250)]  # more new names than one write gives codes to
+    got = s.counters.codes(project, run_id, many, assign=True)
+    assert sorted(got.values()) == list(range(4, 254))
+    assert other.counters.codes(project, run_id, many[::-1], assign=False) == got

@@ -38,3 +38,25 @@ def test_adding_scorer_fields() -> None:
     into: dict[str, dict[str, float]] = {"a": {"n": 1}}
     rc.add_fields(into, {"a": {"n": 2, "sum": 0.5}, "b": {"n": 1}})
     assert into == {"a": {"n": 3, "sum": 0.5}, "b": {"n": 1}}
+
+
+def test_a_coded_plan_keeps_part_0_free_names_its_guards_by_part_and_decodes() -> None:
+    few = {f"s{i}": {"n": 3, "sum": 1.5} for i in range(5)}
+    assert [p for p, _, _ in rc.coded_plan(few, {f"s{i}": i for i in range(5)})] == [1]  # a few scorers: one part
+    n = rc.CODES_PER_PART * rc.CODED_PARTS
+    scorers = {f"s{i}": {"n": 3, "sum": 1.5, "h05": 2, "nulls": 0} for i in range(n)}
+    codes = {f"s{i}": i for i in range(n)}
+    updates = rc.coded_plan(scorers, codes)
+    assert {part for part, _, _ in updates} == set(range(1, rc.CODED_PARTS + 1))  # never part 0
+    assert [suffix for _, suffix, _ in updates] == [f".{p}" for p in range(1, rc.CODED_PARTS + 1)]
+    clauses = [c for _, _, cs in updates for c in cs]
+    assert len(clauses) == 3 * n  # zero fields are not written
+    assert ("7s", 1.5) in clauses and ("7F", 2) in clauses and (f"{n}n", 3) not in clauses
+    assert rc.decode("7s") == (7, "sum") and rc.decode("123F") == (123, "h05") and rc.decode("12n") == (12, "n")
+    assert rc.decode("s|x|n") is None and rc.decode("r3") is None and rc.decode("7") is None
+    assert all(f"{rc.GUARD}F#vx~0{suffix}" in rc.coded_guards("F#vx~0", part) for part, suffix, _ in updates)
+    # more clauses than one update holds: several updates of that part, each guarded
+    wide = {f"w{i}": {f"h{b:02d}": 1 for b in range(20)} for i in range(40)}
+    many = rc.coded_plan(wide, {f"w{i}": i * rc.CODED_PARTS * rc.CODES_PER_PART for i in range(40)})  # all on part 1
+    assert [s for _, s, _ in many] == [".1", ".1_1", ".1_2", ".1_3", ".1_4", ".1_5", ".1_6"]
+    assert rc.label_of("g|F#vabc~3.1_2") == "F#vabc~3"

@@ -219,6 +219,11 @@ def run_batches_prefix(project_id: str, run_id: int) -> tuple[str, str]:
     return f"PROJECT#{project_id}#RUN#{run_id}", "BATCH#"
 
 
+def run_scorer_codes(project_id: str, run_id: int) -> dict[str, str]:
+    """A run's scorer codes (name <-> short number): folded scorer figures are stored under the code, not the name."""
+    return {PK: f"PROJECT#{project_id}#RUN#{run_id}", SK: "SCORERCODES"}
+
+
 def run_counter(project_id: str, run_id: int, shard: int, part: int) -> dict[str, str]:
     """One of a run's counter items (aggregates of the batches hashed to `shard`; `part` 0 holds the run's figures
     and the scorers hashed to 0): its own partition, so a hot run spreads its writes."""

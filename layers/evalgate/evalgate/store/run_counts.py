@@ -24,14 +24,30 @@ figures as one counting unit (`F#<hex>~<shard>`, guarded like any other), writes
 `pf|`. Readers add the counters, the owed units (guards on part 0) and the part of a pending fold that a part's
 item does not carry yet (its guard is absent there), so scorer figures are exact at every moment. A fold's
 guards are not pruned while its `pf|` is still on part 0 (a reader needs them to know what a pending fold added).
+
+Fifth pass (the coded form, cheaper folds and prunes):
+- A fold (label `F#v...`) writes its figures under the run's scorer codes (`<code><field code>`, e.g. `12s`; the
+  name <-> code registry is one item per run, a code given once by a conditional write before the fold is
+  pending) on parts 1..CODED_PARTS only: part 0, rewritten by every batch, carries the run's figures and guards
+  only, and a scorer part is ~4x smaller than under names. Figures under names (parts 0..3: late judgments, units
+  and folds begun before) are still written and read the way they were.
+- A fold's own writer leaves its `pf|` mark: the next fold on that part 0 clears it (when it has been done for
+  PRUNE_AGE) in the write that takes its own guards, and removes the cleared fold's guards from the scorer parts in
+  its own updates there (their guard names follow from the part: `.<part>`). A reader skips a pending fold whose
+  done item it read before reading the parts.
+- A part 0 item's prunable guards (not owed, done for PRUNE_AGE) are noted by the process that saw them, and
+  removed by its next update of that item (the fence at now - PRUNE_AGE + CLOCK_MARGIN in the same write); at
+  PRUNE_AT guards an item is pruned by a write of its own, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,9 +65,15 @@ MAX_WIDTH = 128
 WIDEN_BY = 4  # 8 -> 32 -> 128
 WIDEN_AT = 24
 WIDTH = "aggWidth"  # on the run item: how many shards its counters span (absent: AGG_SHARDS); it only grows
-SCORER_PARTS = 4
+SCORER_PARTS = 4  # the named form (units that add scorers at once, folds before the fifth pass): parts 0..3
+CODED_PARTS = 4  # the coded form (folds since the fifth pass): parts 1..CODED_PARTS; part 0 carries no scorer
+# consecutive codes share a part, so a fold of a few scorers writes one part (13 scorers of ~9 fields: one update
+# of at most CLAUSES_PER_UPDATE clauses, a part under 1 KB), and 50 scorers spread over the four
+CODES_PER_PART = 13
+ALL_PARTS = max(SCORER_PARTS, CODED_PARTS + 1)  # the parts a reader reads
 CLAUSES_PER_UPDATE = 120  # an update expression holds at most 4 KB (~16 characters per ADD clause here)
 PRUNE_AT = 16  # guards on an item before its writer removes the old ones (each ~30 bytes on every write)
+PRUNE_BYTES = 720  # bytes of guards on an item that make it due like PRUNE_AT guards (1 KB less its figures)
 PRUNE_AGE = 1.0  # seconds a batch has been done before its guard may go (CLOCK_MARGIN + an attempt's read-to-write)
 CLOCK_MARGIN = 0.5  # seconds of clock difference between two functions that the fence tolerates
 GUARD = "g|"
@@ -63,6 +85,18 @@ FOLD = "F#"
 STUCK_FOLD_AGE = 5.0  # seconds after which a writer completes a pending fold left by another (killed) writer
 READ_ATTEMPTS = 20  # reads of the scorer figures made again when a fold moved during one
 FOLDS = "fc"  # on part 0: how many folds took guards from it (a reader's consistency check)
+CODED = "F#v"  # the label prefix of a fold in the coded form (its figures under the run's scorer codes)
+CODE = "c|"  # on the run's scorer-codes item: `c|<scorer name>` = its code
+NEXT_CODE = "nc"  # on the run's scorer-codes item: how many codes were given
+NOTE_AT = 4  # old prunable guards on a part 0 item before its writer notes them, to remove with its next update there
+NOTES_MAX = 512  # items a process keeps prune notes for (a note never used costs nothing but memory)
+CODES_PER_WRITE = 100  # new scorer codes given by one write (its expression under 4 KB with 200-character names)
+CODE_RUNS_MAX = 64  # runs a process keeps scorer codes for (codes never change once given)
+# a scorer field's one-character code in the coded form (attribute `<scorer code><field code>`, e.g. `12s`)
+FIELD_CODES = {"n": "n", "nulls": "u", "errors": "e", "values": "v", "judged": "j", "passed": "p"}
+FIELD_CODES.update({"sum": "s", "sq": "q"})
+FIELD_CODES.update({f"h{b:02d}": chr(ord("A") + b) for b in range(SCORE_BINS)})
+_FIELD_NAMES = {code: field for field, code in FIELD_CODES.items()}
 
 # the run's figures under short names (an item's size is billed on every update)
 RUN_CODES = {attr: f"r{i}" for i, attr in enumerate(sorted(AGG_FIELDS.values()))}
@@ -125,6 +159,42 @@ def plan(counts: dict[str, Any], *, fold: bool = False) -> list[tuple[int, list[
     return out
 
 
+Update = tuple[int, str, list[tuple[str, float]]]  # (part, guard suffix, [(attribute, value to ADD)])
+
+
+def coded_plan(scorers: dict[str, dict[str, float]], codes: dict[str, int]) -> list[Update]:
+    """The updates a coded fold makes: (part, guard suffix, [(attribute, value to ADD)]). A scorer's figures go to
+    part 1 + (code // CODES_PER_PART) % CODED_PARTS (never part 0, which every batch rewrites) under
+    `<code><field code>`; a part whose clauses pass CLAUSES_PER_UPDATE takes several updates. The guard suffix
+    names the part (`.<part>`, then `.<part>_<j>`), so the fold that clears this one's pending mark knows which
+    guards to remove from each part. Deterministic (sorted by code and field): a reader, a finisher and the fold
+    itself make the same plan."""
+    by_part: dict[int, list[tuple[str, float]]] = {}
+    for name in sorted(scorers, key=lambda n: codes[n]):
+        code = codes[name]
+        clauses = by_part.setdefault(1 + (code // CODES_PER_PART) % CODED_PARTS, [])
+        clauses += [(f"{code}{FIELD_CODES[f]}", v) for f, v in sorted(scorers[name].items()) if v]
+    out: list[Update] = []
+    for part, clauses in sorted(by_part.items()):
+        for j, start in enumerate(range(0, len(clauses), CLAUSES_PER_UPDATE)):
+            out.append((part, f".{part}" if j == 0 else f".{part}_{j}", clauses[start : start + CLAUSES_PER_UPDATE]))
+    return out
+
+
+def coded_guards(fold: str, part: int) -> list[str]:
+    """The guards a coded fold may have left on a part (its first updates there; a part that took more than four
+    updates from one fold keeps the rest until a prune)."""
+    return [f"{GUARD}{fold}.{part}", *(f"{GUARD}{fold}.{part}_{j}" for j in range(1, 4))]
+
+
+def decode(attr: str) -> tuple[int, str] | None:
+    """(scorer code, field) of a coded attribute, or None for any other attribute."""
+    if not attr[:1].isdigit():
+        return None
+    field = _FIELD_NAMES.get(attr[-1])
+    return (int(attr[:-1]), field) if field and attr[:-1].isdigit() else None
+
+
 # (project, run, [(unit label, its one result's id or "")]) -> what those units add to each scorer
 OwedScorers = Callable[[str, int, Sequence[tuple[str, str]]], dict[str, dict[str, float]]]
 
@@ -135,6 +205,22 @@ def _no_fault(point: str) -> None:
 
 def _solo_of(value: Any) -> str:
     return str(value).partition("|")[2]
+
+
+def _codes_of(item: dict[str, Any]) -> dict[str, int]:
+    """name -> code from a run's scorer-codes item."""
+    return {a[len(CODE) :]: int(v) for a, v in item.items() if a.startswith(CODE)}
+
+
+def _coded_fields(clauses: Sequence[tuple[str, float]]) -> dict[int, dict[str, float]]:
+    """A coded plan's clauses as code -> field -> value."""
+    out: dict[int, dict[str, float]] = {}
+    for attr, value in clauses:
+        found = decode(attr)
+        if found is not None:
+            got = out.setdefault(found[0], {})
+            got[found[1]] = got.get(found[1], 0) + value
+    return out
 
 
 def _where(item: dict[str, Any]) -> tuple[int, int]:
@@ -148,11 +234,16 @@ class Counters:
         self.table = table
         self.owed = owed
         self.fault: Callable[[str], None] = _no_fault  # fault injection for tests (a crash at a named point)
+        # guards this process saw could go from a part 0 item (names, fence): removed by its next update there
+        self.notes: OrderedDict[str, tuple[list[str], float]] = OrderedDict()
+        self._notes_lock = threading.Lock()  # a store may be shared by threads (the local runtime)
+        self._codes: OrderedDict[tuple[str, int], dict[str, int]] = OrderedDict()  # scorer codes per run
+        self.carried = 0  # guards this process removed in updates it made anyway (notes, and folds' part updates)
 
     def keys(
         self, project_id: str, run_id: int, *, parts: Sequence[int] = (), width: int = AGG_SHARDS
     ) -> list[dict[str, str]]:
-        wanted = parts or range(SCORER_PARTS)
+        wanted = parts or range(ALL_PARTS)
         return [keys.run_counter(project_id, run_id, s, p) for s in range(max(width, AGG_SHARDS)) for p in wanted]
 
     # -- writing ----------------------------------------------------------------------------------
@@ -198,7 +289,10 @@ class Counters:
         start: float,
         solo: str,
         width: int,
+        extras: dict[int, tuple[list[str], float]] | None = None,
     ) -> str:
+        """Apply a unit's updates in order. `extras`: per part, guards to remove in the same write and the fence
+        that goes with them (a prune carried by this write instead of one of its own)."""
         done_key = keys.run_batch_done(project_id, run_id, label)
         shard = shard_of(label)
         folding = label.startswith(FOLD)
@@ -207,8 +301,14 @@ class Counters:
             key = keys.run_counter(project_id, run_id, shard, part)
             guard = f"{GUARD}{label}{suffix}"
             legacy = f"{GUARD}{label}.0" if suffix == OWED else ""
+            extra = (extras or {}).pop(part, None)
+            if extra is None and part == 0:
+                with self._notes_lock:
+                    extra = self.notes.pop(key[keys.PK], None)
+            if extra is not None:
+                extra = ([a for a in extra[0] if a not in (guard, legacy)], extra[1])
             while True:
-                state, item = self._apply_one(key, guard, clauses, start, solo, legacy=legacy)
+                state, item = self._apply_one(key, guard, clauses, start, solo, legacy=legacy, extra=extra)
                 if state == "legacy":
                     return state
                 if state != "fenced":
@@ -247,10 +347,20 @@ class Counters:
                 raise
 
     def _apply_one(
-        self, key: dict[str, str], guard: str, clauses: list[tuple[str, float]], start: float, solo: str, *, legacy: str
+        self,
+        key: dict[str, str],
+        guard: str,
+        clauses: list[tuple[str, float]],
+        start: float,
+        solo: str,
+        *,
+        legacy: str,
+        extra: tuple[list[str], float] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """One guarded update: ("now", the item after it), or "guarded" / "fenced" / "legacy" (the unit began
-        before scorer figures were folded: its guard `.0` is there) with {}."""
+        before scorer figures were folded: its guard `.0` is there) with {}. `extra`: guards of units done for
+        PRUNE_AGE to remove in the same write, and the fence above their done times (raised, never lowered: when
+        the fence is already higher the update is made again without them)."""
         names = {"#g": guard, "#f": FLOOR}
         now = time.time()
         # a guard's value is the time it was set, and for a one-result unit "<time>|<result id>"
@@ -265,15 +375,29 @@ class Counters:
         if legacy:
             names["#l"] = legacy
             condition += " AND attribute_not_exists(#l)"
+        if extra is not None and extra[0]:
+            names.update({f"#x{j}": a for j, a in enumerate(extra[0])})
+            # the fence as high as any prune made now may raise it (every unit whose guard goes was done before
+            # now - PRUNE_AGE), so that prunes carried by several processes seldom find it higher than theirs
+            values[":pf"] = round(max(extra[1], time.time() - PRUNE_AGE + CLOCK_MARGIN), 3)
+            expr += ", #f = :pf REMOVE " + ", ".join(f"#x{j}" for j in range(len(extra[0])))
+            condition += " AND (attribute_not_exists(#f) OR #f <= :pf)"
         try:
             item = self.table.update(key, expr, condition=condition, names=names, values=values)
+            if extra is not None:
+                self.carried += len(extra[0])
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise
-            current = self.table.get(key, attributes=[guard, legacy] if legacy else [guard]) or {}
+            current = self.table.get(key, attributes=[guard, legacy, FLOOR] if legacy else [guard, FLOOR]) or {}
             if guard in current:
                 return "guarded", {}
-            return ("legacy" if legacy and legacy in current else "fenced"), {}
+            if legacy and legacy in current:
+                return "legacy", {}
+            if extra is not None and extra[0] and float(current.get(FLOOR, 0)) < start:
+                # refused only because the fence is already above the carried prune's: without it
+                return self._apply_one(key, guard, clauses, start, solo, legacy=legacy)
+            return "fenced", {}
         return "now", item
 
     def _prune(
@@ -289,45 +413,69 @@ class Counters:
     ) -> None:
         """Once an item carries PRUNE_AT guards, remove the guards of batches done more than PRUNE_AGE ago (one
         write per ~PRUNE_AT/2 batches), raising the fence above their done times; on part 0 the owed units among
-        them are folded in the same write (their scorer figures become one pending fold, then are added). A fold's
-        guards stay while it is pending. Also completes a fold left pending by a writer that was killed."""
+        them are folded in the same write (their scorer figures become one pending fold, then are added), and the
+        pending marks of folds done for PRUNE_AGE are cleared (a fold's own writer leaves its mark: the next fold
+        clears it, and removes its guards from the scorer parts in its own updates there). Pending folds not done
+        after STUCK_FOLD_AGE (their writer was killed) are finished first. Below PRUNE_AT, a part 0 item's
+        prunable guards are noted, and this process removes them with its next update of that item (no write of
+        their own; if it never comes back, the item reaches PRUNE_AT and is pruned as above)."""
         now = time.time()
-        if part == 0 and fold_owed:
-            for attr, at in item.items():
-                if attr.startswith(PENDING) and float(at) < now - STUCK_FOLD_AGE:
-                    self.finish_fold(project_id, run_id, attr[len(PENDING) :])
         guards = {a: v for a, v in item.items() if a.startswith(GUARD)}
-        if len(guards) < PRUNE_AT:
+        # due at PRUNE_AT guards, or sooner when they are long (long result ids): before the next update of the
+        # item is billed a second write unit
+        if len(guards) < PRUNE_AT and sum(len(a) + len(str(v)) for a, v in guards.items()) < PRUNE_BYTES:
+            if part == 0:
+                self._note(project_id, run_id, key, item, guards, now)
             return
         old = [a for a, t in guards.items() if _guard_time(t) < now - PRUNE_AGE]
-        if len(old) < PRUNE_AT // 2:  # at a high rate most guards are young: remove (and fold) several at a time
+        if len(old) < min(PRUNE_AT, len(guards)) // 2:  # at a high rate most guards are young: several at a time
             return
-        labels = {label_of(a) for a in old}
+        pending = (
+            {a[len(PENDING) :]: float(v) for a, v in item.items() if a.startswith(PENDING)}
+            if part == 0 and fold_owed
+            else {}
+        )
+        labels = {label_of(a) for a in old} | set(pending)
         done_keys = [keys.run_batch_done(project_id, run_id, label) for label in sorted(labels)]
         done_at = {
             str(d[keys.SK])[len("BATCH#") : -len("#D")]: float(d.get("at", now))
             for d in self.table.batch_get(done_keys, attributes=["at"])
         }
+        for fold, at in sorted(pending.items()):
+            if fold not in done_at and at < now - STUCK_FOLD_AGE:
+                self.finish_fold(project_id, run_id, fold, clear=False)  # its writer was killed: finished here
+        cleared = sorted(f for f in pending if done_at.get(f, now) < now - PRUNE_AGE)
         gone = [a for a in old if done_at.get(label_of(a), now) < now - PRUNE_AGE]
         folds = {label_of(a) for a in gone if label_of(a).startswith(FOLD)}
         if folds:  # a pending fold's guards tell readers what it has added: they stay until it is no longer pending
             p0 = item if part == 0 else (self.table.get(keys.run_counter(project_id, run_id, shard, 0)) or {})
-            gone = [a for a in gone if f"{PENDING}{label_of(a)}" not in p0]
+            gone = [a for a in gone if f"{PENDING}{label_of(a)}" not in p0 or label_of(a) in cleared]
         if not fold_owed or part != 0:  # an owed unit's guard only ever goes into a fold
             gone = [a for a in gone if not a.endswith(OWED)]
-        if not gone:
+        if not gone and not cleared:
             return
-        floor = max(done_at[label_of(a)] for a in gone) + CLOCK_MARGIN
+        # every unit whose guard goes (and every fold cleared) was done before now - PRUNE_AGE: the fence at
+        # now - PRUNE_AGE + CLOCK_MARGIN is above all their done times, and the same for every pruner at one time
+        floor = now - PRUNE_AGE + CLOCK_MARGIN
         names = {f"#r{i}": a for i, a in enumerate(gone)}
+        names.update({f"#d{i}": f"{PENDING}{f}" for i, f in enumerate(cleared)})
         names["#f"] = FLOOR
         values: dict[str, Any] = {":f": round(floor, 3)}
-        expr = "REMOVE " + ", ".join(f"#r{i}" for i in range(len(gone))) + " SET #f = :f"
+        expr = "REMOVE " + ", ".join([*(f"#r{i}" for i in range(len(gone))), *(f"#d{i}" for i in range(len(cleared)))])
+        expr += " SET #f = :f"
         condition = "(attribute_not_exists(#f) OR #f <= :f)"
         owed = [i for i, a in enumerate(gone) if a.endswith(OWED)] if part == 0 else []
         fold = ""
+        members: list[tuple[str, str]] = []
+        scorers: dict[str, dict[str, float]] | None = None
+        codes: dict[str, int] = {}
         if owed:
-            fold = f"{FOLD}{uuid.uuid4().hex[:12]}~{shard}"
+            fold = f"{CODED}{uuid.uuid4().hex[:11]}~{shard}"
             members = sorted((label_of(gone[i]), _solo_of(guards[gone[i]])) for i in owed)
+            # what the fold adds, and its scorers' codes, before it is pending: whoever reads or finishes it
+            # then finds every code it needs
+            scorers = self.fold_scorers(project_id, run_id, fold, members)
+            codes = self.codes(project_id, run_id, sorted(scorers or {}), assign=True)
             self.table.put(
                 {
                     **keys.run_batch_marker(project_id, run_id, fold),
@@ -350,27 +498,136 @@ class Counters:
             return  # a prune or fold that raced another leaves it to the next writer (a fold record left unused)
         if fold:
             self.fault("fold-pending")
-            self.finish_fold(project_id, run_id, fold, members)
+            # the cleared folds' guards on the scorer parts go with this fold's updates there
+            prior = {f: done_at[f] for f in cleared if f.startswith(CODED)}
+            self.finish_fold(project_id, run_id, fold, members, scorers=scorers, codes=codes, prior=prior, clear=False)
+
+    def _note(
+        self,
+        project_id: str,
+        run_id: int,
+        key: dict[str, str],
+        item: dict[str, Any],
+        guards: dict[str, Any],
+        now: float,
+    ) -> None:
+        """Note the guards of a part 0 item that may go (not owed, not a fold's, their unit done for PRUNE_AGE),
+        once NOTE_AT of them are old: this process's next update of the item removes them (`_updates`)."""
+        old = [
+            a
+            for a, t in guards.items()
+            if _guard_time(t) < now - PRUNE_AGE and not a.endswith(OWED) and not label_of(a).startswith(FOLD)
+        ]
+        if len(old) < NOTE_AT:
+            return
+        labels = sorted({label_of(a) for a in old})
+        done_at = {
+            str(d[keys.SK])[len("BATCH#") : -len("#D")]: float(d.get("at", now))
+            for d in self.table.batch_get(
+                [keys.run_batch_done(project_id, run_id, label) for label in labels],
+                attributes=["at"],
+                consistent=False,  # a done item missed here only keeps its guard until a later prune
+            )
+        }
+        gone = [a for a in old if done_at.get(label_of(a), now) < now - PRUNE_AGE]
+        if not gone:
+            return
+        with self._notes_lock:
+            self.notes[key[keys.PK]] = (gone, max(done_at[label_of(a)] for a in gone) + CLOCK_MARGIN)
+            self.notes.move_to_end(key[keys.PK])
+            while len(self.notes) > NOTES_MAX:
+                self.notes.popitem(last=False)
 
     def finish_fold(
-        self, project_id: str, run_id: int, fold: str, members: Sequence[tuple[str, str]] | None = None
+        self,
+        project_id: str,
+        run_id: int,
+        fold: str,
+        members: Sequence[tuple[str, str]] | None = None,
+        *,
+        scorers: dict[str, dict[str, float]] | None = None,
+        codes: dict[str, int] | None = None,
+        prior: dict[str, float] | None = None,
+        clear: bool = True,
     ) -> None:
         """Add a pending fold's scorer figures (once: it is a guarded counting unit), write its done item, and
-        clear its `pf|` mark on part 0. Idempotent: a fold killed at any step is completed by the next caller."""
+        (`clear`) clear its `pf|` mark on part 0. Idempotent: a fold killed at any step is completed by the next
+        caller. `prior`: coded folds whose marks this fold cleared (-> their done times), whose guards on the
+        scorer parts this fold's updates remove."""
         done_key = keys.run_batch_done(project_id, run_id, fold)
         if self.table.get(done_key, attributes=["PK"]) is None:
-            scorers = self.fold_scorers(project_id, run_id, fold, members)
+            if scorers is None:
+                scorers = self.fold_scorers(project_id, run_id, fold, members)
             if scorers is not None:
-                self.apply(project_id, run_id, fold, {"run": {}, "scorers": scorers})
+                if fold.startswith(CODED):
+                    start = time.time()
+                    codes = codes or self.codes(project_id, run_id, sorted(scorers), assign=True)
+                    updates = coded_plan(scorers, codes)
+                    extras = {}
+                    if prior:  # done before the fold began minus PRUNE_AGE
+                        floor = max(max(prior.values()) + CLOCK_MARGIN, start - PRUNE_AGE + CLOCK_MARGIN)
+                        for part in {p for p, _, _ in updates}:
+                            extras[part] = ([g for f in sorted(prior) for g in coded_guards(f, part)], floor)
+                    state = self._updates(project_id, run_id, fold, updates, start, "", 0, extras)
+                else:  # a fold begun before the coded form: finished the way it began
+                    state = self.apply(project_id, run_id, fold, {"run": {}, "scorers": scorers})
                 self.fault("fold-applied")
-                self.table.put({**done_key, "at": round(time.time(), 3)})
+                if state != "before":
+                    self.table.put({**done_key, "at": round(time.time(), 3)})
         self.fault("fold-done")
-        self.table.update(
-            keys.run_counter(project_id, run_id, shard_of(fold), 0),
-            "REMOVE #p",
-            names={"#p": f"{PENDING}{fold}"},
-            returns="NONE",
-        )
+        if clear:
+            self.table.update(
+                keys.run_counter(project_id, run_id, shard_of(fold), 0),
+                "REMOVE #p",
+                names={"#p": f"{PENDING}{fold}"},
+                returns="NONE",
+            )
+
+    def codes(self, project_id: str, run_id: int, names: Sequence[str], *, assign: bool) -> dict[str, int]:
+        """The run's codes of these scorers (`assign`: giving the missing ones the next numbers, with one
+        conditional write on the run's scorer-codes item, so no two scorers ever share a code). Codes never
+        change, so a process keeps those it has seen."""
+        known = self._codes.get((project_id, run_id))
+        if known is None:
+            known = self._codes[(project_id, run_id)] = {}
+            while len(self._codes) > CODE_RUNS_MAX:
+                self._codes.popitem(last=False)
+        for _ in range(READ_ATTEMPTS + len(names) // CODES_PER_WRITE):
+            missing = [n for n in names if n not in known]
+            if not missing:
+                break
+            item = self.table.get(keys.run_scorer_codes(project_id, run_id)) or {}
+            known.update(_codes_of(item))
+            missing = [n for n in missing if n not in known]
+            if not missing or not assign:
+                break
+            base = int(item.get(NEXT_CODE, 0))
+            missing = missing[:CODES_PER_WRITE]  # an expression holds at most 4 KB: the rest in the next round
+            attr_names = {f"#n{i}": f"{CODE}{n}" for i, n in enumerate(missing)}
+            attr_names["#nc"] = NEXT_CODE
+            values: dict[str, Any] = {f":c{i}": base + i for i in range(len(missing))}
+            values[":next"] = base + len(missing)
+            condition = "attribute_not_exists(#nc)"
+            if base:
+                values[":base"] = base
+                condition = "#nc = :base"
+            try:
+                self.table.update(
+                    keys.run_scorer_codes(project_id, run_id),
+                    "SET " + ", ".join(f"#n{i} = :c{i}" for i in range(len(missing))) + ", #nc = :next",
+                    condition=condition,
+                    names=attr_names,
+                    values=values,
+                    returns="NONE",
+                )
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+                continue  # another writer gave codes meanwhile: read them and try again
+            known.update({n: base + i for i, n in enumerate(missing)})
+        if assign and any(n not in known for n in names):
+            raise RuntimeError("scorer codes could not be given")  # READ_ATTEMPTS writers racing for new codes
+        return {n: known[n] for n in names if n in known}
 
     def fold_scorers(
         self, project_id: str, run_id: int, fold: str, members: Sequence[tuple[str, str]] | None = None
@@ -431,18 +688,28 @@ class Counters:
         return out
 
     def read_scorers(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, dict[str, float]]:
-        """Every scorer's figures: name -> field -> value. The counter items' figures, plus what owed units (their
-        guards on part 0) add, plus the parts of a pending fold not yet added (its guard is absent from that part's
-        item). Part 0 is read before the other parts and again after them; when a fold took guards from a part 0 in
-        between (its fold count `fc` moved) or a pending fold stopped being pending, the read is made again, so no
-        unit is seen both owed and added, however long the read takes."""
+        """Every scorer's figures: name -> field -> value. The counter items' figures (named, and coded: decoded
+        through the run's scorer codes), plus what owed units (their guards on part 0) add, plus the parts of a
+        pending fold not yet added (its guard is absent from that part's item; a pending fold whose done item
+        was there before the parts were read has added everything). Part 0 is read before the other parts and
+        again after them; when a fold took guards from a part 0 in between (its fold count `fc` moved) or a
+        pending fold stopped being pending, the read is made again, so no unit is seen both owed and added,
+        however long the read takes."""
         out: dict[str, dict[str, float]] = {}
         by_where: dict[tuple[int, int], dict[str, Any]] = {}
+        done_folds: set[str] = set()
         todo = list(range(max(width, AGG_SHARDS)))  # a fold touches one shard: only a moved shard is read again
         for attempt in range(READ_ATTEMPTS):
             p0_keys = [keys.run_counter(project_id, run_id, s, 0) for s in todo]
             first = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
-            part_keys = [keys.run_counter(project_id, run_id, s, p) for s in todo for p in range(1, SCORER_PARTS)]
+            pending = sorted(self._owed_and_pending(first.values())[1])
+            done = {
+                str(d[keys.SK])[len("BATCH#") : -len("#D")]
+                for d in self.table.batch_get(
+                    [keys.run_batch_done(project_id, run_id, f) for f in pending], attributes=["at"]
+                )
+            }
+            part_keys = [keys.run_counter(project_id, run_id, s, p) for s in todo for p in range(1, ALL_PARTS)]
             rest = self.table.batch_get(part_keys)
             again = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
             moved = set()
@@ -457,23 +724,39 @@ class Counters:
             for item in [*first.values(), *rest]:
                 if _where(item)[0] not in moved:
                     by_where[_where(item)] = item
+            done_folds |= {f for f in done if shard_of(f) not in moved}
             todo = sorted(moved)
             if not todo:
                 break
-        owed, pending = self._owed_and_pending(item for (_, part), item in by_where.items() if part == 0)
+        owed, pending_all = self._owed_and_pending(item for (_, part), item in by_where.items() if part == 0)
+        coded: dict[int, dict[str, float]] = {}
         for item in by_where.values():
             for attr, value in item.items():
                 if attr.startswith(SCORER):
                     name, _, field = attr[len(SCORER) :].rpartition("|")
                     fields = out.setdefault(name, {})
                     fields[field] = fields.get(field, 0) + value
+                elif (found := decode(attr)) is not None:
+                    got = coded.setdefault(found[0], {})
+                    got[found[1]] = got.get(found[1], 0) + value
+        if coded:
+            add_fields(out, self._by_name(project_id, run_id, coded))
         if owed:
             add_fields(out, self.fold_scorers(project_id, run_id, "", sorted(owed.items())) or {})
-        for fold in sorted(pending):
+        for fold in sorted(pending_all - done_folds):
             scorers = self.fold_scorers(project_id, run_id, fold)
             if scorers is None:
                 continue
             shard = shard_of(fold)
+            if fold.startswith(CODED):
+                codes = self.codes(project_id, run_id, sorted(scorers), assign=False)
+                if len(codes) < len(scorers):  # not all coded yet: none of its updates was made
+                    add_fields(out, scorers)
+                    continue
+                for part, suffix, clauses in coded_plan(scorers, codes):
+                    if f"{GUARD}{fold}{suffix}" not in by_where.get((shard, part), {}):
+                        add_fields(out, self._by_name(project_id, run_id, _coded_fields(clauses)))
+                continue
             for i, (part, clauses) in enumerate(plan({"run": {}, "scorers": scorers}, fold=True)):
                 if f"{GUARD}{fold}.{i}" in by_where.get((shard, part), {}):
                     continue
@@ -481,6 +764,21 @@ class Counters:
                     name, _, field = attr[len(SCORER) :].rpartition("|")
                     fields = out.setdefault(name, {})
                     fields[field] = fields.get(field, 0) + value
+        return out
+
+    def _by_name(self, project_id: str, run_id: int, coded: dict[int, dict[str, float]]) -> dict[str, dict[str, float]]:
+        """Coded figures (code -> field -> value) under their scorers' names (the run's codes, read once more if
+        one is not known to this process yet: a code is given before any figure is written under it)."""
+        names = {code: name for name, code in self._codes.get((project_id, run_id), {}).items()}
+        if any(code not in names for code in coded):
+            known = _codes_of(self.table.get(keys.run_scorer_codes(project_id, run_id)) or {})
+            self._codes.setdefault((project_id, run_id), {}).update(known)
+            names = {code: name for name, code in known.items()}
+        out: dict[str, dict[str, float]] = {}
+        for code, fields in coded.items():
+            if code not in names:
+                raise RuntimeError(f"scorer code {code} of run {run_id} is not in its scorer codes")
+            add_fields(out, {names[code]: fields})
         return out
 
     @staticmethod

@@ -553,14 +553,16 @@ class Table:
         *,
         max_attempts: int = 8,
         attributes: Sequence[str] | None = None,
+        consistent: bool = True,
     ) -> list[dict[str, Any]]:
-        """BatchGetItem in chunks of 100 keys, retrying UnprocessedKeys; consistent reads; any order;
-        `attributes` projects (the keys always come back)."""
+        """BatchGetItem in chunks of 100 keys, retrying UnprocessedKeys; consistent reads (half the read units
+        with `consistent=False`, for callers that only act on what they find); any order; `attributes` projects
+        (the keys always come back)."""
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys_), 100):
             request: dict[str, Any] = {
                 "Keys": [self.codec.dump(k) for k in keys_[start : start + 100]],
-                "ConsistentRead": True,
+                "ConsistentRead": consistent,
             }
             if attributes:
                 names = [keys.PK, keys.SK, *attributes]
