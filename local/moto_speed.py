@@ -217,7 +217,7 @@ _SFN_COPY_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
 )
-_SCALARS = (str, int, float, bool, type(None))
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 class _NotJson(Exception):
@@ -231,7 +231,7 @@ def json_copy(value: Any) -> Any:
         return {k: json_copy(v) for k, v in value.items()}
     if kind is list:
         return [json_copy(v) for v in value]
-    if kind in _SCALARS:
+    if kind in _JSON_SCALARS:
         return value
     raise _NotJson
 
@@ -293,7 +293,7 @@ def _fast_dynamo_results() -> None:
         return original(obj)
 
     fast._evalgate_original = original  # type: ignore[attr-defined]  # for the test
-    responses.dynamo_to_dict = fast  # type: ignore[attr-defined]
+    responses.dynamo_to_dict = fast
 
 
 def _cache_asl_parse() -> None:

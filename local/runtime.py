@@ -182,8 +182,8 @@ class MotoServer:
                     self.close_connection = True
                 self.send_header("Connection", "close" if self.close_connection else "keep-alive")
                 # the head and the body in one send (end_headers would send the head alone)
-                parts = getattr(self, "_headers_buffer", []) if self.request_version != "HTTP/0.9" else []
-                self._headers_buffer = []
+                parts: list[bytes] = getattr(self, "_headers_buffer", []) if self.request_version != "HTTP/0.9" else []
+                self._headers_buffer: list[bytes] = []
                 self.wfile.write(b"".join([*parts, b"\r\n" if parts else b"", b"" if head else payload]))
                 self.wfile.flush()
 

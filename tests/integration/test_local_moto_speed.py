@@ -422,6 +422,7 @@ def test_step_functions_data_is_copied_as_json_and_paths_parsed_once() -> None:
     for name in moto_speed._SFN_COPY_MODULES:
         assert isinstance(importlib.import_module(name).copy, moto_speed._JsonCopyShim), name
     data = {"a": [1, 2.5, {"b": None, "c": True}], "d": "x", "e": {"f": [[], {}]}}
+    assert moto_speed.json_copy(data) == data  # JSON is copied by the fast path itself (no fallback)
     copied = moto_speed._JsonCopyShim.deepcopy(data)
     assert copied == copy.deepcopy(data) and copied is not data
     copied["a"][2]["b"] = "changed"
