@@ -60,7 +60,7 @@ def _finished_run(
             )  # fmt: skip
             results.append(result)
     store.set_total(project_id, run.id, len(results))
-    assert store.record_batch(project_id, run.id, "b0", results)
+    assert store.record_batch_results(project_id, run.id, "b0", results)[0]
     if status != RunStatus.running:
         store.transition(project_id, run.id, status, allowed_from=[RunStatus.running], now=now)
     return run.id

@@ -145,9 +145,9 @@ def test_a_suite_batch_refused_by_a_cancelled_run_is_neither_counted_nor_listed(
             for i in range(first, first + 5)
         ]
 
-    assert store.record_batch(project_id, run.id, "b0", batch(0)) is True
+    assert store.record_batch_results(project_id, run.id, "b0", batch(0))[0] is True
     store.transition(project_id, run.id, RunStatus.cancelled, allowed_from=[RunStatus.running], now=now)
-    assert store.record_batch(project_id, run.id, "b1", batch(5)) is False
+    assert store.record_batch_results(project_id, run.id, "b1", batch(5))[0] is False
     listed = store.list_results(project_id, run.id, limit=100, cursor=None).items
     assert [r.index for r in listed] == [0, 1, 2, 3, 4]
     assert store.get_run(project_id, run.id).aggregates.done == 5

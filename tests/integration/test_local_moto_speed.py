@@ -32,6 +32,27 @@ ALL_TYPES: dict[str, Any] = {
 }
 
 
+def _create_table(c: Any, name: str) -> None:
+    """A table with a string hash and range key and a GSI on `g` (the scenarios' shape)."""
+    c.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @pytest.fixture
 def compared(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every fast-path answer is checked against moto's own serializer on the same result."""
@@ -84,23 +105,7 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def test_fast_dynamodb_answers_equal_motos_serializer(compared: Counter[str]) -> None:
     with mock_aws():
         c = boto3.client("dynamodb", region_name="us-east-1")
-        c.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-                {"AttributeName": "g", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by-g",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _create_table(c, "t")
         cap: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"}
         for i in range(12):
             item = {**ALL_TYPES, "sk": {"S": f"s{i:02d}"}, "g": {"S": "G"}}
@@ -654,23 +659,7 @@ def _updates_scenario() -> tuple[list[Any], list[str]]:
     from botocore.exceptions import ClientError
 
     c = boto3.client("dynamodb", region_name="us-east-1")
-    c.create_table(
-        TableName="u",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-g",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(c, "u")
 
     def k(sk: str) -> dict[str, Any]:
         return {"pk": {"S": "p"}, "sk": {"S": sk}}

@@ -565,20 +565,34 @@ class DatasetStore:
         )
         for item in heads:
             yield ("h", str(item["name"]))
-        if version >= snapshot:  # no case of the version changed by the snapshot: no revision to read
-            return
-        revisions = self.table.query_between(
+        for item in self._changed_by(pk, version, snapshot, _REVS_LOW, attributes=[keys.SK]):
+            yield ("r", str(item[keys.SK])[len(_REVS_LOW) :])
+
+    def _changed_by(
+        self,
+        pk: str,
+        version: int,
+        snapshot: int,
+        low: str,
+        *,
+        page_size: int | None = None,
+        attributes: Sequence[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The revisions (from key `low` on) of the cases of `version` changed or removed by `snapshot`: none to
+        read when the version is the snapshot itself."""
+        if version >= snapshot:
+            return iter(())
+        return self.table.query_between(
             pk,
-            _REVS_LOW,
+            low,
             _REVS_HIGH,
             condition=_REV_CHANGED_BY,
             names=_REV_UNTIL,
             values={":v": version, ":w": snapshot},
-            attributes=[keys.SK],
+            attributes=attributes,
+            page_size=page_size,
             consistent=True,
         )
-        for item in revisions:
-            yield ("r", str(item[keys.SK])[len(_REVS_LOW) :])
 
     def cases_after(
         self, project_id: str, dataset_id: int, version: int, snapshot: int, after: Position | None, count: int
@@ -624,16 +638,7 @@ class DatasetStore:
             rev_after = after[1]
         if len(found) < count:  # past the current cases: the revisions of cases changed before the snapshot
             low = _REVS_LOW + rev_after + "\x00" if rev_after is not None else _REVS_LOW
-            revisions = self.table.query_between(
-                pk,
-                low,
-                _REVS_HIGH,
-                condition=_REV_CHANGED_BY,
-                names=_REV_UNTIL,
-                values={":v": version, ":w": snapshot},
-                page_size=count - len(found),
-                consistent=True,
-            )
+            revisions = self._changed_by(pk, version, snapshot, low, page_size=count - len(found))
             found += itertools.islice(revisions, count - len(found))
         return [self._load_case(i) for i in found]
 

@@ -344,24 +344,6 @@ class RunStore:
         item["body"] = json.dumps(body, separators=(",", ":"))
         return item
 
-    def record_batch(
-        self,
-        project_id: str,
-        run_id: int,
-        batch_id: str,
-        results: Sequence[RunResult],
-        *,
-        extra_puts: Sequence[dict[str, Any]] = (),
-        case_keys: Sequence[str] | None = None,
-    ) -> bool:
-        """Write a suite batch's results (and any other items that may ride along, e.g. model-cache entries),
-        then count the batch once (see `_complete`). A retry of a batch that had begun counting (its marker
-        exists) only completes that count: its results are not rewritten, so what is listed is what was
-        counted. Returns False when the batch was counted before, or not at all (the run stopped running)."""
-        return self.record_batch_results(
-            project_id, run_id, batch_id, results, extra_puts=extra_puts, case_keys=case_keys
-        )[0]
-
     def record_batch_results(
         self,
         project_id: str,
@@ -373,7 +355,11 @@ class RunStore:
         case_keys: Sequence[str] | None = None,
         results_written: bool = False,
     ) -> tuple[bool, int]:
-        """`record_batch`, and how many results the batch's count holds: `len(results)`, or, when another
+        """Write a suite batch's results (and any other items that may ride along, e.g. model-cache entries),
+        then count the batch once (see `_complete`). A retry of a batch that had begun counting (its marker
+        exists) only completes that count: its results are not rewritten, so what is listed is what was
+        counted. Returns whether this call moved the figures (False when the batch was counted before, or not at
+        all: the run stopped running), and how many results the batch's count holds: `len(results)`, or, when another
         attempt of the same batch recorded first (its marker is written once, conditionally), that attempt's
         number (a budgeted batch's attempts may have reached different points: the first marker decides).
         `results_written`: the caller found no marker before its cases ran and has written their results as
