@@ -1,4 +1,5 @@
-"""Small helpers shared by the benchmarks: percentiles, plain-text tables, the JSON results file."""
+"""Small helpers shared by the benchmarks: percentiles, plain-text tables, the JSON results file, and the local
+runtime as `make run` starts it (with an admin client session)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 import platform
 import statistics
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,3 +72,25 @@ def write_results(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"benchmark": name, "environment": environment(), **data}, indent=2) + "\n")
     return path
+
+
+def start_runtime(**settings: Any) -> Any:
+    """The local runtime as `make run` starts it (durable, in a fresh state directory), in this process; started.
+    `settings`: LocalRuntime fields a bench changes on purpose (it says why)."""
+    layer = str(ROOT / "layers" / "evalgate")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+    from local.runtime import LocalRuntime  # lazy: the runtime (moto, the layer) only for the benches that start it
+
+    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")), **settings)
+    runtime.start()
+    return runtime
+
+
+def admin_session(runtime: Any) -> Any:
+    """A requests session carrying the runtime's admin key."""
+    import requests  # lazy: as above
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+    return session

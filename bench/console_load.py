@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import requests
 
-from bench._common import ROOT, table, write_results
+from bench._common import ROOT, start_runtime, table, write_results
 
 CHROMIUM = "/usr/bin/chromium"
 GOAL_S = 1.0
@@ -124,13 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print("bench.console_load needs Debian's chromium: apt-get install -y chromium", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
     from playwright.sync_api import sync_playwright
 
-    from local.runtime import LocalRuntime
-
-    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
-    runtime.start()
+    runtime = start_runtime()
     try:
         base, key = runtime.base_url, runtime.admin_secret
         assert key is not None

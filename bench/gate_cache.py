@@ -19,15 +19,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import requests
-
-from bench._common import ROOT, summary, table, write_results
+from bench._common import admin_session, start_runtime, summary, table, write_results
 
 
 def rows(n: int, prefix: str, shift: float, seed: int) -> list[dict[str, Any]]:
@@ -52,16 +47,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--cold", type=int, default=3)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
-    from evalgate import keys
-    from local.runtime import LocalRuntime
+    runtime = start_runtime()
+    from evalgate import keys  # lazy: the layer is on the path once the runtime started
 
-    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
-    runtime.start()
     try:
         base = runtime.base_url
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        s = admin_session(runtime)
         ddb = runtime.client("dynamodb")
         table_name = runtime.names.refs["Table"]
         pid = s.post(f"{base}/api/prompts", json={"name": "bench-gate-cache", "template": "{{q}}"}).json()["id"]

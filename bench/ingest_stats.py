@@ -20,15 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import requests
-
-from bench._common import ROOT, summary, table, write_results
+from bench._common import admin_session, start_runtime, summary, table, write_results
 
 
 def make_results(n: int, prefix: str, seed: int = 1) -> list[dict[str, Any]]:
@@ -121,15 +116,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--ingest-only", action="store_true", help="the ingest figures only (no stats/gate part)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
-    from local.runtime import LocalRuntime
-
-    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
-    runtime.start()
+    runtime = start_runtime()
     try:
         base = runtime.base_url
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        s = admin_session(runtime)
         ddb = runtime.client("dynamodb")
         table_name = runtime.names.refs["Table"]
 

@@ -36,9 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from bench._common import ROOT, table, write_results
+from bench._common import ROOT, admin_session, start_runtime, table, write_results
 
 LAYER = ROOT / "layers" / "evalgate"
 BATCH = 500
@@ -130,15 +128,10 @@ def fresh_bodies(n: int, tag: str) -> dict[str, list[tuple[bytes, dict[str, str]
 
 # ------------------------------------------------------------------------------------------- 1. throughput
 def throughput(n: int, rounds: int) -> dict[str, Any]:
-    sys.path.insert(0, str(LAYER))
-    from local.runtime import LocalRuntime
-
-    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
-    runtime.start()
+    runtime = start_runtime()
     rates: dict[str, list[float]] = {}
     try:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        s = admin_session(runtime)
         base = runtime.base_url
 
         def send(requests_: list[tuple[bytes, dict[str, str]]], path: str) -> float:

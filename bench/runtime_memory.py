@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from bench._common import ROOT, table, write_results
+from bench._common import admin_session, start_runtime, table, write_results
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -38,15 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--batches", type=int, default=10)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
     from moto.stepfunctions.models import stepfunctions_backends
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     from local.janitor import Janitor
-    from local.runtime import REGION, LocalRuntime
+    from local.runtime import REGION
 
-    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
-    runtime.start()
+    runtime = start_runtime()
     assert runtime.janitor is not None
     runtime.janitor.stop()
     # the same janitor, tighter so that a bench of minutes shows the bound (the runtime: 200 kept, 5 min grace)
@@ -54,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[list[Any]] = []
     try:
         base = runtime.base_url
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        s = admin_session(runtime)
         prompt = s.post(
             f"{base}/api/prompts",
             json={

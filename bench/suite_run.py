@@ -34,7 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from bench._common import ROOT, table, write_results
+from bench._common import ROOT, admin_session, start_runtime, table, write_results
 
 # us-east-1 list prices (arm64 Lambda; DynamoDB on-demand; Step Functions standard), USD
 PRICE = {
@@ -269,16 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     stub = StubOpenAI(args.latency_ms)
     os.environ["OPENAI_BASE_URL"] = stub.base_url
     os.environ["OPENAI_API_KEY"] = "sk-bench-not-a-real-key"
-    sys.path.insert(0, str(ROOT / "layers" / "evalgate"))
-    from local.runtime import LocalRuntime
-
     # the runtime as `make run` starts it: durable (a fresh state directory), default worker caps
-    runtime = LocalRuntime(port=0, state_dir=Path(tempfile.mkdtemp(prefix="evalgate-bench-")))
-    runtime.start()
+    runtime = start_runtime()
     try:
         base = runtime.base_url
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {runtime.admin_secret}"
+        s = admin_session(runtime)
         # the client polls a run's status every 50 ms: past the per-key rate limit, wait as told (429)
         retry = Retry(total=60, status_forcelist=[429], allowed_methods=None, respect_retry_after_header=True)
         s.mount("http://", HTTPAdapter(max_retries=retry))
