@@ -55,6 +55,17 @@ def _test_client(service: str) -> Any:
     return _TEST_CLIENTS[service]
 
 
+def emulator_client(service: str, url: str) -> Any:
+    """A boto3 client of a moto server this test started (its own session: safe to build in any thread)."""
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 class FakeContext:
     function_name = "test"
     function_version = "$LATEST"

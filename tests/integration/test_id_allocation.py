@@ -10,14 +10,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 
 from evalgate.services.projects import create_project
 from evalgate.store.ids import ID_BASE, IdAllocator
 from evalgate.store.table import Table
 from local.runtime import MotoServer
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, emulator_client
 
 THREADS = 8
 PER_THREAD = 15
@@ -27,13 +26,7 @@ PER_THREAD = 15
 def server_table() -> Iterator[Callable[[], Table]]:
     server = MotoServer()
     server.start()
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = emulator_client("dynamodb", server.url)
     name = f"ids-{uuid.uuid4().hex[:8]}"
     client.create_table(
         TableName=name,

@@ -9,23 +9,12 @@ import os
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
-import boto3
 import pytest
 
 from local import durable
 from local.runtime import MotoServer
-
-
-def _client(service: str, url: str) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+from tests.integration.conftest import emulator_client
 
 
 def test_function_writes_are_on_disk_before_any_client_reply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +31,7 @@ def test_function_writes_are_on_disk_before_any_client_reply(tmp_path: Path, mon
 
     monkeypatch.setattr(durable.os, "fdatasync", counting)
     try:
-        client, function = _client("dynamodb", server.url), _client("dynamodb", server.internal_url)
+        client, function = emulator_client("dynamodb", server.url), emulator_client("dynamodb", server.internal_url)
         table = f"t-{uuid.uuid4().hex[:8]}"
         client.create_table(
             TableName=table,
@@ -75,7 +64,7 @@ def test_function_writes_are_on_disk_before_any_client_reply(tmp_path: Path, mon
         assert journal._durable == 5 and len(synced) == 3
 
         # S3 writes are synced before their reply on the functions' listener too (presigned uploads use it)
-        s3 = _client("s3", server.internal_url)
+        s3 = emulator_client("s3", server.internal_url)
         bucket = f"b-{uuid.uuid4().hex[:8]}"
         s3.create_bucket(Bucket=bucket)
         s3.put_object(Bucket=bucket, Key="k", Body=b"x")

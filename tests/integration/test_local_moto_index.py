@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto.dynamodb.models.table import Table
 
 from local import moto_index
 from local.runtime import MotoServer
+from tests.integration.conftest import emulator_client
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,7 @@ def ddb() -> Iterator[tuple[Any, str]]:
     moto_index.install()  # idempotent
     server = MotoServer()
     server.start()
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = emulator_client("dynamodb", server.url)
     name = f"t-{uuid.uuid4().hex[:8]}"
     client.create_table(
         TableName=name,

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from local import cfn
@@ -23,6 +22,7 @@ from local.lambdas import FunctionError
 from local.model import ScheduleSource
 from local.runtime import MotoServer
 from local.ticker import Ticker
+from tests.integration.conftest import emulator_client
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -33,13 +33,7 @@ T0 = datetime(2024, 2, 29, 10, 7, 30, tzinfo=UTC)
 def s3() -> Iterator[Any]:
     server = MotoServer()
     server.start()
-    yield boto3.client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    yield emulator_client("s3", server.url)
     server.stop()
 
 
