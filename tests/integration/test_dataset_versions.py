@@ -13,6 +13,7 @@ from evalgate.models.domain import ModelConfig, Run, SuiteTest
 from evalgate.services import datasets as datasets_service
 from evalgate.services import runs as runs_service
 from evalgate.services.container import container, utcnow
+from evalgate.store.datasets import position_name
 from tests.integration.conftest import Stack, key_for
 from tests.integration.test_datasets_api import base, create, err, get, new_prompt, ok
 
@@ -115,7 +116,9 @@ def test_a_run_reads_the_version_it_recorded_and_may_pin_one(stack: Stack, admin
     assert versions == {str(ds["id"]): 1}
     # the pinned version's cases, even after more edits (a deleted case too)
     assert stack.call("DELETE", f"{url}/cases/b", key=admin).status == 204  # v3
-    assert sorted(runs_service._case_names_of(project, pinned[0])) == ["a", "b"]
+    datasets = container().datasets
+    planned = datasets.case_positions(project, ds["id"], 1, datasets.latest_version(project, ds["id"]))
+    assert sorted(position_name(p) for p in planned) == ["a", "b"]  # what Prepare plans the pinned run with
     cases = {name: variables for name, variables, _ in runs_service._cases_of(project, pinned[0])}
     assert cases == {"a": {"x": 1}, "b": {}}
     got = container().datasets.get_cases(project, ds["id"], ["a", "b"], 2)

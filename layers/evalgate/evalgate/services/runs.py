@@ -476,14 +476,6 @@ def split_even(items: list[Any], concurrency: int, max_batch: int = MAX_BATCH) -
     return out
 
 
-def _case_names_of(project_id: str, test: SuiteTest) -> list[str | None]:
-    if test.dataset_id is None:
-        return [None]
-    if test.case_names is not None:
-        return list(test.case_names)
-    return list(container().datasets.case_names(project_id, test.dataset_id, test.dataset_version))
-
-
 def prepare(project_id: str, run_id: int) -> dict[str, Any]:
     """Mark the run running and cut its tests x cases x repeats into batches: a small run's batches list their
     items (inline in the state payload when under 64 KB, else in the S3 manifest); a big run's name ranges of

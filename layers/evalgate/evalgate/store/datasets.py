@@ -356,12 +356,6 @@ class DatasetStore:
             raise NotFound(f"case {name!r} not found")
         return found[name]
 
-    def case_names(self, project_id: str, dataset_id: int, version: int | None = None) -> list[str]:
-        if version is None:
-            pk, prefix = keys.cases_prefix(project_id, dataset_id)
-            return [str(n) for n in self.table.query_attribute(pk, prefix, "name")]
-        return sorted(self._items_at(project_id, dataset_id, version))
-
     def get_cases(
         self, project_id: str, dataset_id: int, names: Sequence[str], version: int | None = None
     ) -> dict[str, DatasetCase]:

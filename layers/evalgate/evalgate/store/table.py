@@ -430,31 +430,6 @@ class Table:
             raise InvalidInput("cursor is not valid for this list", field="cursor")
         return inner
 
-    def query_attribute(self, partition: str, sort_prefix: str, attribute: str) -> list[Any]:
-        """One attribute of every item of a partition (a projected Query: less to read and to send)."""
-        values: list[Any] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self.name,
-                "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :sk)",
-                "ExpressionAttributeNames": {"#pk": keys.PK, "#sk": keys.SK, "#a": attribute},
-                "ExpressionAttributeValues": {":pk": {"S": partition}, ":sk": {"S": sort_prefix}},
-                "ProjectionExpression": "#a",
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            try:
-                resp = self.client.query(**kwargs)
-            except ClientError as exc:
-                self.raise_throttled(exc)
-                raise
-            values += [self.codec.load(raw).get(attribute) for raw in resp.get("Items", [])]
-            start = resp.get("LastEvaluatedKey")
-            if not start:
-                return values
-
     def query_between(
         self,
         partition: str,
