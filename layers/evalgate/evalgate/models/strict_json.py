@@ -54,10 +54,50 @@ def _path(parent: str, key: str | int) -> str:
 def loads(text: str | bytes) -> Any:
     """Parse JSON strictly (see the module doc). Malformed JSON raises json.JSONDecodeError as json.loads does;
     a refused value raises SchemaViolation naming its path (e.g. `results[3].metadata.x`)."""
+    refused: list[_Refused] = []
+
+    def constant(text: str) -> _Refused:
+        refused.append(_constant(text))
+        return refused[-1]
+
+    def as_float(text: str) -> float | _Refused:
+        value = _float(text)
+        if isinstance(value, _Refused):
+            refused.append(value)
+        return value
+
+    def as_int(text: str) -> int | _Refused:
+        value = _int(text)
+        if isinstance(value, _Refused):
+            refused.append(value)
+        return value
+
     try:
-        value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        value = json.loads(text, parse_constant=constant, parse_float=as_float, parse_int=as_int)
     except RecursionError as exc:
         raise SchemaViolation(f"request body is nested too deeply: at most {MAX_DEPTH} levels") from exc
+    if refused or _too_deep(value):
+        _report(value)  # the walk that names the offending value's path
+    return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether containers nest MAX_DEPTH deep (a walk of the containers only: no paths, no scalars)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(MAX_DEPTH):
+        if not level:
+            return False
+        nested: list[Any] = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    nested.append(child)
+        level = nested
+    return bool(level)
+
+
+def _report(value: Any) -> None:
+    """Raise SchemaViolation for the first refused value or too deep a container, in document order."""
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         node, path, depth = stack.pop()
@@ -71,4 +111,3 @@ def loads(text: str | bytes) -> Any:
                 )
             items = node.items() if isinstance(node, dict) else enumerate(node)
             stack.extend(reversed([(child, _path(path, key), depth + 1) for key, child in items]))
-    return value
