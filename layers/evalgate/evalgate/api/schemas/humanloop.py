@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, Strict, StrictBool, StringConstraints, model_validator
+
+from evalgate.api.schemas.base import ShortRepr
 
 if TYPE_CHECKING:
     from evalgate.models import stats
@@ -18,13 +20,13 @@ Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 FilePath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
-class HlRequest(BaseModel):
+class HlRequest(ShortRepr):
     """Humanloop request bodies: snake_case, unknown fields refused (422 naming the field)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
-class HlModel(BaseModel):
+class HlModel(ShortRepr):
     model_config = ConfigDict(defer_build=True)
 
 
@@ -543,14 +545,14 @@ class EvaluationLogsPage(HlModel):
 
 
 # -- the file API the SDK's evaluations.run() uses (prompts, datasets, evaluators, logs) ----------------------
-class HlOpenRequest(BaseModel):
+class HlOpenRequest(ShortRepr):
     """A Humanloop file or log request: the fields evalgate maps are checked; Humanloop's others (tools,
     reasoning effort, provider request bodies...) are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow", defer_build=True)
 
 
-class HlOpenOut(BaseModel):
+class HlOpenOut(ShortRepr):
     """A Humanloop response (PromptResponse, DatasetResponse, EvaluatorResponse, log responses): built by the
     service in Humanloop's shape, checked against the SDK's own models in the tests."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from evalgate.api.schemas.base import ShortRepr
 from evalgate.models.jobs import AutoEvalJob
 from evalgate.models.prompt_ref import prompt_ref
 
 
-class _Snake(BaseModel):
+class _Snake(ShortRepr):
     model_config = ConfigDict(defer_build=True, protected_namespaces=())
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from evalgate.api.schemas.base import ShortRepr
 from evalgate.models.prompt_ref import PromptRef
 from evalgate.models.traces import Trace
 
@@ -15,11 +16,11 @@ TraceId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class SnakeRequest(BaseModel):
+class SnakeRequest(ShortRepr):
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), defer_build=True)
 
 
-class SnakeModel(BaseModel):
+class SnakeModel(ShortRepr):
     model_config = ConfigDict(protected_namespaces=(), defer_build=True)
 
 
