@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -37,6 +39,7 @@ class EvalgateResolver(APIGatewayHttpResolver):
         )
         self.required_role = role
         self._parsed: tuple[str, Any] | None = None
+        self._admission: Future[Principal] | None = None
         self._family = "evalgate"
         self.exception_handler(ResponseValidationError)(_response_invalid)
         self.exception_handler(RequestValidationError)(self._validation_error)
@@ -48,6 +51,7 @@ class EvalgateResolver(APIGatewayHttpResolver):
         # Size, authentication and role are checked before the body is parsed or validated,
         # so a caller without a key learns nothing about the schema.
         self._family = family_of(str(event.get("rawPath") or ""), _method_of(event))
+        self._admission = None
         try:
             _check_body_size(event)
             if self.json_only:
@@ -56,21 +60,55 @@ class EvalgateResolver(APIGatewayHttpResolver):
                     event = _empty_body_is_empty_object(event)
             if self.required_role is not None:
                 # lazy: a sibling service, loaded on the path that calls it (cold start)
-                from evalgate.services.projects import authenticate
+                from evalgate.services.projects import recall
 
-                principal = authenticate(event.get("headers") or {}, event.get("rawPath", ""))
+                principal, unchecked = recall(event.get("headers") or {}, event.get("rawPath", ""))
                 require_role(principal, self.required_role)
                 logger.append_keys(project_id=principal.project_id, key_id=principal.key_id)
                 self.append_context(principal=principal)
+                # the key (when this process knew it already) and its rate window are checked while the body is
+                # parsed and validated; the route waits for both when it first asks for the principal (before it
+                # reads or writes anything of the project), and an error answer waits for them too, so a revoked
+                # key is a 401 and a request over the limit a 429 whatever its body, as when they came first
+                self._admission = _admission_pool().submit(admit_request, principal, unchecked, self.required_role)
             if self.json_only:
                 _check_body_is_json(event)
                 self._parsed = _parse_strictly(event)
         except EvalgateError as exc:
-            logger.info("request rejected", code=exc.code, status=status_of(exc))
-            return raw_error_response(exc)
-        return super().resolve(event, context)
+            error = self._admission_error() or exc
+            logger.info("request rejected", code=error.code, status=status_of(error))
+            return raw_error_response(error)
+        response = super().resolve(event, context)
+        # a route that never asked for its principal is still refused (its context is cleared by now)
+        throttled = self._admission_error(adopt=False)
+        if throttled is not None and response.get("statusCode") != status_of(throttled):
+            logger.info("request rejected", code=throttled.code, status=status_of(throttled))
+            return raw_error_response(throttled)
+        return response
+
+    def _admission_error(self, *, adopt: bool = True) -> EvalgateError | None:
+        """The error of this request's admission (None when admitted or not checked), once it is done; `adopt`:
+        the principal admitted replaces the one recalled in the route's context."""
+        admission, self._admission = self._admission, None
+        if admission is None:
+            return None
+        try:
+            principal = admission.result()
+        except EvalgateError as exc:
+            return exc
+        if adopt and principal != self.context.get("principal"):
+            self.append_context(principal=principal)
+        return None
+
+    def _wait_admitted(self) -> None:
+        throttled = self._admission_error()
+        if throttled is not None:
+            raise throttled
 
     def _validation_error(self, exc: RequestValidationError) -> Response:
+        throttled = self._admission_error()
+        if throttled is not None:
+            return _domain_error(throttled)
         if self._family == "humanloop":
             return _humanloop_validation_error(exc.errors())
         response = _validation_error(exc)
@@ -79,6 +117,7 @@ class EvalgateResolver(APIGatewayHttpResolver):
         return response
 
     def _domain_error(self, exc: EvalgateError) -> Response:
+        exc = self._admission_error() or exc
         response = _domain_error(exc)
         if self._family == "humanloop":
             if isinstance(exc, SchemaViolation):
@@ -98,10 +137,38 @@ class EvalgateResolver(APIGatewayHttpResolver):
 
     @property
     def principal(self) -> Principal:
+        self._wait_admitted()
         principal = self.context.get("principal")
         if not isinstance(principal, Principal):
             raise RuntimeError("route needs a principal but the function is public")
         return principal
+
+
+def admit_request(principal: Principal, unchecked: str | None, role: Role) -> Principal:
+    """Admit a request: its key checked if `unchecked` (its hash: the principal was recalled, not read), then
+    counted in the key's rate window. The principal to serve it with."""
+    from evalgate.services.projects import limit_rate, lookup_principal  # lazy: as in resolve
+
+    if unchecked is not None:
+        current = lookup_principal(unchecked)
+        if current != principal:  # not in real use (keys do not change); a store rebuilt under a test's feet
+            require_role(current, role)
+            principal = current
+    limit_rate(principal)
+    return principal
+
+
+_admission_lock = threading.Lock()
+_admission_executor: ThreadPoolExecutor | None = None
+
+
+def _admission_pool() -> ThreadPoolExecutor:
+    """The threads that count requests in their key's rate window (built on first use: cold start)."""
+    global _admission_executor
+    with _admission_lock:
+        if _admission_executor is None:
+            _admission_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="admission")
+        return _admission_executor
 
 
 # EvalGuard's documents answer 400 to a bad body on these two routes (their other routes follow evalgate's 422)

@@ -14,10 +14,43 @@ from evalgate.store.projects import ProjectStore
 
 
 def authenticate(headers: Mapping[str, str], path: str) -> Principal:
-    secret = auth.presented_secret(headers, path)
-    digest = auth.hash_secret(secret)
-    principal = auth.principal_from_lookup(container().projects.lookup_key(digest), digest)
+    """The caller's principal, counted in its key's rate window (401 without a valid key, 429 over the limit)."""
+    principal = identify(headers, path)
     limit_rate(principal)
+    return principal
+
+
+def identify(headers: Mapping[str, str], path: str) -> Principal:
+    """The principal of the key presented (401 without a valid key); its rate is not counted here."""
+    return lookup_principal(auth.hash_secret(auth.presented_secret(headers, path)))
+
+
+def recall(headers: Mapping[str, str], path: str) -> tuple[Principal, str | None]:
+    """The principal of the key presented, and the key's hash when that principal is the one this process
+    looked up last for the key, not read now: the caller then checks it (`lookup_principal(digest)`) before the
+    request reads or writes anything of the project, beside the work that needs no project (the API resolver
+    checks it while the body is parsed and validated). A key this process has not seen is looked up here."""
+    digest = auth.hash_secret(auth.presented_secret(headers, path))
+    known = _recalled.get(digest)
+    if known is not None:
+        return known, digest
+    return lookup_principal(digest), None
+
+
+_RECALLED_KEYS = 1024  # keys remembered per process (a Lambda instance serves a handful)
+_recalled: dict[str, Principal] = {}
+
+
+def lookup_principal(digest: str) -> Principal:
+    """The principal of the key with this hash, read from the store (401 when there is none, or it is revoked)."""
+    try:
+        principal = auth.principal_from_lookup(container().projects.lookup_key(digest), digest)
+    except Exception:
+        _recalled.pop(digest, None)
+        raise
+    if digest not in _recalled and len(_recalled) >= _RECALLED_KEYS:
+        _recalled.clear()
+    _recalled[digest] = principal
     return principal
 
 
