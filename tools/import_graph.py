@@ -45,6 +45,7 @@ TIERS: dict[str, int] = {
     "templating": 1,
     "schedules": 1,
     "importer": 1,
+    "pools": 1,
     "__init__": 1,
 }
 # the only edges between units of one tier

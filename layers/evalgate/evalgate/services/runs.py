@@ -11,13 +11,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from evalgate import keys
+from evalgate import keys, pools
 from evalgate.errors import Conflict, InvalidInput, NotFound, Unavailable
 from evalgate.models.domain import (
     ModelConfig,
@@ -73,7 +73,7 @@ def start_run(
 ) -> Run:
     c = container()
     project_id = principal.project_id
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="start") as pool:  # four reads at once
+    with pools.scope("start", 3) as pool:  # four reads at once
         suite_read = pool.submit(c.suites.get_suite, project_id, prompt_id, suite_id)
         version_read = pool.submit(c.prompts.get_version, project_id, prompt_id, version_no)
         tests_read = pool.submit(c.suites.list_tests, project_id, suite_id)
@@ -823,7 +823,7 @@ def _definition(project_id: str, run: Run) -> tuple[PromptVersion, Suite, list[S
         )
     assert run.suite_id is not None and run.prompt_id is not None and run.version_no is not None
     prompt_id, suite_id, version_no = run.prompt_id, run.suite_id, run.version_no
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="definition") as pool:  # three reads at once
+    with pools.scope("definition", 2) as pool:  # three reads at once
         suite_read = pool.submit(c.suites.get_suite, project_id, prompt_id, suite_id)
         version_read = pool.submit(c.prompts.get_version, project_id, prompt_id, version_no)
         tests = c.suites.list_tests(project_id, suite_id)
@@ -909,7 +909,7 @@ def run_batch(
 
     threads = case_threads(suite.config.max_concurrency)
     # two I/O threads beside the cases: the next chunks' reads ahead of them, their results' writes behind them
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-io") as io:
+    with pools.scope("batch-io", 2) as io:
         loads: dict[int, Future[list[CaseSpec | RunResult]]] = {}
         writes: list[Future[None]] = []
         ended: list[RunResult] = []
@@ -1043,7 +1043,7 @@ def run_prefix(
         return clock() - started_at + p95 <= budget_s
 
     started = 0
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(work))), thread_name_prefix="case") as pool:
+    with pools.scope("case", min(threads, len(work))) as pool:
         inflight: set[Future[tuple[int, RunResult, float]]] = set()
         while True:
             while started < len(work) and len(inflight) < threads and may_start(started):
@@ -1157,8 +1157,9 @@ def run_concurrently(
 
     if len(specs) <= 1 or threads <= 1:
         return [one(s) for s in specs]
-    with ThreadPoolExecutor(max_workers=min(threads, len(specs)), thread_name_prefix="case") as pool:
-        return list(pool.map(one, specs))
+    with pools.scope("case", min(threads, len(specs))) as pool:
+        futures = [pool.submit(one, s) for s in specs]
+        return [f.result() for f in futures]
 
 
 _RUN_CONFIG: dict[tuple[str, int], tuple[PromptVersion, Suite, dict[int, SuiteTest]]] = {}
