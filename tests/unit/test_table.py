@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +29,19 @@ def client() -> Any:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff waits are recorded instead of slept."""
+    """Backoff waits are recorded instead of slept: this test's own. `time.sleep` is patched process-wide, and
+    threads an earlier test of the same worker left behind keep sleeping (the Humanloop SDK's span exporter
+    polls its queue every 0.1 s until shut down): theirs still sleep, or they would spin into the list."""
     waits: list[float] = []
-    monkeypatch.setattr(table_module.time, "sleep", waits.append)
+    real, mine = time.sleep, threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == mine:
+            waits.append(seconds)
+        else:
+            real(seconds)
+
+    monkeypatch.setattr(table_module.time, "sleep", sleep)
     return waits
 
 
