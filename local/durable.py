@@ -249,7 +249,7 @@ class DurableState:
     def _load(self, record: dict[str, Any]) -> None:
         kind = record.get("t")
         if kind == "ddb":
-            self._ddb().get_table(record["table"]).put_item(record["item"])
+            self._ddb().get_table(record["table"]).put_item(_binary_in(record["item"]))
         elif kind == "s3":
             key = self._s3().put_object(record["bucket"], record["key"], base64.b64decode(record["b64"]))
             if record.get("meta"):
@@ -270,7 +270,7 @@ class DurableState:
         ddb = self._ddb()
         for name, table in list(ddb.tables.items()):
             for item in table.all_items():
-                yield {"t": "ddb", "table": name, "item": item.to_json()["Attributes"]}
+                yield {"t": "ddb", "table": name, "item": _binary_out(item.to_json()["Attributes"])}
         s3 = self._s3()
         for bucket_name, bucket in list(s3.buckets.items()):
             for key_name in list(bucket.keys):
@@ -330,6 +330,43 @@ class DurableState:
 
 
 _WORD = re.compile(r"[A-Z][A-Z_]*")
+
+
+def _binary_out(value: Any) -> Any:
+    """An item's attributes with binary values in base64 (as DynamoDB's JSON carries them): moto holds them as
+    bytes, which a JSON snapshot cannot (a compressed result body is binary)."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                base64.b64encode(v).decode("ascii")
+                if k == "B" and isinstance(v, bytes)
+                else [base64.b64encode(b).decode("ascii") if isinstance(b, bytes) else b for b in v]
+                if k == "BS" and isinstance(v, list)
+                else _binary_out(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_binary_out(v) for v in value]
+    return value
+
+
+def _binary_in(value: Any) -> Any:
+    """The attributes `_binary_out` wrote, binary values as bytes again (as moto holds them)."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                base64.b64decode(v)
+                if k == "B" and isinstance(v, str)
+                else [base64.b64decode(b) if isinstance(b, str) else b for b in v]
+                if k == "BS" and isinstance(v, list)
+                else _binary_in(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_binary_in(v) for v in value]
+    return value
 
 
 def _entity(item: Any) -> str:
