@@ -253,6 +253,7 @@ def test_partiql_inserts_are_conditional_puts() -> None:
                 "nul": None,
                 "tags": {"x"},
                 "m": {"k": [1]},
+                "blob": bytes([i, 0, 255]) + b"packed",  # a compressed result body is binary
             }
             for i in [*range(40), 7]
         ]

@@ -45,12 +45,14 @@ from evalgate.store.run_items import (
     is_counted,
     known_by_legacy,
     marker_item,
+    pack_body,
     result_case_key,
     run_of_item,
     score_bin,
     scorer_of,
     scorer_value,
     tokens,
+    unpack_body,
     utcnow_iso,
 )
 from evalgate.store.table import Table
@@ -341,7 +343,7 @@ class RunStore:
             item["outputKey"] = blob_key
             output = output[:OUTPUT_INLINE_MAX]
         body["output"] = output
-        item["body"] = json.dumps(body, separators=(",", ":"))
+        item["body"] = pack_body(body)
         return item
 
     def record_batch_results(
@@ -613,7 +615,7 @@ class RunStore:
             "resultId": r.id,
             "status": external_status(r),
             "score": external_score(r),
-            "body": json.dumps(body, separators=(",", ":")),
+            "body": pack_body(body),
             "receivedAt": utcnow_iso(),
             "claimedAt": round(time.time(), 3),
             "batch": label,
@@ -795,7 +797,7 @@ class RunStore:
             return True
         solo = next((c for c in claims if c.get("solo")), None)
         if solo is not None:
-            counts, outcomes = self._external_counts([ExternalResult(id=solo["resultId"], **json.loads(solo["body"]))])
+            counts, outcomes = self._external_counts([ExternalResult(id=solo["resultId"], **unpack_body(solo["body"]))])
             self._complete(project_id, run_id, owner, counts, outcome=_dumps(outcomes[0]), solo=str(solo["resultId"]))
             return True
         return False
@@ -821,7 +823,7 @@ class RunStore:
                 continue
             item = self.table.get(keys.run_result_by_id(project_id, run_id, solo)) if solo else None
             if item is not None and item.get("batch") == label and item.get("body"):
-                counts, outcomes = self._external_counts([ExternalResult(id=solo, **json.loads(item["body"]))])
+                counts, outcomes = self._external_counts([ExternalResult(id=solo, **unpack_body(item["body"]))])
                 self._complete(project_id, run_id, label, counts, outcome=_dumps(outcomes[0]), solo=solo)
                 finished += 1
         return finished
@@ -846,7 +848,7 @@ class RunStore:
         ):
             rid = str(item["resultId"])
             if item.get("batch") == solos.get(rid) and item.get("body"):
-                counts, _ = self._external_counts([ExternalResult(id=rid, **json.loads(item["body"]))])
+                counts, _ = self._external_counts([ExternalResult(id=rid, **unpack_body(item["body"]))])
                 per_unit[solos[rid]] = counts["scorers"]
         out: dict[str, dict[str, float]] = {}
         for label in sorted(per_unit):
@@ -870,7 +872,7 @@ class RunStore:
         item = self.table.get(keys.run_result_by_id(project_id, run_id, result_id))
         if item is None or item.get("type") != "externalResult":
             return False
-        if name in (json.loads(item["body"]).get("scorer_results") or {}):
+        if name in (unpack_body(item["body"]).get("scorer_results") or {}):
             return False
         if not is_counted(item, self._counted_filter(project_id, run_id, [item])):
             return False
@@ -905,7 +907,7 @@ class RunStore:
             if not is_counted(item, counted):
                 continue
             if item.get("type") == "externalResult":
-                out.append(ExternalResult(id=item["resultId"], **json.loads(item["body"])))
+                out.append(ExternalResult(id=item["resultId"], **unpack_body(item["body"])))
             else:
                 r = self._load_result(item)
                 out.append(
@@ -932,7 +934,7 @@ class RunStore:
             if not is_counted(item, counted):
                 continue
             if item.get("type") == "externalResult":
-                out.append(_as_run_result(ExternalResult(id=item["resultId"], **json.loads(item["body"]))))
+                out.append(_as_run_result(ExternalResult(id=item["resultId"], **unpack_body(item["body"]))))
             else:
                 out.append(self._load_result(item))
         return Page(items=out, next_cursor=nxt)
@@ -944,7 +946,7 @@ class RunStore:
         return {int(i["index"]): self._load_result(i) for i in items if is_counted(i, counted)}
 
     def _load_result(self, item: dict[str, Any]) -> RunResult:
-        body = json.loads(item["body"])
+        body = unpack_body(item["body"])
         if item.get("outputKey"):
             body["output"] = self.blobs.get_json(item["outputKey"])["output"]
         return RunResult(index=item["index"], name=item["name"], status=item["status"], score=item["score"], **body)

@@ -50,7 +50,7 @@ _NUMBER_LIMITS = "numbers must be finite, below 1e125 in magnitude, with at most
 def _to_ddb(value: Any) -> Any:
     """Python values as the DynamoDB serializer wants them. Numbers outside DynamoDB's range are refused with a
     400 (a caller's value), and floats too small to represent (below 1e-128) are stored as 0."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | Decimal):
+    if isinstance(value, bool) or value is None or isinstance(value, str | Decimal | bytes):
         return value
     if isinstance(value, int):
         if abs(value) >= 10**38:
@@ -78,14 +78,21 @@ def _from_ddb(value: Any) -> Any:
         return [_from_ddb(v) for v in value]
     if isinstance(value, set):
         return {_from_ddb(v) for v in value}
+    if _BINARY is not None and isinstance(value, _BINARY):
+        return bytes(value.value)  # boto3's Binary wrapper: the layer works with bytes
     return value
+
+
+_BINARY: Any = None  # boto3's Binary type, once the codec has loaded boto3
 
 
 class _Codec:
     def __init__(self) -> None:
         # lazy: the AWS SDK loads on first use, not at import (cold start)
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
+        global _BINARY
+        _BINARY = Binary
         self._ser = TypeSerializer()
         self._de = TypeDeserializer()
 
