@@ -43,7 +43,11 @@ def test_a_big_result_body_is_stored_compressed_and_read_back_whole() -> None:
 
     with metered_store() as (store, meter):
         run = Run(
-            id=store.new_run_id(), project_id="p", kind="external", status=RunStatus.running, created_at=datetime.now(UTC)
+            id=store.new_run_id(),
+            project_id="p",
+            kind="external",
+            status=RunStatus.running,
+            created_at=datetime.now(UTC),
         )
         store.create_run(run)
         small = result(0, 0)
