@@ -7,13 +7,15 @@ started once per process (on first use: cold start) and kept, as the layer's cla
 a call what `with ThreadPoolExecutor(max_workers=n) as pool` gave it: at most `n` of its tasks run at once (the
 others wait in order), and leaving the scope waits for every task it submitted, whether it left normally or by
 an exception. Scopes of one name share threads; in Lambda one invocation runs at a time, so they rarely meet.
+Used by suite batches, POST /run and Prepare's reads, explore, scores, comparisons' judges, the monitor tick and
+the auto-eval judge.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -51,6 +53,11 @@ class Scope:
             self._waiting.append((future, fn, args))
         self._pump()
         return future
+
+    def map(self, fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
+        """`fn` of each item, in order (as `list(executor.map(fn, items))`: the first error raised in order)."""
+        futures = [self.submit(fn, item) for item in items]
+        return [f.result() for f in futures]
 
     def _pump(self) -> None:
         while True:

@@ -15,10 +15,10 @@ file show.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalgate import pools
 from evalgate.errors import Conflict, InvalidInput, NotFound
 from evalgate.models.domain import TERMINAL, Principal, Run, RunResult, SuiteTest
 from evalgate.services.container import container
@@ -154,7 +154,7 @@ def compare_runs(
             criteria = str((_spec(test, "select-best") or {})["value"])
             return case.index, select_best(criteria, [r.output or "" for r in results], judge)
 
-        with ThreadPoolExecutor(max_workers=min(JUDGE_CONCURRENCY, len(judged))) as pool:
+        with pools.scope("compare", min(JUDGE_CONCURRENCY, len(judged))) as pool:
             verdicts = dict(pool.map(grade, judged))
 
     out: list[ComparedCase] = []

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from evalgate import pools
 from evalgate.errors import InvalidInput, NotFound, PayloadTooLarge
 from evalgate.models.domain import ModelConfig, Principal, PromptVersion, RunResult, SuiteConfig, SuiteTest
 from evalgate.services import suites as suite_service
@@ -98,6 +98,6 @@ def explore(
         write_cache=use_cache,
     )
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=min(EXPLORE_CONCURRENCY, len(specs))) as pool:
-        results = list(pool.map(executor.run, specs))
+    with pools.scope("explore", min(EXPLORE_CONCURRENCY, len(specs))) as pool:
+        results = pool.map(executor.run, specs)
     return results, int((time.perf_counter() - started) * 1000)

@@ -6,13 +6,12 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from evalgate import keys, schedules
+from evalgate import keys, pools, schedules
 from evalgate.errors import EvalgateError, InvalidInput, Throttled, Unavailable
 from evalgate.models.domain import Page, Principal
 from evalgate.models.monitors import JudgeSpec, Monitor, MonitorTarget
@@ -323,8 +322,8 @@ def run_due_monitors(
                 _run_one(monitor, now, result, lock)
 
     partitions = keys.monitors_due_partitions()
-    with ThreadPoolExecutor(max_workers=min(TICK_THREADS, len(partitions)), thread_name_prefix="tick") as pool:
-        list(pool.map(work, partitions))
+    with pools.scope("tick", min(TICK_THREADS, len(partitions))) as pool:
+        pool.map(work, partitions)
     if result.due:
         logger.info(
             "monitor tick",

@@ -5,11 +5,11 @@ assertion types, model-graded ones included: the same engine, judge and embedder
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from evalgate import pools
 from evalgate.errors import InvalidInput
 from evalgate.models.domain import ModelConfig, Principal, PromptVersion, SuiteConfig
 from evalgate.scoring import TYPES, CaseOutput, validate_assertions
@@ -100,6 +100,6 @@ def score_outputs(
         return {"id": item.id, **verdict.to_dict()}
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=min(SCORE_CONCURRENCY, len(items))) as pool:
-        results = list(pool.map(one, items))
+    with pools.scope("score", min(SCORE_CONCURRENCY, len(items))) as pool:
+        results = pool.map(one, items)
     return results, int((time.perf_counter() - started) * 1000)

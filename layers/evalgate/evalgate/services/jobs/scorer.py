@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from evalgate import pools
 from evalgate.models.jobs import AutoEvalJob, SampleRecord
 from evalgate.observability import logger
 from evalgate.services.container import container, utcnow
@@ -44,8 +44,8 @@ def score_traces(project_id: str, job_id: str, trace_ids: Sequence[str], *, atte
         if workers <= 1:
             outcomes = [one(t) for t in pending]
         else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
-                outcomes = list(pool.map(one, pending))
+            with pools.scope("judge", workers) as pool:
+                outcomes = pool.map(one, pending)
         errors = [e for e in outcomes if e]
     maybe_queue_analysis(project_id, job_id)
     if errors:
