@@ -59,3 +59,18 @@ def test_a_task_error_reaches_the_caller_and_the_threads_are_kept() -> None:
                 names.add(f.result())
     assert names and all(n.startswith("test-kept") for n in names)
     assert len(names) <= 2 + 1  # the same few threads served all three scopes
+
+
+def test_map_returns_in_order_and_raises_the_first_error_in_order() -> None:
+    def slow_square(i: int) -> int:
+        time.sleep(0.001 * (5 - i))  # later items end first
+        if i in (3, 4):
+            raise ValueError(f"item {i}")
+        return i * i
+
+    with pools.scope("test-map", 4) as pool:
+        assert pool.map(slow_square, range(3)) == [0, 1, 4]
+        with pytest.raises(ValueError, match="item 3"):
+            pool.map(slow_square, range(5))
+    with pools.scope("test-map", 2) as pool:
+        assert pool.map(slow_square, []) == []
