@@ -12,7 +12,7 @@ import boto3
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from local.durable import DurableState
+from local.durable import DurableState, _line
 
 BLOB = bytes(range(256)) * 3
 
@@ -36,7 +36,8 @@ def test_binary_attributes_survive_the_snapshot(tmp_path: Path) -> None:
         }
         ddb.put_item(TableName="t", Item=item)
         state = DurableState(tmp_path, account=DEFAULT_ACCOUNT_ID, region="us-east-1")
-        records = [json.loads(json.dumps(r)) for r in state._dump() if r.get("t") == "ddb"]  # what the file holds
+        records = [json.loads(_line(r)) for r in state._dump() if r.get("t") == "ddb"]  # what the file holds
+        assert [r.get("bin") for r in records] == [1]
         ddb.delete_item(TableName="t", Key={"PK": {"S": "BIN"}, "SK": {"S": "one"}})
         for record in records:
             state._load(record)
