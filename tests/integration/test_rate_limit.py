@@ -113,6 +113,12 @@ def test_a_key_revoked_while_a_process_remembers_it_is_refused_before_anything_i
 
     revoked = stack.call("DELETE", f"/api/v1/projects/{project_id}/api-keys/{key_id}", key=admin)
     assert revoked.status in (200, 204), revoked.text
+    # first, while still recalled, a route the key's role never allowed: a 401 (revoked), not the 403 its
+    # recalled role would give
+    remembered = dict(projects._recalled)
+    admin_only = stack.call("POST", f"/api/v1/projects/{project_id}/api-keys", key=secret, body={"name": "x"})
+    assert admin_only.status == 401, admin_only.text
+    projects._recalled.update(remembered)  # as the submit function's own process still remembers it
     for body in ({"results": [{"id": "r3", "passed": True}]}, {"results": [{"id": "r4", "passed": "no"}]}):
         reply = stack.call("POST", url, key=secret, body=body)
         assert reply.status == 401, reply.text

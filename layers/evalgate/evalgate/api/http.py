@@ -60,9 +60,12 @@ class EvalgateResolver(APIGatewayHttpResolver):
                     event = _empty_body_is_empty_object(event)
             if self.required_role is not None:
                 # lazy: a sibling service, loaded on the path that calls it (cold start)
-                from evalgate.services.projects import recall
+                from evalgate.services.projects import lookup_principal, recall
 
                 principal, unchecked = recall(event.get("headers") or {}, event.get("rawPath", ""))
+                if unchecked is not None and not principal.role.allows(self.required_role):
+                    # refused on what was recalled: read the key first, so a revoked key is a 401, not a 403
+                    principal, unchecked = lookup_principal(unchecked), None
                 require_role(principal, self.required_role)
                 logger.append_keys(project_id=principal.project_id, key_id=principal.key_id)
                 self.append_context(principal=principal)
