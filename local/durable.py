@@ -249,7 +249,7 @@ class DurableState:
         else:
             # an empty journal (not even a torn record) and no message in the snapshot (a message loaded again
             # gets a new id, which only a new snapshot holds): the snapshot is the state, and rewriting it took
-            # ~20 s of a restart at 340,000 results
+            # 12 s of a 62 s restart at 340,000 results
             self.journal = Journal(journal)
         self.restored = self.census()
         return self.restored
