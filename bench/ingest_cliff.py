@@ -85,6 +85,22 @@ def metered_store() -> Iterator[tuple[Any, MeteredClient]]:
         yield RunStore(Table(TABLE, meter), Blobs("unused", None)), meter
 
 
+def open_run(store: Any, project_id: str) -> Any:
+    """A new external run of `project_id`, running, in `store`."""
+    # lazy: the layer is imported inside the moto context
+    from evalgate.models.domain import Run, RunStatus
+
+    run = Run(
+        id=store.new_run_id(),
+        project_id=project_id,
+        kind="external",
+        status=RunStatus.running,
+        created_at=datetime.now(UTC),
+    )
+    store.create_run(run)
+    return run
+
+
 def result(i: int, scorers: int, *, steady: bool = False) -> Any:
     # lazy: the layer is imported inside the moto context
     from evalgate.models.domain import ExternalResult
@@ -107,18 +123,10 @@ def run_cliff(batches: int, batch_size: int, scorers: int, *, resend_every: int 
     `resend_every`-th batch is sent twice, as a client retry)."""
     # lazy: the layer is imported inside the moto context
     from evalgate.errors import EvalgateError
-    from evalgate.models.domain import Run, RunStatus
 
     with metered_store() as (store, meter):
         project = "p-cliff"
-        run = Run(
-            id=store.new_run_id(),
-            project_id=project,
-            kind="external",
-            status=RunStatus.running,
-            created_at=datetime.now(UTC),
-        )
-        store.create_run(run)
+        run = open_run(store, project)
         per_batch: list[float] = []
         errors = 0
         largest = 0

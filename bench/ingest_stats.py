@@ -93,18 +93,23 @@ def _ingest_elsewhere(
     assert reply.status_code == 200, reply.text
     ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": i}} for i in items[:25]]})
 
-    def post() -> None:
-        for start in range(0, len(rows), 100):
-            reply = session.post(f"{base}/api/v1/evals/{run_id}/results", json={"results": rows[start : start + 100]})
-            assert reply.status_code == 200, reply.text
+    api_ms = timed(lambda: post_results(session, base, run_id, rows, 100))
+    return api_ms, timed(lambda: write_raw(ddb, table_name, items))
 
-    def raw() -> None:
-        for start in range(0, len(items), 25):
-            chunk = items[start : start + 25]
-            reply = ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": i}} for i in chunk]})
-            assert not reply.get("UnprocessedItems"), "moto left items unprocessed"
 
-    return timed(post), timed(raw)
+def post_results(session: Any, base: str, run_id: str, rows: list[dict[str, Any]], size: int) -> None:
+    """POST `rows` to the run's results route, `size` per request, one after another."""
+    for start in range(0, len(rows), size):
+        reply = session.post(f"{base}/api/v1/evals/{run_id}/results", json={"results": rows[start : start + size]})
+        assert reply.status_code == 200, reply.text
+
+
+def write_raw(ddb: Any, table_name: str, items: list[dict[str, Any]]) -> None:
+    """BatchWriteItem of `items`, 25 per call, one after another."""
+    for start in range(0, len(items), 25):
+        chunk = items[start : start + 25]
+        reply = ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": i}} for i in chunk]})
+        assert not reply.get("UnprocessedItems"), "moto left items unprocessed"
 
 
 def timed(fn: Any) -> float:
@@ -168,9 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             return str(reply.json()["id"])
 
         def post(run_id: str, rows: list[dict[str, Any]], size: int) -> None:
-            for start in range(0, len(rows), size):
-                reply = s.post(f"{base}/api/v1/evals/{run_id}/results", json={"results": rows[start : start + size]})
-                assert reply.status_code == 200, reply.text
+            post_results(s, base, run_id, rows, size)
 
         # warm-up: the submit function's workers and moto's code paths
         post(new_run(), make_results(300, "warm"), 100)
@@ -187,14 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         api_ms = timed(lambda: post(run_id, rows, 100))
         api_items, api_units = runtime.moto.items_written - items0, runtime.moto.write_units - units0
         items = raw_items(table_name, runtime.project_id, rows)
-
-        def raw() -> None:
-            for start in range(0, len(items), 25):
-                chunk = items[start : start + 25]
-                reply = ddb.batch_write_item(RequestItems={table_name: [{"PutRequest": {"Item": i}} for i in chunk]})
-                assert not reply.get("UnprocessedItems"), "moto left items unprocessed"
-
-        raw_ms = timed(raw)
+        raw_ms = timed(lambda: write_raw(ddb, table_name, items))
         got = s.get(f"{base}/api/v1/evals/{run_id}").json()["summary"]
         assert got["total"] == args.results, got
 

@@ -19,10 +19,9 @@ import argparse
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from bench.ingest_cliff import metered_store, result
+from bench.ingest_cliff import metered_store, open_run, result
 
 
 class Clock:
@@ -53,7 +52,6 @@ def _label_in_shard_zero(width: int, shards: int) -> str:
 def simulate(rate: float, scorers: int, seconds: float) -> dict[str, Any]:
     """`seconds` of simulated time at `rate` single-result batches/s into one run; figures from the second half."""
     # lazy: the layer is imported inside the moto context
-    from evalgate.models.domain import Run, RunStatus
     from evalgate.store import run_counts
     from evalgate.store import runs as runs_store
 
@@ -72,14 +70,7 @@ def simulate(rate: float, scorers: int, seconds: float) -> dict[str, Any]:
                 return _label_in_shard_zero(width, shards)
 
             store._new_label = new_label  # type: ignore[method-assign]
-            run = Run(
-                id=store.new_run_id(),
-                project_id="p-sim",
-                kind="external",
-                status=RunStatus.running,
-                created_at=datetime.now(UTC),
-            )
-            store.create_run(run)
+            run = open_run(store, "p-sim")
             start = clock.now
             measuring_from: float | None = None
             units = 0.0

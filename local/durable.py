@@ -356,37 +356,30 @@ def _line(record: dict[str, Any]) -> bytes:
 def _binary_out(value: Any) -> Any:
     """An item's attributes with binary values in base64 (as DynamoDB's JSON carries them): moto holds them as
     bytes, which a JSON snapshot cannot (a compressed result body is binary)."""
-    if isinstance(value, dict):
-        return {
-            k: (
-                base64.b64encode(v).decode("ascii")
-                if k == "B" and isinstance(v, bytes)
-                else [base64.b64encode(b).decode("ascii") if isinstance(b, bytes) else b for b in v]
-                if k == "BS" and isinstance(v, list)
-                else _binary_out(v)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_binary_out(v) for v in value]
-    return value
+    return _binaries(value, bytes, lambda b: base64.b64encode(b).decode("ascii"))
 
 
 def _binary_in(value: Any) -> Any:
     """The attributes `_binary_out` wrote, binary values as bytes again (as moto holds them)."""
+    return _binaries(value, str, base64.b64decode)
+
+
+def _binaries(value: Any, held: type, convert: Callable[[Any], Any]) -> Any:
+    """`value` (attributes in DynamoDB's JSON shape) with each binary value (B, or a member of BS) that is a
+    `held` converted, at any depth."""
     if isinstance(value, dict):
         return {
             k: (
-                base64.b64decode(v)
-                if k == "B" and isinstance(v, str)
-                else [base64.b64decode(b) if isinstance(b, str) else b for b in v]
+                convert(v)
+                if k == "B" and isinstance(v, held)
+                else [convert(b) if isinstance(b, held) else b for b in v]
                 if k == "BS" and isinstance(v, list)
-                else _binary_in(v)
+                else _binaries(v, held, convert)
             )
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_binary_in(v) for v in value]
+        return [_binaries(v, held, convert) for v in value]
     return value
 
 

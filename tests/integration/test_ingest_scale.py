@@ -5,7 +5,9 @@ once (run, every scorer, listing), and a batch costs the same write units at the
 
 from __future__ import annotations
 
-from bench.ingest_cliff import run_cliff
+from bench.ingest_cliff import metered_store, open_run, result, run_cliff
+from bench.wcu import item_size
+from evalgate import keys
 
 
 def test_fifty_scorers_single_result_batches_no_cliff_counted_once_flat_cost() -> None:
@@ -35,40 +37,19 @@ def test_a_retried_hundred_result_batch_is_counted_once() -> None:
 def test_a_big_result_body_is_stored_compressed_and_read_back_whole() -> None:
     """50 scorers' figures (~1 KB of JSON) and a long output: the body is stored zlib-compressed (billed by its
     bytes), so the result item stays within one write unit; every read path returns it exactly as sent."""
-    from datetime import UTC, datetime
-
-    from bench.ingest_cliff import metered_store, result
-    from bench.wcu import item_size
-    from evalgate.models.domain import Run, RunStatus
-
     with metered_store() as (store, meter):
-        run = Run(
-            id=store.new_run_id(),
-            project_id="p",
-            kind="external",
-            status=RunStatus.running,
-            created_at=datetime.now(UTC),
-        )
-        store.create_run(run)
+        run = open_run(store, "p")
         small = result(0, 0)
         big = result(1, 50).model_copy(update={"actual_output": "a long answer " * 40})
         for r in (small, big):
             meter.reset()
             store.record_external_batch("p", run.id, "", [r])
-        stored = {i["resultId"]: i for i in store.table.query_all(*_results_prefix(run.id))}
+        stored = {r.id: store.table.get(keys.run_result_by_id("p", run.id, r.id)) for r in (small, big)}
         assert isinstance(stored[big.id]["body"], bytes) and isinstance(stored[small.id]["body"], str)
-        raw = store.table.client.get_item(
-            TableName=store.table.name, Key={"PK": {"S": stored[big.id]["PK"]}, "SK": {"S": stored[big.id]["SK"]}}
-        )["Item"]
-        assert item_size(raw) <= 1024, item_size(raw)  # one write unit (its JSON body alone was ~1.6 KB)
+        key = keys.run_result_by_id("p", run.id, big.id)
+        raw = store.table.client.get_item(TableName=store.table.name, Key={k: {"S": v} for k, v in key.items()})
+        assert item_size(raw["Item"]) <= 1024, item_size(raw["Item"])  # one write unit (its JSON body: ~1.6 KB)
         listed = store.list_external_results("p", run.id, limit=10, cursor=None).items
         assert {r.id: r for r in listed} == {small.id: small, big.id: big}
         assert store.get_run("p", run.id).aggregates.done == 2
         assert {a.count for a in store.scorer_aggregates("p", run.id)} == {1}
-
-
-def _results_prefix(run_id: int) -> tuple[str, str]:
-    from evalgate import keys
-
-    key = keys.run_result_by_id("p", run_id, "x")
-    return key["PK"], key["SK"][: -len("x")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto import mock_aws
@@ -17,15 +18,21 @@ from local.durable import DurableState, _line
 BLOB = bytes(range(256)) * 3
 
 
+def _table() -> Any:
+    """A DynamoDB client on a fresh table `t` (PK, SK) of the mock."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(
+        TableName="t",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+    )
+    return ddb
+
+
 def test_binary_attributes_survive_the_snapshot(tmp_path: Path) -> None:
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="t",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        )
+        ddb = _table()
         item = {
             "PK": {"S": "BIN"},
             "SK": {"S": "one"},
@@ -52,13 +59,7 @@ def test_a_restart_with_nothing_journaled_keeps_the_snapshot_and_one_with_messag
     empty journal is the state already and is kept as it is (rewriting it was 12 s of a 62 s restart at
     340,000 results)."""
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="t",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        )
+        ddb = _table()
         ddb.put_item(TableName="t", Item={"PK": {"S": "P"}, "SK": {"S": "item"}})
         first = DurableState(tmp_path, account=DEFAULT_ACCOUNT_ID, region="us-east-1")
         first.compact()

@@ -6,7 +6,7 @@ import pytest
 
 from evalgate.errors import Throttled
 from evalgate.services import container as container_module
-from evalgate.services.projects import authenticate, limit_rate
+from evalgate.services.projects import limit_rate, recall
 from tests.integration.conftest import Stack, key_for
 
 
@@ -30,7 +30,7 @@ def test_a_key_over_its_limit_gets_429_with_retry_after(
 def test_windows_reset_and_zero_means_no_limit(stack: Stack, admin: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVALGATE_RATE_LIMIT_PER_MINUTE", "2")
     container_module.reset_container()
-    principal = authenticate({"authorization": f"Bearer {admin}"}, "/api/prompts")  # 1st request of this minute
+    principal, _ = recall({"authorization": f"Bearer {admin}"}, "/api/prompts")
     now = 1_800_000_000.0
     limit_rate(principal, now)
     limit_rate(principal, now + 1)

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from bench.ingest_cliff import metered_store, result
+from bench.ingest_cliff import metered_store, open_run, result
 from evalgate import keys
-from evalgate.models.domain import ExternalResult, Run, RunStatus
+from evalgate.models.domain import ExternalResult, RunStatus
 from evalgate.store import run_counts
 from evalgate.store import runs as runs_store
 
@@ -44,14 +44,7 @@ def quick_folds(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def store() -> Iterator[tuple[Any, Any, str, int]]:
     with metered_store() as (s, meter):
-        run = Run(
-            id=s.new_run_id(),
-            project_id="p-fold",
-            kind="external",
-            status=RunStatus.running,
-            created_at=datetime.now(UTC),
-        )
-        s.create_run(run)
+        run = open_run(s, "p-fold")
         yield s, meter, run.project_id, run.id
 
 

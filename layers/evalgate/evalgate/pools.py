@@ -28,7 +28,8 @@ _lock = threading.Lock()
 _executors: dict[str, ThreadPoolExecutor] = {}
 
 
-def _executor(name: str) -> ThreadPoolExecutor:
+def executor(name: str) -> ThreadPoolExecutor:
+    """The kept executor `name` (for a task that outlives a scope: the caller waits for its future)."""
     with _lock:
         if name not in _executors:
             _executors[name] = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix=name)
@@ -94,7 +95,7 @@ class Scope:
 @contextmanager
 def scope(name: str, limit: int) -> Iterator[Scope]:
     """A scope of the kept pool `name` running at most `limit` of its tasks at once; leaving it waits for them."""
-    s = Scope(_executor(name), limit)
+    s = Scope(executor(name), limit)
     try:
         yield s
     finally:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 from pydantic import BaseModel
 
+from evalgate import pools
 from evalgate.api.errors import VALIDATION_STATUS, error_body, headers_of, raw_error_response, status_of
 from evalgate.auth import require_role
 from evalgate.errors import EvalgateError, PayloadTooLarge, SchemaViolation, UnsupportedMediaType
@@ -73,7 +73,9 @@ class EvalgateResolver(APIGatewayHttpResolver):
                 # parsed and validated; the route waits for both when it first asks for the principal (before it
                 # reads or writes anything of the project), and an error answer waits for them too, so a revoked
                 # key is a 401 and a request over the limit a 429 whatever its body, as when they came first
-                self._admission = _admission_pool().submit(admit_request, principal, unchecked, self.required_role)
+                self._admission = pools.executor("admission").submit(
+                    admit_request, principal, unchecked, self.required_role
+                )
             if self.json_only:
                 _check_body_is_json(event)
                 self._parsed = _parse_strictly(event)
@@ -159,19 +161,6 @@ def admit_request(principal: Principal, unchecked: str | None, role: Role) -> Pr
             principal = current
     limit_rate(principal)
     return principal
-
-
-_admission_lock = threading.Lock()
-_admission_executor: ThreadPoolExecutor | None = None
-
-
-def _admission_pool() -> ThreadPoolExecutor:
-    """The threads that count requests in their key's rate window (built on first use: cold start)."""
-    global _admission_executor
-    with _admission_lock:
-        if _admission_executor is None:
-            _admission_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="admission")
-        return _admission_executor
 
 
 # EvalGuard's documents answer 400 to a bad body on these two routes (their other routes follow evalgate's 422)

@@ -13,18 +13,6 @@ from evalgate.services.container import container, utcnow
 from evalgate.store.projects import ProjectStore
 
 
-def authenticate(headers: Mapping[str, str], path: str) -> Principal:
-    """The caller's principal, counted in its key's rate window (401 without a valid key, 429 over the limit)."""
-    principal = identify(headers, path)
-    limit_rate(principal)
-    return principal
-
-
-def identify(headers: Mapping[str, str], path: str) -> Principal:
-    """The principal of the key presented (401 without a valid key); its rate is not counted here."""
-    return lookup_principal(auth.hash_secret(auth.presented_secret(headers, path)))
-
-
 def recall(headers: Mapping[str, str], path: str) -> tuple[Principal, str | None]:
     """The principal of the key presented, and the key's hash when that principal is the one this process
     looked up last for the key, not read now: the caller then checks it (`lookup_principal(digest)`) before the
