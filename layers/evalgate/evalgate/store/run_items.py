@@ -57,7 +57,12 @@ def pack_body(body: Any) -> str | bytes:
     is smaller by a tenth or more. DynamoDB bills an item by its size in started KB, written and read, and a
     result with many scorers or a long output passes 1 KB on its body alone: 50 scorers' figures (~1 KB of JSON)
     compress to ~250 bytes. A binary attribute is billed by its bytes."""
-    text = json.dumps(body, separators=(",", ":"))
+    return pack_text(json.dumps(body, separators=(",", ":")))
+
+
+def pack_text(text: str) -> str | bytes:
+    """`pack_body` of a body already written as JSON (a model's own `model_dump_json`, ~3x faster than a dump to
+    Python values and json.dumps)."""
     if len(text) < PACK_MIN:
         return text
     raw = text.encode()

@@ -46,6 +46,7 @@ from evalgate.store.run_items import (
     known_by_legacy,
     marker_item,
     pack_body,
+    pack_text,
     result_case_key,
     run_of_item,
     score_bin,
@@ -608,14 +609,13 @@ class RunStore:
         return f"{label}~{random.randrange(width)}" if width > AGG_SHARDS else label
 
     def _external_item(self, project_id: str, run_id: int, r: ExternalResult, label: str) -> dict[str, Any]:
-        body = r.model_dump(mode="json", exclude={"id"})
         return {
             **keys.run_result_by_id(project_id, run_id, r.id),
             "type": "externalResult",
             "resultId": r.id,
             "status": external_status(r),
             "score": external_score(r),
-            "body": pack_body(body),
+            "body": pack_text(r.model_dump_json(exclude={"id"})),
             "receivedAt": utcnow_iso(),
             "claimedAt": round(time.time(), 3),
             "batch": label,
