@@ -22,7 +22,10 @@ def submit_eval_results(
 ) -> Response[Success]:
     logger.info("submit eval results", run_id=runId, results=len(body.results))
     results = [r.model_dump(mode="json", exclude_none=True) for r in body.results]
-    status, payload, replayed = evals.submit_results(app.principal, evals.parse_run_id(runId), results, idempotency_key)
+    run_id = evals.parse_run_id(runId)
+    # parsed, and the run's state read, while the request's admission checks the key and its rate
+    prepared = evals.prepare_results(app.recalled.project_id, run_id, results)
+    status, payload, replayed = evals.submit_results(app.principal, run_id, results, idempotency_key, prepared=prepared)
     return replayable(status, payload, replayed)
 
 

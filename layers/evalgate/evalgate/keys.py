@@ -44,11 +44,6 @@ def project_children_gsi(parent_id: str) -> str:
     return f"PROJECT#{parent_id}#CHILDREN"
 
 
-def rate_window(project_id: str, key_id: str, window: int) -> dict[str, str]:
-    """A key's request count in one fixed window (epoch minute); expires through `ttl`."""
-    return {PK: f"PROJECT#{project_id}#RATE#{key_id}", SK: f"W#{window}"}
-
-
 def api_key(project_id: str, key_id: str) -> dict[str, str]:
     return {PK: f"PROJECT#{project_id}", SK: f"APIKEY#{key_id}"}
 

@@ -62,10 +62,10 @@ class EvalgateResolver(APIGatewayHttpResolver):
                 # lazy: a sibling service, loaded on the path that calls it (cold start)
                 from evalgate.services.projects import lookup_principal, recall
 
-                principal, unchecked = recall(event.get("headers") or {}, event.get("rawPath", ""))
-                if unchecked is not None and not principal.role.allows(self.required_role):
+                principal, digest, recalled = recall(event.get("headers") or {}, event.get("rawPath", ""))
+                if recalled and not principal.role.allows(self.required_role):
                     # refused on what was recalled: read the key first, so a revoked key is a 401, not a 403
-                    principal, unchecked = lookup_principal(unchecked), None
+                    principal, recalled = lookup_principal(digest), False
                 require_role(principal, self.required_role)
                 logger.append_keys(project_id=principal.project_id, key_id=principal.key_id)
                 self.append_context(principal=principal)
@@ -74,7 +74,7 @@ class EvalgateResolver(APIGatewayHttpResolver):
                 # reads or writes anything of the project), and an error answer waits for them too, so a revoked
                 # key is a 401 and a request over the limit a 429 whatever its body, as when they came first
                 self._admission = pools.executor("admission").submit(
-                    admit_request, principal, unchecked, self.required_role
+                    admit_request, principal, digest, recalled, self.required_role
                 )
             if self.json_only:
                 _check_body_is_json(event)
@@ -141,6 +141,16 @@ class EvalgateResolver(APIGatewayHttpResolver):
         return strict_json.loads(text)
 
     @property
+    def recalled(self) -> Principal:
+        """The principal this request presented a key of, before its admission is done (a key this process
+        knew is checked again meanwhile): only for reads begun early, whose answer is used once `principal` (which
+        waits for the admission) is read."""
+        principal = self.context.get("principal")
+        if not isinstance(principal, Principal):
+            raise RuntimeError("route needs a principal but the function is public")
+        return principal
+
+    @property
     def principal(self) -> Principal:
         self._wait_admitted()
         principal = self.context.get("principal")
@@ -149,18 +159,15 @@ class EvalgateResolver(APIGatewayHttpResolver):
         return principal
 
 
-def admit_request(principal: Principal, unchecked: str | None, role: Role) -> Principal:
-    """Admit a request: its key checked if `unchecked` (its hash: the principal was recalled, not read), then
-    counted in the key's rate window. The principal to serve it with."""
-    from evalgate.services.projects import limit_rate, lookup_principal  # lazy: as in resolve
+def admit_request(principal: Principal, digest: str, recalled: bool, role: Role) -> Principal:
+    """Admit a request: its key counted in its rate window and, when its principal was `recalled` (not read by
+    this request), checked again, by one write (`admit_key`). The principal to serve it with."""
+    from evalgate.services.projects import admit_key  # lazy: as in resolve
 
-    if unchecked is not None:
-        current = lookup_principal(unchecked)
-        if current != principal:  # not in real use (keys do not change); a store rebuilt under a test's feet
-            require_role(current, role)
-            principal = current
-    limit_rate(principal)
-    return principal
+    current = admit_key(digest, principal, recalled=recalled)
+    if current != principal:  # not in real use (keys do not change); a store rebuilt under a test's feet
+        require_role(current, role)
+    return current
 
 
 # EvalGuard's documents answer 400 to a bad body on these two routes (their other routes follow evalgate's 422)

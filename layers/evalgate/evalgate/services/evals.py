@@ -178,31 +178,61 @@ def update_eval(
     return run
 
 
-def submit_results(
-    principal: Principal, run_id: int, results: list[dict[str, Any]], idempotency_key: str | None
-) -> tuple[int, Any, bool]:
+@dataclasses.dataclass(frozen=True)
+class PreparedResults:
+    """A results batch parsed (ids given, each result validated) and its run's state being read."""
+
+    project_id: str
+    run_id: int
+    batch_hash: str
+    parsed: list[ExternalResult]
+    run_state: Any  # a future of the run's ingest state (RunStore.ingest_state)
+
+
+def prepare_results(project_id: str, run_id: int, results: list[dict[str, Any]]) -> PreparedResults:
+    """Parse a batch and begin reading its run's state. The route calls this with the principal it recalled, while
+    the request's admission is still checking the key and its rate (nothing is written and nothing read is
+    answered before `submit_results`, which waits for the admission); bad input raises here (the answer then
+    waits for the admission: a revoked key is still a 401)."""
     if len(results) > MAX_RESULTS_PER_BATCH:
         raise PayloadTooLarge(
             f"a batch holds at most {MAX_RESULTS_PER_BATCH} results and 6 MB; this one has {len(results)} results"
         )
     if not results:
         raise InvalidInput("results is empty", field="results")
+    run_state = container().runs.ingest_state(project_id, run_id)  # read while the batch is parsed below
+    # results sent without an id get one from the batch's content (a resend gets the same ids); the hash of the
+    # whole batch is computed only then (~1 ms of a 100-result call's CPU otherwise)
+    batch_hash = _batch_hash(results) if not all(r.get("id") for r in results) else ""
+    parsed = []
+    seen: set[str] = set()
+    for i, raw in enumerate(results):
+        result_id = str(raw.get("id") or f"{batch_hash[:16]}-{i}")
+        if result_id in seen:
+            raise InvalidInput(f"two results in this batch have the id {result_id!r}", field=f"results[{i}].id")
+        seen.add(result_id)
+        parsed.append(ExternalResult.model_validate({**raw, "id": result_id}))
+    return PreparedResults(project_id, run_id, batch_hash, parsed, run_state)
+
+
+def submit_results(
+    principal: Principal,
+    run_id: int,
+    results: list[dict[str, Any]],
+    idempotency_key: str | None,
+    *,
+    prepared: PreparedResults | None = None,
+) -> tuple[int, Any, bool]:
+    """Store and count a batch (`prepared`: by `prepare_results` for this project and run, else here)."""
+    if prepared is None or (prepared.project_id, prepared.run_id) != (principal.project_id, run_id):
+        prepared = prepare_results(principal.project_id, run_id, results)
+    batch = prepared
 
     def call() -> tuple[int, Any]:
         c = container()
-        run_state = c.runs.ingest_state(principal.project_id, run_id)  # read while the batch is parsed below
-        # results sent without an id get one from the batch's content (a resend gets the same ids); the hash of
-        # the whole batch is computed only then (~1 ms of a 100-result call's CPU otherwise)
-        batch_hash = _batch_hash(results) if not all(r.get("id") for r in results) else ""
-        parsed = []
-        seen: set[str] = set()
-        for i, raw in enumerate(results):
-            result_id = str(raw.get("id") or f"{batch_hash[:16]}-{i}")
-            if result_id in seen:
-                raise InvalidInput(f"two results in this batch have the id {result_id!r}", field=f"results[{i}].id")
-            seen.add(result_id)
-            parsed.append(ExternalResult.model_validate({**raw, "id": result_id}))
-        c.runs.record_external_batch(principal.project_id, run_id, batch_hash, parsed, run_state=run_state)
+        c.runs.record_external_batch(
+            principal.project_id, run_id, batch.batch_hash, batch.parsed, run_state=batch.run_state
+        )
         return 200, {"success": True}
 
     return idempotency.run_once(

@@ -7,22 +7,22 @@ import time
 from collections.abc import Mapping
 
 from evalgate import auth
-from evalgate.errors import NotFound, Throttled
+from evalgate.errors import NotFound, Throttled, Unauthorized
 from evalgate.models.domain import ApiKey, Page, Principal, Project, Role
 from evalgate.services.container import container, utcnow
 from evalgate.store.projects import ProjectStore
 
 
-def recall(headers: Mapping[str, str], path: str) -> tuple[Principal, str | None]:
-    """The principal of the key presented, and the key's hash when that principal is the one this process
-    looked up last for the key, not read now: the caller then checks it (`lookup_principal(digest)`) before the
-    request reads or writes anything of the project, beside the work that needs no project (the API resolver
+def recall(headers: Mapping[str, str], path: str) -> tuple[Principal, str, bool]:
+    """The principal of the key presented, the key's hash, and whether that principal is the one this process
+    looked up last for the key (recalled, not read now): the caller then checks it (`admit_key(digest)`) before
+    the request reads or writes anything of the project, beside the work that needs no project (the API resolver
     checks it while the body is parsed and validated). A key this process has not seen is looked up here."""
     digest = auth.hash_secret(auth.presented_secret(headers, path))
     known = _recalled.get(digest)
     if known is not None:
-        return known, digest
-    return lookup_principal(digest), None
+        return known, digest, True
+    return lookup_principal(digest), digest, False
 
 
 _RECALLED_KEYS = 1024  # keys remembered per process (a Lambda instance serves a handful)
@@ -42,22 +42,30 @@ def lookup_principal(digest: str) -> Principal:
     return principal
 
 
-def limit_rate(principal: Principal, now: float | None = None) -> None:
-    """A per-key limit in fixed one-minute windows (one atomic ADD per request); above it, 429 with
-    Retry-After = the seconds left in the window."""
+def admit_key(digest: str, principal: Principal, *, recalled: bool, now: float | None = None) -> Principal:
+    """Admit a request of the key with this hash, whose principal this request has just read (or `recalled`):
+    the request counted against the key's per-key limit in fixed one-minute windows (above it, 429 with
+    Retry-After = the seconds left in the window) and a recalled key checked (401 when there is none, or it was
+    revoked), both by one write (the count lives on the key's lookup item; a key's principal never changes, it
+    is made once and deleted when revoked). Without a limit, a recalled key is read again. The principal to serve
+    the request with."""
     c = container()
     limit = c.settings.rate_limit_per_minute
     if not limit:
-        return
+        return lookup_principal(digest) if recalled else principal
     now = time.time() if now is None else now
     window = int(now // 60)
-    count = c.projects.count_request(principal.project_id, principal.key_id, window, expires=window * 60 + 120)
+    count = c.projects.admit_key(digest, window)
+    if count is None:
+        _recalled.pop(digest, None)
+        raise Unauthorized("invalid or revoked API key")
     if count > limit:
         retry_after = max(1, int((window + 1) * 60 - now))
         raise Throttled(
             f"this API key made more than {limit} requests this minute; retry in {retry_after} s",
             retry_after=retry_after,
         )
+    return principal
 
 
 def _new_project_id() -> str:

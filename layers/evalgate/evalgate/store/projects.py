@@ -8,11 +8,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from evalgate import keys
-from evalgate.errors import Conflict, NotFound
+from evalgate.errors import Conflict, NotFound, Throttled
 from evalgate.models.domain import ApiKey, Page, Project, Role
 from evalgate.store.table import Table
 
 GSI1 = "GSI1"
+RATE_WINDOW = "rw"  # on a key's lookup item: the epoch minute its request count is of
+RATE_COUNT = "rn"  # ... and that count
 
 
 def _iso(dt: datetime) -> str:
@@ -91,15 +93,47 @@ class ProjectStore:
     def lookup_key(self, secret_hash: str) -> dict[str, Any] | None:
         return self.table.get(keys.api_key_lookup(secret_hash))
 
-    def count_request(self, project_id: str, key_id: str, window: int, *, expires: int) -> int:
-        """Count one request of a key in a window; the count so far (this one included)."""
-        item = self.table.update(
-            keys.rate_window(project_id, key_id, window),
-            "ADD #n :one SET #ttl = :ttl",
-            names={"#n": "requests", "#ttl": "ttl"},
-            values={":one": 1, ":ttl": expires},
-        )
-        return int(item.get("requests", 1))
+    def admit_key(self, secret_hash: str, window: int) -> int | None:
+        """Count a request of a key in its rate window, and check the key exists, with one write: the requests of
+        the window so far (this one included), or None when no key has this hash (never made, or revoked). The
+        count lives on the key's lookup item (`rw` the window, an epoch minute; `rn` its count), written only
+        there, and nothing else of the item is read back (`UPDATED_NEW`: the read-only functions' IAM policy
+        lets them write these two attributes and nothing else). The first request of a window starts its count
+        again (a second write); a window behind the item's (a clock behind another function's) counts into it."""
+        key = keys.api_key_lookup(secret_hash)
+        names = {"#w": RATE_WINDOW, "#n": RATE_COUNT}
+        values = {":one": 1, ":w": window}
+        for _ in range(4):
+            try:
+                got = self.table.update(
+                    key,
+                    "ADD #n :one",
+                    condition="attribute_exists(PK) AND #w >= :w",
+                    names=names,
+                    values=values,
+                    returns="UPDATED_NEW",
+                )
+                return int(got[RATE_COUNT])
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+            try:  # a new window, a key's first count, or no key
+                self.table.update(
+                    key,
+                    "SET #w = :w, #n = :one",
+                    condition="attribute_exists(PK) AND (attribute_not_exists(#w) OR #w < :w)",
+                    names=names,
+                    values=values,
+                    returns="NONE",
+                )
+                return 1
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+            if self.table.get(key, attributes=["PK"]) is None:
+                return None
+            # another request began the window meanwhile: counted in it on the next round
+        raise Throttled("this API key's request window is busy; retry shortly", retry_after=1)
 
     def get_api_key(self, project_id: str, key_id: str) -> ApiKey:
         item = self.table.get(keys.api_key(project_id, key_id))
