@@ -121,6 +121,8 @@ bench: deps
 	$(PY) -m bench.request_overhead
 	$(PY) -m bench.suite_run
 	$(PY) -m bench.ingest_stats
+	$(PY) -m bench.gate_cache
+	$(PY) -m bench.paired_gate
 	$(PY) -m bench.auto_eval_drift
 	$(PY) -m bench.console_load
 	$(PY) -m bench.runtime_memory

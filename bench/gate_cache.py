@@ -10,7 +10,8 @@ then ends the run (PATCH passed), which announces it on the paired-gate queue. P
   cold     the same check after a gate setting changed (a new margin each time: nothing cached for it), so the
            request reads both runs' outcomes and computes, as it did on every request before the cache
 
-Goal (issue 18): the paired gate at 100,000 results in <= 0.5 s, same verdicts.
+Goal (issue 18): the paired gate at 100,000 results in <= 0.5 s, same verdicts. Then warm and cold again after
+--stored-results results and --stored-traces traces of another project were stored (item 4: full / empty <= 1.2).
 
     .venv/bin/python -m bench.gate_cache [--results 100000] [--repeats 10]
 """
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--results", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--cold", type=int, default=3)
+    parser.add_argument("--stored-results", type=int, default=100_000, help="another project's data stored, then")
+    parser.add_argument("--stored-traces", type=int, default=10_000, help="... the gate measured again (0, 0: not)")
     args = parser.parse_args(argv)
 
     runtime = start_runtime()
@@ -110,12 +113,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             timed(lambda: s.get(stats_url, params={"controlRunId": control}).raise_for_status())
             for _ in range(args.repeats)
         ]
-        cold = []
-        for i in range(args.cold):  # a margin never used before: nothing cached for it
-            set_gate(control, 0.02 + (i + 1) * 1e-5)
-            cold.append(timed(lambda: check(run)))
-        set_gate(control, 0.02)
+        cold: list[float] = []
+        margins = iter(range(1, 1_000))
+
+        def measure_cold() -> None:
+            for _ in range(args.cold):  # a margin never used before: nothing cached for it
+                set_gate(control, 0.02 + next(margins) * 1e-5)
+                cold.append(timed(lambda: check(run)))
+            set_gate(control, 0.02)
+
+        measure_cold()
         again = check(run)["verdict"]
+        full: dict[str, Any] = {}
+        if args.stored_results or args.stored_traces:
+            # issue 18 item 4: the same requests after another project's results and traces were stored
+            from bench.suite_run import seed_store  # lazy: the suite bench's seeding, shared
+
+            full["seed_s"] = seed_store(runtime, s, args.stored_results, args.stored_traces)
+            full["warm"] = [timed(lambda: check(run)) for _ in range(args.repeats)]
+            empty_cold, cold = cold, []
+            measure_cold()
+            full["cold"], cold = cold, empty_cold
+            full["verdict"] = check(run)["verdict"]
     finally:
         runtime.stop()
 
@@ -139,6 +158,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"goal: paired gate at {args.results:,} results <= 0.5 s: warm {goal:.3f} s ({met}), "
         f"cold {figures['cold gate/check']['p50']:.3f} s; verdict {verdict} (after the cold checks: {again})"
     )
+    if full:
+        warm_full, cold_full = summary(full["warm"])["p50"], summary(full["cold"])["p50"]
+        slower = warm_full / goal
+        print(
+            f"after {args.stored_results:,} results and {args.stored_traces:,} traces of another project were stored"
+            f" ({full['seed_s']:.0f} s): warm {warm_full:.3f} s, cold {cold_full:.3f} s; full / empty: warm "
+            f"{slower:.2f}x (goal <= 1.2: {'met' if slower <= 1.2 else 'NOT met'}), cold "
+            f"{cold_full / figures['cold gate/check']['p50']:.2f}x; verdict {full['verdict']}"
+        )
+        figures["full store warm gate/check"] = summary(full["warm"])
+        figures["full store cold gate/check"] = summary(full["cold"])
     data = {"results": args.results, "worker_s": worker_s, "latency_s": figures, "verdict": verdict}
     print(f"\nresults: {write_results('gate_cache', data)}")
     return data

@@ -5,9 +5,12 @@ Starts a LocalRuntime in-process (moto server, HTTP front, worker processes) and
   ingest    10,000 EvalGuard results POSTed to /api/v1/evals/{runId}/results in batches of 100 (one
             client, sequential) vs raw BatchWriteItem of the same result items (25 per call, one client,
             sequential) to the same moto server, side by side: each API request followed by the raw writes of
-            its 100 items, each timed. Goal: API throughput >= 0.5 x raw. Measured twice: with the
-            client in its own process, as a client of `make run` is (the goal's figure), and with the client
-            in the runtime's process (this bench's figure before; its requests take the runtime's GIL).
+            its 100 items, each timed. Goal: API throughput >= 0.5 x raw. Measured twice: with the client in
+            its own process, as a client of `make run` is (the goal's figure), and with the client in the
+            runtime's process (this bench's figure before; its requests take the runtime's GIL). Then again
+            (client in its own process) after --stored-results results and --stored-traces traces of another
+            project were stored (issue 18 item 4: full / empty <= 1.2, against raw, whose cost does not grow
+            with the store).
   writes    DynamoDB items written (and write units) per ingested result during the API ingest, from the
             runtime's own counters on the moto server. Goal: <= 1.1 items per result.
   latency   GET /api/v1/evals/{runId}/stats and POST /api/prompts/{id}/eval/gate/check (significance mode)
@@ -16,6 +19,7 @@ Starts a LocalRuntime in-process (moto server, HTTP front, worker processes) and
             markers (one compact item per batch), so it grows with the number of batches; printed, no goal.
 
     .venv/bin/python -m bench.ingest_stats [--results 10000] [--big 100000] [--repeats 25] [--ingest-only]
+        [--stored-results 100000] [--stored-traces 10000]
 """
 
 from __future__ import annotations
@@ -165,12 +169,40 @@ def _ingest_report(
     return data
 
 
+def _full_store_report(args: Any, api_ms: float, raw_ms: float, full: dict[str, Any]) -> None:
+    """The ingest (client in its own process) on the empty store and after `--stored-results` results and
+    `--stored-traces` traces of another project were stored: its API time, and its API / raw ratio (raw's
+    BatchWriteItem costs the same on both stores: the ratio is the time corrected for the machine's drift)."""
+    empty_ratio, full_ratio = raw_ms / api_ms, full["raw_ms"] / full["api_ms"]
+    print(
+        f"\nafter {args.stored_results:,} results and {args.stored_traces:,} traces of another project were stored"
+        f" ({full['seed_s']:.0f} s), client in its own process:"
+    )
+    print(
+        table(
+            ["store", "API s", "raw s", "API / raw"],
+            [
+                ["empty", f"{api_ms / 1000:.2f}", f"{raw_ms / 1000:.2f}", f"{empty_ratio:.2f}"],
+                ["full", f"{full['api_ms'] / 1000:.2f}", f"{full['raw_ms'] / 1000:.2f}", f"{full_ratio:.2f}"],
+            ],
+        )
+    )
+    slower = empty_ratio / full_ratio
+    print(
+        f"full / empty: API time {full['api_ms'] / api_ms:.2f}x; against raw {slower:.2f}x "
+        f"(goal <= 1.2: {'met' if slower <= 1.2 else 'NOT met'}); full store API / raw {full_ratio:.2f} "
+        f"(goal >= 0.5: {'met' if full_ratio >= 0.5 else 'NOT met'})"
+    )
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--ingest-only", action="store_true", help="the ingest figures only (no stats/gate part)")
+    parser.add_argument("--stored-results", type=int, default=100_000, help="other data stored before the ingest")
+    parser.add_argument("--stored-traces", type=int, default=10_000, help="... is measured again (0, 0: skipped)")
     args = parser.parse_args(argv)
 
     runtime = start_runtime()
@@ -225,8 +257,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             own_api_ms, own_raw_ms = pool.apply(_ingest_elsewhere, (*where, runtime.project_id, own_run, args.results))
         got = s.get(f"{base}/api/v1/evals/{own_run}").json()["summary"]
         assert got["total"] == args.results + 100, got
+        full: dict[str, Any] = {}
+        if args.stored_results or args.stored_traces:
+            # item 4: the same ingest (own process) after another project's results and traces were stored
+            from bench.suite_run import seed_store  # lazy: the suite bench's seeding, shared
+
+            full["seed_s"] = seed_store(runtime, s, args.stored_results, args.stored_traces)
+            full_run = new_run()
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                full["api_ms"], full["raw_ms"] = pool.apply(
+                    _ingest_elsewhere, (*where, runtime.project_id, full_run, args.results)
+                )
+            got = s.get(f"{base}/api/v1/evals/{full_run}").json()["summary"]
+            assert got["total"] == args.results + 100, got
         print("client in the runtime's process (as this bench measured before):")
         _ingest_report(args.results, api_ms, raw_ms, api_items, api_units, write=False)
+        if full:
+            _full_store_report(args, own_api_ms, own_raw_ms, full)
         if args.ingest_only:
             print("client in its own process (as a client of `make run`; the goal's figure):")
             return _ingest_report(args.results, own_api_ms, own_raw_ms, api_items, api_units)
