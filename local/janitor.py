@@ -92,6 +92,7 @@ class Janitor:
         *,
         keep_executions: int = KEEP_EXECUTIONS,
         grace_seconds: float = GRACE_SECONDS,
+        on_dropped: Any = None,
     ) -> None:
         self.account = account
         self.region = region
@@ -101,6 +102,7 @@ class Janitor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="janitor", daemon=True)
         self.dropped = 0
+        self.on_dropped = on_dropped  # called after a sweep that dropped executions (cyclic garbage: the gc pacer)
 
     def start(self) -> None:
         self._thread.start()
@@ -119,6 +121,8 @@ class Janitor:
             dropped += prune_executions(
                 backends[self.account][self.region], keep=self.keep_executions, grace_seconds=self.grace_seconds
             )
+        if dropped and self.on_dropped is not None:
+            self.on_dropped()
         dropped += prune_receipt_handles(sqs_backends[self.account][self.region])
         self.dropped += dropped
         return dropped

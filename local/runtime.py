@@ -480,9 +480,9 @@ class LocalRuntime:
             state_path=self.store_dir / "schedules.json" if self.durable is not None else None,
         )
         self.ticker.start()
-        self.janitor = Janitor(self.names.account, REGION)
+        self.gc_pacer = GcPacer(on_garbage_only=True)
+        self.janitor = Janitor(self.names.account, REGION, on_dropped=self.gc_pacer.note_garbage)
         self.janitor.start()
-        self.gc_pacer = GcPacer()
         self.gc_pacer.start()
 
     def _restore(self) -> None:

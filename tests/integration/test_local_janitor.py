@@ -68,3 +68,23 @@ def test_sqs_receipt_handles_of_deleted_messages_stay_bounded() -> None:
                 backend.delete_message("q", message.receipt_handle)
         prune_receipt_handles(backend, keep=20)
         assert len(backend.get_queue("q").deleted_messages) <= 20
+
+
+def test_a_sweep_that_dropped_executions_tells_the_gc_pacer() -> None:
+    """The janitor's dropped executions are the cyclic garbage the runtime's gc pacer sweeps for (issue 18 item 4):
+    a sweep that dropped some calls `on_dropped`; one that dropped none does not."""
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    from local.janitor import Janitor
+
+    account = "000000000042"  # an account of its own in moto's process-wide backends
+    backend = stepfunctions_backends[account][REGION]
+    machine = backend.create_state_machine("janitor-note", DEFINITION, f"arn:aws:iam::{account}:role/r")
+    noted: list[int] = []
+    janitor = Janitor(account, REGION, keep_executions=5, grace_seconds=-3600, on_dropped=lambda: noted.append(1))
+    _executions(backend, machine.arn, 0, 3)
+    janitor.sweep()
+    assert noted == []  # 3 finished, 5 kept: nothing dropped
+    _executions(backend, machine.arn, 3, 10)
+    janitor.sweep()
+    assert noted == [1] and len(machine.executions) == 5

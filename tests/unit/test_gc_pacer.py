@@ -86,6 +86,40 @@ def test_a_process_never_idle_is_swept_at_the_longest_interval() -> None:
     assert pacer.sweeps == 1 and fake.calls == ["unfreeze", "collect", "freeze"]
 
 
+def test_the_runtime_pacer_sweeps_when_idle_only_after_garbage_was_noted() -> None:
+    """`on_garbage_only` (the runtime's): a pause after being busy sweeps nothing (a sweep walks everything stored,
+    and a request arriving meanwhile waits for it) until the janitor notes garbage; the longest interval still
+    sweeps."""
+    machine, fake = Machine(), FakeGc()
+    pacer = _pacer(machine, fake, idle_seconds=2.0, idle_cpu=0.05, max_interval=600.0, on_garbage_only=True)
+    for _ in range(3):  # busy, then a pause of 5 s, three times
+        for _ in range(8):
+            machine.run(0.25, busy=0.9)
+            pacer.tick()
+        for _ in range(20):
+            machine.run(0.25, busy=0.0)
+            pacer.tick()
+    assert pacer.sweeps == 0 and fake.calls == []
+    pacer.note_garbage()  # the janitor dropped executions while the process was busy
+    machine.run(0.25, busy=0.9)
+    pacer.tick()
+    for _ in range(8):
+        machine.run(0.25, busy=0.0)
+        pacer.tick()
+    assert pacer.sweeps == 1 and fake.calls == ["unfreeze", "collect", "freeze"]
+    for _ in range(8):  # busy and idle again, no new garbage: no sweep
+        machine.run(0.25, busy=0.9)
+        pacer.tick()
+    for _ in range(20):
+        machine.run(0.25, busy=0.0)
+        pacer.tick()
+    assert pacer.sweeps == 1
+    for _ in range(int(600 / 0.25)):  # the longest interval sweeps whatever was noted
+        machine.run(0.25, busy=0.5)
+        pacer.tick()
+    assert pacer.sweeps == 2
+
+
 def test_the_pacer_runs_on_the_real_collector_and_gives_it_back() -> None:
     pacer = GcPacer(idle_seconds=1e9, max_interval=1e9)  # sweeps only when the test asks
     pacer.start()
