@@ -70,11 +70,11 @@ class Reads:
         self.fail = False
         real = paired_cache.case_figures_of
 
-        def spy(project_id: str, run: Any) -> Any:
+        def spy(project_id: str, run: Any, **kwargs: Any) -> Any:
             if self.fail:
                 raise AssertionError(f"run {run.id}'s results were read: the answer was not served from the cache")
             self.runs.append(run.id)
-            return real(project_id, run)
+            return real(project_id, run, **kwargs)
 
         monkeypatch.setattr(paired_cache, "case_figures_of", spy)
 
@@ -163,6 +163,36 @@ def test_a_new_result_or_a_changed_gate_recomputes(
     assert stack.call("POST", f"/api/v1/evals/{run}/results", key=admin, body={"results": extra}).status == 200
     again = stack.call("GET", url, key=admin, query=f"controlRunId={control}").json()["comparison"]
     assert reads.runs == [run, control] and again["score"]["meanDelta"] != compared["score"]["meanDelta"]
+
+
+def test_a_gate_recomputed_after_the_run_ended_loads_the_runs_kept_columns(
+    stack: Stack, admin: str, prompt: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker keeps each run's case columns when the run ends; a gate recomputed later (a new setting) loads
+    them instead of streaming every outcome again, and answers what a computation from the markers answers."""
+    control = _run(stack, admin, prompt, _rows("ctl", 0.0, 7, range(CASES)), end=True)
+    _gate(stack, admin, prompt, control)
+    _messages(stack)
+    run = _run(stack, admin, prompt, _rows("cur", -0.01, 8, range(CASES)), end=True)
+    [message] = _messages(stack)
+    assert _deliver(message) == set()
+    runs = container_module.container().runs
+    real = runs.iter_case_outcomes
+    streamed: list[int] = []
+
+    def stream(project_id: str, run_id: int) -> Any:
+        streamed.append(run_id)
+        return real(project_id, run_id)
+
+    monkeypatch.setattr(runs, "iter_case_outcomes", stream)
+    _gate(stack, admin, prompt, control, margin=0.0001)  # nothing cached for this setting
+    kept = _check(stack, admin, prompt, run)
+    assert streamed == [] and kept["figures"]["margin"] == 0.0001  # both runs' columns loaded
+    # the same answer from the markers (no kept columns, no cached answer)
+    monkeypatch.setattr(paired_cache, "_kept_columns", lambda where: None)
+    monkeypatch.setattr(container_module.container().paired_results, "get", lambda *a, **k: None)
+    fresh = _check(stack, admin, prompt, run)
+    assert fresh == kept and sorted(streamed) == sorted([run, control])
 
 
 def test_a_partial_read_is_answered_but_not_cached(

@@ -93,3 +93,43 @@ def test_where_keeps_only_the_accepted_cases_in_order() -> None:
     assert [cols.key(i) for i in range(len(cols))] == [b"a", b"c"]
     assert [cols.count(i) for i in range(len(cols))] == [2, 1]
     assert cols.results == 3 and list(cols.passed) == [0, 1, 1] and list(cols.scores) == [0.0, 1.0, 0.5]
+
+
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_columns_kept_as_bytes_read_back_the_same(repeats: int) -> None:
+    """What the paired-gate worker keeps for a run (`to_bytes`) reads back (`from_bytes`) as the same columns, and
+    the gate on them gives the same figures."""
+    rows = _rows(11, 500, 0.8, repeats=repeats, drop=0.1)
+    built = CaseColumns.build(rows)
+    back = CaseColumns.from_bytes(built.to_bytes())
+    assert back is not None and len(back) == len(built) and back.results == built.results
+    assert back.single == built.single
+    assert [back.key(i) for i in range(len(back))] == [built.key(i) for i in range(len(built))]
+    assert [back.count(i) for i in range(len(back))] == [built.count(i) for i in range(len(built))]
+    assert list(back.passed) == list(built.passed) and list(back.scores) == list(built.scores)
+    control = CaseColumns.build(_rows(12, 500, 0.8, repeats=repeats))
+    config = GateConfig(metric="score", mode="non-inferiority", threshold=0.8, margin=0.05, min_samples=10)
+
+    def figures(cases: CaseColumns) -> RunFigures:
+        scores = list(cases.scores)
+        return RunFigures(
+            n=len(scores),
+            passed=sum(cases.passed),
+            score_sum=sum(scores),
+            score_sq_sum=sum(s * s for s in scores),
+            cases=cases,
+        )
+
+    assert check_gate(config, figures(back), figures(control)) == check_gate(config, figures(built), figures(control))
+    empty = CaseColumns.from_bytes(CaseColumns.build([]).to_bytes())
+    assert empty is not None and len(empty) == 0
+
+
+def test_a_kept_blob_that_is_not_whole_is_not_read() -> None:
+    """Cut short, grown, of another format or byte order: None (the gate then streams the markers again)."""
+    data = CaseColumns.build(_rows(13, 50, 0.8)).to_bytes()
+    assert CaseColumns.from_bytes(data[:-1]) is None
+    assert CaseColumns.from_bytes(data + b"\x00") is None
+    assert CaseColumns.from_bytes(b"junk") is None
+    other = data[:5] + (b"B" if data[5:6] == b"L" else b"L") + data[6:]
+    assert CaseColumns.from_bytes(other) is None

@@ -171,7 +171,7 @@ def precompute(project_id: str, run_id: int) -> list[str]:
     if control_run is not None:
         check, changed = datasets.check_versions(project_id, run, control_run)
         refused = not check.same and settings.on_dataset_change == "refuse"
-    figures_of = paired_cache.loader(project_id)
+    figures_of = paired_cache.loader(project_id, keep=True)  # the columns kept for later recomputations
     done = []
     # a control the check would refuse or pair differently (gone, another prompt's, the run itself): not guessed
     unknown_control = settings.control_run_id is not None and control_run is None

@@ -25,7 +25,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from evalgate import pools
+from evalgate import keys, pools
+from evalgate.errors import NotFound
 from evalgate.models.domain import Run
 from evalgate.models.stats import Comparison, McNemar, RateDelta
 from evalgate.observability import logger
@@ -40,25 +41,58 @@ GATE, COMPARE = "gate", "compare"
 FiguresOf = Callable[[Run], "RunFigures"]
 
 
-def case_figures_of(project_id: str, run: Run) -> RunFigures:
-    """The gate's view of a run: its aggregates and each case's outcomes, streamed from the batch markers (never
-    the results) into compact columns (~30 bytes a result: a million fit well within 512 MB)."""
+def case_figures_of(project_id: str, run: Run, *, keep: bool = False) -> RunFigures:
+    """The gate's view of a run: its aggregates and each case's outcomes in compact columns (~30 bytes a result:
+    a million fit well within 512 MB). The columns kept for the run's counted results when there are (`keep`: the
+    paired-gate worker keeps them once a run has ended, so a gate recomputed later, for new settings, loads them
+    instead of streaming and regrouping every outcome), else streamed from the batch markers (never the results)."""
     # lazy: loaded only on the code paths that need it (cold start)
     from evalgate.stats.cases import CaseColumns
     from evalgate.stats.gate import RunFigures
 
-    cases = CaseColumns.build(container().runs.iter_case_outcomes(project_id, run.id))
     a = run.aggregates
+    where = _columns_key(project_id, run)
+    cases = _kept_columns(where)
+    if cases is None or cases.results != a.done:
+        cases = CaseColumns.build(container().runs.iter_case_outcomes(project_id, run.id))
+        if keep and cases.results == a.done:
+            _keep_columns(where, cases)
     return RunFigures(n=a.done, passed=a.passed, score_sum=a.score_sum, score_sq_sum=a.score_sq_sum, cases=cases)
 
 
-def loader(project_id: str) -> FiguresOf:
-    """Each run's figures read once (the worker computes the gate and the comparison from the same reads)."""
+def _columns_key(project_id: str, run: Run) -> str:
+    """Where a run's case columns are kept: named by what they depend on (its counted results), under the run's
+    artifacts (deleted with the run)."""
+    return keys.artifact(project_id, "runs", str(run.id), f"cases-{_digest('cases', fingerprint(run))}.bin")
+
+
+def _kept_columns(where: str) -> Any:
+    from evalgate.stats.cases import CaseColumns  # lazy: as in case_figures_of
+
+    try:
+        return CaseColumns.from_bytes(container().blobs.get_bytes(where))
+    except NotFound:
+        return None
+    except Exception:  # the columns are rebuilt from the markers: slower, the same figures
+        logger.exception("kept case columns not read", key=where)
+        return None
+
+
+def _keep_columns(where: str, cases: Any) -> None:
+    try:
+        container().blobs.put_bytes(where, cases.to_bytes())
+    except Exception:  # the next recomputation streams the markers again
+        logger.exception("case columns not kept", key=where)
+
+
+def loader(project_id: str, *, keep: bool = False) -> FiguresOf:
+    """Each run's figures read once (the worker computes the gate and the comparison from the same reads; `keep`:
+    it keeps each run's columns, see case_figures_of)."""
     read: dict[int, RunFigures] = {}
 
     def figures_of(run: Run) -> RunFigures:
         if run.id not in read:
-            read[run.id] = case_figures_of(project_id, run)
+            read[run.id] = case_figures_of(project_id, run, keep=keep)
         return read[run.id]
 
     return figures_of

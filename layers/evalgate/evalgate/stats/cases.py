@@ -8,12 +8,14 @@ key's bytes, built in one pass over a stream of (case key, status, score) and a 
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, compress, islice
 from operator import ne
 
 _PASSED = frozenset({"p", "passed"})
+_MAGIC = b"EGCC1"  # evalgate case columns, format 1
 
 
 class CaseColumns:
@@ -85,6 +87,43 @@ class CaseColumns:
             scores.extend(self.scores[start:end])
             starts.append(len(passed))
         return CaseColumns(bytes(blob), key_offsets, starts, passed, scores)
+
+    def to_bytes(self) -> bytes:
+        """The columns as one blob (`from_bytes` reads it back): a header (magic, byte order, the five columns'
+        lengths in bytes), then the columns' bytes. ~35 bytes a result: what a recomputed gate loads instead of
+        decoding and regrouping every outcome of the run."""
+        parts = [self._keys, self._key_offsets.tobytes(), self._starts.tobytes()]
+        parts += [self.passed.tobytes(), self.scores.tobytes()]
+        header = _MAGIC + (b"L" if sys.byteorder == "little" else b"B")
+        return header + array("q", [len(p) for p in parts]).tobytes() + b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CaseColumns | None:
+        """The columns `to_bytes` wrote, or None for a blob this process cannot read (another format or byte
+        order, or cut short)."""
+        header = _MAGIC + (b"L" if sys.byteorder == "little" else b"B")
+        lengths = array("q")
+        at = len(header) + 5 * lengths.itemsize
+        if len(data) < at or data[: len(header)] != header:
+            return None
+        lengths.frombytes(data[len(header) : at])
+        if any(n < 0 for n in lengths) or at + sum(lengths) != len(data):
+            return None
+        columns: list[bytes] = []
+        for n in lengths:
+            columns.append(data[at : at + n])
+            at += n
+        key_offsets, starts, passed, scores = array("q"), array("q"), array("b"), array("d")
+        try:
+            key_offsets.frombytes(columns[1])
+            starts.frombytes(columns[2])
+            passed.frombytes(columns[3])
+            scores.frombytes(columns[4])
+        except ValueError:  # a length that is not a whole number of items
+            return None
+        if len(key_offsets) != len(starts) or len(passed) != len(scores) or (starts and starts[-1] != len(passed)):
+            return None
+        return cls(columns[0], key_offsets, starts, passed, scores)
 
     @property
     def results(self) -> int:

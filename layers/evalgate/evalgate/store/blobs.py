@@ -22,6 +22,9 @@ class Blobs:
         body = json.dumps(value, separators=(",", ":")).encode()
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
+    def put_bytes(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/octet-stream")
+
     def put_stream(
         self, key: str, chunks: Iterable[bytes], *, content_type: str = "application/json", part_size: int = PART_SIZE
     ) -> int:
