@@ -60,9 +60,12 @@ from evalgate.store.table import Table
 
 AGG_SHARDS = 8  # never lowered: a run's counters are read from all of them
 # a hot run's width: its result batches spread over more shards once one shard's part 0 takes WIDEN_AT batches a
-# second (young guards), so no counter item takes more than ~WIDEN_AT updates/s (5,000 results/s into one run)
-MAX_WIDTH = 128
-WIDEN_BY = 4  # 8 -> 32 -> 128
+# second (young guards), so no counter item takes more than ~WIDEN_AT updates/s (5,000 results/s into one run). At
+# 128 shards 5,000 single-result batches/s left ~40 young guards on each part 0 (~2.6 KB: every update billed 3
+# write units, 5.4 per batch); at 512 each part 0 stays under 1 KB (3.0 per batch, simulated). A reader of such a
+# run reads 512 part-0 items (its figures) and 2,560 in all (its scorers' figures).
+MAX_WIDTH = 512
+WIDEN_BY = 4  # 8 -> 32 -> 128 -> 512
 WIDEN_AT = 24
 WIDTH = "aggWidth"  # on the run item: how many shards its counters span (absent: AGG_SHARDS); it only grows
 SCORER_PARTS = 4  # the named form (units that add scorers at once, folds before the fifth pass): parts 0..3
