@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,7 +93,7 @@ class Janitor:
         *,
         keep_executions: int = KEEP_EXECUTIONS,
         grace_seconds: float = GRACE_SECONDS,
-        on_dropped: Any = None,
+        on_dropped: Callable[[], None] | None = None,
     ) -> None:
         self.account = account
         self.region = region

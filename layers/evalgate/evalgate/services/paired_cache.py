@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalgate import keys, pools
 from evalgate.errors import NotFound
-from evalgate.models.domain import Run
+from evalgate.models.domain import TERMINAL, Run
 from evalgate.models.stats import Comparison, McNemar, RateDelta
 from evalgate.observability import logger
 from evalgate.services.container import container
@@ -51,11 +51,12 @@ def case_figures_of(project_id: str, run: Run, *, keep: bool = False) -> RunFigu
     from evalgate.stats.gate import RunFigures
 
     a = run.aggregates
+    ended = run.status in TERMINAL  # only an ended run's columns are kept (an open run's change with every batch)
     where = _columns_key(project_id, run)
-    cases = _kept_columns(where)
+    cases = _kept_columns(where) if ended else None
     if cases is None or cases.results != a.done:
         cases = CaseColumns.build(container().runs.iter_case_outcomes(project_id, run.id))
-        if keep and cases.results == a.done:
+        if keep and ended and cases.results == a.done:
             _keep_columns(where, cases)
     return RunFigures(n=a.done, passed=a.passed, score_sum=a.score_sum, score_sq_sum=a.score_sq_sum, cases=cases)
 
