@@ -29,6 +29,18 @@ class Console:
         self.page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.urls.append(r.url))
+        # what each API request answered and when (printed when a test fails: a wait that timed out says why)
+        self.answers: list[str] = []
+        self.page.on("requestfinished", lambda r: self._answered(r, ""))
+        self.page.on("requestfailed", lambda r: self._answered(r, f" failed: {r.failure}"))
+
+    def _answered(self, request: Any, failure: str) -> None:
+        if "/console/" in request.url:
+            return
+        timing = request.timing  # ms from the request's start; -1 when not known
+        took = f"{timing['responseEnd']:.0f} ms" if timing.get("responseEnd", -1) >= 0 else "?"
+        status = "" if failure else f" {request.response().status}"
+        self.answers.append(f"{request.method} {request.url.split('?')[0]}{status} in {took}{failure}")
 
     def open(self, fragment: str = "") -> None:
         self.page.goto(f"{self.seeded.base_url}/console/{fragment}")
@@ -70,6 +82,8 @@ def tab(browser: Any, seeded: Seeded) -> Iterator[Console]:
             c.shot(f"last-{c.page.url.rsplit('#', 1)[-1].strip('/').replace('/', '-')[:40] or 'start'}")
         except Exception as exc:
             print(f"no last screenshot: {exc}")
+        print("console errors:", c.errors)
+        print("API answers:", *c.answers[-40:], sep="\n  ")
         c.context.close()
 
 
