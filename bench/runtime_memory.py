@@ -2,12 +2,14 @@
 
 Starts a durable LocalRuntime in-process (a fresh state directory, as `make run`), then repeats rounds of
 work: a small suite run (scripted provider, Distributed Map path included) plus result batches into an
-external run. After each round it prints the runtime process's RSS (moto, the journal, the front; function
+external run, which the next round deletes (so the goal measures what the runtime keeps beyond the data it is
+asked to keep; `--keep` keeps every round's results, and RSS then grows with them: ~1.6 MB a round of 500).
+After each round it prints the runtime process's RSS (moto, the journal, the front; function
 workers are separate processes and are listed apart), the Step Functions executions moto keeps and what
 the janitor dropped. Goal: RSS over the second half of the rounds grows by < 10 % (bounded), executions
 kept stay <= the janitor's bound. Then it times runtime.stop() (goal < 10 s).
 
-    .venv/bin/python -m bench.runtime_memory [--rounds 40] [--cases 20] [--batches 10]
+    .venv/bin/python -m bench.runtime_memory [--rounds 40] [--cases 20] [--batches 10] [--keep]
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each round's external run (RSS then grows with the stored data)"
+    )
     args = parser.parse_args(argv)
     from moto.stepfunctions.models import stepfunctions_backends
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -72,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         run = s.post(f"{base}/api/v1/evals", json={"name": "mem"}).json()
         requests_made = 0
         for round_ in range(args.rounds):
+            if round_ and not args.keep:  # the last round's results deleted: what the runtime keeps beyond its data
+                s.delete(f"{base}/api/v1/evals/{run['id']}").raise_for_status()
+                run = s.post(f"{base}/api/v1/evals", json={"name": "mem"}).json()
+                requests_made += 2
             started = s.post(f"{eval_base}/run", json={"suiteId": suite["id"], "versionNo": 1}).json()
             for b in range(args.batches):
                 rows_: list[dict[str, Any]] = [

@@ -773,3 +773,37 @@ def test_plain_updates_and_item_sizes_answer_as_moto_did(monkeypatch: pytest.Mon
     assert answers[4][0] == "ValidationException" and answers[3] is None  # 410 KB refused, 400 KB stored
     assert len(fast_updates) >= 20, fast_updates  # the plain ones took the fast path
     assert any('"g|X#1.s"' in item for item in stored) and any('"fc"' in item for item in stored)
+
+
+def test_items_written_and_read_are_not_kept_by_motos_instance_tracking() -> None:
+    """moto lists every model instance on its class for its dashboard, until a reset; a runtime is never reset, so
+    every item it wrote or handed back (Query and GetItem copies) stayed in memory, a deleted run's included.
+    Items are built without that list, and are freed when the table lets them go."""
+    import gc
+    import weakref
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    moto_speed.install()
+    with mock_aws():
+        c = boto3.client("dynamodb", region_name="us-east-1")
+        _create_table(c, "t")
+        tracked = len(Item.instances_tracked)
+        for i in range(50):
+            c.put_item(TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": f"s{i:02d}"}, "v": {"N": str(i)}})
+        got = c.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+        assert [int(i["v"]["N"]) for i in got["Items"]] == list(range(50))
+        assert c.get_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "s07"}})["Item"]["v"] == {"N": "7"}
+        assert len(Item.instances_tracked) == tracked
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends["123456789012"]["us-east-1"].tables["t"]
+        refs = [weakref.ref(item) for item in table.items[next(iter(table.items))].values()]
+        assert len(refs) == 50 and all(r() is not None for r in refs)
+        for i in range(50):
+            c.delete_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": f"s{i:02d}"}})
+        gc.collect()
+        assert [r for r in refs if r() is not None] == []  # nothing else holds a deleted item
+        assert not table.items  # nor its empty partition (moto's defaultdict kept one per partition ever asked)
+        c.get_item(TableName="t", Key={"pk": {"S": "never"}, "sk": {"S": "x"}})
+        assert not table.items
