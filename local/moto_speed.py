@@ -292,7 +292,7 @@ def _untracked_items() -> None:
     def new(cls: type, *_args: Any, **_kwargs: Any) -> Any:
         return object.__new__(cls)  # BaseModel.__new__ without its append to cls.instances_tracked
 
-    Item.__new__ = staticmethod(new)  # type: ignore[assignment]
+    Item.__new__ = staticmethod(new)  # type: ignore[method-assign]
 
 
 def _fast_dynamo_results() -> None:
