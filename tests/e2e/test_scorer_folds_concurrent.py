@@ -26,9 +26,11 @@ def test_concurrent_single_result_batches_fold_and_widen_exactly(
 ) -> None:
     from evalgate.store import run_counts
 
-    # folds every few batches, guards removable after half a second; widening after a few young guards
-    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.5)
-    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.2)
+    # folds every few batches, guards removable after 0.2 s (the writes last ~1 s); widening after a few young
+    # guards
+    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.2)
+    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.08)
+    monkeypatch.setattr(run_counts, "EPOCH", 0.02)  # one-result units' epochs: folded ~0.5 s after they end
     monkeypatch.setattr(run_counts, "AGG_SHARDS", 2)
     monkeypatch.setattr(run_counts, "WIDEN_AT", 3)
     monkeypatch.setattr(run_counts, "PRUNE_AT", 3)  # fold every few batches, also once the run is wide
@@ -43,17 +45,19 @@ def test_concurrent_writers_carry_their_prune_notes_exactly(runtime: Runtime, mo
     # one shard, no widening: every writer comes back to the same part 0 item, and carries what it noted there
     monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.05)
     monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.02)
+    monkeypatch.setattr(run_counts, "EPOCH", 0.02)
     monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
     monkeypatch.setattr(run_counts, "WIDEN_AT", 10_000)
     monkeypatch.setattr(run_counts, "PRUNE_AT", 12)
     monkeypatch.setattr(run_counts, "NOTE_AT", 1)
-    got = _write_concurrently(runtime)
+    got = _write_concurrently(runtime, pairs=True)  # a one-result unit's guard is folded, never noted
     assert got["carried"] > 0, "no prune was carried by a later update"
 
 
-def _write_concurrently(runtime: Runtime) -> dict[str, int]:
-    """WRITERS threads (each its own store: its own prune notes) send their results one a batch, and some of the
-    others' again; a reader reads scorer figures meanwhile. Asserts every figure exact; returns what happened."""
+def _write_concurrently(runtime: Runtime, *, pairs: bool = False) -> dict[str, int]:
+    """WRITERS threads (each its own store: its own prune notes) send their results one a batch (`pairs`: two),
+    and some of the others' again; a reader reads scorer figures meanwhile. Asserts every figure exact; returns
+    what happened."""
     import boto3
 
     from evalgate.models.domain import ExternalResult, Run
@@ -91,10 +95,11 @@ def _write_concurrently(runtime: Runtime) -> dict[str, int]:
         mine = rows[w::WRITERS]
         theirs = rows[(w + 1) % WRITERS :: WRITERS][:6]  # sent again by a second writer: a concurrent retry
         barrier.wait(timeout=30)
-        for i, r in enumerate(mine):
-            stores[w].record_external_batch(project, run.id, r.id, [r])
+        step = 2 if pairs else 1  # pairs: units with a done item (writer 3's have no scorer: prune notes)
+        for i in range(0, len(mine), step):
+            stores[w].record_external_batch(project, run.id, mine[i].id, mine[i : i + step])
             if i < len(theirs):
-                stores[w].record_external_batch(project, run.id, theirs[i].id, [theirs[i]])
+                stores[w].record_external_batch(project, run.id, theirs[i].id, theirs[i : i + step])
 
     def read() -> None:
         barrier.wait(timeout=30)

@@ -38,6 +38,7 @@ def quick_folds(monkeypatch: pytest.MonkeyPatch) -> None:
     shard instead of eight, so its part 0 reaches PRUNE_AT guards after PRUNE_AT batches."""
     monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.05)
     monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.02)
+    monkeypatch.setattr(run_counts, "EPOCH", 0.02)
     monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
 
 
@@ -292,36 +293,72 @@ def test_figures_written_in_the_named_form_and_a_named_fold_left_pending_read_ex
 def test_prune_notes_carry_only_done_units_guards_and_a_killed_unit_counts_once(
     quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without scorers a part 0 item's old guards are removed by this process's next update of it (no prune
-    write of their own). A unit killed after its counter update keeps its guard through those notes (it has no
-    done item), and its client's retry completes it once; another process's stale notes change nothing."""
+    """Without scorers a part 0 item's old guards of units with a done item (batches of several results) are
+    removed by this process's next update of it (no prune write of their own). A unit killed after its counter
+    update keeps its guard through those notes (it has no done item), and its client's retry completes it once;
+    another process's stale notes change nothing."""
     s, meter, project, run_id = store
     other = runs_store.RunStore(s.table, s.blobs)  # a second process on the same table: its own notes
     monkeypatch.setattr(run_counts, "NOTE_AT", 2)
-    rows = [result(i, 0) for i in range(30)]
-    killed = rows[5]
+    rows = [result(i, 0) for i in range(60)]
+    pairs = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+    killed = pairs[5]
     monkeypatch.setattr(runs_store, "fault_hook", crash_on("after-scorers"))
     with pytest.raises(Crash):
-        s.record_external_batch(project, run_id, killed.id, [killed])
+        s.record_external_batch(project, run_id, "killed", killed)
     monkeypatch.setattr(runs_store, "fault_hook", None)
     guard = next(a for i in s.table.batch_get(s.counters.keys(project, run_id, parts=(0,))) for a in i if "g|" in a)
     prunes = 0
-    for n, r in enumerate(r for r in rows if r is not killed):
+    for n, pair in enumerate(p for p in pairs if p is not killed):
         time.sleep(0.01)
         meter.reset()
-        (other if n % 5 == 4 else s).record_external_batch(project, run_id, r.id, [r])
-        prunes += sum(1 for size in meter.sizes[3:])  # writes beyond claim, counter update and done item
+        (other if n % 5 == 4 else s).record_external_batch(project, run_id, f"b{n}", pair)
+        prunes += sum(1 for size in meter.sizes[5:])  # beyond 2 claims, marker, counter update and done item
     assert s.counters.carried > 0
     assert prunes == 0, "a prune was written on its own"
     p0 = s.table.get(keys.run_counter(project, run_id, 0, 0)) or {}
     assert guard in p0  # the killed unit's guard stayed: it is not done
     assert sum(1 for a in p0 if a.startswith(run_counts.GUARD)) < run_counts.PRUNE_AT
     # the client retries the killed batch: completed, counted once
-    s.record_external_batch(project, run_id, killed.id, [killed])
+    s.record_external_batch(project, run_id, "killed", killed)
     run = s.get_run(project, run_id)
     assert run.aggregates.done == len(rows)
     assert len(s.list_external_results(project, run_id, limit=1000, cursor=None).items) == len(rows)
     assert s.counters.unfinished(project, run_id) == {}
+
+
+def test_a_one_result_unit_killed_after_its_count_is_counted_once_and_needs_no_done_item(
+    quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-result unit is labelled with its epoch and writes no done item: killed right after its counter
+    update it is counted (its guard says so, then the fold that takes it), its client's retry adds nothing, and
+    its result is listed; the paired gate's outcomes have it once, before and after it is folded."""
+    s, meter, project, run_id = store
+    rows = [result(i, 3) for i in range(40)]
+    monkeypatch.setattr(runs_store, "fault_hook", crash_on("after-scorers"))
+    with pytest.raises(Crash):
+        s.record_external_batch(project, run_id, rows[0].id, [rows[0]])
+    monkeypatch.setattr(runs_store, "fault_hook", None)
+    assert not s.record_external_batch(project, run_id, rows[0].id, [rows[0]])  # the retry: counted before
+    assert s.get_run(project, run_id).aggregates.done == 1
+    assert sorted(o[0] for o in s.iter_case_outcomes(project, run_id)) == [rows[0].id]
+    for r in rows[1:]:
+        time.sleep(0.005)
+        meter.reset()
+        assert s.record_external_batch(project, run_id, r.id, [r])
+    pk, prefix = keys.run_batches_prefix(project, run_id)
+    written = [str(i[keys.SK]) for i in s.table.query_all(pk, prefix)]
+    assert not [k for k in written if k.startswith("BATCH#X#") and k.endswith("#D")], "a one-result unit's done item"
+    assert not s.record_external_batch(project, run_id, rows[0].id, [rows[0]])  # retried after it was folded
+    assert folds_done(s, project, run_id) >= 1
+    p0 = s.table.get(keys.run_counter(project, run_id, 0, 0)) or {}
+    assert int(p0[run_counts.FOLDED]) >= 0
+    assert s.get_run(project, run_id).aggregates.done == len(rows)
+    assert figures(s, project, run_id) == expected(rows)
+    listed = s.list_external_results(project, run_id, limit=1000, cursor=None).items
+    assert sorted(r.id for r in listed) == sorted(r.id for r in rows)
+    outcomes = [o[0] for o in s.iter_case_outcomes(project, run_id)]
+    assert sorted(outcomes) == sorted(r.id for r in rows)  # each once, folded or owed
 
 
 def test_scorer_codes_are_given_once_per_name_whichever_process_asks(store: tuple[Any, Any, str, int]) -> None:
@@ -336,3 +373,59 @@ def test_scorer_codes_are_given_once_per_name_whichever_process_asks(store: tupl
     got = s.counters.codes(project, run_id, many, assign=True)
     assert sorted(got.values()) == list(range(4, 254))
     assert other.counters.codes(project, run_id, many[::-1], assign=False) == got
+
+
+def test_a_one_result_unit_whose_epoch_was_folded_before_it_counted_is_labelled_again_once(
+    quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer slower than PRUNE_AGE between its claim and its count finds its epoch folded: its count is
+    refused (the fold that covers the epoch does not name it), and its result moves to a fresh label and is
+    counted there, once, whether the writer itself or a retry of the same result (another process) gets there
+    first."""
+    s, _, project, run_id = store
+    other = runs_store.RunStore(s.table, s.blobs)
+    rows = [result(i, 2) for i in range(120)]
+    feed = iter(rows)
+    sent: list[ExternalResult] = []
+
+    def folded() -> int:
+        return int((s.table.get(keys.run_counter(project, run_id, 0, 0)) or {}).get(run_counts.FOLDED, -1))
+
+    def stored(r: ExternalResult) -> dict[str, Any]:
+        return s.table.get(keys.run_result_by_id(project, run_id, r.id)) or {}
+
+    for retry in (False, True):
+        r = next(feed)
+        sent.append(r)
+        paused: list[str] = []
+
+        def hook(at: str, r: ExternalResult = r, retry: bool = retry, paused: list[str] = paused) -> None:
+            if at != "after-marker":
+                return
+            monkeypatch.setattr(runs_store, "fault_hook", None)
+            paused.append(str(stored(r)["batch"]))
+            epoch = run_counts.epoch_of(paused[0])
+            assert epoch is not None
+            time.sleep(0.1)  # its epoch ends and ages past PRUNE_AGE; other writers fold it meanwhile
+            for more in feed:
+                time.sleep(0.005)
+                other.record_external_batch(project, run_id, more.id, [more])
+                sent.append(more)
+                if folded() >= epoch:
+                    break
+            assert folded() >= epoch, "the paused unit's epoch was not folded"
+            if retry:  # its client retries from another process: the retry moves it and counts it
+                other.record_external_batch(project, run_id, r.id, [r])
+                assert stored(r)["batch"] != paused[0]
+
+        monkeypatch.setattr(runs_store, "fault_hook", hook)
+        counted = s.record_external_batch(project, run_id, r.id, [r])
+        assert paused, "the hook did not run"
+        assert stored(r)["batch"] != paused[0], "its result kept the label whose epoch was folded"
+        assert counted is (not retry)  # after a retry that counted it, the writer adds nothing
+    run = s.get_run(project, run_id)
+    assert run.aggregates.done == len(sent)
+    assert figures(s, project, run_id) == expected(sent)
+    listed = s.list_external_results(project, run_id, limit=1000, cursor=None).items
+    assert sorted(x.id for x in listed) == sorted(x.id for x in sent)
+    assert sorted(o[0] for o in s.iter_case_outcomes(project, run_id)) == sorted(x.id for x in sent)

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 import time
 import uuid
@@ -59,6 +60,7 @@ from evalgate.store.run_items import AGG_FIELDS
 from evalgate.store.table import Table
 
 AGG_SHARDS = 8  # never lowered: a run's counters are read from all of them
+_BASE_SHARDS = AGG_SHARDS  # a run whose width is this has not widened
 # a hot run's width: its result batches spread over more shards once one shard's part 0 takes WIDEN_AT batches a
 # second (young guards), so no counter item takes more than ~WIDEN_AT updates/s (5,000 results/s into one run). At
 # 128 shards 5,000 single-result batches/s left ~40 young guards on each part 0 (~2.6 KB: every update billed 3
@@ -91,6 +93,21 @@ FOLDS = "fc"  # on part 0: how many folds took guards from it (a reader's consis
 CODED = "F#v"  # the label prefix of a fold in the coded form (its figures under the run's scorer codes)
 CODE = "c|"  # on the run's scorer-codes item: `c|<scorer name>` = its code
 NEXT_CODE = "nc"  # on the run's scorer-codes item: how many codes were given
+# Eighth pass (issue 17): a one-result unit labelled with its epoch (`X#e<epoch>.<hex>~<shard>`) writes no done
+# item. Its guard on part 0 says it is counted until a fold takes it; the fold's record then says so. A fold takes
+# every epoch unit of the epochs it covers (epochs after part 0's `fe` up to its own last, ended FOLD_LAG ago), sets
+# `fe` to its last, and is conditional on `fe` and on `oc` (epoch units counted on the item) being what it read, so
+# no unit of a covered epoch is left out; an epoch unit's count is conditional on its epoch being above `fe`. So a
+# unit of an epoch up to `fe` is counted if and only if the one taken fold covering its epoch names it.
+EPOCH = 0.25  # seconds per label epoch
+# a fold covers epochs that ended FOLD_LAG x PRUNE_AGE ago (0.5 s): a unit of such an epoch not counted by then (its
+# writer that slow between its label and its count) is refused and labelled again, at the cost of one more write;
+# shorter, an epoch unit's guard is on part 0 for less time (at most EPOCH + that lag + until the next fold)
+FOLD_LAG = 0.5
+FOLDED = "fe"  # on part 0: the last epoch folded
+EPOCH_UNITS = "oc"  # on part 0: epoch units counted on it (a fold's take is conditional on it)
+TAKE_ATTEMPTS = 4  # an epoch fold taken again when only later epochs' units were counted since it read the item
+EPOCH_FOLD = "F#vw"  # a fold that took epoch units: F#vw<shard:03x>.<last epoch:012x>.<hex>~<shard>
 NOTE_AT = 4  # old prunable guards on a part 0 item before its writer notes them, to remove with its next update there
 NOTES_MAX = 512  # items a process keeps prune notes for (a note never used costs nothing but memory)
 CODES_PER_WRITE = 100  # new scorer codes given by one write (its expression under 4 KB with 200-character names)
@@ -111,8 +128,36 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
 
 
-def _guard_time(value: Any) -> float:
-    return float(str(value).partition("|")[0])
+def _guard_time(attr: str, value: Any) -> float:
+    """When a guard was set: its value's time, or for an epoch unit (whose value is only `|<result id>`: each
+    byte of a guard is billed on every write of its item) the start of its epoch."""
+    head = str(value).partition("|")[0]
+    if head:
+        return float(head)
+    epoch = epoch_of(label_of(attr))
+    return epoch * EPOCH if epoch is not None else 0.0
+
+
+def epoch_label(width: int) -> str:
+    """A fresh label for a one-result unit: its epoch, a random part, its shard."""
+    shards = width if width > _BASE_SHARDS else AGG_SHARDS  # a widened run's width, else the first shards
+    return f"X#e{int(time.time() / EPOCH):x}.{uuid.uuid4().hex[:10]}~{random.randrange(shards)}"
+
+
+def epoch_of(label: str) -> int | None:
+    """The epoch of a one-result unit labelled by `epoch_label`, else None (every other unit has a done item)."""
+    if not label.startswith("X#e"):
+        return None
+    head, dot, _ = label[3:].partition(".")
+    try:
+        return int(head, 16) if dot else None
+    except ValueError:
+        return None
+
+
+def epoch_fold_key(shard: int, epoch: int) -> str:
+    """The sort key (after `BATCH#`) from which the folds of `shard` covering `epoch` or later sort."""
+    return f"{EPOCH_FOLD}{shard:03x}.{epoch:012x}"
 
 
 def shard_of(label: str) -> int:
@@ -198,8 +243,9 @@ def decode(attr: str) -> tuple[int, str] | None:
     return (int(attr[:-1]), field) if field and attr[:-1].isdigit() else None
 
 
-# (project, run, [(unit label, its one result's id or "")]) -> what those units add to each scorer
-OwedScorers = Callable[[str, int, Sequence[tuple[str, str]]], dict[str, dict[str, float]]]
+# (project, run, [(unit label, its one result's id or "")], label -> outcome to fill or None) -> what those units
+# add to each scorer
+OwedScorers = Callable[[str, int, Sequence[tuple[str, str]], "dict[str, Any] | None"], dict[str, dict[str, float]]]
 
 
 def _no_fault(point: str) -> None:
@@ -271,6 +317,17 @@ class Counters:
         done item is not read."""
         done_key = keys.run_batch_done(project_id, run_id, label)
         start = time.time()
+        if epoch_of(label) is not None:  # a one-result unit with no done item (see EPOCH)
+            if not new:
+                known = self.epoch_counted(project_id, run_id, label)
+                if known is not False:
+                    return "before" if known else "closed"
+            ((_, clauses),) = plan({"run": counts["run"], "scorers": {}})
+            state = self._updates(project_id, run_id, label, [(0, OWED, clauses)], start, solo, width)
+            if state == "closed":  # refused: its epoch is folded; counted by an earlier attempt of this call?
+                known = self.epoch_counted(project_id, run_id, label)
+                return "before" if known else "closed"
+            return state
         if not new and self.table.get(done_key, attributes=["PK"]) is not None:
             return "before"
         if defers_scorers(label, counts):
@@ -310,15 +367,16 @@ class Counters:
                     extra = self.notes.pop(key[keys.PK], None)
             if extra is not None:
                 extra = ([a for a in extra[0] if a not in (guard, legacy)], extra[1])
+            epoch = epoch_of(label) if part == 0 else None
             while True:
-                state, item = self._apply_one(key, guard, clauses, start, solo, legacy=legacy, extra=extra)
-                if state == "legacy":
+                state, item = self._apply_one(key, guard, clauses, start, solo, legacy=legacy, extra=extra, epoch=epoch)
+                if state in ("legacy", "closed"):
                     return state
                 if state != "fenced":
                     moved = moved or state == "now"
                     break
                 start = time.time()  # pruned meanwhile: was the batch completed by someone else?
-                if self.table.get(done_key, attributes=["PK"]) is not None:
+                if epoch is None and self.table.get(done_key, attributes=["PK"]) is not None:
                     return "before"
             if folding:
                 self.fault(f"fold-update-{suffix[1:]}")
@@ -331,9 +389,11 @@ class Counters:
 
     def _widen_if_hot(self, project_id: str, run_id: int, item: dict[str, Any], width: int) -> None:
         """Spread the run over WIDEN_BY times more shards when this part 0 took WIDEN_AT batches in the last
-        PRUNE_AGE (its guards would pile up: each update is billed on the item's whole size)."""
-        young = time.time() - PRUNE_AGE
-        if sum(1 for a, v in item.items() if a.startswith(GUARD) and _guard_time(v) > young) < WIDEN_AT:
+        PRUNE_AGE, or guards of that many bytes (long result ids): its guards would pile up, and each update is
+        billed on the item's whole size."""
+        since = time.time() - PRUNE_AGE
+        young = [(a, v) for a, v in item.items() if a.startswith(GUARD) and _guard_time(a, v) > since]
+        if len(young) < WIDEN_AT and sum(len(a) + len(str(v)) for a, v in young) < PRUNE_BYTES:
             return
         wider = min(MAX_WIDTH, width * WIDEN_BY)
         try:
@@ -359,6 +419,7 @@ class Counters:
         *,
         legacy: str,
         extra: tuple[list[str], float] | None = None,
+        epoch: int | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """One guarded update: ("now", the item after it), or "guarded" / "fenced" / "legacy" (the unit began
         before scorer figures were folded: its guard `.0` is there) with {}. `extra`: guards of units done for
@@ -368,13 +429,26 @@ class Counters:
         now = time.time()
         # a guard's value is the time it was set, and for a one-result unit "<time>|<result id>"
         values: dict[str, Any] = {":now": f"{round(now, 3)}|{solo}" if solo else round(now, 3), ":start": start}
+        if epoch is not None:
+            values[":now"] = f"|{solo}"  # its time is its epoch's (see _guard_time)
         adds = []
         for j, (attr, value) in enumerate(clauses):
             names[f"#a{j}"] = attr
             values[f":a{j}"] = value
             adds.append(f"#a{j} :a{j}")
+        if epoch is not None:
+            # an epoch unit: counted only while its epoch is not folded (its guard goes only into a fold, whose
+            # take is conditional on the count of these units), never fenced (the fence is for pruned guards)
+            names["#e"], names["#u"] = FOLDED, EPOCH_UNITS
+            values[":ep"], values[":one"] = epoch, 1
+            adds.append("#u :one")
+            del values[":start"]
         expr = ("ADD " + ", ".join(adds) + " " if adds else "") + "SET #g = :now"
         condition = "attribute_not_exists(#g) AND (attribute_not_exists(#f) OR #f < :start)"
+        if epoch is not None:
+            condition = "attribute_not_exists(#g) AND (attribute_not_exists(#e) OR #e < :ep)"
+            if extra is None or not extra[0]:
+                del names["#f"]
         if legacy:
             names["#l"] = legacy
             condition += " AND attribute_not_exists(#l)"
@@ -392,14 +466,19 @@ class Counters:
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise
-            current = self.table.get(key, attributes=[guard, legacy, FLOOR] if legacy else [guard, FLOOR]) or {}
+            current = (
+                self.table.get(key, attributes=[guard, legacy, FLOOR, FOLDED] if legacy else [guard, FLOOR, FOLDED])
+                or {}
+            )
             if guard in current:
                 return "guarded", {}
             if legacy and legacy in current:
                 return "legacy", {}
-            if extra is not None and extra[0] and float(current.get(FLOOR, 0)) < start:
+            if epoch is not None and int(current.get(FOLDED, -1)) >= epoch:
+                return "closed", {}
+            if extra is not None and extra[0] and (epoch is not None or float(current.get(FLOOR, 0)) < start):
                 # refused only because the fence is already above the carried prune's: without it
-                return self._apply_one(key, guard, clauses, start, solo, legacy=legacy)
+                return self._apply_one(key, guard, clauses, start, solo, legacy=legacy, epoch=epoch)
             return "fenced", {}
         return "now", item
 
@@ -430,7 +509,7 @@ class Counters:
             if part == 0:
                 self._note(project_id, run_id, key, item, guards, now)
             return
-        old = [a for a, t in guards.items() if _guard_time(t) < now - PRUNE_AGE]
+        old = [a for a, t in guards.items() if _guard_time(a, t) < now - PRUNE_AGE]
         if len(old) < min(PRUNE_AT, len(guards)) // 2:  # at a high rate most guards are young: several at a time
             return
         pending = (
@@ -438,6 +517,15 @@ class Counters:
             if part == 0 and fold_owed
             else {}
         )
+        # epoch units have no done item: those of epochs ended FOLD_LAG ago are folded, all of them (see EPOCH; a
+        # unit of such an epoch still in flight is refused and labelled again)
+        last_epoch = int((now - PRUNE_AGE * FOLD_LAG) / EPOCH) - 1
+        epoch_owed = []
+        if part == 0 and fold_owed:
+            epoch_owed = [
+                a for a in guards if a.endswith(OWED) and (e := epoch_of(label_of(a))) is not None and e <= last_epoch
+            ]
+        old = [a for a in old if epoch_of(label_of(a)) is None]
         labels = {label_of(a) for a in old} | set(pending)
         done_keys = [keys.run_batch_done(project_id, run_id, label) for label in sorted(labels)]
         done_at = {
@@ -455,6 +543,7 @@ class Counters:
             gone = [a for a in gone if f"{PENDING}{label_of(a)}" not in p0 or label_of(a) in cleared]
         if not fold_owed or part != 0:  # an owed unit's guard only ever goes into a fold
             gone = [a for a in gone if not a.endswith(OWED)]
+        gone += epoch_owed
         if not gone and not cleared:
             return
         # every unit whose guard goes (and every fold cleared) was done before now - PRUNE_AGE: the fence at
@@ -474,16 +563,43 @@ class Counters:
         codes: dict[str, int] = {}
         if owed:
             fold = f"{CODED}{uuid.uuid4().hex[:11]}~{shard}"
+            record: dict[str, Any] = {}
+            if epoch_owed:
+                # named by the last epoch it covers, so that whoever asks about an epoch unit finds it; it covers
+                # the epochs after part 0's `fe` (taken only while `fe` and the epoch unit count are as read)
+                fold = f"{epoch_fold_key(shard, last_epoch)}.{uuid.uuid4().hex[:6]}~{shard}"
+                first_epoch = int(item.get(FOLDED, -1)) + 1
+                record = {"ef": first_epoch, "el": last_epoch}
+                names.update({"#e": FOLDED, "#u": EPOCH_UNITS})
+                values.update({":el": last_epoch, ":u": item.get(EPOCH_UNITS, 0)})
+                expr += ", #e = :el"
+                condition += " AND #u = :u"
+                if first_epoch:
+                    values[":ef"] = first_epoch - 1
+                    condition += " AND #e = :ef"
+                else:
+                    condition += " AND attribute_not_exists(#e)"
             members = sorted((label_of(gone[i]), _solo_of(guards[gone[i]])) for i in owed)
             # what the fold adds, and its scorers' codes, before it is pending: whoever reads or finishes it
             # then finds every code it needs
-            scorers = self.fold_scorers(project_id, run_id, fold, members)
+            outcomes: dict[str, Any] = {}
+            scorers = self.fold_scorers(project_id, run_id, fold, members, outcomes=outcomes)
             codes = self.codes(project_id, run_id, sorted(scorers or {}), assign=True)
+            if epoch_owed:  # the epoch members' outcomes: they have no done item to carry them
+                record["eo"] = json.dumps(
+                    [
+                        [label, outcomes[label]]
+                        for label, _ in members
+                        if epoch_of(label) is not None and label in outcomes
+                    ],
+                    separators=(",", ":"),
+                )
             self.table.put(
                 {
                     **keys.run_batch_marker(project_id, run_id, fold),
                     "members": json.dumps(members, separators=(",", ":")),
                     "at": round(now, 3),
+                    **record,
                 }
             )
             names["#p"] = f"{PENDING}{fold}"
@@ -493,12 +609,42 @@ class Counters:
             expr += ", #p = :now ADD #c :one"
             # every owed guard still there: a unit goes into one fold only
             condition += "".join(f" AND attribute_exists(#r{i})" for i in owed)
-        try:
-            self.table.update(key, expr, condition=condition, names=names, values=values, returns="NONE")
-        except ClientError as exc:
-            if not Table.is_condition_failure(exc):
-                raise
-            return  # a prune or fold that raced another leaves it to the next writer (a fold record left unused)
+        taken = False
+        for _ in range(TAKE_ATTEMPTS if epoch_owed else 1):
+            try:
+                self.table.update(key, expr, condition=condition, names=names, values=values, returns="NONE")
+                taken = True
+                break
+            except ClientError as exc:
+                if not Table.is_condition_failure(exc):
+                    raise
+            if not epoch_owed:
+                break
+            # an epoch fold refused: when only units of later epochs were counted meanwhile (the usual case: the
+            # epochs it covers ended PRUNE_AGE ago), it is taken again with the new count; anything else (another
+            # fold, a unit of a covered epoch) leaves it to the next writer
+            now_item = self.table.get(key) or {}
+            still = {
+                a
+                for a in now_item
+                if a.startswith(GUARD)
+                and a.endswith(OWED)
+                and (e := epoch_of(label_of(a))) is not None
+                and e <= last_epoch
+            }
+            if (
+                still != set(epoch_owed)
+                or now_item.get(FOLDED) != item.get(FOLDED)
+                or any(gone[i] not in now_item for i in owed)
+            ):
+                break
+            values[":u"] = now_item.get(EPOCH_UNITS, 0)
+        if not taken:
+            # a prune or fold that raced another leaves it to the next writer; an epoch fold's record goes (one
+            # left by a writer killed here is told from the taken fold by having neither `pf|` nor a done item)
+            if fold and epoch_owed:
+                self.table.delete(keys.run_batch_marker(project_id, run_id, fold))
+            return
         if fold:
             self.fault("fold-pending")
             # the cleared folds' guards on the scorer parts go with this fold's updates there
@@ -519,7 +665,7 @@ class Counters:
         old = [
             a
             for a, t in guards.items()
-            if _guard_time(t) < now - PRUNE_AGE and not a.endswith(OWED) and not label_of(a).startswith(FOLD)
+            if _guard_time(a, t) < now - PRUNE_AGE and not a.endswith(OWED) and not label_of(a).startswith(FOLD)
         ]
         if len(old) < NOTE_AT:
             return
@@ -633,9 +779,16 @@ class Counters:
         return {n: known[n] for n in names if n in known}
 
     def fold_scorers(
-        self, project_id: str, run_id: int, fold: str, members: Sequence[tuple[str, str]] | None = None
+        self,
+        project_id: str,
+        run_id: int,
+        fold: str,
+        members: Sequence[tuple[str, str]] | None = None,
+        *,
+        outcomes: dict[str, Any] | None = None,
     ) -> dict[str, dict[str, float]] | None:
-        """What a fold adds to each scorer (its members' owed figures), or None when it has no record."""
+        """What a fold adds to each scorer (its members' owed figures), or None when it has no record.
+        `outcomes`: filled with the one-result members' outcomes (label -> compact outcome)."""
         if members is None:
             record = self.table.get(keys.run_batch_marker(project_id, run_id, fold), attributes=["members"])
             if record is None or not record.get("members"):
@@ -643,7 +796,7 @@ class Counters:
             members = [(str(m[0]), str(m[1])) for m in json.loads(record["members"])]
         if self.owed is None:
             raise RuntimeError("counters that fold scorer figures need to know what units owe")
-        return self.owed(project_id, run_id, members)
+        return self.owed(project_id, run_id, members, outcomes)
 
     def unfinished(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, str]:
         """The units that began adding their counts and have no done item (their writer was killed between the
@@ -656,6 +809,8 @@ class Counters:
             for attr, value in item.items():
                 if attr.startswith(GUARD):
                     label = label_of(attr)
+                    if epoch_of(label) is not None:
+                        continue  # an epoch unit is whole once its guard is there (its one update)
                     found[label] = found.get(label) or _solo_of(value)
                 elif attr.startswith(PENDING):
                     found.setdefault(attr[len(PENDING) :], "")
@@ -668,6 +823,79 @@ class Counters:
             )
         }
         return {label: solo for label, solo in found.items() if label not in done}
+
+    # -- epoch units: counted or not ----------------------------------------------------------------
+    def epoch_counted(self, project_id: str, run_id: int, label: str) -> bool | None:
+        """Whether an epoch unit is counted: True; False (not counted, and it can still be: its epoch is not
+        folded); None (not counted, and it never will be under this label: its epoch is folded and the fold
+        does not name it: whoever counts its result must label it again)."""
+        found = self.epoch_units(project_id, run_id, [label])
+        return found[label]
+
+    def epoch_units(self, project_id: str, run_id: int, labels: Sequence[str]) -> dict[str, bool | None]:
+        """`epoch_counted` of several epoch units: each shard's part 0 read once, each covering fold once."""
+        by_shard: dict[int, list[str]] = {}
+        for label in labels:
+            by_shard.setdefault(shard_of(label), []).append(label)
+        p0 = {
+            _where(i)[0]: i
+            for i in self.table.batch_get([keys.run_counter(project_id, run_id, s, 0) for s in sorted(by_shard)])
+        }
+        out: dict[str, bool | None] = {}
+        for shard, wanted in sorted(by_shard.items()):
+            item = p0.get(shard, {})
+            folded = int(item.get(FOLDED, -1))
+            covering: list[tuple[int, int, set[str]]] = []  # (first, last epoch, members) of taken folds read
+            for label in wanted:
+                epoch = epoch_of(label)
+                if f"{GUARD}{label}{OWED}" in item:
+                    out[label] = True
+                elif epoch is None or epoch > folded:
+                    out[label] = False
+                else:
+                    fold = next((f for f in covering if f[0] <= epoch <= f[1]), None)
+                    if fold is None:
+                        fold = self._covering_fold(project_id, run_id, shard, epoch, item)
+                        covering.append(fold)
+                    out[label] = True if label in fold[2] else None
+        return out
+
+    def _covering_fold(
+        self, project_id: str, run_id: int, shard: int, epoch: int, part0: dict[str, Any]
+    ) -> tuple[int, int, set[str]]:
+        """(first, last epoch, members) of the taken fold of `shard` covering `epoch` (read after `part0`, whose
+        `fe` is at or above it). Taken: its done item exists, or its `pf|` mark was on part 0; a record with
+        neither is a fold whose take failed (its writer was killed before removing it)."""
+        pk, prefix = keys.run_batches_prefix(project_id, run_id)
+        low = f"{prefix}{epoch_fold_key(shard, epoch)}"
+        high = f"{prefix}{EPOCH_FOLD}{shard:03x}/"
+        held: list[Any] = []  # [name, record, done] of the record read last (its done item sorts right after it)
+
+        def taken_covering() -> tuple[int, int, set[str]] | None:
+            if not held:
+                return None
+            name, record, done = held
+            if not (done or f"{PENDING}{name}" in part0):
+                return None  # a fold whose take failed
+            first, last = int(record.get("ef", 0)), int(record.get("el", -1))
+            if not first <= epoch <= last:  # the taken folds' ranges partition the epochs up to `fe`
+                raise RuntimeError(f"run {run_id}: the fold of shard {shard} after epoch {epoch} does not cover it")
+            return first, last, {str(m[0]) for m in json.loads(record.get("members") or "[]")}
+
+        for row in self.table.query_between(pk, low, high, consistent=True, page_size=50):
+            sk = str(row[keys.SK])[len(prefix) :]
+            if sk.endswith("#D"):
+                if held and held[0] == sk[:-2]:
+                    held[2] = True
+                continue
+            found = taken_covering()
+            if found is not None:
+                return found
+            held = [sk, row, False]
+        found = taken_covering()
+        if found is not None:
+            return found
+        raise RuntimeError(f"run {run_id}: no taken fold of shard {shard} covers epoch {epoch}")
 
     # -- reading ----------------------------------------------------------------------------------
     def read_run(self, project_id: str, run_id: int, width: int = AGG_SHARDS) -> dict[str, float]:

@@ -31,7 +31,19 @@ from evalgate.models.domain import (
     ScorerAggregates,
 )
 from evalgate.store.blobs import Blobs
-from evalgate.store.run_counts import AGG_SHARDS, FOLD, WIDTH, Counters, add_fields
+from evalgate.store.run_counts import (
+    AGG_SHARDS,
+    FOLD,
+    GUARD,
+    OWED,
+    PENDING,
+    WIDTH,
+    Counters,
+    add_fields,
+    epoch_label,
+    epoch_of,
+    label_of,
+)
 from evalgate.store.run_items import (
     AGG_FIELDS,
     SCORER_ATTR,
@@ -64,6 +76,9 @@ MAX_SCORERS_PER_BATCH = 50  # distinct scorers in one batch (bounds one batch's 
 CLAIM_CHUNK = 25  # result claims per BatchExecuteStatement (DynamoDB's limit)
 CLAIM_THREADS = 8  # claim requests of one batch in flight at once (1,000 results: 40 requests, 8 at a time)
 _CLAIM_POOL: Any = None
+
+
+MAX_RELABELS = 3  # a one-result unit refused in its epoch is labelled again at most this many times
 
 
 def _claim_pool() -> Any:
@@ -457,6 +472,7 @@ class RunStore:
         solo: str = "",
         width: int = 0,
         new: bool = False,
+        relabels: int = 0,
     ) -> bool:
         """Count a batch whose results and counts are stored (in its marker, or for a one-result batch in the
         result itself): its counts go to the run's counter items once (`Counters.apply`, guarded per item),
@@ -473,14 +489,56 @@ class RunStore:
             if run["status"] != only_while.value:
                 return False
         state = self.counters.apply(project_id, run_id, label, counts, solo=solo, width=width, new=new)
+        if state == "closed":  # an epoch unit never counted, whose epoch is folded: its result is labelled again
+            if relabels >= MAX_RELABELS:  # its clock is that far behind the folds' (or they are that fast)
+                raise Throttled(f"result {solo} of run {run_id} could not be counted in its epoch; retry shortly")
+            return self._relabel(
+                project_id, run_id, label, counts, outcome=outcome, solo=solo, width=width, relabels=relabels + 1
+            )
         if state == "before":
             return False
         _fault("after-scorers")
+        if epoch_of(label) is not None:
+            return state == "now"  # no done item: its guard, then the fold that takes it, say it is counted
         done: dict[str, Any] = {**keys.run_batch_done(project_id, run_id, label), "at": round(time.time(), 3)}
         if outcome is not None:
             done["o"] = outcome
         self.table.put(done)
         return state == "now"
+
+    def _relabel(
+        self,
+        project_id: str,
+        run_id: int,
+        label: str,
+        counts: dict[str, Any],
+        *,
+        outcome: str | None,
+        solo: str,
+        width: int,
+        relabels: int,
+    ) -> bool:
+        """Count a one-result unit whose epoch was folded before it was counted (its writer was that slow between
+        its label and its count, see run_counts.FOLD_LAG, or was killed): its result moves to a fresh label of
+        the current epoch (conditional on still having the old one: of two callers doing this, one moves it and
+        counts it)."""
+        fresh = epoch_label(width or self._width(project_id, run_id))
+        try:
+            self.table.update(
+                keys.run_result_by_id(project_id, run_id, solo),
+                "SET #b = :new, claimedAt = :at",
+                condition="#b = :old",
+                names={"#b": "batch"},
+                values={":new": fresh, ":old": label, ":at": round(time.time(), 3)},
+                returns="NONE",
+            )
+        except ClientError as exc:
+            if not Table.is_condition_failure(exc):
+                raise
+            return False  # moved by another caller, who counts it
+        return self._complete(
+            project_id, run_id, fresh, counts, outcome=outcome, solo=solo, width=width, new=True, relabels=relabels
+        )
 
     # -- per-scorer aggregates and per-case outcomes ----------------------------------------------
     def scorer_aggregates(self, project_id: str, run_id: int) -> list[ScorerAggregates]:
@@ -510,8 +568,39 @@ class RunStore:
         if run is None:
             raise NotFound(f"run {run_id} not found")
         legacy = set(run.get("batchesDone") or ())
+        # one-result units labelled with their epoch have no done item: those still owed are read from their
+        # results (their guards on part 0, read first), the folded ones from the records of the folds that took
+        # them (taken: a done item follows the record, or its `pf|` mark was on part 0); a unit folded after part
+        # 0 was read is in both, and given once
+        width = int(run.get(WIDTH) or AGG_SHARDS)
+        part0 = self.table.batch_get(self.counters.keys(project_id, run_id, parts=(0,), width=width))
+        owed = {
+            label_of(a): str(v).partition("|")[2]
+            for item in part0
+            for a, v in item.items()
+            if a.startswith(GUARD) and a.endswith(OWED) and epoch_of(label_of(a)) is not None
+        }
+        pending = {a[len(PENDING) :] for item in part0 for a in item if a.startswith(PENDING)}
+        given: set[str] = set()
+        for item in self.table.batch_get(
+            [keys.run_result_by_id(project_id, run_id, rid) for rid in sorted(set(owed.values()))],
+            attributes=["resultId", "batch", "body"],
+        ):
+            label = str(item.get("batch"))
+            if owed.get(label) == item["resultId"] and item.get("body"):
+                _, compact = self._external_counts(
+                    [ExternalResult(id=str(item["resultId"]), **unpack_body(item["body"]))]
+                )
+                given.add(label)
+                yield tuple(compact[0])
+
+        def folded(record: str) -> Iterator[tuple[str, str, float]]:
+            for label, outcome in json.loads(record):
+                if label not in given:
+                    yield tuple(outcome)
+
         pk, prefix = keys.run_batches_prefix(project_id, run_id)
-        held: tuple[str, str] | None = None  # (label, outcomes) of the marker read last
+        held: tuple[str, str, str] | None = None  # (label, outcomes, epoch outcomes) of the marker read last
         for item in self.table.query_all(pk, prefix, page_size=1000):
             sk = str(item[keys.SK])[len(prefix) :]
             if sk.endswith("#D"):
@@ -520,13 +609,18 @@ class RunStore:
                     yield tuple(json.loads(item["o"]))
                 elif held is not None and held[0] == label:
                     yield from (tuple(o) for o in json.loads(held[1]))
+                    yield from folded(held[2])
                 held = None
                 continue
+            if held is not None and held[0] in pending:  # a taken fold not done yet
+                yield from folded(held[2])
             if sk in legacy:
                 yield from (tuple(o) for o in json.loads(item.get("outcomes") or "[]"))
                 held = None
             else:
-                held = (sk, item.get("outcomes") or "[]")
+                held = (sk, item.get("outcomes") or "[]", item.get("eo") or "[]")
+        if held is not None and held[0] in pending:
+            yield from folded(held[2])
 
     def case_outcomes(self, project_id: str, run_id: int) -> dict[str, list[tuple[str, float]]]:
         """Per case key, the (status, score) of each of its counted results."""
@@ -579,7 +673,8 @@ class RunStore:
         for r in results:
             unique.setdefault(r.id, r)
         width = int(run.get(WIDTH) or AGG_SHARDS)
-        label = self._new_label(width)
+        # a one-result unit is labelled with its epoch: it writes no done item (see run_counts.EPOCH)
+        label = epoch_label(width) if len(unique) == 1 else self._new_label(width)
         items = {rid: self._external_item(project_id, run_id, r, label) for rid, r in unique.items()}
         if len(items) == 1:  # a one-result unit: the result is its own marker (its counts follow from its body)
             (only,) = items.values()
@@ -789,12 +884,13 @@ class RunStore:
     def _finish_unit(self, project_id: str, run_id: int, owner: str, claims: list[dict[str, Any]]) -> bool:
         """Whether the unit `owner` is counted, after completing it here if it began counting (True), or not
         (False: it never wrote its counts; its writer may still be claiming)."""
-        if self.table.get(keys.run_batch_done(project_id, run_id, owner), attributes=["PK"]) is not None:
-            return True
-        marker = self.table.get(keys.run_batch_marker(project_id, run_id, owner), attributes=["counts"])
-        if marker is not None and marker.get("counts"):
-            self._complete(project_id, run_id, owner, json.loads(marker["counts"]))
-            return True
+        if epoch_of(owner) is None:  # an epoch unit has no done item nor marker: its claim says what it adds
+            if self.table.get(keys.run_batch_done(project_id, run_id, owner), attributes=["PK"]) is not None:
+                return True
+            marker = self.table.get(keys.run_batch_marker(project_id, run_id, owner), attributes=["counts"])
+            if marker is not None and marker.get("counts"):
+                self._complete(project_id, run_id, owner, json.loads(marker["counts"]))
+                return True
         solo = next((c for c in claims if c.get("solo")), None)
         if solo is not None:
             counts, outcomes = self._external_counts([ExternalResult(id=solo["resultId"], **unpack_body(solo["body"]))])
@@ -829,7 +925,11 @@ class RunStore:
         return finished
 
     def _owed_scorers(
-        self, project_id: str, run_id: int, members: Sequence[tuple[str, str]]
+        self,
+        project_id: str,
+        run_id: int,
+        members: Sequence[tuple[str, str]],
+        outcomes: dict[str, Any] | None = None,
     ) -> dict[str, dict[str, float]]:
         """What these counting units add to each scorer (their figures are folded, not added per batch): a
         one-result unit's from its result item, any other's from its marker. Summed in label order, so every
@@ -848,8 +948,10 @@ class RunStore:
         ):
             rid = str(item["resultId"])
             if item.get("batch") == solos.get(rid) and item.get("body"):
-                counts, _ = self._external_counts([ExternalResult(id=rid, **unpack_body(item["body"]))])
+                counts, compact = self._external_counts([ExternalResult(id=rid, **unpack_body(item["body"]))])
                 per_unit[solos[rid]] = counts["scorers"]
+                if outcomes is not None:
+                    outcomes[solos[rid]] = compact[0]
         out: dict[str, dict[str, float]] = {}
         for label in sorted(per_unit):
             add_fields(out, per_unit[label])
@@ -891,9 +993,13 @@ class RunStore:
         counted = set(run.get("batchesDone") or ())
         labels = {str(i["batch"]) for i in items if i.get("batch")}
         asked = sorted(b for b in labels if b.startswith(("X#", "S#")) and b not in counted)
+        epochs = [b for b in asked if epoch_of(b) is not None]  # one-result units with no done item
+        asked = [b for b in asked if epoch_of(b) is None]
         found = self.table.batch_get([keys.run_batch_done(project_id, run_id, b) for b in asked], attributes=["at"])
         pk_prefix = len("BATCH#")
         counted |= {str(d[keys.SK])[pk_prefix:-2] for d in found}
+        if epochs:
+            counted |= {b for b, ok in self.counters.epoch_units(project_id, run_id, epochs).items() if ok}
         return counted
 
     def list_external_results(self, project_id: str, run_id: int, *, limit: int, cursor: str | None) -> Page:
