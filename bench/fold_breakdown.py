@@ -112,7 +112,10 @@ def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0, long_ids
         got = store.get_run(run.project_id, run.id).aggregates.done
         counts = {a.count for a in store.scorer_aggregates(run.project_id, run.id)}
         sizes = {}
-        for item in store.table.batch_get(store.counters.keys(run.project_id, run.id)):
+        width = store._width(run.project_id, run.id)
+        owed = 0
+        for item in store.table.batch_get(store.counters.keys(run.project_id, run.id, width=width)):
+            owed += sum(1 for a in item if a.startswith("g|") and a.endswith(".s"))
             low = {k: _low(v) for k, v in item.items()}
             sizes[str(item["PK"]).rpartition("#AGG#")[2]] = item_size(low)
         n = batches - warm
@@ -125,6 +128,8 @@ def breakdown(batches: int, scorers: int, warm: int, rate: float = 0.0, long_ids
             "exact": got == batches and counts <= {batches},
             "seconds": seconds,
             "counter_sizes": sizes,
+            "width": width,
+            "owed": owed,
         }
 
 
@@ -156,6 +161,8 @@ def main() -> None:
         print(f"{'total':<34} {f['total']:>9.3f}")
         big = sorted(f["counter_sizes"].items(), key=lambda kv: -kv[1])[:6]
         print("largest counter items (bytes): " + ", ".join(f"{k} {v:,} ({units(v)} WCU)" for k, v in big))
+        # what a reader of the scorer figures pays beyond the counter items: one result read per owed unit
+        print(f"run width {f['width']} shards; units owed (not folded yet) at the end: {f['owed']}")
 
 
 if __name__ == "__main__":

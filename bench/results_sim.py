@@ -70,6 +70,15 @@ def simulate(rate: float, scorers: int, seconds: float) -> dict[str, Any]:
                 return _label_in_shard_zero(width, shards)
 
             store._new_label = new_label  # type: ignore[method-assign]
+            real_epoch_label = getattr(runs_store, "epoch_label", None)
+
+            def new_epoch_label(width: int) -> str:  # a one-result batch's label (since the eighth pass), in shard 0
+                widths.append(width)
+                assert real_epoch_label is not None
+                return real_epoch_label(width).rpartition("~")[0] + "~0"
+
+            if real_epoch_label is not None:
+                runs_store.epoch_label = new_epoch_label  # type: ignore[attr-defined]
             run = open_run(store, "p-sim")
             start = clock.now
             measuring_from: float | None = None
@@ -119,6 +128,8 @@ def simulate(rate: float, scorers: int, seconds: float) -> dict[str, Any]:
             }
     finally:
         run_counts.time, runs_store.time = saved  # type: ignore[assignment]
+        if getattr(runs_store, "epoch_label", None) is not None:
+            runs_store.epoch_label = run_counts.epoch_label  # type: ignore[attr-defined]
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from evalgate.store import run_counts as rc
 
 
@@ -60,3 +62,22 @@ def test_a_coded_plan_keeps_part_0_free_names_its_guards_by_part_and_decodes() -
     many = rc.coded_plan(wide, {f"w{i}": i * rc.CODED_PARTS * rc.CODES_PER_PART for i in range(40)})  # all on part 1
     assert [s for _, s, _ in many] == [".1", ".1_1", ".1_2", ".1_3", ".1_4", ".1_5", ".1_6"]
     assert rc.label_of("g|F#vabc~3.1_2") == "F#vabc~3"
+
+
+def test_a_one_result_units_label_names_its_epoch_and_shard_and_its_guard_time_follows_from_it(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(rc.time, "time", lambda: 1_800_000_000.1)
+    label = rc.epoch_label(8)
+    assert rc.epoch_of(label) == int(1_800_000_000.1 / rc.EPOCH)
+    assert 0 <= rc.shard_of(label) < 8 and label.rpartition("~")[2].isdigit()
+    assert max(rc.shard_of(rc.epoch_label(512)) for _ in range(200)) >= 8  # a wide run: all its shards
+    assert rc.epoch_of("X#0123456789abcdef") is None and rc.epoch_of("X#e12zz.ab~0") is None
+    assert rc.epoch_of("X#eab") is None and rc.epoch_of("F#vw000.0000000000ab.abc~0") is None
+    guard = f"{rc.GUARD}{label}{rc.OWED}"
+    assert rc._guard_time(guard, "|r-1") == rc.epoch_of(label) * rc.EPOCH  # the value carries only the result id
+    assert rc._guard_time(f"{rc.GUARD}X#abc.s", "1799999999.5|r-2") == 1799999999.5
+    assert rc._solo_of("|r-1") == "r-1"
+    # a fold's record sorts by shard, then by the last epoch it covers: the first at or after an epoch is found
+    assert rc.epoch_fold_key(3, 0x1F) < rc.epoch_fold_key(3, 0x20) < rc.epoch_fold_key(4, 0)
+    assert rc.epoch_fold_key(3, 0x20) < f"{rc.EPOCH_FOLD}{3:03x}/"
