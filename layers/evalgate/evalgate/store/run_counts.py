@@ -54,7 +54,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from evalgate import keys
+from evalgate import keys, pools
 from evalgate.models.domain import SCORE_BINS
 from evalgate.store.run_items import AGG_FIELDS
 from evalgate.store.table import Table
@@ -106,6 +106,7 @@ EPOCH = 0.25  # seconds per label epoch
 FOLD_LAG = 0.5
 FOLDED = "fe"  # on part 0: the last epoch folded
 EPOCH_UNITS = "oc"  # on part 0: epoch units counted on it (a fold's take is conditional on it)
+EPOCH_LOOKUPS = 8  # shards whose folds a listing's page looks up at once
 TAKE_ATTEMPTS = 4  # an epoch fold taken again when only later epochs' units were counted since it read the item
 EPOCH_FOLD = "F#vw"  # a fold that took epoch units: F#vw<shard:03x>.<last epoch:012x>.<hex>~<shard>
 NOTE_AT = 4  # old prunable guards on a part 0 item before its writer notes them, to remove with its next update there
@@ -841,23 +842,33 @@ class Counters:
             _where(i)[0]: i
             for i in self.table.batch_get([keys.run_counter(project_id, run_id, s, 0) for s in sorted(by_shard)])
         }
-        out: dict[str, bool | None] = {}
-        for shard, wanted in sorted(by_shard.items()):
+        def one_shard(shard: int, wanted: list[str]) -> dict[str, bool | None]:
             item = p0.get(shard, {})
             folded = int(item.get(FOLDED, -1))
             covering: list[tuple[int, int, set[str]]] = []  # (first, last epoch, members) of taken folds read
-            for label in wanted:
+            got: dict[str, bool | None] = {}
+            for label in sorted(wanted, key=lambda lb: epoch_of(lb) or -1):  # one fold covers neighbours
                 epoch = epoch_of(label)
                 if f"{GUARD}{label}{OWED}" in item:
-                    out[label] = True
+                    got[label] = True
                 elif epoch is None or epoch > folded:
-                    out[label] = False
+                    got[label] = False
                 else:
                     fold = next((f for f in covering if f[0] <= epoch <= f[1]), None)
                     if fold is None:
                         fold = self._covering_fold(project_id, run_id, shard, epoch, item)
                         covering.append(fold)
-                    out[label] = True if label in fold[2] else None
+                    got[label] = True if label in fold[2] else None
+            return got
+
+        out: dict[str, bool | None] = {}
+        if len(by_shard) == 1:
+            ((shard, wanted),) = by_shard.items()
+            return one_shard(shard, wanted)
+        with pools.scope("epoch-units", EPOCH_LOOKUPS) as pool:  # shards' fold lookups side by side
+            futures = [pool.submit(one_shard, shard, wanted) for shard, wanted in sorted(by_shard.items())]
+        for future in futures:
+            out.update(future.result())
         return out
 
     def _covering_fold(
@@ -882,7 +893,8 @@ class Counters:
                 raise RuntimeError(f"run {run_id}: the fold of shard {shard} after epoch {epoch} does not cover it")
             return first, last, {str(m[0]) for m in json.loads(record.get("members") or "[]")}
 
-        for row in self.table.query_between(pk, low, high, consistent=True, page_size=50):
+        # the taken fold is nearly always the first record: its done item right after it (4 items a page)
+        for row in self.table.query_between(pk, low, high, consistent=True, page_size=4):
             sk = str(row[keys.SK])[len(prefix) :]
             if sk.endswith("#D"):
                 if held and held[0] == sk[:-2]:
