@@ -842,6 +842,7 @@ class Counters:
             _where(i)[0]: i
             for i in self.table.batch_get([keys.run_counter(project_id, run_id, s, 0) for s in sorted(by_shard)])
         }
+
         def one_shard(shard: int, wanted: list[str]) -> dict[str, bool | None]:
             item = p0.get(shard, {})
             folded = int(item.get(FOLDED, -1))
