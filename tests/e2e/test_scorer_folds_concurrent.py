@@ -8,9 +8,12 @@ return to the same item, so that the notes are really carried."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -54,7 +57,43 @@ def test_concurrent_writers_carry_their_prune_notes_exactly(runtime: Runtime, mo
     assert got["carried"] > 0, "no prune was carried by a later update"
 
 
-def _write_concurrently(runtime: Runtime, *, pairs: bool = False) -> dict[str, int]:
+def test_concurrent_one_result_batches_whose_epochs_are_folded_under_them_count_once(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fold lag of ~2 ms: folds close epochs while their units' counts are in flight, so writers (and the
+    second writer sending the same result) are refused and label their results again, racing each other and the
+    folds. Every figure exact, every result listed once, and the paired gate's outcomes each given once."""
+    from evalgate.store import run_counts
+    from evalgate.store import runs as runs_store
+
+    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.02)
+    monkeypatch.setattr(run_counts, "FOLD_LAG", 0.1)
+    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.01)
+    monkeypatch.setattr(run_counts, "EPOCH", 0.002)
+    monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
+    monkeypatch.setattr(run_counts, "WIDEN_AT", 10_000)
+    monkeypatch.setattr(run_counts, "PRUNE_AT", 4)
+    relabels: list[str] = []
+    real = runs_store.RunStore._relabel
+
+    def counted_relabel(self: Any, project_id: str, run_id: int, label: str, *args: Any, **kwargs: Any) -> bool:
+        relabels.append(label)
+        return real(self, project_id, run_id, label, *args, **kwargs)
+
+    monkeypatch.setattr(runs_store.RunStore, "_relabel", counted_relabel)
+    paused = itertools.count()
+
+    def slow_writer(at: str) -> None:  # every other writer pauses between its claim and its count
+        if at == "after-marker" and next(paused) % 2 == 0:
+            time.sleep(0.08)
+
+    monkeypatch.setattr(runs_store, "fault_hook", slow_writer)
+    got = _write_concurrently(runtime, outcomes=True)
+    assert relabels, "no unit was refused in a folded epoch"
+    assert got["epoch_folds"] > 0
+
+
+def _write_concurrently(runtime: Runtime, *, pairs: bool = False, outcomes: bool = False) -> dict[str, int]:
     """WRITERS threads (each its own store: its own prune notes) send their results one a batch (`pairs`: two),
     and some of the others' again; a reader reads scorer figures meanwhile. Asserts every figure exact; returns
     what happened."""
@@ -130,4 +169,10 @@ def _write_concurrently(runtime: Runtime, *, pairs: bool = False) -> dict[str, i
         if str(i["SK"]).endswith("#D")
     ]
     assert folds, "no fold ran"
-    return {"widened": int(stores[0]._width(project, run.id) > 8), "carried": sum(s.counters.carried for s in stores)}
+    if outcomes:  # the paired gate's outcomes: each counted result once, folded or owed
+        assert sorted(o[0] for o in stores[0].iter_case_outcomes(project, run.id)) == sorted(r.id for r in rows)
+    return {
+        "widened": int(stores[0]._width(project, run.id) > 8),
+        "carried": sum(s.counters.carried for s in stores),
+        "epoch_folds": sum(1 for i in folds if str(i["SK"]).startswith("BATCH#F#vw")),
+    }
