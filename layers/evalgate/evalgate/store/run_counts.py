@@ -42,6 +42,7 @@ Fifth pass (the coded form, cheaper folds and prunes):
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import random
@@ -106,6 +107,7 @@ EPOCH = 0.25  # seconds per label epoch
 FOLD_LAG = 0.5
 FOLDED = "fe"  # on part 0: the last epoch folded
 EPOCH_UNITS = "oc"  # on part 0: epoch units counted on it (a fold's take is conditional on it)
+FOLDS_KEPT = 20_000  # taken folds a process keeps for lookups (~10 members each: a few MB)
 EPOCH_LOOKUPS = 8  # shards whose folds a listing's page looks up at once
 TAKE_ATTEMPTS = 4  # an epoch fold taken again when only later epochs' units were counted since it read the item
 EPOCH_FOLD = "F#vw"  # a fold that took epoch units: F#vw<shard:03x>.<last epoch:012x>.<hex>~<shard>
@@ -289,6 +291,13 @@ class Counters:
         self._notes_lock = threading.Lock()  # a store may be shared by threads (the local runtime)
         self._codes: OrderedDict[tuple[str, int], dict[str, int]] = OrderedDict()  # scorer codes per run
         self.carried = 0  # guards this process removed in updates it made anyway (notes, and folds' part updates)
+        # taken epoch folds read by lookups, per (project, run, shard), sorted by last epoch: a taken fold's range
+        # and members never change, so a listing reads each at most once
+        self._folds: OrderedDict[tuple[str, int, int], tuple[list[int], list[tuple[int, int, set[str]]]]] = (
+            OrderedDict()
+        )
+        self._folds_lock = threading.Lock()
+        self._kept_folds = 0
 
     def keys(
         self, project_id: str, run_id: int, *, parts: Sequence[int] = (), width: int = AGG_SHARDS
@@ -846,7 +855,6 @@ class Counters:
         def one_shard(shard: int, wanted: list[str]) -> dict[str, bool | None]:
             item = p0.get(shard, {})
             folded = int(item.get(FOLDED, -1))
-            covering: list[tuple[int, int, set[str]]] = []  # (first, last epoch, members) of taken folds read
             got: dict[str, bool | None] = {}
             for label in sorted(wanted, key=lambda lb: epoch_of(lb) or -1):  # one fold covers neighbours
                 epoch = epoch_of(label)
@@ -855,10 +863,10 @@ class Counters:
                 elif epoch is None or epoch > folded:
                     got[label] = False
                 else:
-                    fold = next((f for f in covering if f[0] <= epoch <= f[1]), None)
+                    fold = self._taken_fold(project_id, run_id, shard, epoch)
                     if fold is None:
                         fold = self._covering_fold(project_id, run_id, shard, epoch, item)
-                        covering.append(fold)
+                        self._keep_fold(project_id, run_id, shard, fold)
                     got[label] = True if label in fold[2] else None
             return got
 
@@ -871,6 +879,31 @@ class Counters:
         for future in futures:
             out.update(future.result())
         return out
+
+    def _taken_fold(self, project_id: str, run_id: int, shard: int, epoch: int) -> tuple[int, int, set[str]] | None:
+        """A taken fold covering `epoch` that this process has read before (a taken fold never changes)."""
+        with self._folds_lock:
+            kept = self._folds.get((project_id, run_id, shard))
+            if kept is None:
+                return None
+            self._folds.move_to_end((project_id, run_id, shard))
+            lasts, folds = kept
+            i = bisect.bisect_left(lasts, epoch)  # the first whose last epoch is at or after it
+            return folds[i] if i < len(folds) and folds[i][0] <= epoch else None
+
+    def _keep_fold(self, project_id: str, run_id: int, shard: int, fold: tuple[int, int, set[str]]) -> None:
+        with self._folds_lock:
+            lasts, folds = self._folds.setdefault((project_id, run_id, shard), ([], []))
+            self._folds.move_to_end((project_id, run_id, shard))
+            i = bisect.bisect_left(lasts, fold[1])
+            if i < len(lasts) and lasts[i] == fold[1]:
+                return
+            lasts.insert(i, fold[1])
+            folds.insert(i, fold)
+            self._kept_folds += 1
+            while self._kept_folds > FOLDS_KEPT and self._folds:  # the least recently used shards' folds go
+                _, (dropped, _) = self._folds.popitem(last=False)
+                self._kept_folds -= len(dropped)
 
     def _covering_fold(
         self, project_id: str, run_id: int, shard: int, epoch: int, part0: dict[str, Any]
