@@ -27,32 +27,25 @@ SCORERS = 5
 def test_concurrent_single_result_batches_fold_and_widen_exactly(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalgate.store import run_counts
-
-    # folds every few batches, guards removable after 0.2 s (the writes last ~1 s); widening after a few young
-    # guards
-    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.2)
-    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.08)
-    monkeypatch.setattr(run_counts, "EPOCH", 0.02)  # one-result units' epochs: folded ~0.5 s after they end
-    monkeypatch.setattr(run_counts, "AGG_SHARDS", 2)
-    monkeypatch.setattr(run_counts, "WIDEN_AT", 3)
-    monkeypatch.setattr(run_counts, "PRUNE_AT", 3)  # fold every few batches, also once the run is wide
-    monkeypatch.setattr(run_counts, "NOTE_AT", 1)  # note any prunable guard for the writer's next update
+    # folds every few batches (also once the run is wide), guards removable after 0.2 s (the writes last ~1 s),
+    # epochs of 20 ms; widening after a few young guards; any prunable guard noted for the writer's next update
+    _tune(monkeypatch, PRUNE_AGE=0.2, CLOCK_MARGIN=0.08, EPOCH=0.02, AGG_SHARDS=2, WIDEN_AT=3, PRUNE_AT=3, NOTE_AT=1)
     got = _write_concurrently(runtime)
     assert got["widened"], "the run did not widen while it was written"
 
 
 def test_concurrent_writers_carry_their_prune_notes_exactly(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    from evalgate.store import run_counts
-
     # one shard, no widening: every writer comes back to the same part 0 item, and carries what it noted there
-    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.05)
-    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.02)
-    monkeypatch.setattr(run_counts, "EPOCH", 0.02)
-    monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
-    monkeypatch.setattr(run_counts, "WIDEN_AT", 10_000)
-    monkeypatch.setattr(run_counts, "PRUNE_AT", 12)
-    monkeypatch.setattr(run_counts, "NOTE_AT", 1)
+    _tune(
+        monkeypatch,
+        PRUNE_AGE=0.05,
+        CLOCK_MARGIN=0.02,
+        EPOCH=0.02,
+        AGG_SHARDS=1,
+        WIDEN_AT=10_000,
+        PRUNE_AT=12,
+        NOTE_AT=1,
+    )
     got = _write_concurrently(runtime, pairs=True)  # a one-result unit's guard is folded, never noted
     assert got["carried"] > 0, "no prune was carried by a later update"
 
@@ -63,16 +56,13 @@ def test_concurrent_one_result_batches_whose_epochs_are_folded_under_them_count_
     """A fold lag of ~2 ms: folds close epochs while their units' counts are in flight, so writers (and the
     second writer sending the same result) are refused and label their results again, racing each other and the
     folds. Every figure exact, every result listed once, and the paired gate's outcomes each given once."""
-    from evalgate.store import run_counts
     from evalgate.store import runs as runs_store
 
-    monkeypatch.setattr(run_counts, "PRUNE_AGE", 0.02)
-    monkeypatch.setattr(run_counts, "FOLD_LAG", 0.1)
-    monkeypatch.setattr(run_counts, "CLOCK_MARGIN", 0.01)
-    monkeypatch.setattr(run_counts, "EPOCH", 0.002)
-    monkeypatch.setattr(run_counts, "AGG_SHARDS", 1)
-    monkeypatch.setattr(run_counts, "WIDEN_AT", 10_000)
-    monkeypatch.setattr(run_counts, "PRUNE_AT", 4)
+    _tune(
+        monkeypatch,
+        **{"PRUNE_AGE": 0.02, "FOLD_LAG": 0.1, "CLOCK_MARGIN": 0.01, "EPOCH": 0.002, "AGG_SHARDS": 1},
+        **{"WIDEN_AT": 10_000, "PRUNE_AT": 4},
+    )
     relabels: list[str] = []
     real = runs_store.RunStore._relabel
 
@@ -91,6 +81,15 @@ def test_concurrent_one_result_batches_whose_epochs_are_folded_under_them_count_
     got = _write_concurrently(runtime, outcomes=True)
     assert relabels, "no unit was refused in a folded epoch"
     assert got["epoch_folds"] > 0
+
+
+def _tune(monkeypatch: pytest.MonkeyPatch, **values: float) -> None:
+    """The counters' timings and sizes for a test (store/run_counts.py's constants)."""
+    from evalgate.store import run_counts
+
+    for name, value in values.items():
+        assert hasattr(run_counts, name), name
+        monkeypatch.setattr(run_counts, name, value)
 
 
 def _write_concurrently(runtime: Runtime, *, pairs: bool = False, outcomes: bool = False) -> dict[str, int]:
