@@ -60,8 +60,13 @@ def test_concurrent_one_result_batches_whose_epochs_are_folded_under_them_count_
 
     _tune(
         monkeypatch,
-        **{"PRUNE_AGE": 0.02, "FOLD_LAG": 0.1, "CLOCK_MARGIN": 0.01, "EPOCH": 0.002, "AGG_SHARDS": 1},
-        **{"WIDEN_AT": 10_000, "PRUNE_AT": 4},
+        PRUNE_AGE=0.02,
+        FOLD_LAG=0.1,
+        CLOCK_MARGIN=0.01,
+        EPOCH=0.002,
+        AGG_SHARDS=1,
+        WIDEN_AT=10_000,
+        PRUNE_AT=4,
     )
     relabels: list[str] = []
     real = runs_store.RunStore._relabel
