@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from bench.ingest_cliff import metered_store, open_run, result
 from evalgate import keys
@@ -378,10 +379,10 @@ def test_scorer_codes_are_given_once_per_name_whichever_process_asks(store: tupl
 def test_a_one_result_unit_whose_epoch_was_folded_before_it_counted_is_labelled_again_once(
     quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A writer slower than PRUNE_AGE between its claim and its count finds its epoch folded: its count is
+    """A writer slower than the fold lag between its claim and its count finds its epoch folded: its count is
     refused (the fold that covers the epoch does not name it), and its result moves to a fresh label and is
     counted there, once, whether the writer itself or a retry of the same result (another process) gets there
-    first."""
+    first. The writer's move is answered refused although it landed (the SDK's retry of it): still counted."""
     s, _, project, run_id = store
     other = runs_store.RunStore(s.table, s.blobs)
     rows = [result(i, 2) for i in range(120)]
@@ -419,8 +420,20 @@ def test_a_one_result_unit_whose_epoch_was_folded_before_it_counted_is_labelled_
                 assert stored(r)["batch"] != paused[0]
 
         monkeypatch.setattr(runs_store, "fault_hook", hook)
+        real_update, lost = s.table.update, []
+
+        def update(key: Any, expr: str, real_update: Any = real_update, lost: list[str] = lost, **kw: Any) -> Any:
+            got = real_update(key, expr, **kw)
+            if expr.startswith("SET #b = :new") and not lost:  # the move landed, its answer lost, the retry refused
+                lost.append(expr)
+                raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "no"}}, "UpdateItem")
+            return got
+
+        monkeypatch.setattr(s.table, "update", update)
         counted = s.record_external_batch(project, run_id, r.id, [r])
+        monkeypatch.setattr(s.table, "update", real_update)
         assert paused, "the hook did not run"
+        assert lost or retry, "the writer did not move its result"
         assert stored(r)["batch"] != paused[0], "its result kept the label whose epoch was folded"
         assert counted is (not retry)  # after a retry that counted it, the writer adds nothing
     run = s.get_run(project, run_id)
@@ -429,3 +442,38 @@ def test_a_one_result_unit_whose_epoch_was_folded_before_it_counted_is_labelled_
     listed = s.list_external_results(project, run_id, limit=1000, cursor=None).items
     assert sorted(x.id for x in listed) == sorted(x.id for x in sent)
     assert sorted(o[0] for o in s.iter_case_outcomes(project, run_id)) == sorted(x.id for x in sent)
+
+
+def test_an_epoch_fold_whose_take_landed_but_was_answered_refused_is_finished_not_dropped(
+    quick_folds: None, store: tuple[Any, Any, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK retries a write whose answer was lost; the retry is refused because the first landed. A fold's take
+    (and a result's move to a fresh label) refused that way was taken: the fold is finished, not deleted (its
+    record says which units it counted), and every figure, listing and lookup stays exact."""
+    s, _, project, run_id = store
+    real_update = s.table.update
+    lost = {"take": 0}
+
+    def update(key: Any, expr: str, **kw: Any) -> Any:
+        got = real_update(key, expr, **kw)
+        if ", #e = :el" in expr and lost["take"] < 2:  # the take landed; its answer was lost, the retry refused
+            lost["take"] += 1
+            raise ClientError(
+                {"Error": {"Code": "ConditionalCheckFailedException", "Message": "refused"}}, "UpdateItem"
+            )
+        return got
+
+    monkeypatch.setattr(s.table, "update", update)
+    rows = [result(i, 3) for i in range(80)]
+    for r in rows:
+        time.sleep(0.004)
+        assert s.record_external_batch(project, run_id, r.id, [r])
+    assert lost["take"] == 2
+    assert s.get_run(project, run_id).aggregates.done == len(rows)
+    assert figures(s, project, run_id) == expected(rows)
+    listed = s.list_external_results(project, run_id, limit=1000, cursor=None).items
+    assert sorted(x.id for x in listed) == sorted(x.id for x in rows)
+    assert sorted(o[0] for o in s.iter_case_outcomes(project, run_id)) == sorted(x.id for x in rows)
+    for r in rows[:10]:  # retries: counted before, nothing added
+        assert not s.record_external_batch(project, run_id, r.id, [r])
+    assert s.get_run(project, run_id).aggregates.done == len(rows)

@@ -634,6 +634,9 @@ class Counters:
             # epochs it covers ended PRUNE_AGE ago), it is taken again with the new count; anything else (another
             # fold, a unit of a covered epoch) leaves it to the next writer
             now_item = self.table.get(key) or {}
+            if f"{PENDING}{fold}" in now_item:  # it was taken: the refusal was of the SDK's retry of that write
+                taken = True
+                break
             still = {
                 a
                 for a in now_item

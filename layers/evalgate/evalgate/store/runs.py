@@ -535,7 +535,9 @@ class RunStore:
         except ClientError as exc:
             if not Table.is_condition_failure(exc):
                 raise
-            return False  # moved by another caller, who counts it
+            now = self.table.get(keys.run_result_by_id(project_id, run_id, solo), attributes=["batch"]) or {}
+            if now.get("batch") != fresh:  # (a refusal of the SDK's retry of this very update, which landed)
+                return False  # moved by another caller, who counts it
         return self._complete(
             project_id, run_id, fresh, counts, outcome=outcome, solo=solo, width=width, new=True, relabels=relabels
         )
