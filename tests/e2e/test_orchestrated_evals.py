@@ -35,7 +35,7 @@ def test_orchestrated_eval_runs_inline_cases(runtime: Runtime, admin: requests.S
     )
     assert reply.status_code == 201, reply.text
     run = reply.json()
-    assert run["status"] == "pending"
+    assert run["status"] == "pending"  # the start's reply, even when its workflow's first state came first
     assert run["metadata"] == {"ci": "yes"}
     done = wait_for(admin, runtime.url(f"/api/v1/evals/{run['id']}"), until={"passed", "failed", "error"})
     assert done["status"] == "failed", done  # 1 of 3 cases equals its expected output

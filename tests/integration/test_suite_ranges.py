@@ -202,3 +202,46 @@ def test_a_big_run_reads_its_ranges_counts_each_case_once_and_keeps_its_version(
     outputs = sorted(r["output"] for r in results if r["name"].startswith("ds ["))
     want = sorted(f"Echo {n}@2" if n == "b" else f"Echo {n}@1" for n in names for _ in range(2))
     assert outputs == want  # version 2's variables: b's change is in, the mid-run changes are not
+
+
+def test_a_started_run_is_answered_pending_even_when_its_workflow_ran_first(
+    stack: Stack, admin: str, monkeypatch: Any
+) -> None:
+    """Echostash: POST /eval/run is "async, returns pending". When the run's workflow moves it to running before
+    the start is answered (the local runtime starts it at once), the reply still says pending; GET says running."""
+    from evalgate.adapters.workflow import Workflow
+    from evalgate.models.domain import RunStatus
+
+    pid = int(
+        stack.call(
+            "POST",
+            "/api/prompts",
+            key=admin,
+            body={"name": "race", "template": "Echo {{n}}", "modelConfig": {"provider": "echo", "model": "echo"}},
+        ).json()["id"]
+    )
+    suite = ok(
+        stack.call("POST", f"/api/prompts/{pid}/eval/suites", key=admin, body={"name": "s", "tests": [{"name": "t"}]}),
+        201,
+    )
+    real_start = Workflow.start
+
+    def start_and_run(self: Any, name: str, execution_input: dict[str, Any]) -> str:
+        arn = real_start(self, name, execution_input)
+        container().runs.transition(  # its first state, before the start is answered
+            execution_input["projectId"],
+            int(execution_input["runId"]),
+            RunStatus.running,
+            allowed_from=[RunStatus.pending],
+            now=utcnow(),
+        )
+        return arn
+
+    monkeypatch.setattr(Workflow, "start", start_and_run)
+    run = ok(
+        stack.call("POST", f"/api/prompts/{pid}/eval/run", key=admin, body={"suiteId": suite["id"], "versionNo": 1}),
+        202,
+    )
+    assert run["status"] == "pending"
+    status = ok(stack.call("GET", f"/api/prompts/{pid}/eval/runs/{run['id']}/status", key=admin), 200)
+    assert status["status"] == "running"

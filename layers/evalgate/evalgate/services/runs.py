@@ -198,7 +198,12 @@ def _start_execution(project_id: str, run: Run) -> Run:
         )
         logger.exception("start execution failed", run_id=run.id)
         raise Unavailable("the run could not be started; retry shortly") from exc
-    return c.runs.set_execution(project_id, run.id, arn)
+    started = c.runs.set_execution(project_id, run.id, arn)
+    if started.status != RunStatus.pending:
+        # its workflow's first state came before this reply (the local runtime starts it at once): the reply
+        # acknowledges the start as documented (Echostash: "async, returns pending"); GET shows it as it is now
+        return started.model_copy(update={"status": RunStatus.pending})
+    return started
 
 
 MAX_SPEC_CASES = 10_000
