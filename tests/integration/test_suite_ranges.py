@@ -30,6 +30,12 @@ def _read_all(project: str, ds_id: int, version: int, snapshot: int, positions: 
     return out
 
 
+def _echo_prompt(stack: Stack, key: str, name: str) -> int:
+    """A prompt whose model echoes its text (`Echo {{n}}`)."""
+    body = {"name": name, "template": "Echo {{n}}", "modelConfig": {"provider": "echo", "model": "echo"}}
+    return int(ok(stack.call("POST", "/api/prompts", key=key, body=body), 201)["id"])
+
+
 def test_a_range_reads_exactly_its_cases_at_the_pinned_version(stack: Stack, admin: str) -> None:
     pid = new_prompt(stack, admin)
     cases = [{"name": n, "variables": {"n": n, "v": 1}} for n in NAMES]
@@ -132,14 +138,7 @@ def test_a_big_run_reads_its_ranges_counts_each_case_once_and_keeps_its_version(
 
     monkeypatch.setenv("EVALGATE_INLINE_MAX_BATCHES", "2")
     reset_container()
-    pid = int(
-        stack.call(
-            "POST",
-            "/api/prompts",
-            key=admin,
-            body={"name": "big", "template": "Echo {{n}}", "modelConfig": {"provider": "echo", "model": "echo"}},
-        ).json()["id"]
-    )
+    pid = _echo_prompt(stack, admin, "big")
     names = ["a", "a b", "a!", "a#1", "ab", "b", "case 1", "case 10", "n05", "zé", "~"]
     ds = create(stack, admin, pid, "run", [{"name": n, "variables": {"n": f"{n}@1"}} for n in names])
     url = f"{base(pid)}/{ds['id']}/cases"
@@ -212,14 +211,7 @@ def test_a_started_run_is_answered_pending_even_when_its_workflow_ran_first(
     from evalgate.adapters.workflow import Workflow
     from evalgate.models.domain import RunStatus
 
-    pid = int(
-        stack.call(
-            "POST",
-            "/api/prompts",
-            key=admin,
-            body={"name": "race", "template": "Echo {{n}}", "modelConfig": {"provider": "echo", "model": "echo"}},
-        ).json()["id"]
-    )
+    pid = _echo_prompt(stack, admin, "race")
     suite = ok(
         stack.call("POST", f"/api/prompts/{pid}/eval/suites", key=admin, body={"name": "s", "tests": [{"name": "t"}]}),
         201,

@@ -158,6 +158,15 @@ def epoch_of(label: str) -> int | None:
         return None
 
 
+def _epoch_guards(item: dict[str, Any], last_epoch: int) -> list[str]:
+    """The guards of epoch units of epochs up to `last_epoch` on a part 0 item (what a fold covering them takes)."""
+    return [
+        a
+        for a in item
+        if a.startswith(GUARD) and a.endswith(OWED) and (e := epoch_of(label_of(a))) is not None and e <= last_epoch
+    ]
+
+
 def epoch_fold_key(shard: int, epoch: int) -> str:
     """The sort key (after `BATCH#`) from which the folds of `shard` covering `epoch` or later sort."""
     return f"{EPOCH_FOLD}{shard:03x}.{epoch:012x}"
@@ -439,26 +448,25 @@ class Counters:
         now = time.time()
         # a guard's value is the time it was set, and for a one-result unit "<time>|<result id>"
         values: dict[str, Any] = {":now": f"{round(now, 3)}|{solo}" if solo else round(now, 3), ":start": start}
-        if epoch is not None:
-            values[":now"] = f"|{solo}"  # its time is its epoch's (see _guard_time)
         adds = []
         for j, (attr, value) in enumerate(clauses):
             names[f"#a{j}"] = attr
             values[f":a{j}"] = value
             adds.append(f"#a{j} :a{j}")
+        condition = "attribute_not_exists(#g) AND (attribute_not_exists(#f) OR #f < :start)"
         if epoch is not None:
             # an epoch unit: counted only while its epoch is not folded (its guard goes only into a fold, whose
-            # take is conditional on the count of these units), never fenced (the fence is for pruned guards)
+            # take is conditional on the count of these units), never fenced (the fence is for pruned guards);
+            # its guard's time is its epoch's (see _guard_time)
+            values[":now"] = f"|{solo}"
             names["#e"], names["#u"] = FOLDED, EPOCH_UNITS
             values[":ep"], values[":one"] = epoch, 1
             adds.append("#u :one")
             del values[":start"]
-        expr = ("ADD " + ", ".join(adds) + " " if adds else "") + "SET #g = :now"
-        condition = "attribute_not_exists(#g) AND (attribute_not_exists(#f) OR #f < :start)"
-        if epoch is not None:
             condition = "attribute_not_exists(#g) AND (attribute_not_exists(#e) OR #e < :ep)"
             if extra is None or not extra[0]:
                 del names["#f"]
+        expr = ("ADD " + ", ".join(adds) + " " if adds else "") + "SET #g = :now"
         if legacy:
             names["#l"] = legacy
             condition += " AND attribute_not_exists(#l)"
@@ -530,11 +538,7 @@ class Counters:
         # epoch units have no done item: those of epochs ended FOLD_LAG ago are folded, all of them (see EPOCH; a
         # unit of such an epoch still in flight is refused and labelled again)
         last_epoch = int((now - PRUNE_AGE * FOLD_LAG) / EPOCH) - 1
-        epoch_owed = []
-        if part == 0 and fold_owed:
-            epoch_owed = [
-                a for a in guards if a.endswith(OWED) and (e := epoch_of(label_of(a))) is not None and e <= last_epoch
-            ]
+        epoch_owed = _epoch_guards(guards, last_epoch) if part == 0 and fold_owed else []
         old = [a for a in old if epoch_of(label_of(a)) is None]
         labels = {label_of(a) for a in old} | set(pending)
         done_keys = [keys.run_batch_done(project_id, run_id, label) for label in sorted(labels)]
@@ -637,16 +641,8 @@ class Counters:
             if f"{PENDING}{fold}" in now_item:  # it was taken: the refusal was of the SDK's retry of that write
                 taken = True
                 break
-            still = {
-                a
-                for a in now_item
-                if a.startswith(GUARD)
-                and a.endswith(OWED)
-                and (e := epoch_of(label_of(a))) is not None
-                and e <= last_epoch
-            }
             if (
-                still != set(epoch_owed)
+                set(_epoch_guards(now_item, last_epoch)) != set(epoch_owed)
                 or now_item.get(FOLDED) != item.get(FOLDED)
                 or any(gone[i] not in now_item for i in owed)
             ):
@@ -982,7 +978,7 @@ class Counters:
         for attempt in range(READ_ATTEMPTS):
             p0_keys = [keys.run_counter(project_id, run_id, s, 0) for s in todo]
             first = {_where(i)[0]: i for i in self.table.batch_get(p0_keys)}
-            pending = sorted(self._owed_and_pending(first.values())[1])
+            pending = sorted(self.owed_and_pending(first.values())[1])
             done = {
                 str(d[keys.SK])[len("BATCH#") : -len("#D")]
                 for d in self.table.batch_get(
@@ -997,7 +993,7 @@ class Counters:
                 before, after = first.get(shard, {}), again.get(shard, {})
                 if before.get(FOLDS, 0) != after.get(FOLDS, 0):
                     moved.add(shard)  # a fold took guards from it meanwhile
-                elif not self._owed_and_pending([before])[1] <= self._owed_and_pending([after])[1]:
+                elif not self.owed_and_pending([before])[1] <= self.owed_and_pending([after])[1]:
                     moved.add(shard)  # a pending fold stopped being pending (its guards may go)
             if attempt == READ_ATTEMPTS - 1:
                 moved = set()  # best effort after that many folds during reads
@@ -1008,7 +1004,7 @@ class Counters:
             todo = sorted(moved)
             if not todo:
                 break
-        owed, pending_all = self._owed_and_pending(item for (_, part), item in by_where.items() if part == 0)
+        owed, pending_all = self.owed_and_pending(item for (_, part), item in by_where.items() if part == 0)
         coded: dict[int, dict[str, float]] = {}
         for item in by_where.values():
             for attr, value in item.items():
@@ -1062,7 +1058,7 @@ class Counters:
         return out
 
     @staticmethod
-    def _owed_and_pending(items: Any) -> tuple[dict[str, str], set[str]]:
+    def owed_and_pending(items: Any) -> tuple[dict[str, str], set[str]]:
         owed: dict[str, str] = {}
         pending: set[str] = set()
         for item in items:

@@ -34,15 +34,11 @@ from evalgate.store.blobs import Blobs
 from evalgate.store.run_counts import (
     AGG_SHARDS,
     FOLD,
-    GUARD,
-    OWED,
-    PENDING,
     WIDTH,
     Counters,
     add_fields,
     epoch_label,
     epoch_of,
-    label_of,
 )
 from evalgate.store.run_items import (
     AGG_FIELDS,
@@ -576,13 +572,8 @@ class RunStore:
         # 0 was read is in both, and given once
         width = int(run.get(WIDTH) or AGG_SHARDS)
         part0 = self.table.batch_get(self.counters.keys(project_id, run_id, parts=(0,), width=width))
-        owed = {
-            label_of(a): str(v).partition("|")[2]
-            for item in part0
-            for a, v in item.items()
-            if a.startswith(GUARD) and a.endswith(OWED) and epoch_of(label_of(a)) is not None
-        }
-        pending = {a[len(PENDING) :] for item in part0 for a in item if a.startswith(PENDING)}
+        owed_units, pending = Counters.owed_and_pending(part0)
+        owed = {label: rid for label, rid in owed_units.items() if epoch_of(label) is not None}
         given: set[str] = set()
         for item in self.table.batch_get(
             [keys.run_result_by_id(project_id, run_id, rid) for rid in sorted(set(owed.values()))],
